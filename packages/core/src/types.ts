@@ -1,0 +1,173 @@
+import type { RecordKind, SignalSpec } from './catalog.js';
+
+/** Why a CSV line did not become a reading. Every line read is either accepted or one of these. */
+export const REJECT_REASONS = [
+  'blank_line',
+  'wrong_column_count',
+  'bad_timestamp',
+  'empty_value',
+  'non_numeric',
+  'duplicate',
+  'superseded',
+] as const;
+export type RejectReason = (typeof REJECT_REASONS)[number];
+
+export type RejectCounts = Record<RejectReason, number>;
+
+export interface SignalQuality {
+  /** Data lines read (header excluded). Always `accepted + sum(rejected)`. */
+  linesRead: number;
+  accepted: number;
+  rejected: RejectCounts;
+  /** Lines that arrived out of time order and were sorted in. */
+  outOfOrder: number;
+  /** Accepted readings outside the catalogue's plausible range (kept; they may be real faults). */
+  outOfRange: number;
+  /** Whether the specialised scanner handled the file, or it fell back to fast-csv. */
+  parser: 'scanner' | 'fast-csv';
+}
+
+/** One time interval, epoch milliseconds, both ends inclusive. */
+export interface TimeSpan {
+  from: number;
+  to: number;
+}
+
+export interface SignalInfo {
+  signal: string;
+  spec: SignalSpec;
+  rows: number;
+  /** First and last reading (epoch ms); null when the file holds no reading. */
+  first: number | null;
+  last: number | null;
+  /** Median spacing of readings, measured from the data (ms). */
+  medianPeriodMs: number | null;
+  /** A reading older than this no longer describes the present (ms). */
+  staleAfterMs: number | null;
+  /** Fraction of [first, last] in which the signal had a fresh reading (0..1). */
+  coverage: number;
+  /** Silent periods longer than the staleness limit. */
+  gaps: number;
+  quality: SignalQuality;
+}
+
+export interface DeviceInfo {
+  id: string;
+  first: number | null;
+  last: number | null;
+  signals: SignalInfo[];
+  hasBms: boolean;
+  hasPcs: boolean;
+  hasCells: boolean;
+}
+
+/** An aligned record: the seed's BMSReading / PCSReading (ISO timestamp, nullable fields). */
+export type AlignedRecord = { timestamp: string } & Record<string, number | null | string>;
+
+export interface PageQuery {
+  skip: number;
+  limit: number;
+  /** Inclusive bounds, epoch ms. */
+  from?: number;
+  to?: number;
+  /** Grid step in ms; default: the median period of the kind's fastest signal. */
+  stepMs?: number;
+}
+
+export interface Page {
+  deviceId: string;
+  kind: RecordKind;
+  /** Records available for this query (all of them, not just this page). */
+  total: number;
+  skip: number;
+  stepMs: number;
+  records: AlignedRecord[];
+}
+
+/** Raw readings of one signal. */
+export interface Series {
+  t: Float64Array;
+  v: Float64Array;
+}
+
+/** A downsampled series: per bucket the time of the bucket and min/max/mean, so spikes survive. */
+export interface BucketSeries {
+  signal: string;
+  bucketMs: number;
+  t: number[];
+  min: number[];
+  max: number[];
+  mean: number[];
+}
+
+export class BessError extends Error {
+  constructor(
+    readonly code: 'NOT_FOUND' | 'BAD_REQUEST',
+    message: string,
+    /** The input field that failed, when there is one. */
+    readonly field?: string,
+  ) {
+    super(message);
+    this.name = 'BessError';
+  }
+}
+
+export class UnknownDeviceError extends BessError {
+  constructor(readonly deviceId: string) {
+    super('NOT_FOUND', `unknown device ${JSON.stringify(deviceId.slice(0, 80))}`, 'deviceId');
+  }
+}
+
+export class UnknownSignalError extends BessError {
+  constructor(
+    readonly deviceId: string,
+    readonly signal: string,
+  ) {
+    super('NOT_FOUND', `device ${deviceId} has no signal ${JSON.stringify(signal.slice(0, 80))}`, 'signal');
+  }
+}
+
+/** What a refresh (live tail) found: new readings per device and signal. */
+export interface DatasetChange {
+  /** deviceId -> signals that gained readings (or were rebuilt). */
+  devices: Map<string, string[]>;
+  /** Newest reading time per changed device (epoch ms). */
+  latest: Map<string, number>;
+}
+
+export interface OpenOptions {
+  /** Where the binary indexes live; default `<root>/.bess-index`. */
+  indexDir?: string;
+  /** Parallel indexing workers; default: the number of cores. */
+  workers?: number;
+  /** Structured log sink (one object per event). */
+  log?: (event: Record<string, unknown>) => void;
+}
+
+/**
+ * The data engine's public surface. Everything the API serves goes through this.
+ * All times are epoch milliseconds (UTC). Unknown ids throw UnknownDeviceError /
+ * UnknownSignalError; out-of-range arguments throw BessError('BAD_REQUEST', ..., field).
+ */
+export interface BessDataset {
+  readonly root: string;
+  devices(): DeviceInfo[];
+  device(deviceId: string): DeviceInfo;
+  /** The default grid step of a record kind for a device (ms). */
+  defaultStepMs(deviceId: string, kind: RecordKind): number;
+  /** Aligned BMS/PCS records on the device's time grid, paged; cost independent of `skip`. */
+  page(deviceId: string, kind: RecordKind, query: PageQuery): Promise<Page>;
+  /** Raw readings of one signal within [from, to]; at most `maxRows` (default 100 000), else BAD_REQUEST. */
+  readSignal(deviceId: string, signal: string, from: number, to: number, maxRows?: number): Promise<Series>;
+  /** The last reading at or before `t` (as-of), or null when there is none. */
+  valueAt(deviceId: string, signal: string, t: number): Promise<{ t: number; v: number } | null>;
+  /** At most `maxPoints` buckets over [from, to], each with min/max/mean so spikes stay visible. */
+  downsample(deviceId: string, signal: string, from: number, to: number, maxPoints: number): Promise<BucketSeries>;
+  /** Pick up rows appended to files since the last index (and rebuild changed files). */
+  refresh(): Promise<DatasetChange>;
+  /** Poll the files every `intervalMs` and refresh; returns a stop function. */
+  watch(intervalMs: number): () => void;
+  /** Called after every refresh that found new readings; returns an unsubscribe function. */
+  onChange(listener: (change: DatasetChange) => void): () => void;
+  close(): Promise<void>;
+}
