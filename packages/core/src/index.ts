@@ -1,2 +1,4 @@
 export * from './catalog.js';
 export * from './types.js';
+export { openDataset, isoTime, type DatasetOptions } from './dataset.js';
+export { DEVICE_ID, SIGNAL_NAME } from './ingest/discover.js';

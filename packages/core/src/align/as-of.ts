@@ -1,0 +1,47 @@
+import { BLOCK_ROWS } from '../ingest/index-store.js';
+import type { SignalReader } from '../store/signal-reader.js';
+
+/** Steps walked row by row before jumping with a binary search instead. */
+const WALK_LIMIT = 32;
+
+/**
+ * The as-of value of one signal at each of `times` (ascending): the last reading
+ * at or before the time, never a later one, or null when there is none or it is
+ * older than `staleAfterMs`. Dense grids walk forward row by row; sparse ones
+ * (a step much longer than the signal's period) jump by binary search.
+ */
+export function valuesAsOf(reader: SignalReader, times: readonly number[], staleAfterMs: number | null): (number | null)[] {
+  const out: (number | null)[] = new Array(times.length).fill(null);
+  const rows = reader.rows;
+  if (rows === 0 || times.length === 0) return out;
+  const maxAge = staleAfterMs ?? 0;
+
+  let i = reader.indexAtOrBefore(times[0]!);
+  let blockNo = -1;
+  let block: Float64Array = new Float64Array(0);
+  const load = (row: number): void => {
+    const b = Math.floor(row / BLOCK_ROWS);
+    if (b !== blockNo) {
+      blockNo = b;
+      block = reader.block(b);
+    }
+  };
+
+  for (let k = 0; k < times.length; k++) {
+    const t = times[k]!;
+    let walked = 0;
+    while (i + 1 < rows && walked < WALK_LIMIT) {
+      load(i + 1);
+      if (block[((i + 1) % BLOCK_ROWS) * 2]! > t) break;
+      i++;
+      walked++;
+    }
+    if (walked === WALK_LIMIT) i = reader.indexAtOrBefore(t);
+    if (i < 0) continue;
+    load(i);
+    const at = (i % BLOCK_ROWS) * 2;
+    const readingTime = block[at]!;
+    if (t - readingTime <= maxAge) out[k] = block[at + 1]!;
+  }
+  return out;
+}

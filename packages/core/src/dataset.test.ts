@@ -1,0 +1,168 @@
+import { appendFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openDataset } from './dataset.js';
+import { csv, scratchRoot, stamp } from './test-support/tmp.js';
+import { BessError, type BessDataset } from './types.js';
+
+const T0 = Date.UTC(2024, 2, 1);
+const S = 1000;
+const scratch = scratchRoot();
+let dataset: BessDataset;
+
+/** Readings every `periodS` seconds over [fromS, toS), value = f(seconds since T0). */
+function series(periodS: number, fromS: number, toS: number, f: (s: number) => number): [string, number][] {
+  const rows: [string, number][] = [];
+  for (let s = fromS; s < toS; s += periodS) rows.push([stamp(T0 + s * S), f(s)]);
+  return rows;
+}
+
+beforeAll(async () => {
+  // PCS at 30 s for 2 h with a 1 h offline gap in the middle; a slow 10-min temperature.
+  const pcsRows = (sig: string) => [...series(30, 0, 1800, (s) => s), ...series(30, 5400, 7200, (s) => s)];
+  scratch.write('CAB1', 'pcs1_ap', csv('pcs1_ap', pcsRows('pcs1_ap')));
+  scratch.write('CAB1', 'pcs1_dcv', csv('pcs1_dcv', pcsRows('pcs1_dcv')));
+  scratch.write('CAB1', 'pcs1_t_igbt', csv('pcs1_t_igbt', [...series(600, 0, 1800, (s) => 40 + s / 600), ...series(600, 5400, 7200, (s) => 40 + s / 600)]));
+  // BMS: SOC every 60 s, SOH once an hour, cell max temp only during the first 20 minutes.
+  scratch.write('CAB1', 'bms1_soc', csv('bms1_soc', series(60, 0, 7200, (s) => 50 + s / 60)));
+  scratch.write('CAB1', 'bms1_soh', csv('bms1_soh', series(3600, 0, 7200, () => 97.5)));
+  scratch.write('CAB1', 'bms1_cell_max_t', csv('bms1_cell_max_t', series(120, 0, 1200, () => 31)));
+  scratch.write('CAB2', 'bms1_soc', csv('bms1_soc', series(60, 0, 600, () => 10)));
+  scratch.write('meter/m1', 'com_ae', csv('com_ae', series(60, 0, 600, () => 1)));
+  dataset = await openDataset(scratch.root, { workers: 0 });
+});
+afterAll(async () => {
+  await dataset.close();
+  scratch.remove();
+});
+
+describe('discovery', () => {
+  it('finds the cabinets and their signals, and skips the meter folder', () => {
+    expect(dataset.devices().map((d) => d.id)).toEqual(['CAB1', 'CAB2']);
+    const cab1 = dataset.device('CAB1');
+    expect(cab1.hasBms && cab1.hasPcs && !cab1.hasCells).toBe(true);
+    const ap = cab1.signals.find((s) => s.signal === 'pcs1_ap')!;
+    expect(ap.rows).toBe(120);
+    expect(ap.medianPeriodMs).toBe(30_000);
+    expect(ap.gaps).toBe(1);
+    expect(ap.spec.unit).toBe('kVA');
+    expect(dataset.device('CAB2').hasPcs).toBe(false);
+  });
+
+  it('rejects unknown and path-like device ids with NOT_FOUND', () => {
+    for (const id of ['NOPE', '../CAB1', '..', 'CAB1/../CAB2', '/etc', '', 'meter']) {
+      expect(() => dataset.device(id), id).toThrow(BessError);
+      try {
+        dataset.device(id);
+      } catch (e) {
+        expect((e as BessError).code).toBe('NOT_FOUND');
+      }
+    }
+  });
+});
+
+describe('alignment', () => {
+  it('steps PCS records at the fastest signal’s measured period', async () => {
+    expect(dataset.defaultStepMs('CAB1', 'pcs')).toBe(30_000);
+    expect(dataset.defaultStepMs('CAB1', 'bms')).toBe(60_000);
+  });
+
+  it('takes the last reading at or before each time, never a later one', async () => {
+    const page = await dataset.page('CAB1', 'pcs', { skip: 0, limit: 3, stepMs: 45_000 });
+    expect(page.records.map((r) => r.timestamp)).toEqual(['2024-03-01T00:00:00Z', '2024-03-01T00:00:45Z', '2024-03-01T00:01:30Z']);
+    // at 00:00:45 the latest apparent-power reading is the one from 00:00:30
+    expect(page.records.map((r) => r.apparent_power)).toEqual([0, 30, 90]);
+    // slow IGBT temperature carries forward within its staleness limit
+    expect(page.records.map((r) => r.temp_igbt)).toEqual([40, 40, 40]);
+    // signals the cabinet does not log are null, not invented
+    expect(page.records[0]!.ac_current_a).toBeNull();
+  });
+
+  it('makes slow signals null once their reading is stale', async () => {
+    const page = await dataset.page('CAB1', 'bms', { skip: 0, limit: 120 });
+    const at = (min: number) => page.records.find((r) => r.timestamp === stamp(T0 + min * 60_000).replace(' ', 'T') + 'Z')!;
+    expect(at(18).cell_max_temp).toBe(31);
+    // last reading at 00:18, period 2 min, stale after 6 min
+    expect(at(24).cell_max_temp).toBe(31);
+    expect(at(25).cell_max_temp).toBeNull();
+    expect(at(90).soh).toBe(97.5);
+  });
+
+  it('produces no records inside an offline gap', async () => {
+    const page = await dataset.page('CAB1', 'pcs', { skip: 0, limit: 1000 });
+    const times = page.records.map((r) => Date.parse(r.timestamp));
+    // The 30 s signals fall silent at 00:29:30 and are stale 90 s later; the 10-min IGBT
+    // temperature read at 00:20 carries on alone until it is stale at 00:50. Then nothing until 01:30.
+    expect(times.filter((t) => t > T0 + 3000 * S && t < T0 + 5400 * S)).toEqual([]);
+    const igbtOnly = page.records.find((r) => r.timestamp === '2024-03-01T00:45:00Z')!;
+    expect(igbtOnly).toMatchObject({ apparent_power: null, dc_voltage: null, temp_igbt: 42 });
+    expect(times).toContain(T0 + 5400 * S);
+    expect(page.total).toBe(page.records.length);
+  });
+
+  it('pages stably: concatenated pages equal one large page, at any skip', async () => {
+    const all = await dataset.page('CAB1', 'pcs', { skip: 0, limit: 1000 });
+    const pieces = [];
+    for (let skip = 0; skip < all.total; skip += 7) pieces.push(...(await dataset.page('CAB1', 'pcs', { skip, limit: 7 })).records);
+    expect(pieces).toEqual(all.records);
+    const again = await dataset.page('CAB1', 'pcs', { skip: 100, limit: 20 });
+    expect(again.records).toEqual(all.records.slice(100, 120));
+    const past = await dataset.page('CAB1', 'pcs', { skip: all.total + 5, limit: 10 });
+    expect(past.records).toEqual([]);
+    expect(past.total).toBe(all.total);
+  });
+
+  it('restricts to a time range', async () => {
+    const from = T0 + 600 * S;
+    const to = T0 + 900 * S;
+    const page = await dataset.page('CAB1', 'pcs', { skip: 0, limit: 100, from, to });
+    expect(page.total).toBe(11);
+    expect(page.records[0]!.timestamp).toBe('2024-03-01T00:10:00Z');
+    expect(page.records.at(-1)!.timestamp).toBe('2024-03-01T00:15:00Z');
+  });
+
+  it('rejects bad paging parameters with the field named', async () => {
+    const cases: [Record<string, number>, string][] = [
+      [{ skip: -1, limit: 10 }, 'skip'],
+      [{ skip: 0, limit: 0 }, 'limit'],
+      [{ skip: 0.5, limit: 10 }, 'skip'],
+      [{ skip: 0, limit: 10, stepMs: 10 }, 'step'],
+      [{ skip: 0, limit: 10, from: 10, to: 5 }, 'from'],
+    ];
+    for (const [query, field] of cases) {
+      await expect(dataset.page('CAB1', 'pcs', query as never)).rejects.toMatchObject({ code: 'BAD_REQUEST', field });
+    }
+  });
+});
+
+describe('raw reads', () => {
+  it('reads a range, the as-of value and a downsampled series that keeps extremes', async () => {
+    const series = await dataset.readSignal('CAB1', 'bms1_soc', T0, T0 + 5 * 60_000);
+    expect([...series.v]).toEqual([50, 51, 52, 53, 54, 55]);
+    expect(await dataset.valueAt('CAB1', 'bms1_soc', T0 + 90_000)).toEqual({ t: T0 + 60_000, v: 51 });
+    expect(await dataset.valueAt('CAB1', 'bms1_soc', T0 - 1)).toBeNull();
+    const down = await dataset.downsample('CAB1', 'bms1_soc', T0, T0 + 7200 * S, 10);
+    expect(down.t.length).toBeLessThanOrEqual(10);
+    expect(Math.min(...down.min)).toBe(50);
+    expect(Math.max(...down.max)).toBe(169);
+    await expect(dataset.readSignal('CAB1', 'nope', 0, 1)).rejects.toMatchObject({ code: 'NOT_FOUND', field: 'signal' });
+    await expect(dataset.readSignal('CAB1', 'bms1_soc', T0, T0 + 7200 * S, 5)).rejects.toMatchObject({ code: 'BAD_REQUEST' });
+  });
+});
+
+describe('live tail', () => {
+  it('picks up appended rows and tells listeners', async () => {
+    const before = await dataset.page('CAB2', 'bms', { skip: 0, limit: 1000 });
+    const seen: string[][] = [];
+    const stop = dataset.onChange((c) => seen.push(c.devices.get('CAB2') ?? []));
+    const path = `${scratch.root}/CAB2/bms1_soc.csv`;
+    appendFileSync(path, series(60, 600, 900, () => 11).map(([t, v]) => `${t},${v}\n`).join(''));
+    await dataset.refresh();
+    stop();
+    expect(seen).toEqual([['bms1_soc']]);
+    const after = await dataset.page('CAB2', 'bms', { skip: 0, limit: 1000 });
+    expect(after.total).toBe(before.total + 5);
+    // earlier records are unchanged; new ones carry the new value
+    expect(after.records.slice(0, 10)).toEqual(before.records.slice(0, 10));
+    expect(after.records.at(-1)!.soc).toBe(11);
+  });
+});

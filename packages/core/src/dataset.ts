@@ -1,0 +1,373 @@
+import { statSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { join, resolve } from 'node:path';
+import { valuesAsOf } from './align/as-of.js';
+import { downsampleReader } from './align/downsample.js';
+import { RecordGrid, unionSegments } from './align/grid.js';
+import { BMS_SIGNALS, describeSignal, PCS_SIGNALS, parseCellSignal, RECORD_SIGNALS, type RecordKind } from './catalog.js';
+import { discoverDevices, type DiscoveredDevice } from './ingest/discover.js';
+import { indexPaths, type IndexMeta } from './ingest/index-store.js';
+import { coverageOf } from './ingest/stats.js';
+import { IndexPool } from './ingest/pool.js';
+import { BlockCache, descriptors, SignalReader } from './store/signal-reader.js';
+import {
+  BessError,
+  UnknownDeviceError,
+  UnknownSignalError,
+  type AlignedRecord,
+  type BessDataset,
+  type BucketSeries,
+  type DatasetChange,
+  type DeviceInfo,
+  type OpenOptions,
+  type Page,
+  type PageQuery,
+  type Series,
+  type SignalInfo,
+} from './types.js';
+
+export interface DatasetOptions extends OpenOptions {
+  /** Memory for cached index blocks (bytes); default 64 MiB. */
+  cacheBytes?: number;
+  /** Offset of zone-less timestamps from UTC (ms); default 0. */
+  utcOffsetMs?: number;
+}
+
+interface SignalState {
+  csvPath: string;
+  reader: SignalReader;
+}
+
+interface DeviceState {
+  id: string;
+  signals: Map<string, SignalState>;
+  info: DeviceInfo;
+  coverage: Map<RecordKind, number[]>;
+  grids: Map<string, RecordGrid>;
+}
+
+const MAX_PAGE = 10_000;
+const MIN_STEP_MS = 1_000;
+const MAX_STEP_MS = 366 * 86_400_000;
+const GRID_CACHE = 32;
+const DEFAULT_MAX_ROWS = 100_000;
+
+/** Scans and indexes a data root, then serves it. */
+export async function openDataset(root: string, options: DatasetOptions = {}): Promise<BessDataset> {
+  const dataset = new IndexedDataset(resolve(root), options);
+  await dataset.refresh();
+  return dataset;
+}
+
+class IndexedDataset implements BessDataset {
+  private readonly devicesById = new Map<string, DeviceState>();
+  private readonly indexDir: string;
+  private readonly pool: IndexPool;
+  private readonly cache: BlockCache;
+  private readonly listeners = new Set<(change: DatasetChange) => void>();
+  private readonly watchers = new Set<NodeJS.Timeout>();
+  private refreshing: Promise<DatasetChange> | null = null;
+  private readonly log: (event: Record<string, unknown>) => void;
+
+  constructor(
+    readonly root: string,
+    private readonly options: DatasetOptions,
+  ) {
+    const st = statSync(root, { throwIfNoEntry: false });
+    if (!st?.isDirectory()) throw new Error(`data root ${root} is not a directory`);
+    this.indexDir = options.indexDir ?? join(root, '.bess-index');
+    this.pool = new IndexPool(options.workers ?? availableParallelism());
+    this.cache = new BlockCache(options.cacheBytes ?? 64 * 1024 * 1024);
+    this.log = options.log ?? (() => {});
+  }
+
+  devices(): DeviceInfo[] {
+    return [...this.devicesById.values()].map((d) => d.info);
+  }
+
+  device(deviceId: string): DeviceInfo {
+    return this.state(deviceId).info;
+  }
+
+  defaultStepMs(deviceId: string, kind: RecordKind): number {
+    const device = this.state(deviceId);
+    let fastest = Infinity;
+    for (const spec of RECORD_SIGNALS[kind]) {
+      const period = device.signals.get(spec.signal)?.reader.meta.medianPeriodMs;
+      if (period != null && period < fastest) fastest = period;
+    }
+    if (!Number.isFinite(fastest)) return 60_000;
+    return Math.max(MIN_STEP_MS, Math.round(fastest / 1000) * 1000);
+  }
+
+  async page(deviceId: string, kind: RecordKind, query: PageQuery): Promise<Page> {
+    const device = this.state(deviceId);
+    checkInteger('skip', query.skip, 0, Number.MAX_SAFE_INTEGER);
+    checkInteger('limit', query.limit, 1, MAX_PAGE);
+    checkRange(query.from, query.to);
+    const stepMs = query.stepMs ?? this.defaultStepMs(deviceId, kind);
+    checkInteger('step', stepMs, MIN_STEP_MS, MAX_STEP_MS);
+    const grid = this.grid(device, kind, stepMs, query.from, query.to);
+    const times = grid.times(query.skip, query.limit);
+    return {
+      deviceId,
+      kind,
+      total: grid.total,
+      skip: query.skip,
+      stepMs,
+      records: this.records(device, kind, times),
+    };
+  }
+
+  async readSignal(deviceId: string, signal: string, from: number, to: number, maxRows = DEFAULT_MAX_ROWS): Promise<Series> {
+    const reader = this.reader(deviceId, signal);
+    checkRange(from, to);
+    const first = reader.indexAtOrAfter(from);
+    const last = reader.indexAtOrBefore(to);
+    const count = Math.max(0, last - first + 1);
+    if (count > maxRows) {
+      throw new BessError('BAD_REQUEST', `range holds ${count} readings, more than ${maxRows}; narrow it or downsample`, 'to');
+    }
+    const t = new Float64Array(count);
+    const v = new Float64Array(count);
+    for (let k = 0; k < count; k++) {
+      t[k] = reader.time(first + k);
+      v[k] = reader.value(first + k);
+    }
+    return { t, v };
+  }
+
+  async valueAt(deviceId: string, signal: string, t: number): Promise<{ t: number; v: number } | null> {
+    const reader = this.reader(deviceId, signal);
+    checkFinite('at', t);
+    const i = reader.indexAtOrBefore(t);
+    return i < 0 ? null : { t: reader.time(i), v: reader.value(i) };
+  }
+
+  async downsample(deviceId: string, signal: string, from: number, to: number, maxPoints: number): Promise<BucketSeries> {
+    const reader = this.reader(deviceId, signal);
+    checkRange(from, to);
+    checkFinite('from', from);
+    checkFinite('to', to);
+    checkInteger('maxPoints', maxPoints, 1, 100_000);
+    return downsampleReader(reader, from, to, maxPoints);
+  }
+
+  refresh(): Promise<DatasetChange> {
+    // One refresh at a time: a second caller waits for the one under way, then runs its own.
+    const run = (this.refreshing ?? Promise.resolve()).then(() => this.sync());
+    const tracked = run.finally(() => {
+      if (this.refreshing === tracked) this.refreshing = null;
+    });
+    this.refreshing = tracked;
+    return tracked;
+  }
+
+  watch(intervalMs: number): () => void {
+    const timer = setInterval(() => {
+      this.refresh().catch((error: unknown) => this.log({ event: 'refresh_failed', error: String(error) }));
+    }, intervalMs);
+    timer.unref();
+    this.watchers.add(timer);
+    return () => {
+      clearInterval(timer);
+      this.watchers.delete(timer);
+    };
+  }
+
+  onChange(listener: (change: DatasetChange) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  async close(): Promise<void> {
+    for (const timer of this.watchers) clearInterval(timer);
+    this.watchers.clear();
+    this.listeners.clear();
+    await this.refreshing?.catch(() => undefined);
+    await this.pool.close();
+    for (const device of this.devicesById.values())
+      for (const s of device.signals.values()) descriptors.forget(s.reader.binPath);
+  }
+
+  private state(deviceId: string): DeviceState {
+    const device = typeof deviceId === 'string' ? this.devicesById.get(deviceId) : undefined;
+    if (!device) throw new UnknownDeviceError(String(deviceId));
+    return device;
+  }
+
+  private reader(deviceId: string, signal: string): SignalReader {
+    const state = this.state(deviceId).signals.get(signal);
+    if (!state) throw new UnknownSignalError(deviceId, String(signal));
+    return state.reader;
+  }
+
+  private grid(device: DeviceState, kind: RecordKind, stepMs: number, from?: number, to?: number): RecordGrid {
+    const key = `${kind}:${stepMs}:${from ?? ''}:${to ?? ''}`;
+    let grid = device.grids.get(key);
+    if (!grid) {
+      let coverage = device.coverage.get(kind);
+      if (!coverage) {
+        coverage = unionSegments(
+          RECORD_SIGNALS[kind].flatMap((spec) => {
+            const s = device.signals.get(spec.signal);
+            return s ? [s.reader.meta.segments] : [];
+          }),
+        );
+        device.coverage.set(kind, coverage);
+      }
+      grid = new RecordGrid(coverage, stepMs, from, to);
+      if (device.grids.size >= GRID_CACHE) device.grids.delete(device.grids.keys().next().value!);
+      device.grids.set(key, grid);
+    }
+    return grid;
+  }
+
+  private records(device: DeviceState, kind: RecordKind, times: number[]): AlignedRecord[] {
+    const records: AlignedRecord[] = times.map((t) => ({ timestamp: isoTime(t) }));
+    for (const spec of RECORD_SIGNALS[kind]) {
+      const s = device.signals.get(spec.signal);
+      const values = s ? valuesAsOf(s.reader, times, s.reader.meta.staleAfterMs) : null;
+      for (let k = 0; k < records.length; k++) records[k]![spec.field!] = values ? values[k]! : null;
+    }
+    return records;
+  }
+
+  /** Discovers files and brings every index up to date; only changed files are read. */
+  private async sync(): Promise<DatasetChange> {
+    const started = Date.now();
+    const discovered = discoverDevices(this.root);
+    const change: DatasetChange = { devices: new Map(), latest: new Map() };
+    const counts = { built: 0, appended: 0, reused: 0, failed: 0, bytes: 0 };
+    const seen = new Set<string>();
+
+    await Promise.all(
+      discovered.map(async (found) => {
+        seen.add(found.id);
+        const changed = await this.syncDevice(found, counts);
+        if (changed.length > 0) {
+          change.devices.set(found.id, changed);
+          const last = this.devicesById.get(found.id)?.info.last;
+          if (last != null) change.latest.set(found.id, last);
+        }
+      }),
+    );
+    for (const id of [...this.devicesById.keys()]) if (!seen.has(id)) this.devicesById.delete(id);
+
+    if (counts.built + counts.appended + counts.failed > 0) {
+      this.log({ event: 'index_sync', devices: discovered.length, ...counts, ms: Date.now() - started });
+    }
+    if (change.devices.size > 0) for (const listener of this.listeners) listener(change);
+    return change;
+  }
+
+  private async syncDevice(found: DiscoveredDevice, counts: Record<string, number>): Promise<string[]> {
+    const previous = this.devicesById.get(found.id);
+    const signals = new Map<string, SignalState>();
+    const changed: string[] = [];
+    await Promise.all(
+      [...found.files].map(async ([signal, csvPath]) => {
+        const known = previous?.signals.get(signal);
+        if (known && unchanged(csvPath, known.reader.meta)) {
+          signals.set(signal, known);
+          counts.reused!++;
+          return;
+        }
+        try {
+          const outcome = await this.pool.run({
+            csvPath,
+            indexDir: this.indexDir,
+            deviceId: found.id,
+            signal,
+            utcOffsetMs: this.options.utcOffsetMs ?? 0,
+          });
+          counts[outcome.action]!++;
+          counts.bytes! += outcome.bytesRead;
+          if (known && outcome.action === 'appended') {
+            known.reader.meta = outcome.meta;
+            signals.set(signal, known);
+          } else {
+            if (known) descriptors.forget(known.reader.binPath);
+            signals.set(signal, { csvPath, reader: new SignalReader(indexPaths(this.indexDir, found.id, signal).bin, outcome.meta, this.cache) });
+          }
+          if (outcome.action !== 'reused' || !known) changed.push(signal);
+        } catch (error) {
+          // A file deleted or unreadable mid-index: keep serving what we had, retry next refresh.
+          counts.failed!++;
+          this.log({ event: 'index_failed', device: found.id, signal, error: String(error) });
+          if (known) signals.set(signal, known);
+        }
+      }),
+    );
+    if (previous) for (const signal of previous.signals.keys()) if (!signals.has(signal)) changed.push(signal);
+    if (previous && changed.length === 0) return changed;
+    const sorted = new Map([...signals].sort(([a], [b]) => a.localeCompare(b)));
+    this.devicesById.set(found.id, {
+      id: found.id,
+      signals: sorted,
+      info: deviceInfo(found.id, sorted),
+      coverage: new Map(),
+      grids: new Map(),
+    });
+    return changed;
+  }
+}
+
+function unchanged(csvPath: string, meta: IndexMeta): boolean {
+  const st = statSync(csvPath, { throwIfNoEntry: false });
+  return !!st && st.size === meta.source.size && st.mtimeMs === meta.source.mtimeMs;
+}
+
+function deviceInfo(id: string, signals: Map<string, SignalState>): DeviceInfo {
+  const infos: SignalInfo[] = [];
+  let first: number | null = null;
+  let last: number | null = null;
+  for (const [signal, state] of signals) {
+    const meta = state.reader.meta;
+    infos.push({
+      signal,
+      spec: describeSignal(signal),
+      rows: meta.rows,
+      first: meta.first,
+      last: meta.last,
+      medianPeriodMs: meta.medianPeriodMs,
+      staleAfterMs: meta.staleAfterMs,
+      coverage: coverageOf(meta.segments, meta.first, meta.last),
+      gaps: meta.gaps,
+      quality: meta.quality,
+    });
+    if (meta.first !== null && (first === null || meta.first < first)) first = meta.first;
+    if (meta.last !== null && (last === null || meta.last > last)) last = meta.last;
+  }
+  return {
+    id,
+    first,
+    last,
+    signals: infos,
+    hasBms: BMS_SIGNALS.some((s) => signals.has(s.signal)),
+    hasPcs: PCS_SIGNALS.some((s) => signals.has(s.signal)),
+    hasCells: [...signals.keys()].some((s) => parseCellSignal(s) !== undefined),
+  };
+}
+
+/** ISO time as the seed printed it: whole seconds without a fraction. */
+export function isoTime(ms: number): string {
+  const iso = new Date(ms).toISOString();
+  return iso.endsWith('.000Z') ? `${iso.slice(0, -5)}Z` : iso;
+}
+
+function checkInteger(field: string, value: number, min: number, max: number): void {
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new BessError('BAD_REQUEST', `${field} must be an integer from ${min} to ${max}`, field);
+  }
+}
+
+function checkFinite(field: string, value: number): void {
+  if (!Number.isFinite(value)) throw new BessError('BAD_REQUEST', `${field} must be a finite time`, field);
+}
+
+function checkRange(from?: number, to?: number): void {
+  if (from !== undefined && Number.isNaN(from)) throw new BessError('BAD_REQUEST', 'from is not a time', 'from');
+  if (to !== undefined && Number.isNaN(to)) throw new BessError('BAD_REQUEST', 'to is not a time', 'to');
+  if (from !== undefined && to !== undefined && from > to) throw new BessError('BAD_REQUEST', 'from is after to', 'from');
+}

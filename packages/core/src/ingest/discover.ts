@@ -1,0 +1,34 @@
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+
+/** Device folder names and signal file stems we accept: no dots-only names, no separators. */
+export const DEVICE_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
+export const SIGNAL_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
+
+export interface DiscoveredDevice {
+  id: string;
+  dir: string;
+  /** signal name -> CSV path */
+  files: Map<string, string>;
+}
+
+/**
+ * Cabinets are the folders of the data root that hold signal CSVs directly.
+ * Folders without CSVs (such as `meter/`, whose files sit one level deeper and
+ * are not BESS data), hidden folders (the index) and odd names are skipped.
+ */
+export function discoverDevices(root: string): DiscoveredDevice[] {
+  const devices: DiscoveredDevice[] = [];
+  for (const entry of readdirSync(root, { withFileTypes: true })) {
+    if (!entry.isDirectory() || !DEVICE_ID.test(entry.name)) continue;
+    const dir = join(root, entry.name);
+    const files = new Map<string, string>();
+    for (const file of readdirSync(dir, { withFileTypes: true })) {
+      if (!file.isFile() || !file.name.endsWith('.csv')) continue;
+      const signal = file.name.slice(0, -4);
+      if (SIGNAL_NAME.test(signal)) files.set(signal, join(dir, file.name));
+    }
+    if (files.size > 0) devices.push({ id: entry.name, dir, files });
+  }
+  return devices.sort((a, b) => a.id.localeCompare(b.id));
+}

@@ -1,0 +1,87 @@
+import { appendFileSync, readFileSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { csv, scratchRoot, stamp } from '../test-support/tmp.js';
+import { indexPaths, readTrustedMeta } from './index-store.js';
+import { indexSignalFile, type IndexJob } from './indexer.js';
+
+const scratch = scratchRoot();
+afterAll(() => scratch.remove());
+const T0 = Date.UTC(2024, 2, 1);
+const minutes = (n: number, from = 0) => Array.from({ length: n }, (_, i) => [stamp(T0 + (from + i) * 60_000), 50 + i / 10] as [string, number]);
+
+function job(signal: string): IndexJob {
+  return { csvPath: join(scratch.root, 'DEV', `${signal}.csv`), indexDir: join(scratch.root, '.bess-index'), deviceId: 'DEV', signal, utcOffsetMs: 0 };
+}
+
+describe('indexSignalFile', () => {
+  it('builds once, then reuses the index while the file is unchanged', async () => {
+    scratch.write('DEV', 'bms1_soc', csv('bms1_soc', minutes(100)));
+    const first = await indexSignalFile(job('bms1_soc'));
+    expect(first.action).toBe('built');
+    expect(first.meta.rows).toBe(100);
+    expect(first.meta.medianPeriodMs).toBe(60_000);
+    const second = await indexSignalFile(job('bms1_soc'));
+    expect(second.action).toBe('reused');
+    expect(second.bytesRead).toBe(0);
+  });
+
+  it('reads only the appended bytes when a file grows (live tail)', async () => {
+    const path = scratch.write('DEV', 'bms1_v', csv('bms1_v', minutes(50)));
+    const before = await indexSignalFile(job('bms1_v'));
+    const extra = minutes(10, 50).map(([t, v]) => `${t},${v}\n`).join('') + 'garbage\n';
+    appendFileSync(path, extra);
+    const after = await indexSignalFile(job('bms1_v'));
+    expect(after.action).toBe('appended');
+    expect(after.bytesRead).toBe(Buffer.byteLength(extra));
+    expect(after.meta.rows).toBe(60);
+    expect(after.meta.last).toBe(T0 + 59 * 60_000);
+    expect(after.meta.quality.linesRead).toBe(61);
+    expect(after.meta.quality.rejected.wrong_column_count).toBe(1);
+    expect(before.meta.segments).toEqual([T0, T0 + 49 * 60_000 + 180_000]);
+    expect(after.meta.segments).toEqual([T0, T0 + 59 * 60_000 + 180_000]);
+  });
+
+  it('rebuilds when a file is replaced under the same name or truncated', async () => {
+    const path = scratch.write('DEV', 'bms1_c', csv('bms1_c', minutes(30)));
+    await indexSignalFile(job('bms1_c'));
+    writeFileSync(path, csv('bms1_c', minutes(40, 1000)));
+    const replaced = await indexSignalFile(job('bms1_c'));
+    expect(replaced.action).toBe('built');
+    expect(replaced.meta.first).toBe(T0 + 1000 * 60_000);
+    truncateSync(path, 200);
+    const truncated = await indexSignalFile(job('bms1_c'));
+    expect(truncated.action).toBe('built');
+    expect(truncated.meta.rows).toBeLessThan(40);
+  });
+
+  it('never trusts a torn index: a .bin shorter than its meta is rebuilt', async () => {
+    scratch.write('DEV', 'bms1_soh', csv('bms1_soh', minutes(20)));
+    await indexSignalFile(job('bms1_soh'));
+    const { bin, meta } = indexPaths(job('bms1_soh').indexDir, 'DEV', 'bms1_soh');
+    truncateSync(bin, 16 * 5);
+    expect(readTrustedMeta(job('bms1_soh').indexDir, 'DEV', 'bms1_soh')).toBeNull();
+    const again = await indexSignalFile(job('bms1_soh'));
+    expect(again.action).toBe('built');
+    expect(again.meta.rows).toBe(20);
+    writeFileSync(meta, '{"version": 2, "signal": "bms1_soh", "rows": ');
+    expect((await indexSignalFile(job('bms1_soh'))).action).toBe('built');
+    // a flipped byte in the last row is caught too
+    const bytes = readFileSync(bin);
+    bytes[bytes.length - 1] ^= 0xff;
+    writeFileSync(bin, bytes);
+    expect(readTrustedMeta(job('bms1_soh').indexDir, 'DEV', 'bms1_soh')).toBeNull();
+  });
+
+  it('rebuilds instead of appending rows older than the index', async () => {
+    const path = scratch.write('DEV', 'bms1_cell_ave_t', csv('bms1_cell_ave_t', minutes(10, 100)));
+    await indexSignalFile(job('bms1_cell_ave_t'));
+    appendFileSync(path, `${stamp(T0)},20\n`);
+    const bumped = new Date(Date.now() + 5000);
+    utimesSync(path, bumped, bumped);
+    const result = await indexSignalFile(job('bms1_cell_ave_t'));
+    expect(result.action).toBe('built');
+    expect(result.meta.first).toBe(T0);
+    expect(result.meta.quality.outOfOrder).toBe(1);
+  });
+});

@@ -1,0 +1,186 @@
+import { closeSync, openSync, readSync, statSync } from 'node:fs';
+import { describeSignal } from '../catalog.js';
+import type { RejectCounts, SignalQuality } from '../types.js';
+import {
+  appendIndex,
+  BLOCK_ROWS,
+  blockStartsOf,
+  headHash,
+  INDEX_VERSION,
+  readTrustedMeta,
+  writeIndex,
+  type IndexMeta,
+  type SourceStamp,
+} from './index-store.js';
+import { ReadingBuilder, type FinishedReadings } from './readings.js';
+import { readWithFastCsv } from './reference.js';
+import { LineScanner } from './scanner.js';
+import { extendSegments, measureTiming } from './stats.js';
+
+export interface IndexJob {
+  csvPath: string;
+  indexDir: string;
+  deviceId: string;
+  signal: string;
+  /** Offset of zone-less timestamps from UTC (ms); 0 = the files log UTC. */
+  utcOffsetMs: number;
+}
+
+export type IndexAction = 'reused' | 'built' | 'appended';
+
+export interface IndexOutcome {
+  meta: IndexMeta;
+  action: IndexAction;
+  /** CSV bytes read by this call. */
+  bytesRead: number;
+}
+
+const CHUNK_BYTES = 1 << 22;
+
+/**
+ * Brings one signal's index up to date with its CSV: reuse it when the file is
+ * unchanged, read only the new bytes when the file grew (live tail), and rebuild
+ * it when the file was replaced, truncated or rewritten.
+ */
+export async function indexSignalFile(job: IndexJob): Promise<IndexOutcome> {
+  const st = statSync(job.csvPath);
+  const previous = readTrustedMeta(job.indexDir, job.deviceId, job.signal);
+  if (previous && previous.source.size === st.size && previous.source.mtimeMs === st.mtimeMs) {
+    return { meta: previous, action: 'reused', bytesRead: 0 };
+  }
+  if (previous && canAppend(job.csvPath, previous, st.size)) {
+    const appended = appendRows(job, previous, st.size, st.mtimeMs);
+    if (appended) return appended;
+  }
+  return buildIndex(job, st.size, st.mtimeMs);
+}
+
+function canAppend(path: string, previous: IndexMeta, size: number): boolean {
+  return (
+    size > previous.source.size &&
+    !previous.endedUnterminated &&
+    headHash(path, previous.source.size) === previous.source.headHash
+  );
+}
+
+async function buildIndex(job: IndexJob, size: number, mtimeMs: number): Promise<IndexOutcome> {
+  let builder = new ReadingBuilder(job.utcOffsetMs);
+  let scanner = new LineScanner(builder);
+  scanRange(job.csvPath, scanner, 0, size);
+  let parser: SignalQuality['parser'] = 'scanner';
+  if (scanner.needsFallback) {
+    builder = new ReadingBuilder(job.utcOffsetMs);
+    await readWithFastCsv(job.csvPath, builder, size);
+    parser = 'fast-csv';
+  }
+  const readings = builder.finish();
+  const timing = measureTiming(readings.rows, readings.count);
+  const stamp: SourceStamp = { size, mtimeMs, headHash: headHash(job.csvPath, size) };
+  const meta: IndexMeta = {
+    version: INDEX_VERSION,
+    signal: job.signal,
+    source: stamp,
+    // After fast-csv the exact line boundary is unknown; a later growth then rebuilds.
+    consumedBytes: parser === 'scanner' ? scanner.consumedBytes : size,
+    endedUnterminated: parser === 'scanner' ? scanner.endedUnterminated : true,
+    rows: readings.count,
+    first: readings.count ? readings.rows[0]! : null,
+    last: readings.count ? readings.rows[(readings.count - 1) * 2]! : null,
+    lastRow: lastRowOf(readings.rows, readings.count),
+    medianPeriodMs: timing.medianPeriodMs,
+    staleAfterMs: timing.staleAfterMs,
+    segments: timing.segments,
+    gaps: timing.gaps,
+    quality: qualityOf(job.signal, readings, parser),
+    blockStarts: blockStartsOf(readings.rows, readings.count),
+  };
+  writeIndex(job.indexDir, job.deviceId, meta, readings.rows);
+  return { meta, action: 'built', bytesRead: size };
+}
+
+/** Reads only the bytes appended since the last index; null when they cannot simply be appended. */
+function appendRows(job: IndexJob, previous: IndexMeta, size: number, mtimeMs: number): IndexOutcome | null {
+  const builder = new ReadingBuilder(job.utcOffsetMs);
+  const scanner = new LineScanner(builder, false);
+  scanRange(job.csvPath, scanner, previous.consumedBytes, size);
+  if (scanner.needsFallback || previous.staleAfterMs === null) return null;
+  const readings = builder.finish();
+  // Rows older than what is indexed would have to be merged in: rebuild instead.
+  if (readings.count > 0 && previous.last !== null && readings.rows[0]! <= previous.last) return null;
+
+  const segments = [...previous.segments];
+  const newGaps = extendSegments(segments, readings.rows, 0, readings.count, previous.staleAfterMs);
+  const rows = previous.rows + readings.count;
+  const blockStarts = [...previous.blockStarts];
+  for (let i = 0; i < readings.count; i++) {
+    if ((previous.rows + i) % BLOCK_ROWS === 0) blockStarts.push(readings.rows[i * 2]!);
+  }
+  const quality = mergeQuality(previous.quality, qualityOf(job.signal, readings, 'scanner'));
+  const meta: IndexMeta = {
+    ...previous,
+    source: { size, mtimeMs, headHash: headHash(job.csvPath, size) },
+    consumedBytes: previous.consumedBytes + scanner.consumedBytes,
+    endedUnterminated: scanner.endedUnterminated,
+    rows,
+    first: previous.first ?? (readings.count ? readings.rows[0]! : null),
+    last: readings.count ? readings.rows[(readings.count - 1) * 2]! : previous.last,
+    lastRow: readings.count ? lastRowOf(readings.rows, readings.count) : previous.lastRow,
+    segments,
+    gaps: previous.gaps + newGaps,
+    quality,
+    blockStarts,
+  };
+  appendIndex(job.indexDir, job.deviceId, meta, readings.rows, readings.count);
+  return { meta, action: 'appended', bytesRead: size - previous.consumedBytes };
+}
+
+function scanRange(path: string, scanner: LineScanner, start: number, end: number): void {
+  const fd = openSync(path, 'r');
+  try {
+    const buf = Buffer.allocUnsafe(Math.min(CHUNK_BYTES, Math.max(1, end - start)));
+    let position = start;
+    while (position < end && !scanner.needsFallback) {
+      const n = readSync(fd, buf, 0, Math.min(buf.length, end - position), position);
+      if (n === 0) break; // truncated while reading: the next refresh sees the new stamp
+      scanner.push(buf.subarray(0, n));
+      position += n;
+    }
+    scanner.end();
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function lastRowOf(rows: Float64Array, count: number): [number, number] | null {
+  return count ? [rows[(count - 1) * 2]!, rows[(count - 1) * 2 + 1]!] : null;
+}
+
+function qualityOf(signal: string, readings: FinishedReadings, parser: SignalQuality['parser']): SignalQuality {
+  const [low, high] = describeSignal(signal).range;
+  let outOfRange = 0;
+  for (let i = 0; i < readings.count; i++) {
+    const v = readings.rows[i * 2 + 1]!;
+    if (v < low || v > high) outOfRange++;
+  }
+  return {
+    linesRead: readings.linesRead,
+    accepted: readings.count,
+    rejected: readings.rejected,
+    outOfOrder: readings.outOfOrder,
+    outOfRange,
+    parser,
+  };
+}
+
+function mergeQuality(a: SignalQuality, b: SignalQuality): SignalQuality {
+  const rejected = { ...a.rejected } as RejectCounts;
+  for (const key of Object.keys(b.rejected) as (keyof RejectCounts)[]) rejected[key] += b.rejected[key];
+  return {
+    linesRead: a.linesRead + b.linesRead,
+    accepted: a.accepted + b.accepted,
+    rejected,
+    outOfOrder: a.outOfOrder + b.outOfOrder,
+    outOfRange: a.outOfRange + b.outOfRange,
+    parser: a.parser,
+  };
+}
