@@ -64,12 +64,12 @@ function canAppend(path: string, previous: IndexMeta, size: number): boolean {
 }
 
 async function buildIndex(job: IndexJob, size: number, mtimeMs: number): Promise<IndexOutcome> {
-  let builder = new ReadingBuilder(job.utcOffsetMs);
+  let builder = new ReadingBuilder(job.utcOffsetMs, size / 20);
   let scanner = new LineScanner(builder);
   scanRange(job.csvPath, scanner, 0, size);
   let parser: SignalQuality['parser'] = 'scanner';
   if (scanner.needsFallback) {
-    builder = new ReadingBuilder(job.utcOffsetMs);
+    builder = new ReadingBuilder(job.utcOffsetMs, size / 20);
     await readWithFastCsv(job.csvPath, builder, size);
     parser = 'fast-csv';
   }

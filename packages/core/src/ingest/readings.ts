@@ -10,13 +10,19 @@ export function emptyRejectCounts(): RejectCounts {
  * that did not become one. `finish()` then sorts and de-duplicates.
  */
 export class ReadingBuilder {
-  private t = new Float64Array(4096);
-  private v = new Float64Array(4096);
+  /** Interleaved `[t, v, ...]` in file order: the index's own layout, so sorted files need no copy. */
+  private rows: Float64Array;
   length = 0;
   linesRead = 0;
   readonly rejected = emptyRejectCounts();
 
-  constructor(private readonly utcOffsetMs = 0) {}
+  constructor(
+    readonly utcOffsetMs = 0,
+    /** Expected readings (e.g. file size / 20), to avoid regrowing. */
+    capacity = 4096,
+  ) {
+    this.rows = new Float64Array(Math.max(16, Math.ceil(capacity)) * 2);
+  }
 
   reject(reason: RejectReason): void {
     this.linesRead++;
@@ -28,11 +34,17 @@ export class ReadingBuilder {
     const t = parseTimestamp(buf, tsStart, tsEnd, this.utcOffsetMs);
     if (Number.isNaN(t)) return this.reject('bad_timestamp');
     const value = parseValue(buf, valueStart, valueEnd);
+    this.addTimedValue(t, buf, valueStart, valueEnd);
+  }
+
+  /** A line whose timestamp the scanner already parsed. */
+  addTimedValue(t: number, buf: Uint8Array, valueStart: number, valueEnd: number): void {
+    const value = parseValue(buf, valueStart, valueEnd);
     if (typeof value !== 'number') return this.reject(value);
     this.linesRead++;
-    if (this.length === this.t.length) this.grow();
-    this.t[this.length] = t;
-    this.v[this.length] = value;
+    if (this.length * 2 === this.rows.length) this.grow();
+    this.rows[this.length * 2] = t;
+    this.rows[this.length * 2 + 1] = value;
     this.length++;
   }
 
@@ -43,12 +55,9 @@ export class ReadingBuilder {
   }
 
   private grow(): void {
-    const t = new Float64Array(this.t.length * 2);
-    const v = new Float64Array(this.v.length * 2);
-    t.set(this.t);
-    v.set(this.v);
-    this.t = t;
-    this.v = v;
+    const rows = new Float64Array(this.rows.length * 2);
+    rows.set(this.rows);
+    this.rows = rows;
   }
 
   /**
@@ -57,30 +66,32 @@ export class ReadingBuilder {
    */
   finish(): FinishedReadings {
     const n = this.length;
-    const t = this.t;
-    const v = this.v;
+    const input = this.rows;
     let outOfOrder = 0;
     let latest = -Infinity;
     for (let i = 0; i < n; i++) {
-      if (t[i]! < latest) outOfOrder++;
-      else latest = t[i]!;
+      const t = input[i * 2]!;
+      if (t < latest) outOfOrder++;
+      else latest = t;
     }
+    // Sorted input is compacted in place; otherwise rows are copied out in time order,
+    // stable by file order within a timestamp so "the later line wins" holds.
     let order: Uint32Array | null = null;
+    let rows = input;
     if (outOfOrder > 0) {
       order = new Uint32Array(n);
       for (let i = 0; i < n; i++) order[i] = i;
-      // Stable by file order within a timestamp, so "the later line wins" holds after sorting.
-      order.sort((a, b) => t[a]! - t[b]! || a - b);
+      order.sort((a, b) => input[a * 2]! - input[b * 2]! || a - b);
+      rows = new Float64Array(n * 2);
     }
-    const rows = new Float64Array(n * 2);
     let kept = 0;
     for (let k = 0; k < n; k++) {
       const i = order ? order[k]! : k;
-      const ti = t[i]!;
-      const vi = v[i]!;
+      const ti = input[i * 2]!;
+      const vi = input[i * 2 + 1]!;
       if (kept > 0 && rows[(kept - 1) * 2] === ti) {
         const previous = rows[(kept - 1) * 2 + 1]!;
-        this.rejected[Object.is(previous, vi) || previous === vi ? 'duplicate' : 'superseded']++;
+        this.rejected[previous === vi ? 'duplicate' : 'superseded']++;
         rows[(kept - 1) * 2 + 1] = vi;
         continue;
       }
@@ -89,7 +100,7 @@ export class ReadingBuilder {
       kept++;
     }
     return {
-      rows: kept === n ? rows : rows.slice(0, kept * 2),
+      rows: rows.subarray(0, kept * 2),
       count: kept,
       linesRead: this.linesRead,
       rejected: this.rejected,

@@ -1,3 +1,4 @@
+import { parseTimestamp } from './fields.js';
 import type { ReadingBuilder } from './readings.js';
 
 const NEWLINE = 0x0a;
@@ -47,15 +48,42 @@ export class LineScanner {
       start = 3;
       this.consumedBytes = 3;
     }
-    for (;;) {
-      const nl = buf.indexOf(NEWLINE, start);
-      if (nl === -1) break;
-      this.line(buf, start, nl > start && buf[nl - 1] === CR ? nl - 1 : nl);
-      this.consumedBytes += nl + 1 - start;
-      start = nl + 1;
+    // One pass over the bytes, noting the first two commas of each line: cheaper
+    // than an indexOf call per delimiter on lines of ~25 bytes. The usual line starts
+    // with a 19-byte timestamp and a comma; it is parsed in place and its bytes skipped.
+    const begin = start;
+    const sink = this.sink;
+    const offset = sink.utcOffsetMs;
+    let firstComma = -1;
+    let secondComma = -1;
+    let time = NaN;
+    const n = buf.length;
+    for (let i = start; i < n; i++) {
+      if (i === start && i + 19 < n && buf[i + 19] === COMMA && !this.atFileStart) {
+        time = parseTimestamp(buf, i, i + 19, offset);
+        if (time === time) {
+          firstComma = i + 19;
+          i += 19;
+          continue;
+        }
+      }
+      const c = buf[i];
+      if (c === COMMA) {
+        if (firstComma < 0) firstComma = i;
+        else if (secondComma < 0) secondComma = i;
+      } else if (c === NEWLINE) {
+        const end = i > start && buf[i - 1] === CR ? i - 1 : i;
+        if (time === time && secondComma < 0) sink.addTimedValue(time, buf, firstComma + 1, end);
+        else this.line(buf, start, end, firstComma, secondComma);
+        start = i + 1;
+        firstComma = -1;
+        secondComma = -1;
+        time = NaN;
+      }
     }
+    this.consumedBytes += start - begin;
     // Copied: the caller may reuse its read buffer for the next chunk.
-    if (start < buf.length) this.carry = Buffer.from(buf.subarray(start));
+    if (start < n) this.carry = Buffer.from(buf.subarray(start));
   }
 
   /** End of input: a trailing line without newline is still a line (as fast-csv reads it). */
@@ -66,25 +94,24 @@ export class LineScanner {
     let end = buf.length;
     if (end > 0 && buf[end - 1] === CR) end--;
     this.endedUnterminated = true;
-    this.line(buf, 0, end);
+    const first = buf.indexOf(COMMA);
+    const second = first < 0 ? -1 : buf.indexOf(COMMA, first + 1);
+    this.line(buf, 0, end, first >= end ? -1 : first, second >= end ? -1 : second);
   }
 
-  private line(buf: Buffer, start: number, end: number): void {
+  /** One line [start, end) without its line end; commas at or past `end` are ignored. */
+  private line(buf: Buffer, start: number, end: number, firstComma: number, secondComma: number): void {
     if (this.atFileStart) {
       this.atFileStart = false;
       if (isHeader(buf, start, end)) return;
     }
-    const comma = buf.indexOf(COMMA, start);
-    if (comma === -1 || comma >= end) {
+    if (firstComma < 0 || firstComma >= end) {
       this.sink.addUnsplitLine(buf, start, end);
-      return;
-    }
-    const second = buf.indexOf(COMMA, comma + 1);
-    if (second !== -1 && second < end) {
+    } else if (secondComma >= 0 && secondComma < end) {
       this.sink.reject('wrong_column_count');
-      return;
+    } else {
+      this.sink.addFields(buf, start, firstComma, firstComma + 1, end);
     }
-    this.sink.addFields(buf, start, comma, comma + 1, end);
   }
 }
 
