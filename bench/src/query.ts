@@ -1,0 +1,51 @@
+import { openDataset, type RecordKind } from '@bess/core';
+import { peakRssMb, percentile, report, round } from './measure.js';
+
+/**
+ * Step: restart with the index present, then query as the API would.
+ * Args: root indexDir
+ */
+const [root, indexDir] = process.argv.slice(2) as [string, string];
+const started = performance.now();
+const dataset = await openDataset(root, { indexDir });
+const devices = dataset.devices();
+const first = devices[0]!;
+await dataset.page(first.id, 'bms', { skip: 0, limit: 100 });
+const firstPageMs = performance.now() - started;
+
+async function timed(fn: () => Promise<unknown>, runs: number): Promise<{ p50: number; p99: number; max: number }> {
+  const samples: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const t = performance.now();
+    await fn();
+    samples.push(performance.now() - t);
+  }
+  return { p50: round(percentile(samples, 50), 3), p99: round(percentile(samples, 99), 3), max: round(Math.max(...samples), 3) };
+}
+
+const pages: Record<string, unknown> = {};
+for (const kind of ['bms', 'pcs'] as RecordKind[]) {
+  const total = (await dataset.page(first.id, kind, { skip: 0, limit: 1 })).total;
+  for (const [label, skip] of [['start', 0], ['middle', Math.floor(total / 2)], ['end', Math.max(0, total - 100)]] as const) {
+    // Different devices and nearby offsets, so the block cache is not simply replaying one page.
+    let n = 0;
+    pages[`${kind}.${label}`] = await timed(async () => {
+      const device = devices[n++ % devices.length]!;
+      await dataset.page(device.id, kind, { skip: Math.max(0, skip - (n % 7) * 100), limit: 100 });
+    }, 200);
+  }
+  pages[`${kind}.totalRecords`] = total;
+}
+
+const history: Record<string, unknown> = {};
+const span = { from: first.first!, to: first.last! };
+for (const [label, ms] of [['day', 86_400_000], ['month', 30 * 86_400_000], ['all', span.to - span.from]] as const) {
+  let n = 0;
+  history[label] = await timed(async () => {
+    const device = devices[n++ % devices.length]!;
+    const to = device.last!;
+    await dataset.downsample(device.id, 'pcs1_ap', Math.max(device.first!, to - ms), to, 1000);
+  }, 20);
+}
+await dataset.close();
+report({ firstPageMs: round(firstPageMs, 1), pages, history, peakRssMb: peakRssMb() });
