@@ -9,7 +9,7 @@ import { discoverDevices, type DiscoveredDevice } from './ingest/discover.js';
 import { indexPaths, type IndexMeta } from './ingest/index-store.js';
 import { coverageOf } from './ingest/stats.js';
 import { IndexPool } from './ingest/pool.js';
-import { BlockCache, descriptors, SignalReader } from './store/signal-reader.js';
+import { BlockCache, SignalReader } from './store/signal-reader.js';
 import {
   BessError,
   UnknownDeviceError,
@@ -187,7 +187,7 @@ class IndexedDataset implements BessDataset {
     await this.refreshing?.catch(() => undefined);
     await this.pool.close();
     for (const device of this.devicesById.values())
-      for (const s of device.signals.values()) descriptors.forget(s.reader.binPath);
+      for (const s of device.signals.values()) s.reader.release();
   }
 
   private state(deviceId: string): DeviceState {
@@ -287,7 +287,7 @@ class IndexedDataset implements BessDataset {
             known.reader.meta = outcome.meta;
             signals.set(signal, known);
           } else {
-            if (known) descriptors.forget(known.reader.binPath);
+            known?.reader.release();
             signals.set(signal, { csvPath, reader: new SignalReader(indexPaths(this.indexDir, found.id, signal).bin, outcome.meta, this.cache) });
           }
           if (outcome.action !== 'reused' || !known) changed.push(signal);

@@ -9,10 +9,14 @@ import type { SignalQuality } from '../types.js';
  * is found by arithmetic and a range is one read); `<signal>.meta.json` says which
  * version of the CSV it was built from and what was learnt while reading it.
  */
-export const INDEX_VERSION = 2;
+export const INDEX_VERSION = 3;
 export const ROW_BYTES = 16;
 /** Rows per block: the unit of reading and caching (64 KiB). */
 export const BLOCK_ROWS = 4096;
+/** Rows per summary page: `.sum` holds `[tFirst, tLast, min, max, sum, count]` per page, for fast downsampling. */
+export const SUMMARY_ROWS = 256;
+export const SUMMARY_FIELDS = 6;
+const SUMMARY_BYTES = SUMMARY_FIELDS * 8;
 /** Bytes of the CSV's head that identify the file (a replaced file has a different head). */
 const HEAD_BYTES = 4096;
 
@@ -44,9 +48,41 @@ export interface IndexMeta {
   blockStarts: number[];
 }
 
-export function indexPaths(indexDir: string, deviceId: string, signal: string): { bin: string; meta: string } {
+export function indexPaths(indexDir: string, deviceId: string, signal: string): { bin: string; meta: string; sum: string } {
   const base = join(indexDir, deviceId, signal);
-  return { bin: `${base}.bin`, meta: `${base}.meta.json` };
+  return { bin: `${base}.bin`, meta: `${base}.meta.json`, sum: `${base}.sum` };
+}
+
+export function summaryPages(rows: number): number {
+  return Math.ceil(rows / SUMMARY_ROWS);
+}
+
+/**
+ * Summaries of the pages of `rows` (interleaved, `count` rows), where `rows[0]`
+ * is row `firstRow` of the signal and `firstRow` starts a page.
+ */
+export function summarize(rows: Float64Array, count: number): Float64Array {
+  const out = new Float64Array(summaryPages(count) * SUMMARY_FIELDS);
+  for (let p = 0; p * SUMMARY_ROWS < count; p++) {
+    const end = Math.min(count, (p + 1) * SUMMARY_ROWS);
+    let min = Infinity;
+    let max = -Infinity;
+    let sum = 0;
+    for (let i = p * SUMMARY_ROWS; i < end; i++) {
+      const v = rows[i * 2 + 1]!;
+      if (v < min) min = v;
+      if (v > max) max = v;
+      sum += v;
+    }
+    const o = p * SUMMARY_FIELDS;
+    out[o] = rows[p * SUMMARY_ROWS * 2]!;
+    out[o + 1] = rows[(end - 1) * 2]!;
+    out[o + 2] = min;
+    out[o + 3] = max;
+    out[o + 4] = sum;
+    out[o + 5] = end - p * SUMMARY_ROWS;
+  }
+  return out;
 }
 
 export function headHash(path: string, size: number): string {
@@ -95,21 +131,44 @@ export function writeIndex(indexDir: string, deviceId: string, meta: IndexMeta, 
   const paths = indexPaths(indexDir, deviceId, meta.signal);
   mkdirSync(dirname(paths.bin), { recursive: true });
   writeAtomic(paths.bin, asBytes(rows, meta.rows));
+  const summaries = summarize(rows, meta.rows);
+  writeAtomic(paths.sum, new Uint8Array(summaries.buffer, 0, summaries.byteLength));
   writeAtomic(paths.meta, JSON.stringify(meta));
 }
 
-/** Appends rows to an existing index, then replaces its meta. */
-export function appendIndex(indexDir: string, deviceId: string, meta: IndexMeta, rows: Float64Array, count: number): void {
-  const paths = indexPaths(indexDir, deviceId, meta.signal);
-  const fd = openSync(paths.bin, 'a');
+function writeAt(path: string, bytes: Uint8Array, position: number | null): void {
+  const fd = openSync(path, position === null ? 'a' : 'r+');
   try {
-    const bytes = asBytes(rows, count);
     let off = 0;
-    while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
+    while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off, position === null ? null : position + off);
     fsyncSync(fd);
   } finally {
     closeSync(fd);
   }
+}
+
+/**
+ * Appends rows to an existing index (`previousRows` long), rewrites the summary
+ * pages they touch, then replaces the meta that vouches for both.
+ */
+export function appendIndex(indexDir: string, deviceId: string, meta: IndexMeta, previousRows: number, rows: Float64Array, count: number): void {
+  const paths = indexPaths(indexDir, deviceId, meta.signal);
+  writeAt(paths.bin, asBytes(rows, count), null);
+  // The last page may have been partial: re-read its old rows and summarise it again with the new ones.
+  const pageStart = previousRows - (previousRows % SUMMARY_ROWS);
+  const carried = previousRows - pageStart;
+  const combined = new Float64Array((carried + count) * 2);
+  if (carried > 0) {
+    const fd = openSync(paths.bin, 'r');
+    try {
+      readSync(fd, new Uint8Array(combined.buffer, 0, carried * ROW_BYTES), 0, carried * ROW_BYTES, pageStart * ROW_BYTES);
+    } finally {
+      closeSync(fd);
+    }
+  }
+  combined.set(rows.subarray(0, count * 2), carried * 2);
+  const summaries = summarize(combined, carried + count);
+  writeAt(paths.sum, new Uint8Array(summaries.buffer, 0, summaries.byteLength), (pageStart / SUMMARY_ROWS) * SUMMARY_BYTES);
   writeAtomic(paths.meta, JSON.stringify(meta));
 }
 
@@ -129,6 +188,7 @@ export function readTrustedMeta(indexDir: string, deviceId: string, signal: stri
   if (meta.version !== INDEX_VERSION || meta.signal !== signal) return null;
   try {
     if (statSync(paths.bin).size !== meta.rows * ROW_BYTES) return null;
+    if (statSync(paths.sum).size !== summaryPages(meta.rows) * SUMMARY_BYTES) return null;
     if (meta.rows > 0) {
       const fd = openSync(paths.bin, 'r');
       try {

@@ -130,7 +130,7 @@ function appendRows(job: IndexJob, previous: IndexMeta, size: number, mtimeMs: n
     quality,
     blockStarts,
   };
-  appendIndex(job.indexDir, job.deviceId, meta, readings.rows, readings.count);
+  appendIndex(job.indexDir, job.deviceId, meta, previous.rows, readings.rows, readings.count);
   return { meta, action: 'appended', bytesRead: size - previous.consumedBytes };
 }
 

@@ -1,5 +1,5 @@
 import { closeSync, openSync, readSync } from 'node:fs';
-import { BLOCK_ROWS, ROW_BYTES, type IndexMeta } from '../ingest/index-store.js';
+import { BLOCK_ROWS, ROW_BYTES, SUMMARY_FIELDS, summaryPages, type IndexMeta } from '../ingest/index-store.js';
 
 /**
  * Least-recently-used cache of decoded index blocks, shared by all signals, so
@@ -69,6 +69,15 @@ class DescriptorPool {
   }
 }
 
+function readFully(fd: number, into: Uint8Array, position: number, path: string): void {
+  let off = 0;
+  while (off < into.length) {
+    const n = readSync(fd, into, off, into.length - off, position + off);
+    if (n === 0) throw new Error(`index ${path} is shorter than its meta says`);
+    off += n;
+  }
+}
+
 export const descriptors = new DescriptorPool(256);
 let nextReaderId = 0;
 
@@ -80,11 +89,15 @@ export class SignalReader {
   /** Distinguishes rebuilt indexes in the cache (a rebuilt file gets a new reader). */
   private readonly id = nextReaderId++;
 
+  readonly sumPath: string;
+
   constructor(
     readonly binPath: string,
     public meta: IndexMeta,
     private readonly cache: BlockCache,
-  ) {}
+  ) {
+    this.sumPath = binPath.replace(/\.bin$/, '.sum');
+  }
 
   get rows(): number {
     return this.meta.rows;
@@ -96,14 +109,17 @@ export class SignalReader {
     // The length is part of the key: a block that grew by a live append is a new block.
     return this.cache.get(`${this.id}:${b}:${length}`, () => {
       const out = new Float64Array(length * 2);
-      const bytes = new Uint8Array(out.buffer);
-      const fd = descriptors.fd(this.binPath);
-      let off = 0;
-      while (off < bytes.length) {
-        const n = readSync(fd, bytes, off, bytes.length - off, b * BLOCK_ROWS * ROW_BYTES + off);
-        if (n === 0) throw new Error(`index ${this.binPath} is shorter than its meta says`);
-        off += n;
-      }
+      readFully(descriptors.fd(this.binPath), new Uint8Array(out.buffer), b * BLOCK_ROWS * ROW_BYTES, this.binPath);
+      return out;
+    });
+  }
+
+  /** The page summaries (`[tFirst, tLast, min, max, sum, count]` per 256 rows), cached like a block. */
+  summaries(): Float64Array {
+    const pages = summaryPages(this.meta.rows);
+    return this.cache.get(`${this.id}:sum:${pages}`, () => {
+      const out = new Float64Array(pages * SUMMARY_FIELDS);
+      readFully(descriptors.fd(this.sumPath), new Uint8Array(out.buffer), 0, this.sumPath);
       return out;
     });
   }
@@ -114,6 +130,12 @@ export class SignalReader {
 
   value(i: number): number {
     return this.block(Math.floor(i / BLOCK_ROWS))[(i % BLOCK_ROWS) * 2 + 1]!;
+  }
+
+  /** Closes this index's files (it was rebuilt or the dataset closes). */
+  release(): void {
+    descriptors.forget(this.binPath);
+    descriptors.forget(this.sumPath);
   }
 
   /** Index of the last row at or before `t`, or -1 when every row is later. */
