@@ -38,13 +38,24 @@ export class LineScanner {
       this.needsFallback = true;
       return;
     }
-    let buf = chunk;
-    if (this.carry) {
-      buf = Buffer.concat([this.carry, chunk]);
-      this.carry = null;
-    }
     let start = 0;
-    if (this.atFileStart && this.consumedBytes === 0 && buf.length >= 3 && buf[0] === BOM[0] && buf[1] === BOM[1] && buf[2] === BOM[2]) {
+    if (this.carry) {
+      // Finish the line split across chunks on its own, so the chunk itself is never copied.
+      const nl = chunk.indexOf(NEWLINE);
+      if (nl === -1) {
+        this.carry = Buffer.concat([this.carry, chunk]);
+        return;
+      }
+      const joined = Buffer.concat([this.carry, chunk.subarray(0, nl + 1)]);
+      this.carry = null;
+      this.scan(joined, 0);
+      start = nl + 1;
+    }
+    this.scan(chunk, start);
+  }
+
+  private scan(buf: Buffer, start: number): void {
+    if (start === 0 && this.atFileStart && this.consumedBytes === 0 && buf.length >= 3 && buf[0] === BOM[0] && buf[1] === BOM[1] && buf[2] === BOM[2]) {
       start = 3;
       this.consumedBytes = 3;
     }
