@@ -23,8 +23,11 @@ export interface SignalQuality {
   outOfOrder: number;
   /** Accepted readings outside the catalogue's plausible range (kept; they may be real faults). */
   outOfRange: number;
-  /** Whether the specialised scanner handled the file, or it fell back to fast-csv. */
-  parser: 'scanner' | 'fast-csv';
+  /**
+   * Who read the file: the byte scanner; fast-csv (the file uses CSV quoting); or the
+   * scanner with quotes as plain bytes, when the quoting was broken beyond fast-csv.
+   */
+  parser: 'scanner' | 'fast-csv' | 'lenient-scanner';
 }
 
 /** One time interval, epoch milliseconds, both ends inclusive. */

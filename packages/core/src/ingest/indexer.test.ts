@@ -85,3 +85,47 @@ describe('indexSignalFile', () => {
     expect(result.meta.quality.outOfOrder).toBe(1);
   });
 });
+
+describe('broken files never stop ingestion and every line is accounted for', () => {
+  const totalRejected = (q: { rejected: Record<string, number> }) => Object.values(q.rejected).reduce((a, b) => a + b, 0);
+
+  it('binary garbage with stray quotes and NUL bytes', async () => {
+    let seed = 99;
+    const bytes = Buffer.alloc(200_000);
+    for (let i = 0; i < bytes.length; i++) {
+      seed ^= seed << 13;
+      seed ^= seed >>> 17;
+      seed ^= seed << 5;
+      bytes[i] = seed & 0xff;
+    }
+    expect(bytes.includes(0x22) && bytes.includes(0)).toBe(true);
+    const good = Buffer.from(`ts,bms1_soc\n${stamp(T0)},42\n`);
+    const path = scratch.write('DEV', 'garbage', '');
+    writeFileSync(path, Buffer.concat([good, bytes, Buffer.from(`\n${stamp(T0 + 60_000)},43\n`)]));
+    const { meta } = await indexSignalFile(job('garbage'));
+    const lines = readFileSync(path).toString('latin1').split('\n').length - 2; // minus header and the final empty piece
+    expect(meta.quality.linesRead).toBe(lines);
+    expect(meta.quality.accepted + totalRejected(meta.quality)).toBe(meta.quality.linesRead);
+    expect(meta.quality.parser).toBe('lenient-scanner');
+    expect(meta.rows).toBeGreaterThanOrEqual(2);
+  });
+
+  it('an empty file and a header-only file hold no readings', async () => {
+    scratch.write('DEV', 'empty', '');
+    scratch.write('DEV', 'header_only', 'ts,header_only\n');
+    for (const signal of ['empty', 'header_only']) {
+      const { meta } = await indexSignalFile(job(signal));
+      expect(meta.rows).toBe(0);
+      expect(meta.quality.linesRead).toBe(0);
+      expect(meta.first).toBeNull();
+    }
+  });
+
+  it('a single 20 MB line is one rejected line, not a crash', async () => {
+    scratch.write('DEV', 'long_line', `ts,long_line\n${'9'.repeat(20_000_000)}\n${stamp(T0)},1\n`);
+    const { meta } = await indexSignalFile(job('long_line'));
+    expect(meta.quality.linesRead).toBe(2);
+    expect(meta.quality.rejected.wrong_column_count).toBe(1);
+    expect(meta.rows).toBe(1);
+  });
+});

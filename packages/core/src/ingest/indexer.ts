@@ -70,8 +70,17 @@ async function buildIndex(job: IndexJob, size: number, mtimeMs: number): Promise
   let parser: SignalQuality['parser'] = 'scanner';
   if (scanner.needsFallback) {
     builder = new ReadingBuilder(job.utcOffsetMs, size / 20);
-    await readWithFastCsv(job.csvPath, builder, size);
     parser = 'fast-csv';
+    try {
+      await readWithFastCsv(job.csvPath, builder, size);
+    } catch {
+      // Broken quoting (binary garbage, a stray quote) stops fast-csv mid-file. Split it by
+      // lines instead, quotes as plain bytes, so every line is still a reading or a counted reject.
+      builder = new ReadingBuilder(job.utcOffsetMs, size / 20);
+      scanner = new LineScanner(builder, true, true);
+      scanRange(job.csvPath, scanner, 0, size);
+      parser = 'lenient-scanner';
+    }
   }
   const readings = builder.finish();
   const timing = measureTiming(readings.rows, readings.count);

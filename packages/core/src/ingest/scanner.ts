@@ -28,13 +28,15 @@ export class LineScanner {
     private readonly sink: ReadingBuilder,
     /** False when continuing a file after its header was already read (live tail). */
     expectHeader = true,
+    /** Read quote characters as plain bytes: the last resort for files fast-csv cannot parse. */
+    private readonly ignoreQuotes = false,
   ) {
     this.atFileStart = expectHeader;
   }
 
   push(chunk: Buffer): void {
     if (this.needsFallback) return;
-    if (chunk.indexOf(QUOTE) !== -1) {
+    if (!this.ignoreQuotes && chunk.indexOf(QUOTE) !== -1) {
       this.needsFallback = true;
       return;
     }
