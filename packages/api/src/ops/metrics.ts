@@ -1,0 +1,127 @@
+/**
+ * A small Prometheus text-format registry: counters, gauges and histograms with
+ * labels. The server needs a dozen series; a client library would be heavier
+ * than this file.
+ */
+type Labels = Record<string, string>;
+
+function labelKey(labels: Labels): string {
+  const keys = Object.keys(labels).sort();
+  return keys.map((k) => `${k}="${String(labels[k]).replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`).join(',');
+}
+
+abstract class Metric {
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    readonly type: 'counter' | 'gauge' | 'histogram',
+  ) {}
+  abstract lines(): string[];
+  render(): string {
+    return [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} ${this.type}`, ...this.lines()].join('\n');
+  }
+}
+
+export class Counter extends Metric {
+  private readonly values = new Map<string, number>();
+  constructor(name: string, help: string) {
+    super(name, help, 'counter');
+  }
+  inc(labels: Labels = {}, by = 1): void {
+    const key = labelKey(labels);
+    this.values.set(key, (this.values.get(key) ?? 0) + by);
+  }
+  get(labels: Labels = {}): number {
+    return this.values.get(labelKey(labels)) ?? 0;
+  }
+  lines(): string[] {
+    return [...this.values].map(([k, v]) => `${this.name}${k ? `{${k}}` : ''} ${v}`);
+  }
+}
+
+export class Gauge extends Metric {
+  private readonly values = new Map<string, number | (() => number)>();
+  constructor(name: string, help: string) {
+    super(name, help, 'gauge');
+  }
+  set(value: number | (() => number), labels: Labels = {}): void {
+    this.values.set(labelKey(labels), value);
+  }
+  inc(labels: Labels = {}, by = 1): void {
+    const key = labelKey(labels);
+    const current = this.values.get(key);
+    this.values.set(key, (typeof current === 'function' ? current() : (current ?? 0)) + by);
+  }
+  dec(labels: Labels = {}, by = 1): void {
+    this.inc(labels, -by);
+  }
+  get(labels: Labels = {}): number {
+    const v = this.values.get(labelKey(labels));
+    return typeof v === 'function' ? v() : (v ?? 0);
+  }
+  lines(): string[] {
+    return [...this.values].map(([k, v]) => `${this.name}${k ? `{${k}}` : ''} ${typeof v === 'function' ? v() : v}`);
+  }
+}
+
+export class Histogram extends Metric {
+  private readonly series = new Map<string, { counts: number[]; sum: number; count: number }>();
+  constructor(
+    name: string,
+    help: string,
+    readonly buckets: readonly number[] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+  ) {
+    super(name, help, 'histogram');
+  }
+  observe(value: number, labels: Labels = {}): void {
+    const key = labelKey(labels);
+    let s = this.series.get(key);
+    if (!s) {
+      s = { counts: this.buckets.map(() => 0), sum: 0, count: 0 };
+      this.series.set(key, s);
+    }
+    for (let i = 0; i < this.buckets.length; i++) if (value <= this.buckets[i]!) s.counts[i]!++;
+    s.sum += value;
+    s.count++;
+  }
+  lines(): string[] {
+    const out: string[] = [];
+    for (const [k, s] of this.series) {
+      const prefix = k ? `${k},` : '';
+      this.buckets.forEach((b, i) => out.push(`${this.name}_bucket{${prefix}le="${b}"} ${s.counts[i]}`));
+      out.push(`${this.name}_bucket{${prefix}le="+Inf"} ${s.count}`);
+      out.push(`${this.name}_sum${k ? `{${k}}` : ''} ${s.sum}`);
+      out.push(`${this.name}_count${k ? `{${k}}` : ''} ${s.count}`);
+    }
+    return out;
+  }
+}
+
+export class MetricsRegistry {
+  private readonly metrics: Metric[] = [];
+  register<M extends Metric>(metric: M): M {
+    this.metrics.push(metric);
+    return metric;
+  }
+  render(): string {
+    return `${this.metrics.map((m) => m.render()).join('\n')}\n`;
+  }
+}
+
+/** The server's metrics, one definition for every place that counts. */
+export function createServerMetrics() {
+  const registry = new MetricsRegistry();
+  return {
+    registry,
+    httpRequests: registry.register(new Counter('bess_http_requests_total', 'HTTP requests by route and status class')),
+    queryLatency: registry.register(new Histogram('bess_query_duration_seconds', 'Query handling time by procedure or route')),
+    connections: registry.register(new Gauge('bess_open_connections', 'Open WebSocket and SSE connections by transport')),
+    subscriptions: registry.register(new Gauge('bess_active_subscriptions', 'Active stream subscriptions')),
+    eventsSent: registry.register(new Counter('bess_stream_events_sent_total', 'Stream events delivered to clients')),
+    eventsDropped: registry.register(new Counter('bess_stream_events_dropped_total', 'Stream events dropped for slow clients')),
+    rateLimited: registry.register(new Counter('bess_rate_limited_total', 'Requests refused by the rate limiter')),
+    authFailures: registry.register(new Counter('bess_auth_failures_total', 'Requests refused for a missing or wrong API key')),
+    ingestRows: registry.register(new Gauge('bess_ingest_rows', 'Indexed CSV lines by outcome (accepted or rejected reason)')),
+  };
+}
+export type ServerMetrics = ReturnType<typeof createServerMetrics>;
