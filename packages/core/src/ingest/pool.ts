@@ -13,26 +13,49 @@ export class IndexPool {
   private readonly queue: { job: IndexJob; resolve: (o: IndexOutcome) => void; reject: (e: Error) => void }[] = [];
   private readonly pending = new Map<number, { resolve: (o: IndexOutcome) => void; reject: (e: Error) => void; worker: Worker }>();
   private nextId = 0;
+  private closing = false;
   readonly inProcess: boolean;
 
   constructor(size = availableParallelism()) {
     const workerUrl = new URL('./index-worker.js', import.meta.url);
     this.inProcess = size <= 0 || import.meta.url.endsWith('.ts');
     if (this.inProcess) return;
-    for (let i = 0; i < size; i++) {
-      const worker = new Worker(workerUrl);
-      worker.unref();
-      worker.on('message', (m: { id: number; outcome?: IndexOutcome; error?: string }) => {
-        const task = this.pending.get(m.id);
-        if (!task) return;
-        this.pending.delete(m.id);
-        if (m.error !== undefined) task.reject(new Error(m.error));
-        else task.resolve(m.outcome!);
-        this.release(worker);
-      });
-      this.workers.push(worker);
-      this.idle.push(worker);
+    for (let i = 0; i < size; i++) this.spawn(workerUrl);
+  }
+
+  private spawn(workerUrl: URL): void {
+    const worker = new Worker(workerUrl);
+    worker.unref();
+    worker.on('message', (m: { id: number; outcome?: IndexOutcome; error?: string }) => {
+      const task = this.pending.get(m.id);
+      if (!task) return;
+      this.pending.delete(m.id);
+      if (m.error !== undefined) task.reject(new Error(m.error));
+      else task.resolve(m.outcome!);
+      this.release(worker);
+    });
+    // A worker that dies (out of memory, a native fault) fails its job, not the pool: replace it.
+    worker.on('error', (error) => this.replace(worker, workerUrl, error));
+    worker.on('exit', (code) => {
+      if (!this.closing) this.replace(worker, workerUrl, new Error(`index worker exited with code ${code}`));
+    });
+    this.workers.push(worker);
+    this.idle.push(worker);
+    this.dispatch();
+  }
+
+  private replace(worker: Worker, workerUrl: URL, error: Error): void {
+    if (!this.workers.includes(worker)) return;
+    this.workers.splice(this.workers.indexOf(worker), 1);
+    const idleAt = this.idle.indexOf(worker);
+    if (idleAt >= 0) this.idle.splice(idleAt, 1);
+    for (const [id, task] of this.pending) {
+      if (task.worker !== worker) continue;
+      this.pending.delete(id);
+      task.reject(error);
     }
+    void worker.terminate();
+    if (!this.closing) this.spawn(workerUrl);
   }
 
   run(job: IndexJob): Promise<IndexOutcome> {
@@ -59,6 +82,7 @@ export class IndexPool {
   }
 
   async close(): Promise<void> {
+    this.closing = true;
     await Promise.all(this.workers.map((w) => w.terminate()));
   }
 }

@@ -1,0 +1,121 @@
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createTRPCClient, createWSClient, wsLink } from '@trpc/client';
+import type { AppRouter } from '@bess/api';
+import WebSocket from 'ws';
+import { percentile, report, round } from './measure.js';
+
+/**
+ * Step: N WebSocket subscribers of `bms.stream` against a real server process
+ * (so the server's RSS is its own). Each event should arrive every `interval`
+ * seconds; lateness is arrival minus its due time (subscription start + k x
+ * interval), delivered is received / due over the window.
+ * Args: dataDir subscribers intervalSeconds durationSeconds
+ */
+const [dataDir, subscribersArg, intervalArg, durationArg] = process.argv.slice(2) as [string, string, string, string];
+const subscribers = Number(subscribersArg);
+const interval = Number(intervalArg);
+const duration = Number(durationArg);
+const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+
+const port = await freePort();
+const server = spawn(process.execPath, [resolve(repo, 'packages/api/dist/main.js')], {
+  env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', DATA_DIR: dataDir, BESS_LOG: 'warn' },
+  stdio: ['ignore', 'ignore', 'inherit'],
+});
+await waitForHealth(`http://127.0.0.1:${port}/health`);
+
+const url = `ws://127.0.0.1:${port}/trpc`;
+const probe = createTRPCClient<AppRouter>({ links: [wsLink({ client: createWSClient({ url, WebSocket: WebSocket as never }) })] });
+const devices = (await probe.bms.devices.query()) as { id?: string; deviceId?: string }[];
+const deviceIds = devices.map((d) => d.id ?? d.deviceId!).filter(Boolean);
+
+const lateness: number[] = [];
+let received = 0;
+let errors = 0;
+const starts: number[] = [];
+const closers: (() => void)[] = [];
+const measureFrom = performance.now() + 3000; // skip connection set-up
+
+for (let i = 0; i < subscribers; i++) {
+  const wsClient = createWSClient({ url, WebSocket: WebSocket as never });
+  const client = createTRPCClient<AppRouter>({ links: [wsLink({ client: wsClient })] });
+  let started = -1;
+  let k = 0;
+  const sub = client.bms.stream.subscribe(
+    { deviceId: deviceIds[i % deviceIds.length]!, interval },
+    {
+      onData: () => {
+        const now = performance.now();
+        if (started < 0) started = now;
+        const due = started + k * interval * 1000;
+        k++;
+        if (now >= measureFrom && now <= measureFrom + duration * 1000) {
+          received++;
+          lateness.push(Math.max(0, now - due));
+        }
+      },
+      onError: () => errors++,
+    },
+  );
+  starts.push(performance.now());
+  closers.push(() => {
+    sub.unsubscribe();
+    wsClient.close();
+  });
+  if (i % 200 === 199) await new Promise((r) => setTimeout(r, 50));
+}
+
+await new Promise((r) => setTimeout(r, Math.max(0, measureFrom - performance.now()) + duration * 1000 + 500));
+const expected = subscribers * Math.floor(duration / interval);
+const serverRssMb = rssOf(server.pid!);
+for (const close of closers) close();
+server.kill('SIGTERM');
+report({
+  subscribers,
+  intervalSeconds: interval,
+  durationSeconds: duration,
+  expected,
+  received,
+  deliveredRatio: round(received / expected, 4),
+  latenessMs: { p50: round(percentile(lateness, 50), 1), p99: round(percentile(lateness, 99), 1) },
+  errors,
+  serverRssMb,
+  serverPeakRssMb: peakOf(server.pid!),
+});
+process.exit(0);
+
+function rssOf(pid: number): number {
+  const m = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? round(Number(m[1]) / 1024, 1) : NaN;
+}
+function peakOf(pid: number): number {
+  try {
+    const m = /VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? round(Number(m[1]) / 1024, 1) : NaN;
+  } catch {
+    return NaN;
+  }
+}
+async function freePort(): Promise<number> {
+  return new Promise((res) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const p = (s.address() as { port: number }).port;
+      s.close(() => res(p));
+    });
+  });
+}
+async function waitForHealth(healthUrl: string): Promise<void> {
+  for (let i = 0; i < 600; i++) {
+    try {
+      if ((await fetch(healthUrl)).ok) return;
+    } catch {
+      // not up yet
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error('server did not become healthy');
+}

@@ -1,0 +1,67 @@
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { fileURLToPath } from 'node:url';
+import { generateDataset } from '@bess/core/generate';
+import { datasetBytes } from './files.js';
+import { machine, round, runStep } from './measure.js';
+
+/**
+ * `pnpm bench`: generates (or reuses) a benchmark dataset with the project's own
+ * generator, then measures ingestion, restart, paging, history and the
+ * reference parsers, each step in its own process. Results are written to
+ * bench/results/<preset>.json and .md.
+ */
+const benchDir = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const { values } = parseArgs({
+  options: {
+    preset: { type: 'string', default: '1gb' },
+    days: { type: 'string' },
+    skip: { type: 'string', default: '' },
+  },
+});
+
+/** 1gb: the issue-2 bar (3 cabinets with cells, ~3 months). full: the 6 GB set (3 cabinets x ~21 months). */
+const PRESETS: Record<string, { days: number; start: string }> = {
+  '1gb': { days: 90, start: '2024-03-01' },
+  full: { days: 640, start: '2023-09-01' },
+};
+const preset = PRESETS[values.preset!];
+if (!preset) throw new Error(`unknown preset ${values.preset}; one of ${Object.keys(PRESETS).join(', ')}`);
+const days = values.days ? Number(values.days) : preset.days;
+const skip = new Set(values.skip!.split(',').filter(Boolean));
+
+const root = join(benchDir, 'data', `${values.preset}-${days}d`);
+const indexDir = join(root, '.bess-index');
+const results: Record<string, unknown> = { preset: values.preset, days, machine: machine() };
+
+if (!existsSync(join(root, '.complete'))) {
+  const started = performance.now();
+  console.error(`generating ${root} (${days} days, 3 cabinets with per-cell files)`);
+  await generateDataset({ root, devices: 3, days, start: preset.start, seed: 2025, cells: true, dirt: false, faults: 'default' });
+  writeFileSync(join(root, '.complete'), new Date().toISOString());
+  results.generateSeconds = round((performance.now() - started) / 1000, 1);
+}
+results.dataset = datasetBytes(root);
+
+if (!skip.has('ingest')) {
+  console.error('cold indexing (2 workers)');
+  results.ingest = await runStep('ingest', [root, indexDir, '2']);
+}
+if (!skip.has('query')) {
+  console.error('restart and queries');
+  results.query = await runStep('query', [root, indexDir]);
+}
+if (!skip.has('duckdb')) {
+  console.error('DuckDB read_csv on the same files');
+  results.duckdb = await runStep('duckdb', [root]);
+}
+if (!skip.has('fastcsv')) {
+  console.error('fast-csv alone (first 300 MB)');
+  results.fastCsv = await runStep('fastcsv', [root, '300']);
+}
+
+const outDir = join(benchDir, 'results');
+mkdirSync(outDir, { recursive: true });
+writeFileSync(join(outDir, `${values.preset}.json`), `${JSON.stringify(results, null, 2)}\n`);
+console.log(JSON.stringify(results, null, 2));
