@@ -14,7 +14,8 @@ export class IndexPool {
   private readonly pending = new Map<number, { resolve: (o: IndexOutcome) => void; reject: (e: Error) => void; worker: Worker }>();
   private nextId = 0;
   private closing = false;
-  readonly inProcess: boolean;
+  inProcess: boolean;
+  private crashes = 0;
 
   constructor(size = availableParallelism()) {
     const workerUrl = new URL('./index-worker.js', import.meta.url);
@@ -24,7 +25,8 @@ export class IndexPool {
   }
 
   private spawn(workerUrl: URL): void {
-    const worker = new Worker(workerUrl);
+    // No inherited node flags: a parent started with --cpu-prof or --input-type must not pass them on.
+    const worker = new Worker(workerUrl, { execArgv: [] });
     worker.unref();
     worker.on('message', (m: { id: number; outcome?: IndexOutcome; error?: string }) => {
       const task = this.pending.get(m.id);
@@ -55,7 +57,14 @@ export class IndexPool {
       task.reject(error);
     }
     void worker.terminate();
-    if (!this.closing) this.spawn(workerUrl);
+    if (this.closing) return;
+    // Workers that keep dying are not worth respawning: finish the queue in this thread.
+    if (++this.crashes > 8) {
+      this.inProcess = true;
+      for (const task of this.queue.splice(0)) indexSignalFile(task.job).then(task.resolve, task.reject);
+      return;
+    }
+    this.spawn(workerUrl);
   }
 
   run(job: IndexJob): Promise<IndexOutcome> {
