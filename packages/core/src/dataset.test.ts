@@ -113,6 +113,16 @@ describe('alignment', () => {
     expect(past.total).toBe(all.total);
   });
 
+  it('finds the position of a time, for streams that start or resume there', async () => {
+    const all = await dataset.page('CAB1', 'pcs', { skip: 0, limit: 1000 });
+    const at = dataset.positionOf('CAB1', 'pcs', T0 + 5400 * S);
+    expect(all.records[at]!.timestamp).toBe('2024-03-01T01:30:00Z');
+    // a time inside the gap maps to the first record after it
+    expect(dataset.positionOf('CAB1', 'pcs', T0 + 4000 * S)).toBe(at);
+    expect(dataset.positionOf('CAB1', 'pcs', T0 - 1e9)).toBe(0);
+    expect(dataset.positionOf('CAB1', 'pcs', T0 + 1e9)).toBe(all.total);
+  });
+
   it('restricts to a time range', async () => {
     const from = T0 + 600 * S;
     const to = T0 + 900 * S;

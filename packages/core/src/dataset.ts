@@ -119,6 +119,14 @@ class IndexedDataset implements BessDataset {
     };
   }
 
+  positionOf(deviceId: string, kind: RecordKind, t: number, stepMs?: number): number {
+    const device = this.state(deviceId);
+    checkFinite('from', t);
+    const step = stepMs ?? this.defaultStepMs(deviceId, kind);
+    checkInteger('step', step, MIN_STEP_MS, MAX_STEP_MS);
+    return this.grid(device, kind, step).positionOf(t);
+  }
+
   async readSignal(deviceId: string, signal: string, from: number, to: number, maxRows = DEFAULT_MAX_ROWS): Promise<Series> {
     const reader = this.reader(deviceId, signal);
     checkRange(from, to);

@@ -160,6 +160,8 @@ export interface BessDataset {
   defaultStepMs(deviceId: string, kind: RecordKind): number;
   /** Aligned BMS/PCS records on the device's time grid, paged; cost independent of `skip`. */
   page(deviceId: string, kind: RecordKind, query: PageQuery): Promise<Page>;
+  /** Index (skip) of the first record at or after `t` on the device's grid; may equal the total. */
+  positionOf(deviceId: string, kind: RecordKind, t: number, stepMs?: number): number;
   /** Raw readings of one signal within [from, to]; at most `maxRows` (default 100 000), else BAD_REQUEST. */
   readSignal(deviceId: string, signal: string, from: number, to: number, maxRows?: number): Promise<Series>;
   /** The last reading at or before `t` (as-of), or null when there is none. */

@@ -54,5 +54,17 @@ export function presentedKey(req: IncomingMessage, url: URL): string | undefined
   if (auth?.startsWith('Bearer ')) return auth.slice(7).trim();
   const header = req.headers['x-api-key'];
   if (typeof header === 'string') return header;
-  return url.searchParams.get('api_key') ?? undefined;
+  const query = url.searchParams.get('api_key');
+  if (query) return query;
+  // tRPC's SSE link sends its connection params as JSON in the query string.
+  const params = url.searchParams.get('connectionParams');
+  if (params) {
+    try {
+      const apiKey = (JSON.parse(params) as { apiKey?: unknown }).apiKey;
+      if (typeof apiKey === 'string') return apiKey;
+    } catch {
+      return undefined;
+    }
+  }
+  return undefined;
 }

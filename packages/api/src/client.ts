@@ -1,0 +1,53 @@
+import { createTRPCClient, createWSClient, httpBatchLink, httpSubscriptionLink, splitLink, wsLink, type TRPCClient, type TRPCLink } from '@trpc/client';
+import type { AppRouter } from './root.js';
+
+export interface BessClientOptions {
+  /** The server, e.g. `http://127.0.0.1:8002`. */
+  url: string;
+  /** Subscriptions over WebSocket (default) or Server-Sent Events. */
+  transport?: 'ws' | 'sse';
+  apiKey?: string;
+  /** A WebSocket implementation where there is no global one (Node 20: `import WebSocket from 'ws'`). */
+  WebSocket?: unknown;
+  /** An EventSource implementation for SSE where there is no global one (Node: the `eventsource` package). */
+  EventSource?: unknown;
+}
+
+/**
+ * A typed client of the BESS API: queries over HTTP (batched), subscriptions over
+ * WebSocket or SSE. Reconnects resume streams from the last event received.
+ */
+export type BessClient = TRPCClient<AppRouter> & { close(): void };
+
+export function createBessClient(options: BessClientOptions): BessClient {
+  const base = options.url.replace(/\/$/, '');
+  const headers = options.apiKey ? { Authorization: `Bearer ${options.apiKey}` } : undefined;
+  let closeSocket = () => {};
+  let subscriptions: TRPCLink<AppRouter>;
+  if ((options.transport ?? 'ws') === 'ws') {
+    const wsClient = createWSClient({
+      url: `${base.replace(/^http/, 'ws')}/trpc`,
+      ...(options.WebSocket ? { WebSocket: options.WebSocket as typeof WebSocket } : {}),
+      ...(options.apiKey ? { connectionParams: { apiKey: options.apiKey } } : {}),
+    });
+    closeSocket = () => wsClient.close();
+    subscriptions = wsLink<AppRouter>({ client: wsClient });
+  } else {
+    subscriptions = httpSubscriptionLink<AppRouter, typeof EventSource>({
+      url: `${base}/trpc`,
+      ...(options.EventSource ? { EventSource: options.EventSource as typeof EventSource } : {}),
+      ...(options.apiKey ? { connectionParams: { apiKey: options.apiKey } } : {}),
+    });
+  }
+  const client = createTRPCClient<AppRouter>({
+    links: [
+      splitLink({
+        condition: (op) => op.type === 'subscription',
+        true: subscriptions,
+        false: httpBatchLink({ url: `${base}/trpc`, ...(headers ? { headers } : {}) }),
+      }),
+    ],
+  });
+  return Object.assign(client, { close: closeSocket });
+}
+

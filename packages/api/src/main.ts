@@ -1,0 +1,51 @@
+import { existsSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { openDataset } from '@bess/core';
+import { ApiKeys } from './ops/auth.js';
+import { CorsPolicy } from './ops/cors.js';
+import { jsonLogger, type Level } from './ops/log.js';
+import { createBessServer } from './server.js';
+
+/** `pnpm start`: the API, the WebSocket endpoint and the dashboard on one port. */
+const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
+const log = jsonLogger((process.env.BESS_LOG as Level | undefined) ?? 'info');
+const dataDir = resolve(process.env.DATA_DIR ?? resolve(repo, 'data'));
+const port = Number(process.env.PORT ?? 8002);
+const host = process.env.HOST ?? '127.0.0.1';
+const webDist = resolve(repo, 'apps/web/dist');
+
+const apiKeys = ApiKeys.fromEnv();
+const cors = CorsPolicy.fromEnv(process.env, apiKeys.enabled);
+if (!apiKeys.enabled) log('warn', 'no API keys configured (BESS_API_KEYS): the API is open to anyone who can reach it', { host });
+
+const started = performance.now();
+const dataset = await openDataset(dataDir, { log: (event) => log('info', 'ingest', event) });
+const rows = dataset.devices().reduce((n, d) => n + d.signals.reduce((m, s) => m + s.rows, 0), 0);
+log('info', 'dataset ready', { dataDir, devices: dataset.devices().length, rows, ms: Math.round(performance.now() - started) });
+const stopWatching = dataset.watch(Number(process.env.BESS_WATCH_MS ?? 2000));
+
+const server = await createBessServer({
+  dataset,
+  port,
+  host,
+  webDist: existsSync(resolve(webDist, 'index.html')) ? webDist : null,
+  apiKeys,
+  cors,
+  log,
+});
+log('info', 'listening', { url: server.url, dashboard: existsSync(resolve(webDist, 'index.html')), docs: `${server.url}/docs` });
+
+let stopping = false;
+async function shutdown(signal: string): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  log('info', 'shutting down', { signal });
+  stopWatching();
+  await server.close();
+  await dataset.close();
+  log('info', 'stopped');
+  process.exit(0);
+}
+process.on('SIGTERM', () => void shutdown('SIGTERM'));
+process.on('SIGINT', () => void shutdown('SIGINT'));

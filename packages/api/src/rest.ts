@@ -1,0 +1,190 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { BessError, RECORD_SIGNALS, type RecordKind } from '@bess/core';
+import { TRPCError } from '@trpc/server';
+import { format } from 'fast-csv';
+import { ZodError, type z } from 'zod';
+import { drained, sendDetail, sendJson } from './http-util.js';
+import { openStream } from './router/records.js';
+import { batchInput, streamInput } from './schemas.js';
+import { batch, kindDevices } from './service.js';
+import type { Context } from './trpc.js';
+
+/**
+ * The prototype's REST surface, kept for curl, EventSource and spreadsheet users:
+ * the same schemas and engine calls as the tRPC procedures, FastAPI's status codes
+ * (404 unknown device, 422 invalid parameters) and error shape.
+ */
+const KINDS: RecordKind[] = ['bms', 'pcs'];
+const HEARTBEAT_MS = 15_000;
+const EXPORT_PAGE = 1000;
+
+export const REST_ENDPOINTS = [
+  { method: 'GET', path: '/', description: 'API information and available endpoints' },
+  { method: 'GET', path: '/health', description: 'Liveness probe' },
+  { method: 'GET', path: '/ready', description: 'Readiness: indexes loaded' },
+  { method: 'GET', path: '/metrics', description: 'Prometheus metrics' },
+  { method: 'GET', path: '/docs', description: 'Swagger UI' },
+  { method: 'GET', path: '/openapi.json', description: 'OpenAPI document' },
+  ...KINDS.flatMap((k) => [
+    { method: 'GET', path: `/${k}/devices`, description: `List all devices with ${k.toUpperCase()} data` },
+    { method: 'GET', path: `/${k}/{device_id}`, description: `Batch of aligned ${k.toUpperCase()} records (batch_size, skip, from, to, step)` },
+    { method: 'GET', path: `/${k}/{device_id}/stream`, description: `Server-Sent Events stream of ${k.toUpperCase()} records (interval, from, live)` },
+    { method: 'GET', path: `/${k}/{device_id}/export.csv`, description: `Aligned ${k.toUpperCase()} records of a range as CSV (from, to, step)` },
+  ]),
+  { method: 'POST/GET', path: '/trpc/{procedure}', description: 'Typed tRPC API (also WebSocket at /trpc)' },
+];
+
+/** Query string -> the raw input a zod schema expects: numeric text becomes a number. */
+function queryInput(url: URL, names: Record<string, string>, extra: Record<string, unknown>): Record<string, unknown> {
+  const input: Record<string, unknown> = { ...extra };
+  for (const [param, key] of Object.entries(names)) {
+    const raw = url.searchParams.get(param);
+    if (raw === null) continue;
+    input[key] = raw.trim() !== '' && !Number.isNaN(Number(raw)) && !['from', 'to'].includes(key) ? Number(raw) : raw === 'true' ? true : raw === 'false' ? false : raw;
+  }
+  return input;
+}
+
+function parseQuery<S extends z.ZodType>(schema: S, input: unknown, params: Record<string, string>): z.output<S> {
+  const result = schema.safeParse(input);
+  if (result.success) return result.data;
+  throw new QueryError(result.error, params);
+}
+
+class QueryError extends Error {
+  constructor(
+    readonly zod: ZodError,
+    readonly params: Record<string, string>,
+  ) {
+    super('invalid parameters');
+  }
+  detail() {
+    const paramOf = Object.fromEntries(Object.entries(this.params).map(([p, k]) => [k, p]));
+    return this.zod.issues.map((i) => {
+      const key = String(i.path[0] ?? '');
+      return { loc: [key === 'deviceId' ? 'path' : 'query', paramOf[key] ?? key], msg: i.message, type: i.code };
+    });
+  }
+}
+
+function sendError(res: ServerResponse, error: unknown): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  if (error instanceof QueryError) return sendDetail(res, 422, error.detail());
+  const cause = error instanceof TRPCError && error.cause ? error.cause : error;
+  if (cause instanceof BessError) {
+    if (cause.code === 'NOT_FOUND') return sendDetail(res, 404, cause.message);
+    return sendDetail(res, 422, [{ loc: ['query', cause.field ?? ''], msg: cause.message, type: 'value_error' }]);
+  }
+  if (error instanceof TRPCError) {
+    const status = error.code === 'NOT_FOUND' ? 404 : error.code === 'TOO_MANY_REQUESTS' ? 429 : error.code === 'BAD_REQUEST' ? 422 : 500;
+    return sendDetail(res, status, error.message);
+  }
+  throw error;
+}
+
+const BATCH_PARAMS = { batch_size: 'batchSize', skip: 'skip', from: 'from', to: 'to', step: 'step' };
+const STREAM_PARAMS = { interval: 'interval', from: 'from', step: 'step', live: 'live' };
+
+/** Handles a REST route; false when the path is not one of them. */
+export async function handleRest(req: IncomingMessage, res: ServerResponse, url: URL, ctx: Context): Promise<boolean> {
+  const parts = url.pathname.split('/').filter(Boolean);
+  if (req.method !== 'GET' && req.method !== 'HEAD') return false;
+  if (parts.length === 0) {
+    sendJson(res, 200, { name: 'BESS telemetry API', version: '1.0.0', docs: '/docs', openapi: '/openapi.json', endpoints: REST_ENDPOINTS });
+    return true;
+  }
+  const kind = parts[0] as RecordKind;
+  if (!KINDS.includes(kind) || parts.length > 3) return false;
+  try {
+    if (parts.length === 2 && parts[1] === 'devices') {
+      const devices = kindDevices(ctx.dataset, kind);
+      sendJson(res, 200, { devices: devices.map((d) => d.id), count: devices.length, details: devices });
+      return true;
+    }
+    const rawId = decodeURIComponent(parts[1] ?? '');
+    if (parts.length === 2) {
+      const input = parseQuery(batchInput, queryInput(url, BATCH_PARAMS, { deviceId: rawId }), BATCH_PARAMS);
+      const page = await batch(ctx.dataset, kind, input);
+      sendJson(res, 200, {
+        device_id: page.deviceId,
+        total_records: page.total,
+        batch_size: page.batchSize,
+        skip: page.skip,
+        returned: page.records.length,
+        step_seconds: page.stepSeconds,
+        data: page.records,
+      });
+      return true;
+    }
+    if (parts[2] === 'stream') {
+      const lastEventId = req.headers['last-event-id'];
+      const input = parseQuery(streamInput, queryInput(url, STREAM_PARAMS, { deviceId: rawId, ...(typeof lastEventId === 'string' ? { lastEventId } : {}) }), STREAM_PARAMS);
+      await serveSse(req, res, ctx, kind, input);
+      return true;
+    }
+    if (parts[2] === 'export.csv') {
+      const input = parseQuery(batchInput, queryInput(url, BATCH_PARAMS, { deviceId: rawId }), BATCH_PARAMS);
+      await serveCsv(res, ctx, kind, input);
+      return true;
+    }
+    return false;
+  } catch (error) {
+    sendError(res, error instanceof ZodError ? new QueryError(error, {}) : error);
+    return true;
+  }
+}
+
+/** One `data: {json}` event per record, with the record time as event id so EventSource resumes. */
+async function serveSse(req: IncomingMessage, res: ServerResponse, ctx: Context, kind: RecordKind, input: z.output<typeof streamInput>): Promise<void> {
+  const { subscription, close } = openStream(ctx, kind, input);
+  const aborted = new AbortController();
+  const stop = () => aborted.abort();
+  req.on('close', stop);
+  res.on('close', stop);
+  res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache', Connection: 'keep-alive', 'X-Accel-Buffering': 'no' });
+  res.write(': stream open\n\n');
+  ctx.metrics?.connections.inc({ transport: 'sse' });
+  const heartbeat = setInterval(() => res.write(': ping\n\n'), HEARTBEAT_MS);
+  try {
+    for (let event = await subscription.next(aborted.signal); event; event = await subscription.next(aborted.signal)) {
+      ctx.metrics?.eventsSent.inc({ kind });
+      // A client that reads slowly makes write() return false: wait for it; meanwhile the
+      // subscription's bounded queue drops the oldest events instead of growing.
+      if (!res.write(`id: ${event.id}\ndata: ${JSON.stringify(event.record)}\n\n`)) await drained(res);
+    }
+  } finally {
+    clearInterval(heartbeat);
+    close();
+    ctx.metrics?.connections.dec({ transport: 'sse' });
+    req.off('close', stop);
+    res.end();
+  }
+}
+
+/** The aligned records of a range as CSV, paged through the engine: constant memory however long the range. */
+async function serveCsv(res: ServerResponse, ctx: Context, kind: RecordKind, input: z.output<typeof batchInput>): Promise<void> {
+  const first = await batch(ctx.dataset, kind, { ...input, skip: 0, batchSize: 1 });
+  const fields = RECORD_SIGNALS[kind].map((s) => s.field!);
+  const name = `${input.deviceId}-${kind}${input.from !== undefined ? `-${new Date(input.from).toISOString().slice(0, 10)}` : ''}.csv`;
+  res.writeHead(200, { 'Content-Type': 'text/csv; charset=utf-8', 'Content-Disposition': `attachment; filename="${name}"` });
+  const csv = format({ headers: ['timestamp', ...fields], includeEndRowDelimiter: true });
+  csv.pipe(res);
+  let gone = false;
+  res.on('close', () => (gone = true));
+  for (let skip = 0; skip < first.total && !gone; skip += EXPORT_PAGE) {
+    const page = await batch(ctx.dataset, kind, { ...input, skip, batchSize: EXPORT_PAGE });
+    for (const record of page.records) {
+      if (!csv.write(record)) {
+        await new Promise<void>((resolve) => {
+          csv.once('drain', resolve);
+          res.once('close', resolve);
+        });
+      }
+    }
+  }
+  csv.end();
+}
+

@@ -1,0 +1,74 @@
+import { BMS_SIGNALS, isoTime, PCS_SIGNALS, type BessDataset, type DeviceInfo, type RecordKind } from '@bess/core';
+import type { BatchInput } from './schemas.js';
+
+/** The engine calls behind both the tRPC procedures and the REST routes (one definition each). */
+
+const KIND_SIGNALS = { bms: BMS_SIGNALS, pcs: PCS_SIGNALS } as const;
+
+export function hasKind(info: DeviceInfo, kind: RecordKind): boolean {
+  return kind === 'bms' ? info.hasBms : info.hasPcs;
+}
+
+/** Devices that log a record kind, with that kind's signals, time span and row counts. */
+export function kindDevices(dataset: BessDataset, kind: RecordKind) {
+  const wanted = new Set(KIND_SIGNALS[kind].map((s) => s.signal));
+  return dataset
+    .devices()
+    .filter((d) => hasKind(d, kind))
+    .map((d) => {
+      const signals = d.signals.filter((s) => wanted.has(s.signal));
+      return {
+        id: d.id,
+        first: d.first === null ? null : isoTime(d.first),
+        last: d.last === null ? null : isoTime(d.last),
+        stepSeconds: dataset.defaultStepMs(d.id, kind) / 1000,
+        signals: signals.map((s) => ({ signal: s.signal, field: s.spec.field ?? null, unit: s.spec.unit, rows: s.rows })),
+        rows: signals.reduce((n, s) => n + s.rows, 0),
+      };
+    });
+}
+
+export async function batch(dataset: BessDataset, kind: RecordKind, input: BatchInput) {
+  const page = await dataset.page(input.deviceId, kind, {
+    skip: input.skip,
+    limit: input.batchSize,
+    ...(input.from !== undefined ? { from: input.from } : {}),
+    ...(input.to !== undefined ? { to: input.to } : {}),
+    ...(input.step !== undefined ? { stepMs: Math.round(input.step * 1000) } : {}),
+  });
+  return {
+    deviceId: page.deviceId,
+    total: page.total,
+    skip: page.skip,
+    batchSize: input.batchSize,
+    stepSeconds: page.stepMs / 1000,
+    records: page.records,
+  };
+}
+
+/** Per-device summary: signals with measured periods, coverage, gaps and data quality. */
+export function deviceSummary(dataset: BessDataset, deviceId: string) {
+  const d = dataset.device(deviceId);
+  return {
+    id: d.id,
+    first: d.first === null ? null : isoTime(d.first),
+    last: d.last === null ? null : isoTime(d.last),
+    hasBms: d.hasBms,
+    hasPcs: d.hasPcs,
+    hasCells: d.hasCells,
+    signals: d.signals.map((s) => ({
+      signal: s.signal,
+      subsystem: s.spec.subsystem,
+      field: s.spec.field ?? null,
+      label: s.spec.label,
+      unit: s.spec.unit,
+      rows: s.rows,
+      first: s.first === null ? null : isoTime(s.first),
+      last: s.last === null ? null : isoTime(s.last),
+      periodSeconds: s.medianPeriodMs === null ? null : s.medianPeriodMs / 1000,
+      coverage: s.coverage,
+      gaps: s.gaps,
+      quality: s.quality,
+    })),
+  };
+}

@@ -1,0 +1,220 @@
+import type { AlignedRecord, BessDataset, RecordKind } from '@bess/core';
+
+export interface StreamEvent {
+  /** The record's timestamp: a client that reconnects with it resumes right after it. */
+  id: string;
+  record: AlignedRecord;
+}
+
+export interface StreamRequest {
+  kind: RecordKind;
+  deviceId: string;
+  intervalMs: number;
+  stepMs: number;
+  /** Replay from this record position (cycling at the end), or follow new records. */
+  start: { position: number } | 'live';
+}
+
+/** Per-subscriber buffer: a slow client loses its oldest events (counted), never grows memory. */
+export const SUBSCRIBER_QUEUE = 64;
+const PREFETCH = 100;
+
+export class Subscription {
+  private readonly queue: StreamEvent[] = [];
+  private wake: (() => void) | null = null;
+  private closed = false;
+  dropped = 0;
+
+  constructor(
+    private readonly onClose: (s: Subscription) => void,
+    private readonly onDrop: () => void,
+  ) {}
+
+  push(event: StreamEvent): void {
+    if (this.closed) return;
+    if (this.queue.length >= SUBSCRIBER_QUEUE) {
+      this.queue.shift();
+      this.dropped++;
+      this.onDrop();
+    }
+    this.queue.push(event);
+    this.wake?.();
+  }
+
+  /** The next event, or null once the subscription is closed or `signal` aborts. */
+  async next(signal?: AbortSignal): Promise<StreamEvent | null> {
+    while (!this.closed && !signal?.aborted) {
+      const event = this.queue.shift();
+      if (event) return event;
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          this.wake = null;
+          signal?.removeEventListener('abort', done);
+          resolve();
+        };
+        this.wake = done;
+        signal?.addEventListener('abort', done, { once: true });
+      });
+    }
+    return null;
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.queue.length = 0;
+    this.wake?.();
+    this.onClose(this);
+  }
+}
+
+/**
+ * One reader per (device, kind, interval, step, start): it fetches pages of
+ * aligned records and hands each record to every subscriber, so a thousand
+ * dashboards on one cabinet cost one timer and one page read per 100 records.
+ */
+class SharedReader {
+  readonly subscribers = new Set<Subscription>();
+  private position: number;
+  private buffer: AlignedRecord[] = [];
+  private bufferStart = 0;
+  private timer: NodeJS.Timeout | null = null;
+  private unlisten: (() => void) | null = null;
+  private stopped = false;
+  private ticks = 0;
+  private readonly startedAt = performance.now();
+
+  constructor(
+    private readonly dataset: BessDataset,
+    private readonly request: StreamRequest,
+    private readonly onError: (error: unknown) => void,
+  ) {
+    this.position = request.start === 'live' ? -1 : request.start.position;
+  }
+
+  start(): void {
+    if (this.request.start === 'live') {
+      this.unlisten = this.dataset.onChange((change) => {
+        if (change.devices.has(this.request.deviceId)) void this.emitNew().catch(this.onError);
+      });
+      void this.emitNew().catch(this.onError);
+    } else {
+      this.schedule();
+    }
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    this.unlisten?.();
+    this.unlisten = null;
+  }
+
+  private broadcast(record: AlignedRecord): void {
+    const event = { id: record.timestamp, record };
+    for (const s of this.subscribers) s.push(event);
+  }
+
+  /** Paced replay: tick n is due at start + n * interval, so delays do not accumulate. */
+  private schedule(): void {
+    if (this.stopped) return;
+    const due = this.startedAt + this.ticks * this.request.intervalMs;
+    this.timer = setTimeout(() => {
+      this.ticks++;
+      this.replayOne()
+        .catch(this.onError)
+        .finally(() => this.schedule());
+    }, Math.max(0, due - performance.now()));
+  }
+
+  private async replayOne(): Promise<void> {
+    const { deviceId, kind, stepMs } = this.request;
+    if (this.position < this.bufferStart || this.position >= this.bufferStart + this.buffer.length) {
+      let page = await this.dataset.page(deviceId, kind, { skip: this.position, limit: PREFETCH, stepMs });
+      if (page.records.length === 0 && page.total > 0) {
+        this.position = 0; // end of the data: cycle to the start, as the prototype did
+        page = await this.dataset.page(deviceId, kind, { skip: 0, limit: PREFETCH, stepMs });
+      }
+      this.buffer = page.records;
+      this.bufferStart = this.position;
+    }
+    const record = this.buffer[this.position - this.bufferStart];
+    if (!record || this.stopped) return;
+    this.position++;
+    this.broadcast(record);
+  }
+
+  /** Live: push every record that appeared since the last one sent (the newest one first time). */
+  private async emitNew(): Promise<void> {
+    const { deviceId, kind, stepMs } = this.request;
+    const total = (await this.dataset.page(deviceId, kind, { skip: 0, limit: 1, stepMs })).total;
+    if (this.position < 0) this.position = Math.max(0, total - 1);
+    while (this.position < total && !this.stopped) {
+      const page = await this.dataset.page(deviceId, kind, { skip: this.position, limit: 1000, stepMs });
+      if (page.records.length === 0) break;
+      for (const record of page.records) this.broadcast(record);
+      this.position += page.records.length;
+    }
+  }
+}
+
+export interface HubStats {
+  readers: number;
+  subscribers: number;
+  dropped: number;
+}
+
+export class StreamHub {
+  private readonly readers = new Map<string, SharedReader>();
+  private droppedTotal = 0;
+
+  constructor(
+    private readonly dataset: BessDataset,
+    private readonly hooks: { onDrop?: () => void; onError?: (error: unknown) => void } = {},
+  ) {}
+
+  subscribe(request: StreamRequest): Subscription {
+    const key = JSON.stringify([request.kind, request.deviceId, request.intervalMs, request.stepMs, request.start]);
+    let reader = this.readers.get(key);
+    const subscription = new Subscription(
+      (s) => {
+        const r = this.readers.get(key);
+        if (!r) return;
+        r.subscribers.delete(s);
+        // The last subscriber gone: stop the timer and the file listener, leave nothing behind.
+        if (r.subscribers.size === 0) {
+          r.stop();
+          this.readers.delete(key);
+        }
+      },
+      () => {
+        this.droppedTotal++;
+        this.hooks.onDrop?.();
+      },
+    );
+    if (!reader) {
+      reader = new SharedReader(this.dataset, request, (e) => this.hooks.onError?.(e));
+      this.readers.set(key, reader);
+      reader.subscribers.add(subscription);
+      reader.start();
+    } else {
+      reader.subscribers.add(subscription);
+    }
+    return subscription;
+  }
+
+  stats(): HubStats {
+    let subscribers = 0;
+    for (const r of this.readers.values()) subscribers += r.subscribers.size;
+    return { readers: this.readers.size, subscribers, dropped: this.droppedTotal };
+  }
+
+  close(): void {
+    for (const r of this.readers.values()) {
+      r.stop();
+      for (const s of [...r.subscribers]) s.close();
+    }
+    this.readers.clear();
+  }
+}

@@ -1,0 +1,63 @@
+import { BessError, type BessDataset } from '@bess/core';
+import { initTRPC, TRPCError } from '@trpc/server';
+import { ZodError } from 'zod';
+import type { ServerMetrics } from './ops/metrics.js';
+import type { ClientLimiter } from './ops/rate-limit.js';
+import type { StreamHub } from './stream.js';
+
+export interface Context {
+  dataset: BessDataset;
+  hub: StreamHub;
+  metrics?: ServerMetrics;
+  limiter?: ClientLimiter;
+  /** Who is calling, for rate limits: the API key's digest prefix or the remote address. */
+  clientId: string;
+}
+
+/** The input field a failure is about: the first zod issue's path, or the engine's field. */
+export function failedField(error: unknown): string | undefined {
+  if (error instanceof ZodError) return error.issues[0]?.path.join('.') || undefined;
+  if (error instanceof BessError) return error.field;
+  return undefined;
+}
+
+export function zodMessage(error: ZodError): string {
+  return error.issues.map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message)).join('; ');
+}
+
+const t = initTRPC.context<Context>().create({
+  errorFormatter({ shape, error }) {
+    const field = failedField(error.cause);
+    return {
+      ...shape,
+      message: error.cause instanceof ZodError ? zodMessage(error.cause) : shape.message,
+      data: { ...shape.data, stack: undefined, field: field ?? null },
+    };
+  },
+});
+
+/** Engine errors become typed tRPC errors (NOT_FOUND, BAD_REQUEST); anything else stays a 500. */
+export function toTRPCError(error: unknown): unknown {
+  if (error instanceof BessError) return new TRPCError({ code: error.code, message: error.message, cause: error });
+  return error;
+}
+
+const engineErrors = t.middleware(async ({ next }) => {
+  const result = await next();
+  if (!result.ok && result.error.cause instanceof BessError) throw toTRPCError(result.error.cause);
+  return result;
+});
+
+const limited = t.middleware(async ({ ctx, type, path, next }) => {
+  if (type !== 'subscription' && ctx.limiter && !ctx.limiter.allowQuery(ctx.clientId)) {
+    ctx.metrics?.rateLimited.inc({ kind: 'query' });
+    throw new TRPCError({ code: 'TOO_MANY_REQUESTS', message: 'rate limit exceeded; slow down' });
+  }
+  const started = performance.now();
+  const result = await next();
+  if (type !== 'subscription') ctx.metrics?.queryLatency.observe((performance.now() - started) / 1000, { route: `trpc:${path}` });
+  return result;
+});
+
+export const router = t.router;
+export const publicProcedure = t.procedure.use(limited).use(engineErrors);
