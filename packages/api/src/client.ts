@@ -17,7 +17,11 @@ export interface BessClientOptions {
  * A typed client of the BESS API: queries over HTTP (batched), subscriptions over
  * WebSocket or SSE. Reconnects resume streams from the last event received.
  */
-export type BessClient = TRPCClient<AppRouter> & { close(): void };
+/** `api` is the typed tRPC client; `close()` ends its WebSocket. */
+export interface BessClient {
+  api: TRPCClient<AppRouter>;
+  close(): void;
+}
 
 export function createBessClient(options: BessClientOptions): BessClient {
   const base = options.url.replace(/\/$/, '');
@@ -48,6 +52,7 @@ export function createBessClient(options: BessClientOptions): BessClient {
       }),
     ],
   });
-  return Object.assign(client, { close: closeSocket });
+  // Kept apart from the client: tRPC's client is a proxy that reads every property as a procedure path.
+  return { api: client, close: closeSocket };
 }
 

@@ -1,0 +1,197 @@
+import { request } from 'node:http';
+import { EventSource } from 'eventsource';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { createBessClient, type BessClient } from './client.js';
+import { eventually, startSampleServer } from './test-support/server.js';
+import type { BessServer } from './server.js';
+
+const DEVICE = 'ZHPESS232A230002';
+let server: BessServer;
+let stop: () => Promise<void>;
+let bess: BessClient;
+let client: BessClient['api'];
+
+beforeAll(async () => {
+  ({ server, stop } = await startSampleServer());
+  bess = createBessClient({ url: server.url, WebSocket });
+  client = bess.api;
+});
+afterAll(async () => {
+  bess.close();
+  await stop();
+});
+
+async function get(path: string): Promise<{ status: number; body: string; headers: Record<string, unknown> }> {
+  const res = await fetch(`${server.url}${path}`);
+  return { status: res.status, body: await res.text(), headers: Object.fromEntries(res.headers) };
+}
+
+describe('typed tRPC client', () => {
+  it('lists devices, summarises one and pages its records', async () => {
+    const devices = await client.bms.devices.query();
+    expect(devices.map((d) => d.id)).toEqual(['ZHPESS232A230002', 'ZHPESS232A230003', 'ZHPESS232A230007']);
+    const summary = await client.devices.summary.query({ deviceId: DEVICE });
+    expect(summary.hasCells).toBe(true);
+    const soc = summary.signals.find((s) => s.signal === 'bms1_soc')!;
+    expect(soc.periodSeconds).toBe(60);
+    expect(soc.quality.linesRead).toBe(soc.quality.accepted + Object.values(soc.quality.rejected).reduce((a, b) => a + b, 0));
+    const page = await client.bms.batch.query({ deviceId: DEVICE, batchSize: 5, skip: 100 });
+    expect(page.records).toHaveLength(5);
+    expect(page.total).toBeGreaterThan(4000);
+    expect(page.stepSeconds).toBe(60);
+    expect(Object.keys(page.records[0]!)).toEqual(expect.arrayContaining(['timestamp', 'soc', 'soh', 'voltage', 'current', 'cell_max_temp']));
+    const last = await client.bms.batch.query({ deviceId: DEVICE, batchSize: 1000, skip: page.total - 3 });
+    expect(last.records).toHaveLength(3);
+  });
+
+  it('answers unknown devices with NOT_FOUND and bad input with BAD_REQUEST naming the field', async () => {
+    await expect(client.bms.batch.query({ deviceId: 'NOPE', batchSize: 5, skip: 0 })).rejects.toMatchObject({ data: { code: 'NOT_FOUND' } });
+    await expect(client.bms.batch.query({ deviceId: DEVICE, batchSize: 5000, skip: 0 })).rejects.toMatchObject({ data: { code: 'BAD_REQUEST', field: 'batchSize' } });
+    await expect(client.bms.batch.query({ deviceId: '../../etc', batchSize: 5, skip: 0 })).rejects.toMatchObject({ data: { code: 'BAD_REQUEST', field: 'deviceId' } });
+    await expect(client.bms.batch.query({ deviceId: DEVICE, batchSize: 5, skip: -1 })).rejects.toMatchObject({ data: { field: 'skip' } });
+    await expect(client.history.series.query({ deviceId: DEVICE, signals: ['nope'], from: 0, to: 1 })).rejects.toMatchObject({ data: { code: 'NOT_FOUND' } });
+  });
+
+  it('returns downsampled history and cell snapshots', async () => {
+    const h = await client.history.series.query({ deviceId: DEVICE, signals: ['bms1_soc', 'pcs1_ap'], from: '2024-03-01', to: '2024-03-04', maxPoints: 100 });
+    expect(h.series).toHaveLength(2);
+    expect(h.series[0]!.t.length).toBeLessThanOrEqual(100);
+    expect(h.series[0]!.unit).toBe('%');
+    const snap = await client.cells.snapshot.query({ deviceId: DEVICE, at: '2024-03-02T12:00:00Z' });
+    expect(snap.cells).toHaveLength(260);
+    expect(snap.cells.filter((c) => c.voltage !== null).length).toBe(260);
+    await expect(client.cells.snapshot.query({ deviceId: 'ZHPESS232A230003', at: '2024-03-02T12:00:00Z' })).rejects.toMatchObject({ data: { code: 'NOT_FOUND' } });
+  });
+});
+
+describe('subscriptions', () => {
+  it('streams records over WebSocket at the requested interval, in order', async () => {
+    const got: { id: string; timestamp: string }[] = [];
+    const sub = client.pcs.stream.subscribe(
+      { deviceId: DEVICE, interval: 0.1 },
+      { onData: (e) => got.push({ id: e.id, timestamp: e.data.timestamp }) },
+    );
+    await eventually(() => got.length >= 5);
+    sub.unsubscribe();
+    const first = (await client.pcs.batch.query({ deviceId: DEVICE, batchSize: 5, skip: 0 })).records;
+    expect(got.slice(0, 5).map((g) => g.timestamp)).toEqual(first.map((r) => r.timestamp));
+    expect(got.map((g) => g.id)).toEqual(got.map((g) => g.timestamp));
+    expect(new Set(got.map((g) => g.timestamp)).size).toBe(got.length);
+    expect([...got.map((g) => g.timestamp)].sort()).toEqual(got.map((g) => g.timestamp));
+  });
+
+  it('streams over SSE too (httpSubscriptionLink)', async () => {
+    const sse = createBessClient({ url: server.url, transport: 'sse', EventSource });
+    const got: string[] = [];
+    const sub = sse.api.bms.stream.subscribe({ deviceId: DEVICE, interval: 0.1, from: '2024-03-02T00:00:00Z' }, { onData: (e) => got.push(e.data.timestamp) });
+    await eventually(() => got.length >= 3);
+    sub.unsubscribe();
+    expect(got.slice(0, 3)).toEqual(['2024-03-02T00:00:00Z', '2024-03-02T00:01:00Z', '2024-03-02T00:02:00Z']);
+  });
+
+  it('resumes after a dropped connection from the last event, not from the start', async () => {
+    const first: string[] = [];
+    const a = client.bms.stream.subscribe({ deviceId: DEVICE, interval: 0.1 }, { onData: (e) => first.push(e.id) });
+    await eventually(() => first.length >= 4);
+    a.unsubscribe();
+    const lastSeen = first.at(-1)!;
+    // A client reconnecting sends lastEventId; the stream continues right after it.
+    const resumed: string[] = [];
+    const b = client.bms.stream.subscribe({ deviceId: DEVICE, interval: 0.1, lastEventId: lastSeen }, { onData: (e) => resumed.push(e.id) });
+    await eventually(() => resumed.length >= 2);
+    b.unsubscribe();
+    expect(Date.parse(resumed[0]!)).toBe(Date.parse(lastSeen) + 60_000);
+  });
+
+  it('shares one reader among subscribers of the same stream and leaves nothing running after they leave', async () => {
+    const counts = [0, 0, 0];
+    const subs = counts.map((_, i) => client.pcs.stream.subscribe({ deviceId: 'ZHPESS232A230007', interval: 0.2 }, { onData: () => counts[i]!++ }));
+    await eventually(() => counts.every((c) => c >= 2));
+    expect(server.hub.stats().readers).toBe(1);
+    expect(server.hub.stats().subscribers).toBe(3);
+    subs.forEach((s) => s.unsubscribe());
+    await eventually(() => server.hub.stats().readers === 0 && server.hub.stats().subscribers === 0);
+  });
+
+  it('cleans up when a WebSocket client vanishes without unsubscribing', async () => {
+    const vanishing = createBessClient({ url: server.url, WebSocket });
+    let n = 0;
+    vanishing.api.bms.stream.subscribe({ deviceId: 'ZHPESS232A230003', interval: 0.1 }, { onData: () => n++ });
+    await eventually(() => n >= 2);
+    expect(server.hub.stats().subscribers).toBe(1);
+    vanishing.close();
+    await eventually(() => server.hub.stats().readers === 0);
+  });
+});
+
+describe('prototype REST surface', () => {
+  it('serves the info, device lists and batches in the seed’s shape', async () => {
+    const info = JSON.parse((await get('/')).body);
+    expect(info.endpoints.map((e: { path: string }) => e.path)).toContain('/bms/{device_id}/stream');
+    for (const kind of ['bms', 'pcs']) {
+      const devices = JSON.parse((await get(`/${kind}/devices`)).body);
+      expect(devices.devices).toContain(DEVICE);
+      const page = JSON.parse((await get(`/${kind}/${DEVICE}?batch_size=10&skip=0`)).body);
+      expect(page).toMatchObject({ device_id: DEVICE, batch_size: 10, skip: 0 });
+      expect(page.data).toHaveLength(10);
+      expect(page.total_records).toBeGreaterThan(1000);
+    }
+  });
+
+  it('gives 404 for unknown devices and 422 for invalid parameters, never 500', async () => {
+    expect((await get('/bms/NOPE?batch_size=10')).status).toBe(404);
+    for (const path of ['/bms/ZHPESS232A230002?batch_size=0', '/bms/ZHPESS232A230002?batch_size=abc', '/pcs/ZHPESS232A230002?skip=-5', '/bms/ZHPESS232A230002/stream?interval=50', '/bms/ZHPESS232A230002?from=yesterday']) {
+      const res = await get(path);
+      expect(res.status, path).toBe(422);
+      expect(JSON.parse(res.body).detail[0].loc[0]).toBe('query');
+    }
+    for (const path of ['/bms/..%2F..%2Fetc', '/bms/%2e%2e/%2e%2e/etc/passwd', '/bms/%2Fetc%2Fpasswd', '/bms/a%00b', '/..%2f..%2fetc%2fpasswd']) {
+      const res = await get(path);
+      expect(res.status, path).toBeLessThan(500);
+      expect(res.body, path).not.toContain('root:');
+    }
+    expect((await get('/bms/..%2F..%2Fetc')).status).toBe(422);
+  });
+
+  it('streams SSE to a plain HTTP client, one data: record per event', async () => {
+    const text = await new Promise<string>((resolve, reject) => {
+      const req = request(`${server.url}/pcs/${DEVICE}/stream?interval=0.1`, (res) => {
+        expect(res.headers['content-type']).toBe('text/event-stream');
+        let body = '';
+        res.on('data', (chunk: Buffer) => {
+          body += chunk.toString();
+          if (body.split('data: ').length > 3) {
+            req.destroy();
+            resolve(body);
+          }
+        });
+      });
+      req.on('error', (e) => (e.message.includes('aborted') || (e as NodeJS.ErrnoException).code === 'ECONNRESET' ? undefined : reject(e)));
+      req.end();
+    });
+    const events = text.split('\n\n').filter((e) => e.includes('data: '));
+    const first = (await client.pcs.batch.query({ deviceId: DEVICE, batchSize: 1, skip: 0 })).records[0]!;
+    expect(JSON.parse(events[0]!.split('data: ')[1]!)).toEqual(first);
+    await eventually(() => server.hub.stats().readers === 0);
+  });
+
+  it('exports a range as CSV with a header and one row per record', async () => {
+    const res = await get(`/pcs/${DEVICE}/export.csv?from=2024-03-01T10:00:00Z&to=2024-03-01T11:00:00Z`);
+    expect(res.status).toBe(200);
+    const lines = res.body.trimEnd().split('\n');
+    expect(lines[0]).toBe('timestamp,apparent_power,dc_current,dc_voltage,ac_current_a,ac_current_b,ac_current_c,ac_voltage_ab,ac_voltage_bc,ac_voltage_ca,temp_environment,temp_ambient,temp_igbt');
+    expect(lines).toHaveLength(1 + 121);
+    expect(lines[1]!.startsWith('2024-03-01T10:00:00Z,')).toBe(true);
+  });
+
+  it('publishes an OpenAPI document and Swagger UI, and health', async () => {
+    const doc = JSON.parse((await get('/openapi.json')).body);
+    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/bms/{device_id}', '/pcs/{device_id}/stream', '/bms/{device_id}/export.csv']));
+    const params = doc.paths['/bms/{device_id}'].get.parameters.map((p: { name: string }) => p.name);
+    expect(params).toEqual(expect.arrayContaining(['device_id', 'batch_size', 'skip', 'from', 'to', 'step']));
+    expect((await get('/docs')).body).toContain('swagger-ui');
+    expect((await get('/docs/swagger-ui-bundle.js')).status).toBe(200);
+    expect(JSON.parse((await get('/health')).body).status).toBe('ok');
+  });
+});
