@@ -122,6 +122,8 @@ export async function createBessServer(options: ServerOptions): Promise<BessServ
       return;
     }
     if (path.startsWith('/trpc/')) return trpcHttp(req, res);
+    // `/` is the prototype's API info for clients, and the dashboard for browsers.
+    if (path === '/' && options.webDist && (req.headers.accept ?? '').includes('text/html') && serveFile(res, options.webDist, '/index.html')) return;
     const ctx = contextFor(req, key);
     if (/^\/(bms|pcs)(\/|$)/.test(path) || path === '/') {
       if (limiter && !limiter.allowQuery(ctx.clientId)) {

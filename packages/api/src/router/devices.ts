@@ -1,6 +1,21 @@
+import { isoTime, type RecordKind } from '@bess/core';
 import { deviceInput } from '../schemas.js';
 import { deviceSummary } from '../service.js';
-import { publicProcedure, router } from '../trpc.js';
+import { publicProcedure, router, type Context } from '../trpc.js';
+
+/**
+ * The newest complete record: the grid runs on while slow signals (SOH, hourly) are still
+ * fresh after the fast ones stopped, so the very last record can be nearly empty. Take the
+ * last of the recent records that carries as many fields as any of them.
+ */
+async function latestRecord(ctx: Context, deviceId: string, kind: RecordKind) {
+  const total = (await ctx.dataset.page(deviceId, kind, { skip: 0, limit: 1 })).total;
+  if (total === 0) return null;
+  const recent = (await ctx.dataset.page(deviceId, kind, { skip: Math.max(0, total - 200), limit: 200 })).records;
+  const filled = (r: (typeof recent)[number]) => Object.values(r).filter((v) => v !== null).length;
+  const most = Math.max(...recent.map(filled));
+  return recent.findLast((r) => filled(r) === most) ?? null;
+}
 
 export const devicesRouter = router({
   list: publicProcedure.query(({ ctx }) =>
@@ -10,4 +25,16 @@ export const devicesRouter = router({
     }),
   ),
   summary: publicProcedure.input(deviceInput).query(({ ctx, input }) => deviceSummary(ctx.dataset, input.deviceId)),
+  /** The fleet at a glance: each cabinet's latest BMS and PCS record and when it was last heard from. */
+  overview: publicProcedure.query(({ ctx }) =>
+    Promise.all(
+      ctx.dataset.devices().map(async (d) => ({
+        id: d.id,
+        last: d.last === null ? null : isoTime(d.last),
+        hasCells: d.hasCells,
+        bms: d.hasBms ? await latestRecord(ctx, d.id, 'bms') : null,
+        pcs: d.hasPcs ? await latestRecord(ctx, d.id, 'pcs') : null,
+      })),
+    ),
+  ),
 });

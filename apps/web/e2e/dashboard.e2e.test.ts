@@ -1,0 +1,139 @@
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createBessServer, type BessServer } from '@bess/api';
+import { openDataset, type BessDataset } from '@bess/core';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+/**
+ * The dashboard in a real browser (Debian's chromium) against the real server on
+ * the bundled sample: what an operator sees, checked and photographed.
+ */
+const here = dirname(fileURLToPath(import.meta.url));
+const webDist = resolve(here, '../dist');
+const sample = resolve(here, '../../../data');
+const artifacts = resolve(here, '../test-artifacts');
+const CHROMIUM_FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
+
+let dataset: BessDataset;
+let server: BessServer;
+let browser: Browser;
+let page: Page;
+let indexDir: string;
+
+beforeAll(async () => {
+  if (!existsSync(join(webDist, 'index.html'))) throw new Error('apps/web/dist is missing: run the build first (pnpm test does)');
+  mkdirSync(artifacts, { recursive: true });
+  indexDir = mkdtempSync(join(tmpdir(), 'bess-e2e-index-'));
+  dataset = await openDataset(sample, { indexDir, workers: 0 });
+  server = await createBessServer({ dataset, port: 0, host: '127.0.0.1', webDist, limits: null });
+  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_FLAGS });
+  page = await browser.newPage({ viewport: { width: 1366, height: 900 } });
+  page.on('pageerror', (error) => console.error('page error:', error.message));
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.close();
+  await dataset?.close();
+  rmSync(indexDir, { recursive: true, force: true });
+});
+
+const shot = (name: string) => page.screenshot({ path: join(artifacts, `${name}.png`), fullPage: true });
+const points = (selector: string) => page.$$eval(selector, (els) => els.map((e) => Number(e.getAttribute('data-points'))));
+
+describe('operator dashboard', () => {
+  it('shows every cabinet on the fleet overview with its latest state', async () => {
+    await page.goto(server.url);
+    await page.waitForSelector('[data-testid=device-card]');
+    const cards = await page.$$eval('[data-testid=device-card]', (els) => els.map((e) => e.textContent ?? ''));
+    expect(cards).toHaveLength(3);
+    expect(cards[0]).toContain('ZHPESS232A230002');
+    expect(cards[0]).toMatch(/SOC\s*\d+(\.\d)? %/);
+    expect(cards[0]).toMatch(/Pack voltage\s*\d+ V/);
+    await shot('1-fleet');
+  });
+
+  it('opens a cabinet and its live charts receive new points over time', async () => {
+    await page.click('[data-testid=device-card] >> nth=0');
+    await page.waitForSelector('[data-testid=bms-charts] [data-testid=chart]');
+    await page.selectOption('[data-testid=interval]', '0.1');
+    await page.waitForFunction(() => Number(document.querySelector('[data-testid=bms-charts] [data-testid=chart]')?.getAttribute('data-points')) >= 5);
+    const before = await points('[data-testid=bms-charts] [data-testid=chart]');
+    await page.waitForTimeout(1500);
+    const after = await points('[data-testid=bms-charts] [data-testid=chart]');
+    expect(after[0]!).toBeGreaterThan(before[0]!);
+    expect((await points('[data-testid=pcs-charts] [data-testid=chart]'))[0]).toBeGreaterThan(0);
+    expect(await page.textContent('[data-testid=connection]')).toBe('Connected');
+    // axes carry units
+    expect(await page.textContent('[data-testid=bms-charts]')).toContain('(%)');
+    await shot('2-live');
+
+    await page.click('[data-testid=pause]');
+    await page.waitForTimeout(300);
+    const paused = await points('[data-testid=bms-charts] [data-testid=chart]');
+    await page.waitForTimeout(800);
+    expect(await points('[data-testid=bms-charts] [data-testid=chart]')).toEqual(paused);
+    await page.click('[data-testid=pause]');
+    await page.waitForFunction((n) => Number(document.querySelector('[data-testid=bms-charts] [data-testid=chart]')?.getAttribute('data-points')) > n, paused[0]!);
+  });
+
+  it('renders history over a month-long range from downsampled series', async () => {
+    await page.click('[data-testid=tab-history]');
+    await page.click('[data-testid=preset-month]');
+    await page.waitForSelector('[data-testid=history-chart]');
+    await page.waitForFunction(() => [...document.querySelectorAll('[data-testid=history-chart]')].every((e) => Number(e.getAttribute('data-points')) > 50));
+    const counts = await points('[data-testid=history-chart]');
+    expect(counts.length).toBeGreaterThanOrEqual(6);
+    expect(Math.max(...counts)).toBeLessThanOrEqual(600);
+    expect(await page.getAttribute('[data-testid=download-bms]', 'href')).toMatch(/^\/bms\/ZHPESS232A230002\/export\.csv\?from=/);
+    await shot('3-history-month');
+  });
+
+  it('shows 260 cells in the heatmap, and moving the slider changes them', async () => {
+    await page.click('[data-testid=tab-cells]');
+    await page.waitForSelector('[data-testid=heat-cell]');
+    const values = () => page.$$eval('[data-testid=heat-cell]', (els) => els.map((e) => e.getAttribute('data-value')));
+    const first = await values();
+    expect(first).toHaveLength(260);
+    expect(first.every((v) => v !== '' && Number.isFinite(Number(v)))).toBe(true);
+    const slider = page.locator('[data-testid=cells-slider]');
+    await slider.focus();
+    for (let i = 0; i < 30; i++) await page.keyboard.press('ArrowLeft');
+    await page.waitForFunction((old) => {
+      const now = [...document.querySelectorAll('[data-testid=heat-cell]')].map((e) => e.getAttribute('data-value'));
+      return now.some((v, i) => v !== old[i]);
+    }, first);
+    expect(await values()).not.toEqual(first);
+    await page.waitForSelector('[data-testid=rank-table]');
+    await shot('4-cells');
+  });
+
+  it('accounts for data quality per signal', async () => {
+    await page.click('[data-testid=tab-quality]');
+    const table = await page.waitForSelector('[data-testid=quality-table]');
+    const text = (await table.textContent()) ?? '';
+    expect(text).toContain('bms1_soc');
+    expect(text).toMatch(/duplicate \d+/);
+    await shot('5-quality');
+  });
+
+  it('says clearly when a cabinet does not exist, in dark mode too', async () => {
+    await page.goto(`${server.url}/#/device/NO_SUCH_CABINET/live`);
+    await page.click('button[aria-label="Toggle theme"]');
+    const alert = await page.waitForSelector('[role=alert]');
+    expect(await alert.textContent()).toMatch(/not found/i);
+    await shot('6-unknown-device-dark');
+  });
+
+  it('fits a tablet screen', async () => {
+    await page.setViewportSize({ width: 820, height: 1100 });
+    await page.goto(`${server.url}/#/device/ZHPESS232A230002/live`);
+    await page.waitForFunction(() => Number(document.querySelector('[data-testid=chart]')?.getAttribute('data-points')) > 2);
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    expect(overflow).toBeLessThanOrEqual(0);
+    await shot('7-tablet');
+  });
+});

@@ -1,0 +1,158 @@
+import { CABINET, cellSignal } from '@bess/core/catalog';
+import { useEffect, useState } from 'react';
+import { formatDateTime, formatValue } from '../lib/format';
+import { trpc } from '../trpc';
+import { Empty, ErrorState, Loading } from './States';
+import { TimeChart } from './TimeChart';
+
+type Quantity = 'voltage' | 'temperature';
+const STEP = 10 * 60_000;
+
+/** Blue (low) to red (high) across the snapshot's own range, so small spreads still show. */
+function heat(value: number | null, low: number, high: number): string {
+  if (value === null) return 'var(--empty-cell)';
+  const x = high > low ? Math.min(1, Math.max(0, (value - low) / (high - low))) : 0.5;
+  return `hsl(${Math.round(220 - 220 * x)} 70% 50%)`;
+}
+
+export default function CellsPanel({ deviceId, hasCells, first, last }: { deviceId: string; hasCells: boolean; first: string | null; last: string | null }) {
+  if (!hasCells) return <Empty>This cabinet logs no per-cell data (no bms1_p*_v* / bms1_p*_t* files).</Empty>;
+  return <Cells deviceId={deviceId} first={Date.parse(first!)} last={Date.parse(last!)} />;
+}
+
+function Cells({ deviceId, first, last }: { deviceId: string; first: number; last: number }) {
+  const [at, setAt] = useState(Math.floor(last / STEP) * STEP);
+  const [quantity, setQuantity] = useState<Quantity>('voltage');
+  const [playing, setPlaying] = useState(false);
+  const [selected, setSelected] = useState<{ pack: number; cell: number } | null>(null);
+  const snapshot = trpc.cells.snapshot.useQuery({ deviceId, at }, { placeholderData: (prev) => prev });
+  const stats = trpc.cells.stats.useQuery({ deviceId, from: first, to: last, maxPoints: 200 });
+
+  useEffect(() => {
+    if (!playing) return;
+    const timer = setInterval(() => setAt((t) => (t + STEP > last ? first : t + STEP)), 600);
+    return () => clearInterval(timer);
+  }, [playing, first, last]);
+
+  if (snapshot.error) return <ErrorState error={snapshot.error} what="Cell snapshot" />;
+  if (!snapshot.data) return <Loading />;
+  const values = snapshot.data.cells.map((c) => c[quantity]).filter((v): v is number => v !== null);
+  const low = Math.min(...values);
+  const high = Math.max(...values);
+  const unit = quantity === 'voltage' ? 'V' : '°C';
+  const median = (pack: number) => snapshot.data!.packMedian.find((m) => m.pack === pack)?.[quantity] ?? null;
+
+  return (
+    <div>
+      <div className="controls" role="group" aria-label="Cell snapshot">
+        <label>
+          <input type="radio" checked={quantity === 'voltage'} onChange={() => setQuantity('voltage')} /> Voltage
+        </label>
+        <label>
+          <input type="radio" checked={quantity === 'temperature'} onChange={() => setQuantity('temperature')} /> Temperature
+        </label>
+        <button type="button" onClick={() => setPlaying((p) => !p)} data-testid="cells-play">
+          {playing ? '❚❚ Stop' : '▶ Play'}
+        </button>
+        <input type="range" min={first} max={last} step={STEP} value={at} onChange={(e) => setAt(Number(e.target.value))} aria-label="Snapshot time" data-testid="cells-slider" className="slider" />
+        <span data-testid="cells-time">{formatDateTime(at)}</span>
+      </div>
+      <p className="muted small">
+        Spread {formatValue(quantity === 'voltage' ? snapshot.data.voltageSpread : snapshot.data.temperatureSpread, unit)} · range {formatValue(low, unit)} – {formatValue(high, unit)}. Hover a cell for its value, click for its history.
+      </p>
+      <div className="heatmap" data-testid="heatmap">
+        {Array.from({ length: CABINET.packs }, (_, p) => (
+          <div className="heat-row" key={p}>
+            <span className="heat-label">Pack {p + 1}</span>
+            {snapshot.data!.cells
+              .filter((c) => c.pack === p + 1)
+              .map((c) => {
+                const v = c[quantity];
+                const m = median(c.pack);
+                const dev = v !== null && m !== null ? v - m : null;
+                return (
+                  <button
+                    type="button"
+                    key={c.cell}
+                    className="heat-cell"
+                    data-testid="heat-cell"
+                    data-value={v ?? ''}
+                    style={{ background: heat(v, low, high) }}
+                    title={`Pack ${c.pack} cell ${c.cell}: ${formatValue(v, unit)} (${dev === null ? '—' : `${dev >= 0 ? '+' : ''}${quantity === 'voltage' ? `${(dev * 1000).toFixed(1)} mV` : `${dev.toFixed(1)} °C`}`} vs pack median)`}
+                    onClick={() => setSelected({ pack: c.pack, cell: c.cell })}
+                  />
+                );
+              })}
+          </div>
+        ))}
+      </div>
+      {selected && <CellHistory deviceId={deviceId} pack={selected.pack} cell={selected.cell} quantity={quantity} from={first} to={last} />}
+      <h2>Weakest and hottest cells ({formatDateTime(first)} – {formatDateTime(last)})</h2>
+      {stats.error && <ErrorState error={stats.error} what="Cell statistics" />}
+      {stats.data && (
+        <div className="grid">
+          <RankTable title="Lowest mean voltage" rows={stats.data.weakest} unit="V" />
+          <RankTable title="Highest mean temperature" rows={stats.data.hottest} unit="°C" />
+          <TimeChart
+            title="Cell voltage spread over time"
+            unit="V"
+            data={stats.data.spread.t.map((t, i) => ({ t, spread: stats.data!.spread.voltage[i] ?? null }))}
+            series={[{ key: 'spread', label: 'max − min of cell means', color: '#e76f51' }]}
+          />
+        </div>
+      )}
+    </div>
+  );
+}
+
+function RankTable({ title, rows, unit }: { title: string; rows: { pack: number; cell: number; mean: number; min: number; max: number; deviation: number }[]; unit: string }) {
+  return (
+    <div className="panel">
+      <h3>{title}</h3>
+      <table data-testid="rank-table">
+        <thead>
+          <tr>
+            <th>Cell</th>
+            <th>Mean</th>
+            <th>Min</th>
+            <th>Max</th>
+            <th>vs pack</th>
+          </tr>
+        </thead>
+        <tbody>
+          {rows.slice(0, 8).map((r) => (
+            <tr key={`${r.pack}-${r.cell}`}>
+              <td>
+                P{r.pack} C{r.cell}
+              </td>
+              <td>{formatValue(r.mean, unit)}</td>
+              <td>{formatValue(r.min, unit)}</td>
+              <td>{formatValue(r.max, unit)}</td>
+              <td>{unit === 'V' ? `${(r.deviation * 1000).toFixed(1)} mV` : `${r.deviation.toFixed(1)} °C`}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
+function CellHistory({ deviceId, pack, cell, quantity, from, to }: { deviceId: string; pack: number; cell: number; quantity: Quantity; from: number; to: number }) {
+  const signal = cellSignal(pack, cell, quantity);
+  const history = trpc.history.series.useQuery({ deviceId, signals: [signal], from, to, maxPoints: 400 });
+  if (history.error) return <ErrorState error={history.error} what={`Cell ${signal}`} />;
+  const s = history.data?.series[0];
+  if (!s) return <Loading />;
+  return (
+    <TimeChart
+      title={`Pack ${pack} cell ${cell} ${quantity}`}
+      unit={quantity === 'voltage' ? 'V' : '°C'}
+      data={s.t.map((t, i) => ({ t, mean: s.mean[i] ?? null, min: s.min[i] ?? null, max: s.max[i] ?? null }))}
+      series={[
+        { key: 'max', label: 'max', color: '#e76f51' },
+        { key: 'mean', label: 'mean', color: '#2a9d8f' },
+        { key: 'min', label: 'min', color: '#264653' },
+      ]}
+    />
+  );
+}

@@ -1,0 +1,44 @@
+import { lazy, Suspense } from 'react';
+import { href, type DeviceTab } from '../lib/route';
+import { trpc } from '../trpc';
+import { LivePanel } from './LivePanel';
+import { QualityPanel } from './QualityPanel';
+import { ErrorState, Loading } from './States';
+
+// History and cells pull in more charting code: loaded when opened, not on first paint.
+const HistoryPanel = lazy(() => import('./HistoryPanel'));
+const CellsPanel = lazy(() => import('./CellsPanel'));
+
+const TABS: { tab: DeviceTab; label: string }[] = [
+  { tab: 'live', label: 'Live' },
+  { tab: 'history', label: 'History' },
+  { tab: 'cells', label: 'Cells' },
+  { tab: 'quality', label: 'Data quality' },
+];
+
+export function DeviceView({ deviceId, tab }: { deviceId: string; tab: DeviceTab }) {
+  const summary = trpc.devices.summary.useQuery({ deviceId }, { retry: false });
+  if (summary.isLoading) return <Loading>Loading {deviceId}…</Loading>;
+  if (summary.error || !summary.data) return <ErrorState error={summary.error} what={`Cabinet ${deviceId}`} />;
+  const d = summary.data;
+  return (
+    <section>
+      <div className="title-row">
+        <h1>{d.id}</h1>
+        <nav className="tabs" aria-label="Device views">
+          {TABS.map((t) => (
+            <a key={t.tab} href={href({ page: 'device', deviceId, tab: t.tab })} className={t.tab === tab ? 'active' : ''} data-testid={`tab-${t.tab}`}>
+              {t.label}
+            </a>
+          ))}
+        </nav>
+      </div>
+      <Suspense fallback={<Loading />}>
+        {tab === 'live' && <LivePanel deviceId={deviceId} first={d.first} last={d.last} />}
+        {tab === 'history' && <HistoryPanel deviceId={deviceId} first={d.first} last={d.last} />}
+        {tab === 'cells' && <CellsPanel deviceId={deviceId} hasCells={d.hasCells} first={d.first} last={d.last} />}
+        {tab === 'quality' && <QualityPanel signals={d.signals} />}
+      </Suspense>
+    </section>
+  );
+}

@@ -1,0 +1,100 @@
+import { fieldSpec, type RecordKind } from '@bess/core/catalog';
+import { useMemo, useState } from 'react';
+import { Area, Brush, CartesianGrid, ComposedChart, Line, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
+import { formatDateTime, fromInputValue, timeTick, toInputValue } from '../lib/format';
+import { trpc } from '../trpc';
+import { signalOf } from './chartGroups';
+import { Empty, ErrorState, Loading } from './States';
+
+const DAY = 86_400_000;
+const PRESETS = [
+  { key: 'day', label: 'Last day', ms: DAY },
+  { key: 'week', label: 'Last week', ms: 7 * DAY },
+  { key: 'month', label: 'Last month', ms: 30 * DAY },
+  { key: 'all', label: 'All', ms: Infinity },
+] as const;
+
+/** The history charts: one signal each, mean line inside its min–max band so spikes stay visible. */
+const HISTORY_FIELDS: { kind: RecordKind; field: string }[] = [
+  { kind: 'bms', field: 'soc' },
+  { kind: 'bms', field: 'voltage' },
+  { kind: 'bms', field: 'current' },
+  { kind: 'bms', field: 'cell_max_temp' },
+  { kind: 'bms', field: 'cell_voltage_diff' },
+  { kind: 'pcs', field: 'apparent_power' },
+  { kind: 'pcs', field: 'temp_igbt' },
+];
+const MAX_POINTS = 600;
+
+export default function HistoryPanel({ deviceId, first, last }: { deviceId: string; first: string | null; last: string | null }) {
+  const end = last ? Date.parse(last) : Date.now();
+  const start = first ? Date.parse(first) : end - DAY;
+  const [range, setRange] = useState<{ from: number; to: number; preset: string }>({ from: Math.max(start, end - DAY), to: end, preset: 'day' });
+  const signals = HISTORY_FIELDS.map((f) => signalOf(f.kind, f.field));
+  const history = trpc.history.series.useQuery({ deviceId, signals, from: range.from, to: range.to, maxPoints: MAX_POINTS }, { placeholderData: (prev) => prev });
+
+  const pick = (preset: (typeof PRESETS)[number]) => setRange({ from: preset.ms === Infinity ? start : Math.max(start, end - preset.ms), to: end, preset: preset.key });
+  const exportQuery = `from=${new Date(range.from).toISOString()}&to=${new Date(range.to).toISOString()}`;
+
+  return (
+    <div>
+      <div className="controls" role="group" aria-label="History range">
+        {PRESETS.map((p) => (
+          <button key={p.key} type="button" className={range.preset === p.key ? 'active' : ''} onClick={() => pick(p)} data-testid={`preset-${p.key}`}>
+            {p.label}
+          </button>
+        ))}
+        <label>
+          From <input type="datetime-local" value={toInputValue(range.from)} onChange={(e) => setRange((r) => ({ ...r, from: fromInputValue(e.target.value) ?? r.from, preset: 'custom' }))} />
+        </label>
+        <label>
+          To <input type="datetime-local" value={toInputValue(range.to)} onChange={(e) => setRange((r) => ({ ...r, to: fromInputValue(e.target.value) ?? r.to, preset: 'custom' }))} />
+        </label>
+        <a className="button" href={`/bms/${encodeURIComponent(deviceId)}/export.csv?${exportQuery}`} download data-testid="download-bms">
+          ⤓ BMS CSV
+        </a>
+        <a className="button" href={`/pcs/${encodeURIComponent(deviceId)}/export.csv?${exportQuery}`} download>
+          ⤓ PCS CSV
+        </a>
+      </div>
+      <p className="muted small" data-testid="history-range">
+        {formatDateTime(range.from)} – {formatDateTime(range.to)}, at most {MAX_POINTS} points per chart (min–max band and mean per bucket). Drag the handles under a chart to zoom.
+      </p>
+      {history.error && <ErrorState error={history.error} what="History" />}
+      {history.isLoading && <Loading />}
+      {history.data && (
+        <div className="grid" data-testid="history-charts">
+          {HISTORY_FIELDS.map((f, i) => {
+            const series = history.data.series[i];
+            const spec = fieldSpec(f.kind, f.field)!;
+            if (!series || series.t.length === 0) return <Empty key={f.field}>No {spec.label.toLowerCase()} readings in this range.</Empty>;
+            return <BandChart key={f.field} title={spec.label} unit={spec.unit} series={series} />;
+          })}
+        </div>
+      )}
+    </div>
+  );
+}
+
+function BandChart({ title, unit, series }: { title: string; unit: string; series: { t: number[]; min: number[]; max: number[]; mean: number[] } }) {
+  const data = useMemo(() => series.t.map((t, i) => ({ t, band: [series.min[i]!, series.max[i]!], mean: series.mean[i]! })), [series]);
+  const tick = timeTick((series.t.at(-1) ?? 0) - (series.t[0] ?? 0));
+  return (
+    <figure className="chart" data-testid="history-chart" data-points={data.length} aria-label={title}>
+      <figcaption>
+        {title} <span className="muted">({unit})</span>
+      </figcaption>
+      <ResponsiveContainer width="100%" height={240}>
+        <ComposedChart data={data} margin={{ top: 5, right: 12, bottom: 0, left: 0 }}>
+          <CartesianGrid strokeDasharray="3 3" stroke="var(--grid)" />
+          <XAxis dataKey="t" type="number" domain={['dataMin', 'dataMax']} scale="time" tickFormatter={tick} stroke="var(--muted)" fontSize={11} />
+          <YAxis stroke="var(--muted)" fontSize={11} width={52} domain={['auto', 'auto']} />
+          <Tooltip labelFormatter={(t) => formatDateTime(Number(t))} contentStyle={{ background: 'var(--panel)', border: '1px solid var(--border)' }} />
+          <Area dataKey="band" stroke="none" fill="#2a9d8f" fillOpacity={0.25} isAnimationActive={false} name="min–max" />
+          <Line dataKey="mean" stroke="#2a9d8f" dot={false} strokeWidth={1.4} isAnimationActive={false} name="mean" />
+          <Brush dataKey="t" height={18} tickFormatter={tick} stroke="#2a9d8f" />
+        </ComposedChart>
+      </ResponsiveContainer>
+    </figure>
+  );
+}

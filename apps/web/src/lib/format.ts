@@ -1,0 +1,47 @@
+/** Times are shown in UTC, as the cabinets log them, so a chart and a CSV row read the same. */
+export function formatClock(iso: string | number): string {
+  const d = new Date(iso);
+  return Number.isNaN(d.getTime()) ? '—' : d.toISOString().slice(11, 19);
+}
+
+export function formatDateTime(iso: string | number | null | undefined): string {
+  if (iso === null || iso === undefined) return '—';
+  const d = new Date(iso);
+  return Number.isNaN(d.getTime()) ? '—' : `${d.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+}
+
+/** Axis tick for a time span: clock times within a day, date and hour within ten days, dates beyond. */
+export function timeTick(spanMs: number): (t: number) => string {
+  if (spanMs <= 86_400_000) return (t) => new Date(t).toISOString().slice(11, 16);
+  if (spanMs <= 10 * 86_400_000) return (t) => new Date(t).toISOString().slice(5, 13).replace('T', ' ') + 'h';
+  return (t) => new Date(t).toISOString().slice(5, 10);
+}
+
+/** A value with its unit and sensible precision; null (no fresh reading) is a dash. */
+export function formatValue(value: number | null | undefined, unit: string, digits?: number): string {
+  if (value === null || value === undefined || Number.isNaN(value)) return '—';
+  const d = digits ?? (unit === 'V' && Math.abs(value) < 10 ? 3 : Math.abs(value) >= 100 ? 0 : 1);
+  const text = value.toFixed(d);
+  return unit ? `${text} ${unit}` : text;
+}
+
+/** "3 min ago" for a last-seen time, relative to `now`. */
+export function ago(iso: string | null, now: number): string {
+  if (!iso) return 'never';
+  const s = Math.max(0, Math.round((now - Date.parse(iso)) / 1000));
+  if (s < 90) return `${s} s ago`;
+  if (s < 5400) return `${Math.round(s / 60)} min ago`;
+  if (s < 172_800) return `${Math.round(s / 3600)} h ago`;
+  return `${Math.round(s / 86_400)} days ago`;
+}
+
+/** <input type="datetime-local"> works in local time; the API wants UTC. */
+export function toInputValue(ms: number): string {
+  return new Date(ms).toISOString().slice(0, 16);
+}
+export function fromInputValue(value: string): number | undefined {
+  // Date.parse is lenient (it reads "garbage:00Z" as a date); accept only the input's own format.
+  if (!/^\d{4}-\d\d-\d\dT\d\d:\d\d$/.test(value)) return undefined;
+  const ms = Date.parse(`${value}:00Z`);
+  return Number.isNaN(ms) ? undefined : ms;
+}
