@@ -89,6 +89,8 @@ describe('operator dashboard', () => {
     expect(counts.length).toBeGreaterThanOrEqual(6);
     expect(Math.max(...counts)).toBeLessThanOrEqual(600);
     expect(await page.getAttribute('[data-testid=download-bms]', 'href')).toMatch(/^\/bms\/ZHPESS232A230002\/export\.csv\?from=/);
+    // the injected faults show as anomaly markers on the charts they concern
+    await page.waitForFunction(() => [...document.querySelectorAll('[data-testid=history-chart]')].some((e) => Number(e.getAttribute('data-markers')) > 0));
     await shot('3-history-month');
   });
 
@@ -111,13 +113,28 @@ describe('operator dashboard', () => {
     await shot('4-cells');
   });
 
+  it('lists alerts with severity filters, forecasts with intervals and a remaining-life card', async () => {
+    await page.click('[data-testid=tab-alerts]');
+    const table = await page.waitForSelector('[data-testid=alerts-table]');
+    const all = await table.$$eval('tbody tr', (rows) => rows.length);
+    expect(await table.textContent()).toContain('cell overtemp');
+    await page.click('[data-testid=severity-critical]');
+    const critical = await page.$$eval('[data-testid=alerts-table] tbody tr', (rows) => rows.map((r) => r.textContent ?? ''));
+    expect(critical.length).toBeGreaterThan(0);
+    expect(critical.length).toBeLessThanOrEqual(all);
+    expect(critical.every((r) => r.startsWith('critical'))).toBe(true);
+    await page.waitForFunction(() => Number(document.querySelector('[data-testid=forecast-chart]')?.getAttribute('data-points')) > 96);
+    expect(await page.textContent('[data-testid=rul-card]')).toMatch(/Not enough to tell yet/);
+    await shot('5-alerts');
+  });
+
   it('accounts for data quality per signal', async () => {
     await page.click('[data-testid=tab-quality]');
     const table = await page.waitForSelector('[data-testid=quality-table]');
     const text = (await table.textContent()) ?? '';
     expect(text).toContain('bms1_soc');
     expect(text).toMatch(/duplicate \d+/);
-    await shot('5-quality');
+    await shot('6-quality');
   });
 
   it('says clearly when a cabinet does not exist, in dark mode too', async () => {
@@ -125,7 +142,7 @@ describe('operator dashboard', () => {
     await page.click('button[aria-label="Toggle theme"]');
     const alert = await page.waitForSelector('[role=alert]');
     expect(await alert.textContent()).toMatch(/not found/i);
-    await shot('6-unknown-device-dark');
+    await shot('7-unknown-device-dark');
   });
 
   it('fits a tablet screen', async () => {
@@ -134,6 +151,6 @@ describe('operator dashboard', () => {
     await page.waitForFunction(() => Number(document.querySelector('[data-testid=chart]')?.getAttribute('data-points')) > 2);
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
     expect(overflow).toBeLessThanOrEqual(0);
-    await shot('7-tablet');
+    await shot('8-tablet');
   });
 });

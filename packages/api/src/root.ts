@@ -1,5 +1,6 @@
 // Named so the emitted .d.ts can refer to tRPC's internal types (TS2742) rather than a node_modules path.
 import type {} from '@trpc/server/unstable-core-do-not-import';
+import { analyticsRouter } from './router/analytics.js';
 import { cellsRouter } from './router/cells.js';
 import { devicesRouter } from './router/devices.js';
 import { historyRouter } from './router/history.js';
@@ -12,6 +13,7 @@ export const appRouter = router({
   devices: devicesRouter,
   history: historyRouter,
   cells: cellsRouter,
+  analytics: analyticsRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -8,11 +8,13 @@ import { ErrorState, Loading } from './States';
 // History and cells pull in more charting code: loaded when opened, not on first paint.
 const HistoryPanel = lazy(() => import('./HistoryPanel'));
 const CellsPanel = lazy(() => import('./CellsPanel'));
+const AnalyticsPanel = lazy(() => import('./AnalyticsPanel'));
 
 const TABS: { tab: DeviceTab; label: string }[] = [
   { tab: 'live', label: 'Live' },
   { tab: 'history', label: 'History' },
   { tab: 'cells', label: 'Cells' },
+  { tab: 'alerts', label: 'Alerts & forecast' },
   { tab: 'quality', label: 'Data quality' },
 ];
 
@@ -37,6 +39,7 @@ export function DeviceView({ deviceId, tab }: { deviceId: string; tab: DeviceTab
         {tab === 'live' && <LivePanel deviceId={deviceId} first={d.first} last={d.last} />}
         {tab === 'history' && <HistoryPanel deviceId={deviceId} first={d.first} last={d.last} />}
         {tab === 'cells' && <CellsPanel deviceId={deviceId} hasCells={d.hasCells} first={d.first} last={d.last} />}
+        {tab === 'alerts' && <AnalyticsPanel deviceId={deviceId} />}
         {tab === 'quality' && <QualityPanel signals={d.signals} />}
       </Suspense>
     </section>

@@ -1,6 +1,6 @@
 import { fieldSpec, type RecordKind } from '@bess/core/catalog';
 import { useMemo, useState } from 'react';
-import { Area, Brush, CartesianGrid, ComposedChart, Line, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
+import { Area, Brush, CartesianGrid, ComposedChart, Line, ReferenceArea, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
 import { formatDateTime, fromInputValue, timeTick, toInputValue } from '../lib/format';
 import { trpc } from '../trpc';
 import { signalOf } from './chartGroups';
@@ -32,6 +32,8 @@ export default function HistoryPanel({ deviceId, first, last }: { deviceId: stri
   const [range, setRange] = useState<{ from: number; to: number; preset: string }>({ from: Math.max(start, end - DAY), to: end, preset: 'day' });
   const signals = HISTORY_FIELDS.map((f) => signalOf(f.kind, f.field));
   const history = trpc.history.series.useQuery({ deviceId, signals, from: range.from, to: range.to, maxPoints: MAX_POINTS }, { placeholderData: (prev) => prev });
+  const anomalies = trpc.analytics.anomalies.useQuery({ deviceId, from: range.from, to: range.to, limit: 500 });
+  const markersFor = (signal: string) => (anomalies.data?.items ?? []).filter((e) => e.signals.includes(signal) || e.signals.includes('*'));
 
   const pick = (preset: (typeof PRESETS)[number]) => setRange({ from: preset.ms === Infinity ? start : Math.max(start, end - preset.ms), to: end, preset: preset.key });
   const exportQuery = `from=${new Date(range.from).toISOString()}&to=${new Date(range.to).toISOString()}`;
@@ -68,7 +70,7 @@ export default function HistoryPanel({ deviceId, first, last }: { deviceId: stri
             const series = history.data.series[i];
             const spec = fieldSpec(f.kind, f.field)!;
             if (!series || series.t.length === 0) return <Empty key={f.field}>No {spec.label.toLowerCase()} readings in this range.</Empty>;
-            return <BandChart key={f.field} title={spec.label} unit={spec.unit} series={series} />;
+            return <BandChart key={f.field} title={spec.label} unit={spec.unit} series={series} markers={markersFor(spec.signal)} />;
           })}
         </div>
       )}
@@ -76,11 +78,19 @@ export default function HistoryPanel({ deviceId, first, last }: { deviceId: stri
   );
 }
 
-function BandChart({ title, unit, series }: { title: string; unit: string; series: { t: number[]; min: number[]; max: number[]; mean: number[] } }) {
+interface Marker {
+  id: string;
+  start: number;
+  end: number;
+  severity: string;
+  kind: string;
+}
+
+function BandChart({ title, unit, series, markers }: { title: string; unit: string; series: { t: number[]; min: number[]; max: number[]; mean: number[] }; markers: Marker[] }) {
   const data = useMemo(() => series.t.map((t, i) => ({ t, band: [series.min[i]!, series.max[i]!], mean: series.mean[i]! })), [series]);
   const tick = timeTick((series.t.at(-1) ?? 0) - (series.t[0] ?? 0));
   return (
-    <figure className="chart" data-testid="history-chart" data-points={data.length} aria-label={title}>
+    <figure className="chart" data-testid="history-chart" data-points={data.length} data-markers={markers.length} aria-label={title}>
       <figcaption>
         {title} <span className="muted">({unit})</span>
       </figcaption>
@@ -90,6 +100,10 @@ function BandChart({ title, unit, series }: { title: string; unit: string; serie
           <XAxis dataKey="t" type="number" domain={['dataMin', 'dataMax']} scale="time" tickFormatter={tick} stroke="var(--muted)" fontSize={11} />
           <YAxis stroke="var(--muted)" fontSize={11} width={52} domain={['auto', 'auto']} />
           <Tooltip labelFormatter={(t) => formatDateTime(Number(t))} contentStyle={{ background: 'var(--panel)', border: '1px solid var(--border)' }} />
+          {markers.map((m) => (
+            // Anomalies of this signal (or the whole device) as shaded spans; at least a sliver wide so short spikes show.
+            <ReferenceArea key={m.id} x1={m.start} x2={Math.max(m.end, m.start + ((series.t.at(-1) ?? 0) - (series.t[0] ?? 0)) / 300)} fill={m.severity === 'critical' ? '#d64545' : '#e9a23b'} fillOpacity={0.25} ifOverflow="hidden" label={{ value: m.kind.replaceAll('_', ' '), position: 'insideTop', fontSize: 10, fill: 'var(--muted)' }} />
+          ))}
           <Area dataKey="band" stroke="none" fill="#2a9d8f" fillOpacity={0.25} isAnimationActive={false} name="min–max" />
           <Line dataKey="mean" stroke="#2a9d8f" dot={false} strokeWidth={1.4} isAnimationActive={false} name="mean" />
           <Brush dataKey="t" height={18} tickFormatter={tick} stroke="#2a9d8f" />

@@ -2,8 +2,8 @@ import { useEffect, useState } from 'react';
 
 /** Hash routes: `#/` fleet, `#/device/<id>/<tab>`. Small enough not to need a router library. */
 export type Route = { page: 'fleet' } | { page: 'device'; deviceId: string; tab: DeviceTab };
-export type DeviceTab = 'live' | 'history' | 'cells' | 'quality';
-const TABS: DeviceTab[] = ['live', 'history', 'cells', 'quality'];
+export type DeviceTab = 'live' | 'history' | 'cells' | 'alerts' | 'quality';
+const TABS: DeviceTab[] = ['live', 'history', 'cells', 'alerts', 'quality'];
 
 export function parseRoute(hash: string): Route {
   const parts = hash.replace(/^#\/?/, '').split('/').filter(Boolean).map(decodeURIComponent);

@@ -68,7 +68,7 @@ describe('indexSignalFile', () => {
     expect((await indexSignalFile(job('bms1_soh'))).action).toBe('built');
     // a flipped byte in the last row is caught too
     const bytes = readFileSync(bin);
-    bytes[bytes.length - 1] ^= 0xff;
+    bytes[bytes.length - 1] = bytes[bytes.length - 1]! ^ 0xff;
     writeFileSync(bin, bytes);
     expect(readTrustedMeta(job('bms1_soh').indexDir, 'DEV', 'bms1_soh')).toBeNull();
   });

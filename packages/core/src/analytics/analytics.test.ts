@@ -1,0 +1,164 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describeSignal } from '../catalog.js';
+import { openDataset } from '../dataset.js';
+import { generateDataset } from '../generate/index.js';
+import { scratchRoot } from '../test-support/tmp.js';
+import type { BessDataset } from '../types.js';
+import { detectAnomalies } from './detect.js';
+import { fastRiseDetections, imbalanceDetections, spikeDetections, stuckDetections, thresholdDetections } from './detectors.js';
+import { backtest, scoreDetection, type Label } from './evaluate.js';
+import { mergeDetections } from './events.js';
+import { resample, SLOTS_PER_DAY } from './forecast.js';
+import { fitRul } from './rul.js';
+import { RecordAlerts } from './streaming.js';
+
+const MIN = 60_000;
+const T0 = Date.UTC(2024, 2, 1);
+
+/** A day-cycled noisy signal at 1 reading a minute, with optional overrides. */
+function series(minutes: number, f: (i: number) => number) {
+  const t = new Float64Array(minutes);
+  const v = new Float64Array(minutes);
+  let seed = 1;
+  const noise = () => ((seed = (seed * 16807) % 2147483647) / 2147483647 - 0.5);
+  for (let i = 0; i < minutes; i++) {
+    t[i] = T0 + i * MIN;
+    v[i] = Number((f(i) + noise()).toFixed(1));
+  }
+  return { t, v };
+}
+const daily = (i: number) => 25 + 3 * Math.sin((2 * Math.PI * i) / 1440);
+
+describe('detectors on constructed series', () => {
+  const limits = describeSignal('bms1_cell_max_t').limits!;
+  const opts = { signal: 'bms1_cell_max_t', limits, kindHigh: 'cell_overtemp' as const, maxGapMs: 5 * MIN, label: 'T', unit: '°C' };
+
+  it('limits fire on the excursion with the right severity and stay quiet otherwise', () => {
+    expect(thresholdDetections(series(3000, daily), opts)).toEqual([]);
+    const hot = series(3000, (i) => (i >= 1000 && i < 1060 ? 58 : daily(i)));
+    const found = thresholdDetections(hot, opts);
+    expect(found).toHaveLength(1);
+    expect(found[0]).toMatchObject({ kind: 'cell_overtemp', severity: 'critical', start: T0 + 1000 * MIN, threshold: 55 });
+  });
+
+  it('spikes are judged against the signal’s own recent spread', () => {
+    const quiet = series(2000, () => 50);
+    expect(spikeDetections(quiet, { signal: 'c', kind: 'current_spike', window: 31, z: 8, floor: 25, label: 'I', unit: 'A' })).toEqual([]);
+    const spiky = series(2000, (i) => (i === 1500 ? 650 : 50));
+    const found = spikeDetections(spiky, { signal: 'c', kind: 'current_spike', window: 31, z: 8, floor: 25, label: 'I', unit: 'A' });
+    expect(found.map((d) => d.start)).toEqual([T0 + 1500 * MIN]);
+  });
+
+  it('a stuck sensor is one value repeated for hours on a signal that normally moves', () => {
+    const stuck = series(3000, daily);
+    stuck.v.fill(30.1, 1000, 1300);
+    const found = stuckDetections(stuck, { signal: 's', minDurationMs: 120 * MIN, minReadings: 30, label: 'T' });
+    expect(found).toHaveLength(1);
+    expect(found[0]!.start).toBe(T0 + 1000 * MIN);
+    expect(stuckDetections(series(3000, daily), { signal: 's', minDurationMs: 120 * MIN, minReadings: 30, label: 'T' })).toEqual([]);
+    // a signal that is flat by nature (a flag) is not judged
+    expect(stuckDetections({ t: stuck.t, v: new Float64Array(3000) }, { signal: 'f', minDurationMs: 120 * MIN, minReadings: 30, label: 'F' })).toEqual([]);
+  });
+
+  it('fast temperature rise and phase imbalance', () => {
+    const rising = series(600, (i) => (i > 300 ? 25 + (i - 300) * 2 : 25));
+    expect(fastRiseDetections(rising, { signal: 't', perMinute: 1, windowMs: 6 * MIN, label: 'T' }).length).toBeGreaterThan(0);
+    expect(fastRiseDetections(series(3000, daily), { signal: 't', perMinute: 1, windowMs: 6 * MIN, label: 'T' })).toEqual([]);
+    const t = Array.from({ length: 100 }, (_, i) => T0 + i * MIN);
+    const a = t.map((_, i) => (i >= 40 && i < 70 ? 90 : 66));
+    const b = t.map(() => 66);
+    const found = imbalanceDetections(t, [a, b, b], { ratio: 0.2, minCurrent: 20, minDurationMs: 10 * MIN });
+    expect(found).toHaveLength(1);
+    expect(found[0]!.start).toBe(T0 + 40 * MIN);
+    expect(imbalanceDetections(t, [b, b, b], { ratio: 0.2, minCurrent: 20, minDurationMs: 10 * MIN })).toEqual([]);
+  });
+
+  it('merges consecutive detections of one condition into one event with a stable id', () => {
+    const d = (start: number, severity: 'warning' | 'critical', observed: number) => ({ kind: 'cell_overtemp' as const, severity, signals: ['x'], start, end: start + MIN, observed, threshold: 45, message: '' });
+    const merged = mergeDetections('DEV', [d(T0, 'warning', 46), d(T0 + 5 * MIN, 'critical', 57), d(T0 + 60 * MIN, 'warning', 46)]);
+    expect(merged).toHaveLength(2);
+    expect(merged[0]).toMatchObject({ severity: 'critical', observed: 57, start: T0, end: T0 + 6 * MIN });
+    expect(mergeDetections('DEV', [d(T0, 'warning', 46)])[0]!.id).toBe(merged[0]!.id);
+  });
+
+  it('the streaming detector reports a condition once when it starts, and again when it turns critical', () => {
+    const alerts = new RecordAlerts('DEV', 'bms');
+    const rec = (min: number, cellMax: number) => ({ timestamp: new Date(T0 + min * MIN).toISOString(), cell_max_temp: cellMax, soc: 50 });
+    expect(alerts.push(rec(0, 30))).toEqual([]);
+    expect(alerts.push(rec(1, 47)).map((e) => e.severity)).toEqual(['warning']);
+    expect(alerts.push(rec(2, 48))).toEqual([]);
+    expect(alerts.push(rec(3, 56)).map((e) => e.severity)).toEqual(['critical']);
+    expect(alerts.push(rec(4, 30))).toEqual([]);
+  });
+});
+
+describe('forecasting', () => {
+  it('beats "same time yesterday" on a daily pattern with a wandering level, with honest 80 % intervals', () => {
+    let seed = 3;
+    const rnd = () => ((seed = (seed * 16807) % 2147483647) / 2147483647 - 0.5) * 2;
+    const days = 28;
+    const values = new Float64Array(days * SLOTS_PER_DAY);
+    // a daily cycle, a level that drifts for hours (weather, demand), and sensor noise
+    let level = 0;
+    for (let k = 0; k < values.length; k++) {
+      level = 0.97 * level + 1.5 * rnd();
+      values[k] = 50 + 30 * Math.sin((2 * Math.PI * k) / SLOTS_PER_DAY) + level + rnd();
+    }
+    const result = backtest(values, SLOTS_PER_DAY, 14 * SLOTS_PER_DAY);
+    expect(result.improvement).toBeGreaterThan(0.2);
+    expect(result.coverage80).toBeGreaterThan(0.7);
+    expect(result.coverage80).toBeLessThan(0.92);
+  });
+
+  it('resamples readings into 15-minute means', () => {
+    const { values } = resample([T0, T0 + MIN, T0 + 20 * MIN], [1, 3, 10], T0, T0 + 29 * MIN);
+    expect([...values]).toEqual([2, 10]);
+  });
+});
+
+describe('remaining useful life', () => {
+  it('recovers the end-of-life date of a linear fade within its interval', () => {
+    // 2.5 %/year from 98 %: reaches 80 % after 7.2 years.
+    const days = Array.from({ length: 400 }, (_, i) => ({ t: T0 + i * 86_400_000, v: 98 - (2.5 * i) / 365.25 + (i % 7 === 0 ? 0.3 : 0) }));
+    const rul = fitRul('DEV', days, 400);
+    expect(rul.status).toBe('ok');
+    expect(rul.fadePerYear!).toBeCloseTo(-2.5, 1);
+    const expected = T0 + (18 / 2.5) * 365.25 * 86_400_000;
+    expect(rul.endOfLifeInterval![0]).toBeLessThanOrEqual(expected);
+    expect(rul.endOfLifeInterval![1]).toBeGreaterThanOrEqual(expected);
+    expect(Math.abs(rul.endOfLife! - expected)).toBeLessThan(120 * 86_400_000);
+  });
+
+  it('says so when SOH does not fade measurably', () => {
+    const flat = Array.from({ length: 100 }, (_, i) => ({ t: T0 + i * 86_400_000, v: 97 }));
+    expect(fitRul('DEV', flat, 100).status).toBe('insufficient_history');
+  });
+});
+
+describe('detection on generated data with labelled faults', () => {
+  const scratch = scratchRoot();
+  let dataset: BessDataset;
+  beforeAll(async () => {
+    await generateDataset({ root: scratch.root, devices: 1, days: 7, seed: 99, cells: true, cellPeriodS: 600, faults: 'default', workers: 0 });
+    dataset = await openDataset(scratch.root, { workers: 0 });
+  });
+  afterAll(async () => {
+    await dataset.close();
+    scratch.remove();
+  });
+
+  it('finds every injected fault kind', async () => {
+    const id = dataset.devices()[0]!.id;
+    const events = await detectAnomalies(dataset, id);
+    const labels = (JSON.parse(readFileSync(join(scratch.root, 'faults.json'), 'utf8')) as { device: string; kind: string; start: string; end: string }[]).map(
+      (l): Label => ({ device: l.device, kind: l.kind, start: Date.parse(l.start), end: Date.parse(l.end) }),
+    );
+    const scores = scoreDetection(events, labels, ['cell_overtemp', 'weak_cell_voltage', 'current_spike', 'sensor_stuck', 'phase_imbalance', 'offline_gap']);
+    for (const s of scores) expect(s.recall, s.kind).toBe(1);
+    for (const s of scores) expect(s.precision, s.kind).toBe(1);
+    const hot = events.find((e) => e.kind === 'cell_overtemp')!;
+    expect(hot.message).toMatch(/reached \d+(\.\d+)? °C/);
+  });
+});

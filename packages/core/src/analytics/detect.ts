@@ -1,0 +1,132 @@
+import { describeSignal, parseCellSignal } from '../catalog.js';
+import type { BessDataset, DeviceInfo, Series } from '../types.js';
+import { fastRiseDetections, gapDetections, imbalanceDetections, spikeDetections, stuckDetections, thresholdDetections } from './detectors.js';
+import { mergeDetections, type AnomalyEvent, type AnomalyKind, type Detection } from './events.js';
+
+/** Scanned a month at a time, with an overlap so windows and runs that straddle chunks are seen whole. */
+const CHUNK_MS = 30 * 86_400_000;
+const OVERLAP_MS = 6 * 3_600_000;
+const MAX_ROWS = 5_000_000;
+
+/** Signals that normally move; one repeating a value for hours is a stuck sensor. */
+export const STUCK_WATCH = ['bms1_cell_ave_t', 'bms1_cell_ave_v', 'bms1_v', 'pcs1_t_igbt', 'pcs1_dcv', 'pcs1_uab'];
+const STUCK_MIN_MS = 2 * 3_600_000;
+
+/** Catalogue signals checked against their limits, and the kind each side of the limit means. */
+const THRESHOLDS: { signal: string; high?: AnomalyKind; low?: AnomalyKind; minDurationMs?: number }[] = [
+  { signal: 'bms1_cell_max_t', high: 'cell_overtemp' },
+  { signal: 'bms1_cell_min_v', low: 'weak_cell_voltage' },
+  { signal: 'bms1_cell_v_diff', high: 'cell_voltage_spread', minDurationMs: 5 * 60_000 },
+  { signal: 'bms1_c', high: 'current_spike', low: 'current_spike' },
+  { signal: 'pcs1_t_igbt', high: 'igbt_overtemp' },
+  { signal: 'bms1_soc', high: 'soc_out_of_band', low: 'soc_out_of_band', minDurationMs: 10 * 60_000 },
+  ...[1, 2, 3, 4, 5].flatMap((n) => [
+    { signal: `fa${n}_smokeFlag`, high: 'smoke_detected' as const },
+    { signal: `fa${n}_co`, high: 'co_high' as const },
+  ]),
+];
+
+export interface DetectOptions {
+  from?: number;
+  to?: number;
+  kinds?: readonly AnomalyKind[];
+}
+
+/** Every anomaly of one device over a range, merged into events with their evidence. */
+export async function detectAnomalies(dataset: BessDataset, deviceId: string, options: DetectOptions = {}): Promise<AnomalyEvent[]> {
+  const info = dataset.device(deviceId);
+  if (info.first === null || info.last === null) return [];
+  const from = Math.max(options.from ?? info.first, info.first);
+  const to = Math.min(options.to ?? info.last, info.last);
+  const detections: Detection[] = [];
+  for (let start = from; start <= to; start += CHUNK_MS) {
+    const end = Math.min(to, start + CHUNK_MS - 1);
+    const found = await detectChunk(dataset, info, Math.max(from, start - OVERLAP_MS), end);
+    detections.push(...found.filter((d) => d.end >= start));
+  }
+  const wanted = options.kinds ? new Set(options.kinds) : null;
+  return mergeDetections(deviceId, wanted ? detections.filter((d) => wanted.has(d.kind)) : detections);
+}
+
+async function detectChunk(dataset: BessDataset, info: DeviceInfo, from: number, to: number): Promise<Detection[]> {
+  const has = new Map(info.signals.map((s) => [s.signal, s]));
+  const read = (signal: string): Promise<Series> => dataset.readSignal(info.id, signal, from, to, MAX_ROWS);
+  const out: Detection[] = [];
+
+  for (const rule of THRESHOLDS) {
+    const s = has.get(rule.signal);
+    if (!s) continue;
+    const spec = describeSignal(rule.signal);
+    out.push(
+      ...thresholdDetections(await read(rule.signal), {
+        signal: rule.signal,
+        limits: spec.limits ?? {},
+        ...(rule.high ? { kindHigh: rule.high } : {}),
+        ...(rule.low ? { kindLow: rule.low } : {}),
+        maxGapMs: (s.staleAfterMs ?? 600_000) * 2,
+        ...(rule.minDurationMs ? { minDurationMs: rule.minDurationMs } : {}),
+        label: spec.label,
+        unit: spec.unit,
+      }),
+    );
+  }
+
+  // Cells: each cell against the cell limits, so the weak or hot cell itself is named.
+  for (const s of info.signals) {
+    const cell = parseCellSignal(s.signal);
+    if (!cell) continue;
+    out.push(
+      ...thresholdDetections(await read(s.signal), {
+        signal: s.signal,
+        limits: s.spec.limits ?? {},
+        ...(cell.quantity === 'temperature' ? { kindHigh: 'cell_overtemp' as const } : { kindLow: 'weak_cell_voltage' as const }),
+        maxGapMs: (s.staleAfterMs ?? 1_800_000) * 2,
+        label: s.spec.label,
+        unit: s.spec.unit,
+      }),
+    );
+  }
+
+  if (has.has('bms1_c')) {
+    // A jump of 8 robust deviations, and never less than 200 A: schedule changes of ~75 A are normal.
+    out.push(...spikeDetections(await read('bms1_c'), { signal: 'bms1_c', kind: 'current_spike', window: 31, z: 8, floor: 25, label: 'Pack current', unit: 'A' }));
+  }
+  if (has.has('bms1_cell_max_t')) {
+    out.push(...fastRiseDetections(await read('bms1_cell_max_t'), { signal: 'bms1_cell_max_t', perMinute: 1, windowMs: 6 * 60_000, label: 'Hottest cell temperature' }));
+  }
+  for (const signal of STUCK_WATCH) {
+    const s = has.get(signal);
+    if (!s || s.medianPeriodMs === null) continue;
+    out.push(...stuckDetections(await read(signal), { signal, minDurationMs: STUCK_MIN_MS, minReadings: Math.max(10, Math.round(STUCK_MIN_MS / s.medianPeriodMs / 2)), label: s.spec.label }));
+  }
+  out.push(...(await deviceGaps(dataset, info, from, to)));
+  if (has.has('pcs1_ia') && has.has('pcs1_ib') && has.has('pcs1_ic')) out.push(...(await phaseImbalance(dataset, info.id, from, to)));
+  return out;
+}
+
+/** The device is offline when its fast BMS and PCS signals are silent together. */
+async function deviceGaps(dataset: BessDataset, info: DeviceInfo, from: number, to: number): Promise<Detection[]> {
+  const fast = ['bms1_soc', 'pcs1_ap'].filter((s) => info.signals.some((x) => x.signal === s));
+  if (fast.length === 0) return [];
+  const series = await Promise.all(fast.map((s) => dataset.readSignal(info.id, s, from, to, MAX_ROWS)));
+  const times = Float64Array.from(series.flatMap((s) => [...s.t])).sort();
+  const periods = info.signals.filter((s) => fast.includes(s.signal)).map((s) => s.medianPeriodMs ?? 60_000);
+  const minGapMs = Math.max(10 * 60_000, 3 * Math.max(...periods));
+  return gapDetections({ t: times, v: new Float64Array(times.length) }, { signals: ['*'], minGapMs, label: 'Device' });
+}
+
+async function phaseImbalance(dataset: BessDataset, deviceId: string, from: number, to: number): Promise<Detection[]> {
+  const t: number[] = [];
+  const phases: [(number | null)[], (number | null)[], (number | null)[]] = [[], [], []];
+  const total = (await dataset.page(deviceId, 'pcs', { skip: 0, limit: 1, from, to })).total;
+  for (let skip = 0; skip < total; skip += 10_000) {
+    const page = await dataset.page(deviceId, 'pcs', { skip, limit: 10_000, from, to });
+    for (const r of page.records) {
+      t.push(Date.parse(r.timestamp));
+      phases[0].push(r.ac_current_a as number | null);
+      phases[1].push(r.ac_current_b as number | null);
+      phases[2].push(r.ac_current_c as number | null);
+    }
+  }
+  return imbalanceDetections(t, phases, { ratio: 0.2, minCurrent: 20, minDurationMs: 10 * 60_000 });
+}

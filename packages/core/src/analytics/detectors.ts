@@ -1,0 +1,250 @@
+import type { SignalLimits } from '../catalog.js';
+import type { Series } from '../types.js';
+import type { AnomalyKind, Detection, Severity } from './events.js';
+
+/**
+ * Detectors over one signal's raw readings (time-sorted typed arrays). Each is
+ * a single pass, or a pass with a small trailing window, so a year of a device
+ * costs seconds. They return detections; `mergeDetections` joins them into events.
+ */
+
+export interface ThresholdOptions {
+  signal: string;
+  limits: SignalLimits;
+  kindHigh?: AnomalyKind;
+  kindLow?: AnomalyKind;
+  /** A reading this long past its predecessor starts a new detection. */
+  maxGapMs: number;
+  /** Ignore excursions shorter than this (one noisy sample is not an alarm). */
+  minDurationMs?: number;
+  label: string;
+  unit: string;
+}
+
+/** Readings past warning/alarm limits, as spans; severity from the worst reading in the span. */
+export function thresholdDetections(series: Series, o: ThresholdOptions): Detection[] {
+  const out: Detection[] = [];
+  const { t, v } = series;
+  const sides: { kind?: AnomalyKind; high: boolean; warn?: number; alarm?: number }[] = [
+    { kind: o.kindHigh, high: true, warn: o.limits.warnHigh, alarm: o.limits.alarmHigh },
+    { kind: o.kindLow, high: false, warn: o.limits.warnLow, alarm: o.limits.alarmLow },
+  ];
+  for (const side of sides) {
+    const trigger = side.warn ?? side.alarm;
+    if (!side.kind || trigger === undefined) continue;
+    const past = (x: number, limit: number) => (side.high ? x >= limit : x <= limit);
+    let start = -1;
+    let worst = 0;
+    let last = 0;
+    const flush = () => {
+      if (start < 0) return;
+      if (last - start >= (o.minDurationMs ?? 0)) {
+        const critical = side.alarm !== undefined && past(worst, side.alarm);
+        const limit = critical ? side.alarm! : trigger;
+        out.push({
+          kind: side.kind!,
+          severity: critical ? 'critical' : 'warning',
+          signals: [o.signal],
+          start,
+          end: last,
+          observed: worst,
+          threshold: limit,
+          message: `${o.label} ${side.high ? 'reached' : 'fell to'} ${round(worst)} ${o.unit} (${side.high ? 'limit' : 'floor'} ${limit} ${o.unit})`,
+        });
+      }
+      start = -1;
+    };
+    for (let i = 0; i < t.length; i++) {
+      const x = v[i]!;
+      if (past(x, trigger)) {
+        if (start >= 0 && t[i]! - last > o.maxGapMs) flush();
+        if (start < 0) {
+          start = t[i]!;
+          worst = x;
+        }
+        if (side.high ? x > worst : x < worst) worst = x;
+        last = t[i]!;
+      } else {
+        flush();
+      }
+    }
+    flush();
+  }
+  return out;
+}
+
+/**
+ * Sudden spikes: a reading far from the median of the readings before it, in
+ * units of their median absolute deviation (a robust z-score that adapts to each
+ * signal's own noise and level). `floor` keeps a flat signal from flagging a 0.1 step.
+ */
+export function spikeDetections(
+  series: Series,
+  o: { signal: string; kind: AnomalyKind; window: number; z: number; floor: number; label: string; unit: string },
+): Detection[] {
+  const out: Detection[] = [];
+  const { t, v } = series;
+  const buf = new Float64Array(o.window);
+  const dev = new Float64Array(o.window);
+  for (let i = o.window; i < t.length; i++) {
+    for (let k = 0; k < o.window; k++) buf[k] = v[i - o.window + k]!;
+    buf.sort();
+    const median = buf[o.window >> 1]!;
+    for (let k = 0; k < o.window; k++) dev[k] = Math.abs(buf[k]! - median);
+    dev.sort();
+    const mad = Math.max(dev[o.window >> 1]! * 1.4826, o.floor);
+    const z = (v[i]! - median) / mad;
+    if (Math.abs(z) >= o.z) {
+      out.push({
+        kind: o.kind,
+        severity: Math.abs(z) >= 2 * o.z ? 'critical' : 'warning',
+        signals: [o.signal],
+        start: t[i]!,
+        end: t[i]!,
+        observed: v[i]!,
+        threshold: [round(median - o.z * mad), round(median + o.z * mad)],
+        message: `${o.label} jumped to ${round(v[i]!)} ${o.unit}, ${round(Math.abs(z))}x its usual spread from ${round(median)} ${o.unit}`,
+      });
+    }
+  }
+  return out;
+}
+
+/**
+ * A sensor stuck at one value: the same reading repeated for longer than
+ * `minDurationMs` on a signal that usually moves (judged by how often consecutive
+ * readings differ over the whole series).
+ */
+export function stuckDetections(series: Series, o: { signal: string; minDurationMs: number; minReadings: number; label: string }): Detection[] {
+  const { t, v } = series;
+  if (t.length < o.minReadings * 2) return [];
+  let changes = 0;
+  for (let i = 1; i < t.length; i++) if (v[i] !== v[i - 1]) changes++;
+  // A signal that holds still most of the time (SOH, flags) is not judged.
+  if (changes / (t.length - 1) < 0.3) return [];
+  const out: Detection[] = [];
+  let runStart = 0;
+  for (let i = 1; i <= t.length; i++) {
+    if (i < t.length && v[i] === v[runStart]) continue;
+    const count = i - runStart;
+    const duration = t[i - 1]! - t[runStart]!;
+    if (count >= o.minReadings && duration >= o.minDurationMs) {
+      out.push({
+        kind: 'sensor_stuck',
+        severity: 'warning',
+        signals: [o.signal],
+        start: t[runStart]!,
+        end: t[i - 1]!,
+        observed: round(duration / 60_000),
+        threshold: round(o.minDurationMs / 60_000),
+        message: `${o.label} repeated ${v[runStart]} for ${Math.round(duration / 60_000)} min (${count} readings) although it normally changes`,
+      });
+    }
+    runStart = i;
+  }
+  return out;
+}
+
+/** Temperature rising faster than `perMinute` over `windowMs`. */
+export function fastRiseDetections(series: Series, o: { signal: string; perMinute: number; windowMs: number; label: string }): Detection[] {
+  const { t, v } = series;
+  const out: Detection[] = [];
+  let j = 0;
+  for (let i = 0; i < t.length; i++) {
+    while (t[i]! - t[j]! > o.windowMs) j++;
+    const minutes = (t[i]! - t[j]!) / 60_000;
+    if (minutes < o.windowMs / 120_000) continue;
+    const rate = (v[i]! - v[j]!) / minutes;
+    if (rate >= o.perMinute) {
+      out.push({
+        kind: 'fast_temp_rise',
+        severity: rate >= 2 * o.perMinute ? 'critical' : 'warning',
+        signals: [o.signal],
+        start: t[j]!,
+        end: t[i]!,
+        observed: round(rate),
+        threshold: o.perMinute,
+        message: `${o.label} rising ${round(rate)} °C/min (limit ${o.perMinute} °C/min)`,
+      });
+    }
+  }
+  return out;
+}
+
+/** Silences: consecutive readings further apart than `minGapMs`. */
+export function gapDetections(series: Series, o: { signals: string[]; minGapMs: number; label: string }): Detection[] {
+  const { t } = series;
+  const out: Detection[] = [];
+  for (let i = 1; i < t.length; i++) {
+    const gap = t[i]! - t[i - 1]!;
+    if (gap > o.minGapMs) {
+      out.push({
+        kind: 'offline_gap',
+        severity: gap > 6 * o.minGapMs ? 'critical' : 'warning',
+        signals: o.signals,
+        start: t[i - 1]!,
+        end: t[i]!,
+        observed: round(gap / 60_000),
+        threshold: round(o.minGapMs / 60_000),
+        message: `${o.label} silent for ${Math.round(gap / 60_000)} min`,
+      });
+    }
+  }
+  return out;
+}
+
+/**
+ * PCS phase imbalance over aligned phase currents: the largest deviation of a
+ * phase from the three-phase mean, relative to it, while current is flowing.
+ */
+export function imbalanceDetections(
+  t: readonly number[],
+  phases: readonly [readonly (number | null)[], readonly (number | null)[], readonly (number | null)[]],
+  o: { ratio: number; minCurrent: number; minDurationMs: number },
+): Detection[] {
+  const out: Detection[] = [];
+  let start = -1;
+  let last = -1;
+  let worst = 0;
+  const flush = () => {
+    if (start >= 0 && last - start >= o.minDurationMs) {
+      out.push({
+        kind: 'phase_imbalance',
+        severity: worst >= 2 * o.ratio ? 'critical' : 'warning',
+        signals: ['pcs1_ia', 'pcs1_ib', 'pcs1_ic'],
+        start,
+        end: last,
+        observed: round(worst),
+        threshold: o.ratio,
+        message: `AC phase currents ${Math.round(worst * 100)} % apart from their mean (limit ${Math.round(o.ratio * 100)} %)`,
+      });
+    }
+    start = -1;
+  };
+  for (let i = 0; i < t.length; i++) {
+    const a = phases[0][i];
+    const b = phases[1][i];
+    const c = phases[2][i];
+    if (a == null || b == null || c == null) continue;
+    const mean = (a + b + c) / 3;
+    const deviation = mean >= o.minCurrent ? Math.max(Math.abs(a - mean), Math.abs(b - mean), Math.abs(c - mean)) / mean : 0;
+    if (deviation >= o.ratio) {
+      if (start < 0) {
+        start = t[i]!;
+        worst = deviation;
+      }
+      worst = Math.max(worst, deviation);
+      last = t[i]!;
+    } else if (mean >= o.minCurrent) {
+      flush();
+    }
+  }
+  flush();
+  return out;
+}
+
+export function round(x: number, digits = 3): number {
+  return Number(x.toFixed(digits));
+}
+
+export const severityOrder: Record<Severity, number> = { info: 0, warning: 1, critical: 2 };
