@@ -23,15 +23,14 @@ const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
 const port = await freePort();
 const server = spawn(process.execPath, [resolve(repo, 'packages/api/dist/main.js')], {
-  env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', DATA_DIR: dataDir, BESS_LOG: 'warn' },
+  env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', DATA_DIR: dataDir, BESS_LOG: 'warn', BESS_RATE_LIMIT: '0' },
   stdio: ['ignore', 'ignore', 'inherit'],
 });
 await waitForHealth(`http://127.0.0.1:${port}/health`);
 
 const url = `ws://127.0.0.1:${port}/trpc`;
 const probe = createTRPCClient<AppRouter>({ links: [wsLink({ client: createWSClient({ url, WebSocket: WebSocket as never }) })] });
-const devices = (await probe.bms.devices.query()) as { id?: string; deviceId?: string }[];
-const deviceIds = devices.map((d) => d.id ?? d.deviceId!).filter(Boolean);
+const deviceIds = (await probe.bms.devices.query()).map((d) => d.id);
 
 const lateness: number[] = [];
 let received = 0;

@@ -61,6 +61,32 @@ if (!skip.has('fastcsv')) {
   results.fastCsv = await runStep('fastcsv', [root, '300']);
 }
 
+if (!skip.has('analytics')) {
+  console.error('anomaly detection and forecast quality (separate evaluation and clean sets)');
+  const evalRoot = join(benchDir, 'data', 'eval-60d');
+  const cleanRoot = join(benchDir, 'data', 'clean-60d');
+  if (!existsSync(join(evalRoot, '.complete'))) {
+    await generateDataset({ root: evalRoot, devices: 3, days: 60, start: '2024-06-01', seed: 31337, cells: true, cellPeriodS: 600, dirt: true, faults: 'default' });
+    writeFileSync(join(evalRoot, '.complete'), '');
+  }
+  if (!existsSync(join(cleanRoot, '.complete'))) {
+    await generateDataset({ root: cleanRoot, devices: 3, days: 60, start: '2024-06-01', seed: 4242, cells: true, cellPeriodS: 600, dirt: true, faults: 'none' });
+    writeFileSync(join(cleanRoot, '.complete'), '');
+  }
+  results.analytics = await runStep('analytics', [evalRoot, cleanRoot]);
+}
+if (!skip.has('fanout')) {
+  const fanout: unknown[] = [];
+  results.fanout = fanout;
+  for (const [subscribers, interval] of [
+    [5000, 1],
+    [500, 0.1],
+  ] as const) {
+    console.error(`fan-out: ${subscribers} WebSocket subscribers at ${1 / interval} events/s`);
+    fanout.push(await runStep('fanout', [root, String(subscribers), String(interval), '30']));
+  }
+}
+
 const outDir = join(benchDir, 'results');
 mkdirSync(outDir, { recursive: true });
 writeFileSync(join(outDir, `${values.preset}.json`), `${JSON.stringify(results, null, 2)}\n`);

@@ -5,6 +5,7 @@ import { openDataset } from '@bess/core';
 import { ApiKeys } from './ops/auth.js';
 import { CorsPolicy } from './ops/cors.js';
 import { jsonLogger, type Level } from './ops/log.js';
+import { DEFAULT_LIMITS, type RateLimitOptions } from './ops/rate-limit.js';
 import { createBessServer } from './server.js';
 
 /** `pnpm start`: the API, the WebSocket endpoint and the dashboard on one port. */
@@ -16,6 +17,10 @@ const host = process.env.HOST ?? '127.0.0.1';
 const webDist = resolve(repo, 'apps/web/dist');
 
 const apiKeys = ApiKeys.fromEnv();
+/** Per-client limits; BESS_RATE_LIMIT=0 turns them off (load tests from one address). */
+const rate = Number(process.env.BESS_RATE_LIMIT ?? DEFAULT_LIMITS.ratePerSecond);
+const limits: RateLimitOptions | null =
+  rate > 0 ? { ratePerSecond: rate, burst: rate * 4, maxSubscriptions: Number(process.env.BESS_MAX_SUBSCRIPTIONS ?? DEFAULT_LIMITS.maxSubscriptions) } : null;
 const cors = CorsPolicy.fromEnv(process.env, apiKeys.enabled);
 if (!apiKeys.enabled) log('warn', 'no API keys configured (BESS_API_KEYS): the API is open to anyone who can reach it', { host });
 
@@ -32,6 +37,7 @@ const server = await createBessServer({
   webDist: existsSync(resolve(webDist, 'index.html')) ? webDist : null,
   apiKeys,
   cors,
+  limits,
   log,
 });
 log('info', 'listening', { url: server.url, dashboard: existsSync(resolve(webDist, 'index.html')), docs: `${server.url}/docs` });
