@@ -11,8 +11,10 @@ import { percentile, report, round } from './measure.js';
 /**
  * Step: N WebSocket subscribers of `bms.stream` against a real server process
  * (so the server's RSS is its own). Each event should arrive every `interval`
- * seconds; lateness is arrival minus its due time (subscription start + k x
- * interval), delivered is received / due over the window.
+ * seconds. A subscriber's k-th event is due at base + k x interval, where base
+ * is the earliest its events' arrivals allow (min over k of arrival_k - k x
+ * interval); lateness is how far behind that schedule an event came.
+ * Delivered is received / due over the measurement window.
  * Args: dataDir subscribers intervalSeconds durationSeconds
  */
 const [dataDir, subscribersArg, intervalArg, durationArg] = process.argv.slice(2) as [string, string, string, string];
@@ -32,35 +34,28 @@ const url = `ws://127.0.0.1:${port}/trpc`;
 const probe = createTRPCClient<AppRouter>({ links: [wsLink({ client: createWSClient({ url, WebSocket: WebSocket as never }) })] });
 const deviceIds = (await probe.bms.devices.query()).map((d) => d.id);
 
-const lateness: number[] = [];
+const arrivals: number[][] = [];
 let received = 0;
 let errors = 0;
-const starts: number[] = [];
 const closers: (() => void)[] = [];
 const measureFrom = performance.now() + 3000; // skip connection set-up
 
 for (let i = 0; i < subscribers; i++) {
   const wsClient = createWSClient({ url, WebSocket: WebSocket as never });
   const client = createTRPCClient<AppRouter>({ links: [wsLink({ client: wsClient })] });
-  let started = -1;
-  let k = 0;
+  const mine: number[] = [];
+  arrivals.push(mine);
   const sub = client.bms.stream.subscribe(
     { deviceId: deviceIds[i % deviceIds.length]!, interval },
     {
       onData: () => {
         const now = performance.now();
-        if (started < 0) started = now;
-        const due = started + k * interval * 1000;
-        k++;
-        if (now >= measureFrom && now <= measureFrom + duration * 1000) {
-          received++;
-          lateness.push(Math.max(0, now - due));
-        }
+        mine.push(now);
+        if (now >= measureFrom && now <= measureFrom + duration * 1000) received++;
       },
       onError: () => errors++,
     },
   );
-  starts.push(performance.now());
   closers.push(() => {
     sub.unsubscribe();
     wsClient.close();
@@ -70,6 +65,13 @@ for (let i = 0; i < subscribers; i++) {
 
 await new Promise((r) => setTimeout(r, Math.max(0, measureFrom - performance.now()) + duration * 1000 + 500));
 const expected = subscribers * Math.floor(duration / interval);
+const lateness: number[] = [];
+for (const mine of arrivals) {
+  const base = Math.min(...mine.map((a, k) => a - k * interval * 1000));
+  mine.forEach((a, k) => {
+    if (a >= measureFrom && a <= measureFrom + duration * 1000) lateness.push(a - k * interval * 1000 - base);
+  });
+}
 const serverRssMb = rssOf(server.pid!);
 for (const close of closers) close();
 server.kill('SIGTERM');

@@ -1,4 +1,4 @@
-import { openDataset, type RecordKind } from '@bess/core';
+import { cellSnapshot, cellStats, openDataset, type RecordKind } from '@bess/core';
 import { peakRssMb, percentile, report, round } from './measure.js';
 
 /**
@@ -47,5 +47,18 @@ for (const [label, ms] of [['day', 86_400_000], ['month', 30 * 86_400_000], ['al
     await dataset.downsample(device.id, 'pcs1_ap', Math.max(device.first!, to - ms), to, 1000);
   }, 20);
 }
+// Cells: a snapshot reads all 520 cell indexes at one instant (one seek each); stats scan a month.
+const cells: Record<string, unknown> = {};
+const withCells = devices.filter((d) => d.hasCells);
+if (withCells.length > 0) {
+  let n = 0;
+  cells.snapshot = await timed(async () => {
+    const d = withCells[n++ % withCells.length]!;
+    // a different instant each time, so the block cache is not simply replaying
+    await cellSnapshot(dataset, d.id, d.first! + ((n * 7_919_000_000) % (d.last! - d.first!)));
+  }, 30);
+  const d = withCells[0]!;
+  cells.monthStats = await timed(() => cellStats(dataset, d.id, d.last! - 30 * 86_400_000, d.last!, { maxPoints: 300 }), 3);
+}
 await dataset.close();
-report({ firstPageMs: round(firstPageMs, 1), pages, history, peakRssMb: peakRssMb() });
+report({ firstPageMs: round(firstPageMs, 1), pages, history, cells, peakRssMb: peakRssMb() });

@@ -136,13 +136,7 @@ class IndexedDataset implements BessDataset {
     if (count > maxRows) {
       throw new BessError('BAD_REQUEST', `range holds ${count} readings, more than ${maxRows}; narrow it or downsample`, 'to');
     }
-    const t = new Float64Array(count);
-    const v = new Float64Array(count);
-    for (let k = 0; k < count; k++) {
-      t[k] = reader.time(first + k);
-      v[k] = reader.value(first + k);
-    }
-    return { t, v };
+    return reader.copyRows(first, count);
   }
 
   async valueAt(deviceId: string, signal: string, t: number): Promise<{ t: number; v: number } | null> {

@@ -1,70 +1,103 @@
 import { closeSync, openSync, readSync } from 'node:fs';
 import { BLOCK_ROWS, ROW_BYTES, SUMMARY_FIELDS, summaryPages, type IndexMeta } from '../ingest/index-store.js';
 
+interface LruNode<V> {
+  key: string;
+  value: V;
+  cost: number;
+  newer: LruNode<V> | null;
+  older: LruNode<V> | null;
+}
+
 /**
- * Least-recently-used cache of decoded index blocks, shared by all signals, so
- * memory is bounded by `maxBytes` however large the dataset is.
+ * A least-recently-used map bounded by the total cost of its values. The recency
+ * order is a linked list: a Map's own insertion order would have to be found by
+ * iterating past deleted entries, which the profile showed costing seconds.
  */
-export class BlockCache {
-  private readonly blocks = new Map<string, Float64Array>();
-  private bytes = 0;
+export class Lru<V> {
+  private readonly nodes = new Map<string, LruNode<V>>();
+  private newest: LruNode<V> | null = null;
+  private oldest: LruNode<V> | null = null;
+  private total = 0;
 
-  constructor(readonly maxBytes: number) {}
+  constructor(
+    readonly maxCost: number,
+    private readonly costOf: (value: V) => number,
+    private readonly onEvict: (value: V, key: string) => void = () => {},
+  ) {}
 
-  get(key: string, load: () => Float64Array): Float64Array {
-    const hit = this.blocks.get(key);
+  get(key: string, load: () => V): V {
+    const hit = this.nodes.get(key);
     if (hit) {
-      this.blocks.delete(key);
-      this.blocks.set(key, hit);
-      return hit;
+      this.unlink(hit);
+      this.pushNewest(hit);
+      return hit.value;
     }
-    const block = load();
-    this.blocks.set(key, block);
-    this.bytes += block.byteLength;
-    while (this.bytes > this.maxBytes && this.blocks.size > 1) {
-      const [oldestKey, oldest] = this.blocks.entries().next().value as [string, Float64Array];
-      this.blocks.delete(oldestKey);
-      this.bytes -= oldest.byteLength;
-    }
-    return block;
+    const value = load();
+    const node: LruNode<V> = { key, value, cost: this.costOf(value), newer: null, older: null };
+    this.nodes.set(key, node);
+    this.pushNewest(node);
+    this.total += node.cost;
+    while (this.total > this.maxCost && this.oldest && this.oldest !== node) this.remove(this.oldest);
+    return value;
   }
 
-  get size(): { blocks: number; bytes: number } {
-    return { blocks: this.blocks.size, bytes: this.bytes };
+  delete(key: string): void {
+    const node = this.nodes.get(key);
+    if (node) this.remove(node);
+  }
+
+  clear(): void {
+    while (this.oldest) this.remove(this.oldest);
+  }
+
+  get size(): { entries: number; cost: number } {
+    return { entries: this.nodes.size, cost: this.total };
+  }
+
+  private remove(node: LruNode<V>): void {
+    this.unlink(node);
+    this.nodes.delete(node.key);
+    this.total -= node.cost;
+    this.onEvict(node.value, node.key);
+  }
+
+  private unlink(node: LruNode<V>): void {
+    if (node.newer) node.newer.older = node.older;
+    else this.newest = node.older;
+    if (node.older) node.older.newer = node.newer;
+    else this.oldest = node.newer;
+    node.newer = node.older = null;
+  }
+
+  private pushNewest(node: LruNode<V>): void {
+    node.older = this.newest;
+    if (this.newest) this.newest.newer = node;
+    this.newest = node;
+    if (!this.oldest) this.oldest = node;
+  }
+}
+
+/** Decoded index blocks of all signals, bounded in bytes however large the dataset is. */
+export class BlockCache extends Lru<Float64Array> {
+  constructor(maxBytes: number) {
+    super(maxBytes, (block) => block.byteLength);
   }
 }
 
 /** Open file descriptors, capped so a dataset of thousands of signals stays under the process limit. */
 class DescriptorPool {
-  private readonly open = new Map<string, number>();
-  constructor(private readonly max: number) {}
+  private readonly open = new Lru<number>(256, () => 1, (fd) => closeSync(fd));
 
   fd(path: string): number {
-    const fd = this.open.get(path);
-    if (fd !== undefined) {
-      this.open.delete(path);
-      this.open.set(path, fd);
-      return fd;
-    }
-    const opened = openSync(path, 'r');
-    this.open.set(path, opened);
-    if (this.open.size > this.max) {
-      const [oldPath, oldFd] = this.open.entries().next().value as [string, number];
-      this.open.delete(oldPath);
-      closeSync(oldFd);
-    }
-    return opened;
+    return this.open.get(path, () => openSync(path, 'r'));
   }
 
   forget(path: string): void {
-    const fd = this.open.get(path);
-    if (fd === undefined) return;
     this.open.delete(path);
-    closeSync(fd);
   }
 
   closeAll(): void {
-    for (const fd of this.open.values()) closeSync(fd);
     this.open.clear();
   }
 }
@@ -78,7 +111,7 @@ function readFully(fd: number, into: Uint8Array, position: number, path: string)
   }
 }
 
-export const descriptors = new DescriptorPool(256);
+export const descriptors = new DescriptorPool();
 let nextReaderId = 0;
 
 /**
@@ -158,6 +191,24 @@ export class SignalReader {
       else b = mid - 1;
     }
     return lo * BLOCK_ROWS + a;
+  }
+
+  /** Rows [first, first + count) copied out as columns, a block at a time. */
+  copyRows(first: number, count: number): { t: Float64Array; v: Float64Array } {
+    const t = new Float64Array(count);
+    const v = new Float64Array(count);
+    let k = 0;
+    while (k < count) {
+      const row = first + k;
+      const b = Math.floor(row / BLOCK_ROWS);
+      const block = this.block(b);
+      const end = Math.min(count, k + (block.length / 2 - (row - b * BLOCK_ROWS)));
+      for (let at = (row - b * BLOCK_ROWS) * 2; k < end; k++, at += 2) {
+        t[k] = block[at]!;
+        v[k] = block[at + 1]!;
+      }
+    }
+    return { t, v };
   }
 
   /** Index of the first row at or after `t` (may equal `rows`). */
