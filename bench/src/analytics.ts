@@ -33,7 +33,11 @@ const labels = (JSON.parse(readFileSync(join(faultyRoot, 'faults.json'), 'utf8')
   start: Date.parse(l.start),
   end: Date.parse(l.end),
 }));
-const scores = scoreDetection(faulty.events, labels, LABELLED).map((s) => ({ ...s, precision: round(s.precision), recall: round(s.recall), f1: round(s.f1) }));
+const rounded = (list: ReturnType<typeof scoreDetection>) => list.map((s) => ({ ...s, precision: round(s.precision), recall: round(s.recall), f1: round(s.f1) }));
+const scores = rounded(scoreDetection(faulty.events, labels, LABELLED));
+// Pack-relative cell outliers should point at the same cells as the injected weak and hot cells.
+const cellFaults = labels.filter((l) => l.kind === 'weak_cell_voltage' || l.kind === 'cell_overtemp').map((l) => ({ ...l, kind: 'cell_outlier' }));
+const cellOutliers = rounded(scoreDetection(faulty.events, cellFaults, ['cell_outlier']))[0];
 
 const clean = await scan(cleanRoot);
 const falseAlarms = clean.events.filter((e) => e.severity !== 'info');
@@ -65,6 +69,7 @@ const monthSeconds = (performance.now() - month) / 1000;
 report({
   faultySet: { deviceDays: round(faulty.deviceDays, 1), labels: labels.length, events: faulty.events.length, scanSeconds: round(faulty.seconds, 1) },
   scores,
+  cellOutliers,
   cleanSet: { deviceDays: round(clean.deviceDays, 1), falseAlarms: falseAlarms.length, perDeviceWeek: round((falseAlarms.length / clean.deviceDays) * 7, 3), byKind },
   backtests,
   cost: { streamingMicrosecondsPerRecord: round(perRecordUs, 2), deviceMonthScanSeconds: round(monthSeconds, 2) },

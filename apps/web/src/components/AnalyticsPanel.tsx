@@ -1,5 +1,6 @@
 import { useMemo, useState } from 'react';
 import { Area, CartesianGrid, ComposedChart, Line, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
+import { gridProps, timeAxisProps, tooltipProps, valueAxisProps } from './chartStyle';
 import { formatDateTime, timeTick } from '../lib/format';
 import { trpc } from '../trpc';
 import { ErrorState, Loading } from './States';
@@ -111,10 +112,10 @@ function ForecastChart({ deviceId, signal, label, unit }: { deviceId: string; si
       </figcaption>
       <ResponsiveContainer width="100%" height={220}>
         <ComposedChart data={data} margin={{ top: 5, right: 12, bottom: 0, left: 0 }}>
-          <CartesianGrid strokeDasharray="3 3" stroke="var(--grid)" />
-          <XAxis dataKey="t" type="number" domain={['dataMin', 'dataMax']} scale="time" tickFormatter={tick} stroke="var(--muted)" fontSize={11} />
-          <YAxis stroke="var(--muted)" fontSize={11} width={52} domain={['auto', 'auto']} />
-          <Tooltip labelFormatter={(t) => formatDateTime(Number(t))} contentStyle={{ background: 'var(--panel)', border: '1px solid var(--border)' }} />
+          <CartesianGrid {...gridProps} />
+          <XAxis {...timeAxisProps(tick)} />
+          <YAxis {...valueAxisProps} />
+          <Tooltip {...tooltipProps} />
           <Area dataKey="band" stroke="none" fill="#8a5cf6" fillOpacity={0.2} isAnimationActive={false} name="80 % interval" />
           <Line dataKey="actual" stroke="#2a9d8f" dot={false} isAnimationActive={false} name="measured" />
           <Line dataKey="forecast" stroke="#8a5cf6" strokeDasharray="4 3" dot={false} isAnimationActive={false} name="forecast" />

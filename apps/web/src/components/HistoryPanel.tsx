@@ -1,6 +1,7 @@
 import { fieldSpec, type RecordKind } from '@bess/core/catalog';
 import { useMemo, useState } from 'react';
 import { Area, Brush, CartesianGrid, ComposedChart, Line, ReferenceArea, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
+import { gridProps, timeAxisProps, tooltipProps, valueAxisProps } from './chartStyle';
 import { formatDateTime, fromInputValue, timeTick, toInputValue } from '../lib/format';
 import { trpc } from '../trpc';
 import { signalOf } from './chartGroups';
@@ -96,10 +97,10 @@ function BandChart({ title, unit, series, markers }: { title: string; unit: stri
       </figcaption>
       <ResponsiveContainer width="100%" height={240}>
         <ComposedChart data={data} margin={{ top: 5, right: 12, bottom: 0, left: 0 }}>
-          <CartesianGrid strokeDasharray="3 3" stroke="var(--grid)" />
-          <XAxis dataKey="t" type="number" domain={['dataMin', 'dataMax']} scale="time" tickFormatter={tick} stroke="var(--muted)" fontSize={11} />
-          <YAxis stroke="var(--muted)" fontSize={11} width={52} domain={['auto', 'auto']} />
-          <Tooltip labelFormatter={(t) => formatDateTime(Number(t))} contentStyle={{ background: 'var(--panel)', border: '1px solid var(--border)' }} />
+          <CartesianGrid {...gridProps} />
+          <XAxis {...timeAxisProps(tick)} />
+          <YAxis {...valueAxisProps} />
+          <Tooltip {...tooltipProps} />
           {markers.map((m) => (
             // Anomalies of this signal (or the whole device) as shaded spans; at least a sliver wide so short spikes show.
             <ReferenceArea key={m.id} x1={m.start} x2={Math.max(m.end, m.start + ((series.t.at(-1) ?? 0) - (series.t[0] ?? 0)) / 300)} fill={m.severity === 'critical' ? '#d64545' : '#e9a23b'} fillOpacity={0.25} ifOverflow="hidden" label={{ value: m.kind.replaceAll('_', ' '), position: 'insideTop', fontSize: 10, fill: 'var(--muted)' }} />

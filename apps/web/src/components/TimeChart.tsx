@@ -1,5 +1,6 @@
 import { CartesianGrid, Legend, Line, LineChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
-import { formatDateTime, timeTick } from '../lib/format';
+import { gridProps, timeAxisProps, tooltipProps, valueAxisProps } from './chartStyle';
+import { timeTick } from '../lib/format';
 
 export interface SeriesSpec {
   key: string;
@@ -22,10 +23,10 @@ export function TimeChart({ title, unit, data, series, height = 220 }: { title: 
       </figcaption>
       <ResponsiveContainer width="100%" height={height}>
         <LineChart data={data} margin={{ top: 5, right: 12, bottom: 0, left: 0 }}>
-          <CartesianGrid strokeDasharray="3 3" stroke="var(--grid)" />
-          <XAxis dataKey="t" type="number" domain={['dataMin', 'dataMax']} scale="time" tickFormatter={tick} stroke="var(--muted)" fontSize={11} />
-          <YAxis stroke="var(--muted)" fontSize={11} width={52} domain={['auto', 'auto']} label={{ value: unit, angle: -90, position: 'insideLeft', fill: 'var(--muted)', fontSize: 11 }} />
-          <Tooltip labelFormatter={(t) => formatDateTime(Number(t))} contentStyle={{ background: 'var(--panel)', border: '1px solid var(--border)' }} />
+          <CartesianGrid {...gridProps} />
+          <XAxis {...timeAxisProps(tick)} />
+          <YAxis {...valueAxisProps} label={{ value: unit, angle: -90, position: 'insideLeft', fill: 'var(--muted)', fontSize: 11 }} />
+          <Tooltip {...tooltipProps} />
           {series.length > 1 && <Legend wrapperStyle={{ fontSize: 12 }} />}
           {series.map((s) => (
             <Line key={s.key} type="monotone" dataKey={s.key} name={s.label} stroke={s.color} dot={false} isAnimationActive={false} connectNulls={false} strokeWidth={1.6} />

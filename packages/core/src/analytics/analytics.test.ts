@@ -7,7 +7,7 @@ import { generateDataset } from '../generate/index.js';
 import { scratchRoot } from '../test-support/tmp.js';
 import type { BessDataset } from '../types.js';
 import { detectAnomalies } from './detect.js';
-import { fastRiseDetections, imbalanceDetections, spikeDetections, stuckDetections, thresholdDetections } from './detectors.js';
+import { fastRiseDetections, imbalanceDetections, packOutlierDetections, spikeDetections, stuckDetections, thresholdDetections } from './detectors.js';
 import { backtest, scoreDetection, type Label } from './evaluate.js';
 import { mergeDetections } from './events.js';
 import { resample, SLOTS_PER_DAY } from './forecast.js';
@@ -73,6 +73,18 @@ describe('detectors on constructed series', () => {
     expect(found).toHaveLength(1);
     expect(found[0]!.start).toBe(T0 + 40 * MIN);
     expect(imbalanceDetections(t, [b, b, b], { ratio: 0.2, minCurrent: 20, minDurationMs: 10 * MIN })).toEqual([]);
+  });
+
+  it('finds the cell out of line with its pack, and only that one', () => {
+    const t = [T0, T0 + 20 * MIN, T0 + 40 * MIN];
+    const cells = Array.from({ length: 52 }, (_, i) => ({
+      signal: `bms1_p1_v${i + 1}`,
+      label: `cell ${i + 1}`,
+      values: t.map((_, b) => 3.3 + ((i * 7) % 11) / 1000 - (i === 16 && b > 0 ? 0.2 : 0)),
+    }));
+    const found = packOutlierDetections(t, cells, { k: 6, floor: 0.05, bucketMs: 20 * MIN, unit: 'V', lowOnly: true });
+    expect(found.map((d) => d.signals[0])).toEqual(['bms1_p1_v17', 'bms1_p1_v17']);
+    expect(found[0]!.message).toMatch(/mV below its pack's median/);
   });
 
   it('merges consecutive detections of one condition into one event with a stable id', () => {

@@ -1,6 +1,6 @@
-import { describeSignal, parseCellSignal } from '../catalog.js';
+import { CABINET, cellSignal, describeSignal, parseCellSignal } from '../catalog.js';
 import type { BessDataset, DeviceInfo, Series } from '../types.js';
-import { fastRiseDetections, gapDetections, imbalanceDetections, spikeDetections, stuckDetections, thresholdDetections } from './detectors.js';
+import { fastRiseDetections, gapDetections, imbalanceDetections, packOutlierDetections, spikeDetections, stuckDetections, thresholdDetections } from './detectors.js';
 import { mergeDetections, type AnomalyEvent, type AnomalyKind, type Detection } from './events.js';
 
 /** Scanned a month at a time, with an overlap so windows and runs that straddle chunks are seen whole. */
@@ -87,6 +87,8 @@ async function detectChunk(dataset: BessDataset, info: DeviceInfo, from: number,
     );
   }
 
+  if (info.hasCells) out.push(...(await packOutliers(dataset, info, from, to)));
+
   if (has.has('bms1_c')) {
     // A jump of 8 robust deviations, and never less than 200 A: schedule changes of ~75 A are normal.
     out.push(...spikeDetections(await read('bms1_c'), { signal: 'bms1_c', kind: 'current_spike', window: 31, z: 8, floor: 25, label: 'Pack current', unit: 'A' }));
@@ -129,4 +131,37 @@ async function phaseImbalance(dataset: BessDataset, deviceId: string, from: numb
     }
   }
   return imbalanceDetections(t, phases, { ratio: 0.2, minCurrent: 20, minDurationMs: 10 * 60_000 });
+}
+
+/** Cell buckets for outlier detection: fine enough to catch an hour-long excursion. */
+const OUTLIER_BUCKET_MS = 20 * 60_000;
+/** A cell this far from its pack is out of line even in a very uniform pack. */
+const OUTLIER_FLOOR = { voltage: 0.05, temperature: 6 } as const;
+
+/** Low-voltage and hot cells against their own pack (the pack-level min/max hide which cell it is). */
+async function packOutliers(dataset: BessDataset, info: DeviceInfo, from: number, to: number): Promise<Detection[]> {
+  const present = new Set(info.signals.map((s) => s.signal));
+  const buckets = Math.max(1, Math.ceil((to - from + 1) / OUTLIER_BUCKET_MS));
+  const bucketMs = Math.max(1, Math.ceil((to - from + 1) / buckets));
+  const t = Array.from({ length: buckets }, (_, b) => from + b * bucketMs);
+  const out: Detection[] = [];
+  for (const quantity of ['voltage', 'temperature'] as const) {
+    for (let pack = 1; pack <= CABINET.packs; pack++) {
+      const cells = [];
+      for (let cell = 1; cell <= CABINET.cellsPerPack; cell++) {
+        const signal = cellSignal(pack, cell, quantity);
+        if (!present.has(signal)) continue;
+        const series = await dataset.downsample(info.id, signal, from, to, buckets);
+        const values: (number | null)[] = new Array(buckets).fill(null);
+        series.t.forEach((bt, i) => (values[Math.round((bt - from) / bucketMs)] = series.mean[i]!));
+        cells.push({ signal, label: describeSignal(signal).label, values });
+      }
+      out.push(...packOutlierDetections(t, cells, { k: 6, floor: OUTLIER_FLOOR[quantity], bucketMs, unit: quantity === 'voltage' ? 'V' : '°C', lowOnly: quantity === 'voltage' }));
+    }
+  }
+  // Cells are logged at staggered times, so a short load step (a current spike) catches some
+  // cells mid-step and not others: only an outlier that persists for two buckets is a cell's own.
+  return mergeDetections(info.id, out, 0)
+    .filter((e) => e.end - e.start >= 2 * bucketMs)
+    .map(({ id: _id, deviceId: _device, ...detection }) => detection);
 }

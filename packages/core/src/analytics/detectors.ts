@@ -248,3 +248,44 @@ export function round(x: number, digits = 3): number {
 }
 
 export const severityOrder: Record<Severity, number> = { info: 0, warning: 1, critical: 2 };
+
+/**
+ * Cells out of line with their pack: per time bucket, each cell's mean against
+ * the median of its pack's cells, in units of the pack's median absolute
+ * deviation, and never closer than `floor` (a healthy pack's spread is a few mV
+ * or a degree or two). `cells` are bucket means on one shared bucket grid.
+ */
+export function packOutlierDetections(
+  t: readonly number[],
+  cells: readonly { signal: string; label: string; values: readonly (number | null)[] }[],
+  o: { k: number; floor: number; bucketMs: number; unit: string; lowOnly?: boolean },
+): Detection[] {
+  const out: Detection[] = [];
+  const column: number[] = [];
+  for (let b = 0; b < t.length; b++) {
+    column.length = 0;
+    for (const c of cells) if (c.values[b] != null) column.push(c.values[b]!);
+    if (column.length < 5) continue;
+    column.sort((x, y) => x - y);
+    const median = column[column.length >> 1]!;
+    const deviations = column.map((x) => Math.abs(x - median)).sort((x, y) => x - y);
+    const limit = Math.max(o.k * 1.4826 * deviations[deviations.length >> 1]!, o.floor);
+    for (const c of cells) {
+      const x = c.values[b];
+      if (x == null) continue;
+      const deviation = x - median;
+      if (Math.abs(deviation) < limit || (o.lowOnly && deviation > 0) || (!o.lowOnly && deviation < 0)) continue;
+      out.push({
+        kind: 'cell_outlier',
+        severity: Math.abs(deviation) >= 2 * limit ? 'critical' : 'warning',
+        signals: [c.signal],
+        start: t[b]!,
+        end: t[b]! + o.bucketMs,
+        observed: round(x),
+        threshold: [round(median - limit), round(median + limit)],
+        message: `${c.label} ${round(x)} ${o.unit}, ${round(Math.abs(deviation) * (o.unit === 'V' ? 1000 : 1), 1)} ${o.unit === 'V' ? 'mV' : o.unit} ${deviation < 0 ? 'below' : 'above'} its pack's median (band ±${round(limit * (o.unit === 'V' ? 1000 : 1), 1)} ${o.unit === 'V' ? 'mV' : o.unit})`,
+      });
+    }
+  }
+  return out;
+}

@@ -1,5 +1,5 @@
 import type { AnomalyEvent } from './events.js';
-import { errorSpread, profileForecast, seasonalNaive, SLOTS_PER_DAY } from './forecast.js';
+import { choosePhi, errorSpread, profileForecast, seasonalNaive, SLOTS_PER_DAY } from './forecast.js';
 
 /** A labelled fault window (the generator's ground truth). */
 export interface Label {
@@ -47,6 +47,8 @@ export interface BacktestResult {
   improvement: number;
   /** Share of outcomes inside the model's 80 % interval. */
   coverage80: number;
+  /** The residual damping, chosen on the data before the first origin only. */
+  phi: number;
 }
 
 /**
@@ -54,6 +56,7 @@ export interface BacktestResult {
  * `horizonSlots` ahead with only the data before it, and compare with what happened.
  */
 export function backtest(values: Float64Array, horizonSlots: number, firstOrigin: number, everySlots = 24): BacktestResult {
+  const phi = choosePhi(values.subarray(0, firstOrigin + 1), horizonSlots);
   let model = 0;
   let naive = 0;
   let n = 0;
@@ -61,9 +64,9 @@ export function backtest(values: Float64Array, horizonSlots: number, firstOrigin
   let origins = 0;
   for (let at = firstOrigin; at + horizonSlots < values.length; at += everySlots) {
     const history = values.subarray(0, at + 1);
-    const f = profileForecast(history, at, horizonSlots, 0.9);
+    const f = profileForecast(history, at, horizonSlots, phi);
     const b = seasonalNaive(history, at, horizonSlots);
-    const spread = errorSpread(history, horizonSlots);
+    const spread = errorSpread(history, horizonSlots, phi);
     origins++;
     for (let h = 0; h < horizonSlots; h++) {
       const actual = values[at + h + 1]!;
@@ -76,7 +79,7 @@ export function backtest(values: Float64Array, horizonSlots: number, firstOrigin
   }
   const modelMae = model / n;
   const naiveMae = naive / n;
-  return { origins, horizonSlots, modelMae, naiveMae, improvement: 1 - modelMae / naiveMae, coverage80: inside / n };
+  return { origins, horizonSlots, modelMae, naiveMae, improvement: 1 - modelMae / naiveMae, coverage80: inside / n, phi };
 }
 
 export const DAY_AHEAD_SLOTS = SLOTS_PER_DAY;

@@ -14,6 +14,7 @@ export const ANOMALY_KINDS = [
   'phase_imbalance',
   'offline_gap',
   'cell_voltage_spread',
+  'cell_outlier',
   'fast_temp_rise',
   'igbt_overtemp',
   'soc_out_of_band',

@@ -24,6 +24,8 @@ export interface ForecastPoint {
 export interface Forecast {
   signal: string;
   model: 'daily-profile+damped-residual';
+  /** Damping of the residual per 15 minutes, chosen by backtest on this signal's recent history. */
+  phi: number;
   trainedOn: { from: number; to: number; points: number };
   points: ForecastPoint[];
 }
@@ -84,8 +86,35 @@ export function seasonalNaive(values: Float64Array, at: number, horizon: number)
   return out;
 }
 
-/** Damping of the residual per slot; 0.9 ≈ half-life of 1.6 h, chosen by backtest (see bench). */
-export const PHI = 0.9;
+/** Candidate dampings of the residual per slot: half-lives from 45 min (0.8) to 8.6 h (0.98). */
+export const PHI_CANDIDATES = [0.8, 0.9, 0.95, 0.98] as const;
+
+/**
+ * The damping that forecast best over the last week of `values` (rolling origins,
+ * day-ahead MAE): SOC deviations persist for hours, temperature noise does not.
+ */
+export function choosePhi(values: Float64Array, horizon: number): number {
+  let best: number = PHI_CANDIDATES[1];
+  let bestError = Infinity;
+  for (const phi of PHI_CANDIDATES) {
+    let error = 0;
+    let n = 0;
+    for (let at = Math.max(SLOTS_PER_DAY * 2, values.length - SLOTS_PER_DAY * 7); at + 1 < values.length; at += 8) {
+      const f = profileForecast(values, at, horizon, phi);
+      for (let h = 0; h < horizon && at + h + 1 < values.length; h++) {
+        const actual = values[at + h + 1]!;
+        if (Number.isNaN(actual) || Number.isNaN(f[h]!)) continue;
+        error += Math.abs(actual - f[h]!);
+        n++;
+      }
+    }
+    if (n > 0 && error / n < bestError) {
+      bestError = error / n;
+      best = phi;
+    }
+  }
+  return best;
+}
 
 export async function forecastSignal(dataset: BessDataset, deviceId: string, signal: string, horizonHours: number): Promise<Forecast> {
   if (!(horizonHours >= 1 && horizonHours <= 24)) throw new BessError('BAD_REQUEST', 'horizonHours must be from 1 to 24', 'horizonHours');
@@ -99,11 +128,13 @@ export async function forecastSignal(dataset: BessDataset, deviceId: string, sig
   const at = values.length - 1;
   const horizon = Math.round(horizonHours * 4);
   if (at < SLOTS_PER_DAY) throw new BessError('BAD_REQUEST', `${signal} has less than a day of history to forecast from`, 'signal');
-  const spread = errorSpread(values, horizon);
-  const forecast = profileForecast(values, at, horizon, PHI);
+  const phi = choosePhi(values, horizon);
+  const spread = errorSpread(values, horizon, phi);
+  const forecast = profileForecast(values, at, horizon, phi);
   return {
     signal,
     model: 'daily-profile+damped-residual',
+    phi,
     trainedOn: { from, to, points: raw.t.length },
     points: forecast.map((value, i) => ({
       t: start + (at + i + 1) * SLOT_MS,
@@ -115,12 +146,12 @@ export async function forecastSignal(dataset: BessDataset, deviceId: string, sig
 }
 
 /** Root-mean-square error of the model at each horizon, over the recent past (rolling origins). */
-export function errorSpread(values: Float64Array, horizon: number): number[] {
+export function errorSpread(values: Float64Array, horizon: number, phi: number): number[] {
   const sq = new Float64Array(horizon);
   const n = new Float64Array(horizon);
   const firstOrigin = Math.max(SLOTS_PER_DAY * 2, values.length - SLOTS_PER_DAY * 7);
   for (let at = firstOrigin; at + 1 < values.length; at += 4) {
-    const f = profileForecast(values, at, horizon, PHI);
+    const f = profileForecast(values, at, horizon, phi);
     for (let h = 0; h < horizon && at + h + 1 < values.length; h++) {
       const actual = values[at + h + 1]!;
       if (Number.isNaN(actual) || Number.isNaN(f[h]!)) continue;
