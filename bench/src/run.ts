@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
@@ -87,7 +87,17 @@ if (!skip.has('fanout')) {
   }
 }
 
+if (!skip.has('soak')) {
+  console.error('soak: 500 subscribers and a paging loop for 3 minutes');
+  results.soak = await runStep('soak', [root, '500', '180']);
+}
+
 const outDir = join(benchDir, 'results');
 mkdirSync(outDir, { recursive: true });
-writeFileSync(join(outDir, `${values.preset}.json`), `${JSON.stringify(results, null, 2)}\n`);
-console.log(JSON.stringify(results, null, 2));
+// Steps skipped this run keep their last results (each entry records its own commit and machine).
+const outFile = join(outDir, `${values.preset}.json`);
+const previous = existsSync(outFile) ? (JSON.parse(readFileSync(outFile, 'utf8')) as Record<string, unknown>) : {};
+const steps = Object.keys(results).filter((k) => !['preset', 'days', 'machine'].includes(k));
+const merged: Record<string, unknown> = { ...previous, ...results, runs: { ...(previous.runs as object), ...Object.fromEntries(steps.map((k) => [k, results.machine])) } };
+writeFileSync(outFile, `${JSON.stringify(merged, null, 2)}\n`);
+console.log(JSON.stringify(merged, null, 2));
