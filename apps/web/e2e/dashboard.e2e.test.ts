@@ -109,6 +109,9 @@ describe('operator dashboard', () => {
       return now.some((v, i) => v !== old[i]);
     }, first);
     expect(await values()).not.toEqual(first);
+    await page.click('[data-testid=heat-cell] >> nth=20');
+    await page.waitForFunction(() => Number(document.querySelector('[data-testid=cell-history] [data-testid=chart]')?.getAttribute('data-points')) > 10);
+    expect(await page.textContent('[data-testid=cell-history]')).toContain("against its pack's median");
     await page.waitForSelector('[data-testid=rank-table]');
     await shot('4-cells');
   });

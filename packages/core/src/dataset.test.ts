@@ -191,6 +191,23 @@ describe('downsampling', () => {
   });
 });
 
+describe('files that change under the engine', () => {
+  it('drops a deleted signal, rebuilds a replaced one, and keeps serving the rest', async () => {
+    const { rmSync, writeFileSync } = await import('node:fs');
+    scratch.write('CAB4', 'bms1_soc', csv('bms1_soc', series(60, 0, 600, () => 40)));
+    scratch.write('CAB4', 'bms1_v', csv('bms1_v', series(60, 0, 600, () => 800)));
+    await dataset.refresh();
+    expect(dataset.device('CAB4').signals.map((s) => s.signal)).toEqual(['bms1_soc', 'bms1_v']);
+    rmSync(`${scratch.root}/CAB4/bms1_v.csv`);
+    writeFileSync(`${scratch.root}/CAB4/bms1_soc.csv`, csv('bms1_soc', series(60, 0, 300, () => 41)));
+    await dataset.refresh();
+    expect(dataset.device('CAB4').signals.map((s) => s.signal)).toEqual(['bms1_soc']);
+    const page = await dataset.page('CAB4', 'bms', { skip: 0, limit: 100 });
+    expect(page.records.every((r) => r.soc === 41 && r.voltage === null)).toBe(true);
+    expect(page.total).toBe(5 + 3);
+  });
+});
+
 describe('live tail', () => {
   it('picks up appended rows and tells listeners', async () => {
     const before = await dataset.page('CAB2', 'bms', { skip: 0, limit: 1000 });

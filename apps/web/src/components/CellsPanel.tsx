@@ -138,21 +138,23 @@ function RankTable({ title, rows, unit }: { title: string; rows: { pack: number;
 }
 
 function CellHistory({ deviceId, pack, cell, quantity, from, to }: { deviceId: string; pack: number; cell: number; quantity: Quantity; from: number; to: number }) {
-  const signal = cellSignal(pack, cell, quantity);
-  const history = trpc.history.series.useQuery({ deviceId, signals: [signal], from, to, maxPoints: 400 });
-  if (history.error) return <ErrorState error={history.error} what={`Cell ${signal}`} />;
-  const s = history.data?.series[0];
-  if (!s) return <Loading />;
+  const history = trpc.cells.history.useQuery({ deviceId, pack, cell, quantity, from, to, maxPoints: 400 });
+  if (history.error) return <ErrorState error={history.error} what={`Pack ${pack} cell ${cell}`} />;
+  const h = history.data;
+  if (!h) return <Loading />;
   return (
-    <TimeChart
-      title={`Pack ${pack} cell ${cell} ${quantity}`}
-      unit={quantity === 'voltage' ? 'V' : '°C'}
-      data={s.t.map((t, i) => ({ t, mean: s.mean[i] ?? null, min: s.min[i] ?? null, max: s.max[i] ?? null }))}
-      series={[
-        { key: 'max', label: 'max', color: '#e76f51' },
-        { key: 'mean', label: 'mean', color: '#2a9d8f' },
-        { key: 'min', label: 'min', color: '#264653' },
-      ]}
-    />
+    <div data-testid="cell-history">
+      <TimeChart
+        title={`Pack ${pack} cell ${cell} ${quantity} against its pack's median`}
+        unit={quantity === 'voltage' ? 'V' : '°C'}
+        data={h.t.map((t, i) => ({ t, mean: h.mean[i] ?? null, min: h.min[i] ?? null, max: h.max[i] ?? null, median: h.packMedian[i] ?? null }))}
+        series={[
+          { key: 'median', label: `pack ${pack} median`, color: '#8a5cf6' },
+          { key: 'max', label: 'cell max', color: '#e76f51' },
+          { key: 'mean', label: 'cell mean', color: '#2a9d8f' },
+          { key: 'min', label: 'cell min', color: '#264653' },
+        ]}
+      />
+    </div>
   );
 }

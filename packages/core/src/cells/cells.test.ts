@@ -3,7 +3,7 @@ import { cellSignal, CABINET } from '../catalog.js';
 import { openDataset } from '../dataset.js';
 import { csv, scratchRoot, stamp } from '../test-support/tmp.js';
 import type { BessDataset } from '../types.js';
-import { cellSnapshot, cellStats } from './cells.js';
+import { cellHistory, cellSnapshot, cellStats } from './cells.js';
 
 const T0 = Date.UTC(2024, 2, 1);
 const MIN = 60_000;
@@ -65,5 +65,15 @@ describe('cellStats', () => {
     expect(stats.hottest[0]!.deviation).toBeCloseTo(45 - 25.4, 6);
     expect(stats.spread.t).toHaveLength(3);
     expect(stats.spread.voltage[0]).toBeCloseTo(3.3052 - 3.2, 6);
+  });
+});
+
+describe('cellHistory', () => {
+  it('sets a cell next to its pack median, bucket by bucket', async () => {
+    const h = await cellHistory(dataset, 'CAB', { pack: 2, cell: 17, quantity: 'voltage' }, T0, T0 + 10 * MIN, 3);
+    expect(h.mean).toEqual([3.2, 3.2, 3.21]);
+    expect(h.packMedian[0]).toBeCloseTo(3.3026, 4);
+    expect(h.packMedian).toHaveLength(3);
+    await expect(cellHistory(dataset, 'CAB', { pack: 9, cell: 1, quantity: 'voltage' }, T0, T0 + MIN)).rejects.toMatchObject({ code: 'NOT_FOUND' });
   });
 });

@@ -173,3 +173,40 @@ export async function cellStats(
     },
   };
 }
+
+export interface CellHistory {
+  signal: string;
+  bucketMs: number;
+  t: number[];
+  /** The cell's bucket means, minima and maxima. */
+  mean: number[];
+  min: number[];
+  max: number[];
+  /** The median of the bucket means of all cells in the same pack, per bucket. */
+  packMedian: (number | null)[];
+}
+
+/** One cell's history next to its pack's median, bucketed like the history charts. */
+export async function cellHistory(
+  dataset: BessDataset,
+  deviceId: string,
+  address: CellAddress,
+  from: number,
+  to: number,
+  maxPoints = 400,
+): Promise<CellHistory> {
+  const signals = requireCells(dataset.device(deviceId));
+  if (!(from <= to)) throw new BessError('BAD_REQUEST', 'from must not be after to', 'from');
+  const signal = cellSignal(address.pack, address.cell, address.quantity);
+  if (!signals.has(signal)) throw new BessError('NOT_FOUND', `device ${deviceId} has no ${signal}`, 'cell');
+  const own = await dataset.downsample(deviceId, signal, from, to, maxPoints);
+  // Buckets start at `from` with the same width for every cell, so their times line up.
+  const byBucket = new Map<number, number[]>();
+  for (let cell = 1; cell <= CABINET.cellsPerPack; cell++) {
+    const other = cellSignal(address.pack, cell, address.quantity);
+    if (!signals.has(other)) continue;
+    const series = await dataset.downsample(deviceId, other, from, to, maxPoints);
+    series.t.forEach((t, i) => byBucket.set(t, [...(byBucket.get(t) ?? []), series.mean[i]!]));
+  }
+  return { signal, bucketMs: own.bucketMs, t: own.t, mean: own.mean, min: own.min, max: own.max, packMedian: own.t.map((t) => median(byBucket.get(t) ?? [])) };
+}
