@@ -69,11 +69,13 @@ async function buildIndex(job: IndexJob, size: number, mtimeMs: number): Promise
   scanRange(job.csvPath, scanner, 0, size);
   let parser: SignalQuality['parser'] = 'scanner';
   if (scanner.needsFallback) {
+    builder.discard();
     builder = new ReadingBuilder(job.utcOffsetMs, size / 20);
     parser = 'fast-csv';
     try {
       await readWithFastCsv(job.csvPath, builder, size);
     } catch {
+      builder.discard();
       // Broken quoting (binary garbage, a stray quote) stops fast-csv mid-file. Split it by
       // lines instead, quotes as plain bytes, so every line is still a reading or a counted reject.
       builder = new ReadingBuilder(job.utcOffsetMs, size / 20);
@@ -104,6 +106,7 @@ async function buildIndex(job: IndexJob, size: number, mtimeMs: number): Promise
     blockStarts: blockStartsOf(readings.rows, readings.count),
   };
   writeIndex(job.indexDir, job.deviceId, meta, readings.rows);
+  readings.release();
   return { meta, action: 'built', bytesRead: size };
 }
 
@@ -112,10 +115,16 @@ function appendRows(job: IndexJob, previous: IndexMeta, size: number, mtimeMs: n
   const builder = new ReadingBuilder(job.utcOffsetMs);
   const scanner = new LineScanner(builder, false);
   scanRange(job.csvPath, scanner, previous.consumedBytes, size);
-  if (scanner.needsFallback || previous.staleAfterMs === null) return null;
+  if (scanner.needsFallback || previous.staleAfterMs === null) {
+    builder.discard();
+    return null;
+  }
   const readings = builder.finish();
   // Rows older than what is indexed would have to be merged in: rebuild instead.
-  if (readings.count > 0 && previous.last !== null && readings.rows[0]! <= previous.last) return null;
+  if (readings.count > 0 && previous.last !== null && readings.rows[0]! <= previous.last) {
+    readings.release();
+    return null;
+  }
 
   const segments = [...previous.segments];
   const newGaps = extendSegments(segments, readings.rows, 0, readings.count, previous.staleAfterMs);
@@ -140,13 +149,17 @@ function appendRows(job: IndexJob, previous: IndexMeta, size: number, mtimeMs: n
     blockStarts,
   };
   appendIndex(job.indexDir, job.deviceId, meta, previous.rows, readings.rows, readings.count);
+  readings.release();
   return { meta, action: 'appended', bytesRead: size - previous.consumedBytes };
 }
+
+/** One read buffer per thread, reused: scanning is synchronous, so no two scans share it at once. */
+const chunk = Buffer.allocUnsafe(CHUNK_BYTES);
 
 function scanRange(path: string, scanner: LineScanner, start: number, end: number): void {
   const fd = openSync(path, 'r');
   try {
-    const buf = Buffer.allocUnsafe(Math.min(CHUNK_BYTES, Math.max(1, end - start)));
+    const buf = chunk;
     let position = start;
     while (position < end && !scanner.needsFallback) {
       const n = readSync(fd, buf, 0, Math.min(buf.length, end - position), position);
