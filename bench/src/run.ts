@@ -1,9 +1,9 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { generateDataset } from '@bess/core/generate';
-import { datasetBytes } from './files.js';
+import { cabinetCsvFiles, datasetBytes } from './files.js';
 import { machine, round, runStep } from './measure.js';
 
 /**
@@ -44,6 +44,18 @@ if (!existsSync(join(root, '.complete'))) {
 }
 results.dataset = datasetBytes(root);
 
+// Both our indexer and DuckDB then read the CSVs from the page cache: the comparison is of
+// parsing, not of whichever ran second finding the files already cached.
+if (!skip.has('ingest') || !skip.has('duckdb')) {
+  const started = performance.now();
+  const buffer = Buffer.allocUnsafe(1 << 22);
+  for (const file of cabinetCsvFiles(root)) {
+    const fd = openSync(file, 'r');
+    while (readSync(fd, buffer, 0, buffer.length, null) > 0);
+    closeSync(fd);
+  }
+  console.error(`page cache warmed in ${round((performance.now() - started) / 1000, 1)} s`);
+}
 if (!skip.has('ingest')) {
   console.error('cold indexing (2 workers)');
   results.ingest = await runStep('ingest', [root, indexDir, '2']);
