@@ -7,7 +7,7 @@ import { generateDataset } from '../generate/index.js';
 import { scratchRoot } from '../test-support/tmp.js';
 import type { BessDataset } from '../types.js';
 import { detectAnomalies } from './detect.js';
-import { fastRiseDetections, imbalanceDetections, packOutlierDetections, spikeDetections, stuckDetections, thresholdDetections } from './detectors.js';
+import { ewmaDetections, fastRiseDetections, imbalanceDetections, packOutlierDetections, spikeDetections, stuckDetections, thresholdDetections } from './detectors.js';
 import { backtest, scoreDetection, type Label } from './evaluate.js';
 import { mergeDetections } from './events.js';
 import { resample, SLOTS_PER_DAY } from './forecast.js';
@@ -85,6 +85,24 @@ describe('detectors on constructed series', () => {
     const found = packOutlierDetections(t, cells, { k: 6, floor: 0.05, bucketMs: 20 * MIN, unit: 'V', lowOnly: true });
     expect(found.map((d) => d.signals[0])).toEqual(['bms1_p1_v17', 'bms1_p1_v17']);
     expect(found[0]!.message).toMatch(/mV below its pack's median/);
+  });
+
+  it('EWMA control limits flag a slow shift off the daily cycle, not the cycle itself', () => {
+    const slot = 15 * MIN;
+    const days = 14;
+    const values = new Float64Array(days * 96);
+    let seed = 5;
+    const rnd = () => ((seed = (seed * 16807) % 2147483647) / 2147483647 - 0.5) * 0.4;
+    for (let k = 0; k < values.length; k++) values[k] = 25 + 4 * Math.sin((2 * Math.PI * k) / 96) + rnd();
+    const opts = { signal: 'bms1_cell_ave_t', label: 'T', unit: '°C', lambda: 0.1, L: 6, floor: 3, profileDays: 7 };
+    expect(ewmaDetections(T0, slot, values, opts)).toEqual([]);
+    // from day 11 the cooling loses capacity: +0.1 °C per slot up to +8 °C
+    for (let k = 11 * 96; k < values.length; k++) values[k] = values[k]! + Math.min(8, (k - 11 * 96) * 0.1);
+    const found = ewmaDetections(T0, slot, values, opts);
+    expect(found.length).toBeGreaterThan(0);
+    expect(found[0]!.start).toBeGreaterThanOrEqual(T0 + 11 * 96 * slot);
+    expect(found[0]!.start).toBeLessThan(T0 + 12 * 96 * slot);
+    expect(found[0]!.message).toMatch(/above its usual daily cycle/);
   });
 
   it('merges consecutive detections of one condition into one event with a stable id', () => {

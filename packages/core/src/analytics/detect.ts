@@ -1,7 +1,8 @@
 import { CABINET, cellSignal, describeSignal, parseCellSignal } from '../catalog.js';
 import type { BessDataset, DeviceInfo, Series } from '../types.js';
-import { fastRiseDetections, gapDetections, imbalanceDetections, packOutlierDetections, spikeDetections, stuckDetections, thresholdDetections } from './detectors.js';
+import { ewmaDetections, fastRiseDetections, gapDetections, imbalanceDetections, packOutlierDetections, spikeDetections, stuckDetections, thresholdDetections } from './detectors.js';
 import { mergeDetections, type AnomalyEvent, type AnomalyKind, type Detection } from './events.js';
+import { resample, SLOT_MS } from './forecast.js';
 
 /** Scanned a month at a time, with an overlap so windows and runs that straddle chunks are seen whole. */
 const CHUNK_MS = 30 * 86_400_000;
@@ -11,6 +12,15 @@ const MAX_ROWS = 5_000_000;
 /** Signals that normally move; one repeating a value for hours is a stuck sensor. */
 export const STUCK_WATCH = ['bms1_cell_ave_t', 'bms1_cell_ave_v', 'bms1_v', 'pcs1_t_igbt', 'pcs1_dcv', 'pcs1_uab'];
 const STUCK_MIN_MS = 2 * 3_600_000;
+/**
+ * Temperatures watched against their own daily cycle (EWMA control chart): the cells'
+ * and the coolant's follow weather and cooling. The IGBT's follows each day's load,
+ * which varies by design, so it is judged by its limit only.
+ */
+const EWMA_WATCH = ['bms1_cell_ave_t', 'ac1_outwater_t'];
+const EWMA_PROFILE_DAYS = 7;
+/** A shift smaller than this is weather, not a fault, whatever the statistics say. */
+const EWMA_FLOOR_C = 3;
 
 /** Catalogue signals checked against their limits, and the kind each side of the limit means. */
 const THRESHOLDS: { signal: string; high?: AnomalyKind; low?: AnomalyKind; minDurationMs?: number }[] = [
@@ -100,6 +110,21 @@ async function detectChunk(dataset: BessDataset, info: DeviceInfo, from: number,
     const s = has.get(signal);
     if (!s || s.medianPeriodMs === null) continue;
     out.push(...stuckDetections(await read(signal), { signal, minDurationMs: STUCK_MIN_MS, minReadings: Math.max(10, Math.round(STUCK_MIN_MS / s.medianPeriodMs / 2)), label: s.spec.label }));
+  }
+  for (const signal of EWMA_WATCH) {
+    const s = has.get(signal);
+    if (!s) continue;
+    // The control chart needs the week before the chunk as its baseline.
+    const baseFrom = Math.max(info.first!, from - EWMA_PROFILE_DAYS * 86_400_000);
+    const raw = await dataset.readSignal(info.id, signal, baseFrom, to, MAX_ROWS);
+    const { start, values } = resample(raw.t, raw.v, baseFrom, to);
+    const found = ewmaDetections(start, SLOT_MS, values, { signal, label: s.spec.label, unit: s.spec.unit, lambda: 0.1, L: 6, floor: EWMA_FLOOR_C, profileDays: EWMA_PROFILE_DAYS });
+    // A drift is slow by definition: an excursion shorter than an hour is something else.
+    out.push(
+      ...mergeDetections(info.id, found, 0)
+        .filter((e) => e.start >= from && e.end - e.start >= 3_600_000)
+        .map(({ id: _id, deviceId: _device, ...detection }) => detection),
+    );
   }
   out.push(...(await deviceGaps(dataset, info, from, to)));
   if (has.has('pcs1_ia') && has.has('pcs1_ib') && has.has('pcs1_ic')) out.push(...(await phaseImbalance(dataset, info.id, from, to)));

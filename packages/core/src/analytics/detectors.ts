@@ -289,3 +289,58 @@ export function packOutlierDetections(
   }
   return out;
 }
+
+/**
+ * EWMA control limits on a signal's departure from its own daily cycle: the
+ * residual is each 15-minute mean minus the median of the same slot over the
+ * previous `profileDays`; its EWMA (weight `lambda`) alarms beyond `L` standard
+ * deviations of an EWMA of residuals as noisy as the trailing week's (robust MAD),
+ * and never for less than `floor`. This catches slow shifts (a cooling loop losing
+ * capacity) that no fixed limit sees until it is too late.
+ */
+export function ewmaDetections(
+  start: number,
+  slotMs: number,
+  values: Float64Array,
+  o: { signal: string; label: string; unit: string; lambda: number; L: number; floor: number; profileDays: number },
+): Detection[] {
+  const perDay = Math.round(86_400_000 / slotMs);
+  const out: Detection[] = [];
+  const residuals: number[] = [];
+  let ewma = 0;
+  let limit = NaN;
+  for (let k = perDay * o.profileDays; k < values.length; k++) {
+    const x = values[k]!;
+    if (Number.isNaN(x)) continue;
+    const same: number[] = [];
+    for (let d = 1; d <= o.profileDays; d++) if (!Number.isNaN(values[k - d * perDay]!)) same.push(values[k - d * perDay]!);
+    if (same.length < 3) continue;
+    same.sort((a, b) => a - b);
+    const r = x - same[same.length >> 1]!;
+    residuals.push(r);
+    if (residuals.length > perDay * o.profileDays) residuals.shift();
+    ewma = o.lambda * r + (1 - o.lambda) * ewma;
+    if (residuals.length < perDay) continue;
+    // The noise level moves slowly: re-estimate it once a day of slots, not every slot.
+    if (Number.isNaN(limit) || k % perDay === 0) {
+      const sorted = [...residuals].sort((a, b) => a - b);
+      const med = sorted[sorted.length >> 1]!;
+      const mad = sorted.map((v) => Math.abs(v - med)).sort((a, b) => a - b)[sorted.length >> 1]! * 1.4826;
+      limit = Math.max(o.L * mad * Math.sqrt(o.lambda / (2 - o.lambda)), o.floor);
+    }
+    if (Math.abs(ewma) > limit) {
+      const t = start + k * slotMs;
+      out.push({
+        kind: 'thermal_drift',
+        severity: Math.abs(ewma) > 2 * limit ? 'critical' : 'warning',
+        signals: [o.signal],
+        start: t,
+        end: t + slotMs,
+        observed: round(ewma),
+        threshold: [round(-limit), round(limit)],
+        message: `${o.label} ${round(Math.abs(ewma), 1)} ${o.unit} ${ewma > 0 ? 'above' : 'below'} its usual daily cycle (control limit ±${round(limit, 1)} ${o.unit})`,
+      });
+    }
+  }
+  return out;
+}

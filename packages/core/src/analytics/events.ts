@@ -15,6 +15,7 @@ export const ANOMALY_KINDS = [
   'offline_gap',
   'cell_voltage_spread',
   'cell_outlier',
+  'thermal_drift',
   'fast_temp_rise',
   'igbt_overtemp',
   'soc_out_of_band',
