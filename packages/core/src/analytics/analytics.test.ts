@@ -7,7 +7,7 @@ import { generateDataset } from '../generate/index.js';
 import { scratchRoot } from '../test-support/tmp.js';
 import type { BessDataset } from '../types.js';
 import { detectAnomalies } from './detect.js';
-import { ewmaDetections, fastRiseDetections, imbalanceDetections, packOutlierDetections, spikeDetections, stuckDetections, thresholdDetections } from './detectors.js';
+import { driftDetections, ewmaDetections, fastRiseDetections, imbalanceDetections, packOutlierDetections, spikeDetections, stuckDetections, thresholdDetections } from './detectors.js';
 import { backtest, scoreDetection, type Label } from './evaluate.js';
 import { mergeDetections } from './events.js';
 import { resample, SLOTS_PER_DAY } from './forecast.js';
@@ -103,6 +103,21 @@ describe('detectors on constructed series', () => {
     expect(found[0]!.start).toBeGreaterThanOrEqual(T0 + 11 * 96 * slot);
     expect(found[0]!.start).toBeLessThan(T0 + 12 * 96 * slot);
     expect(found[0]!.message).toMatch(/above its usual daily cycle/);
+  });
+
+  it('finds a cell drifting away from its pack over days, not cells with steady offsets', () => {
+    const days = Array.from({ length: 14 }, (_, d) => T0 + d * 86_400_000);
+    const cells = Array.from({ length: 52 }, (_, i) => ({
+      signal: `bms1_p1_v${i + 1}`,
+      label: `cell ${i + 1}`,
+      // steady offsets of a few mV, daily noise, and cell 30 losing 2 mV a day from day 4
+      values: days.map((_, d) => 3.3 + ((i * 7) % 11) / 1000 + (((i * 31 + d * 17) % 7) - 3) / 10_000 - (i === 29 ? Math.max(0, d - 4) * 0.002 : 0)),
+    }));
+    const opts = { windowDays: 10, minSlopePerDay: 0.001, minChange: 0.01, unit: 'V', scale: 1000, scaledUnit: 'mV' };
+    const found = driftDetections(days, cells, opts);
+    expect(found.map((d) => d.signals[0])).toEqual(['bms1_p1_v30']);
+    expect(found[0]!.observed).toBeCloseTo(-2, 1);
+    expect(driftDetections(days, cells.map((c, i) => (i === 29 ? { ...c, values: cells[0]!.values } : c)), opts)).toEqual([]);
   });
 
   it('merges consecutive detections of one condition into one event with a stable id', () => {

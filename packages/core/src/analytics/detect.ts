@@ -1,6 +1,6 @@
 import { CABINET, cellSignal, describeSignal, parseCellSignal } from '../catalog.js';
 import type { BessDataset, DeviceInfo, Series } from '../types.js';
-import { ewmaDetections, fastRiseDetections, gapDetections, imbalanceDetections, packOutlierDetections, spikeDetections, stuckDetections, thresholdDetections } from './detectors.js';
+import { driftDetections, ewmaDetections, fastRiseDetections, gapDetections, imbalanceDetections, packOutlierDetections, spikeDetections, stuckDetections, thresholdDetections } from './detectors.js';
 import { mergeDetections, type AnomalyEvent, type AnomalyKind, type Detection } from './events.js';
 import { resample, SLOT_MS } from './forecast.js';
 
@@ -97,7 +97,10 @@ async function detectChunk(dataset: BessDataset, info: DeviceInfo, from: number,
     );
   }
 
-  if (info.hasCells) out.push(...(await packOutliers(dataset, info, from, to)));
+  if (info.hasCells) {
+    out.push(...(await packOutliers(dataset, info, from, to)));
+    out.push(...(await cellDrift(dataset, info, from, to)));
+  }
 
   if (has.has('bms1_c')) {
     // A jump of 8 robust deviations, and never less than 200 A: schedule changes of ~75 A are normal.
@@ -189,4 +192,30 @@ async function packOutliers(dataset: BessDataset, info: DeviceInfo, from: number
   return mergeDetections(info.id, out, 0)
     .filter((e) => e.end - e.start >= 2 * bucketMs)
     .map(({ id: _id, deviceId: _device, ...detection }) => detection);
+}
+
+const DRIFT_WINDOW_DAYS = 10;
+
+/** Cell voltages sliding away from their pack over days (one daily mean per cell). */
+async function cellDrift(dataset: BessDataset, info: DeviceInfo, from: number, to: number): Promise<Detection[]> {
+  const dayStart = Math.floor(from / 86_400_000) * 86_400_000;
+  const dayCount = Math.floor((to - dayStart) / 86_400_000) + 1;
+  if (dayCount < DRIFT_WINDOW_DAYS) return [];
+  const days = Array.from({ length: dayCount }, (_, d) => dayStart + d * 86_400_000);
+  const present = new Set(info.signals.map((s) => s.signal));
+  const out: Detection[] = [];
+  for (let pack = 1; pack <= CABINET.packs; pack++) {
+    const cells = [];
+    for (let cell = 1; cell <= CABINET.cellsPerPack; cell++) {
+      const signal = cellSignal(pack, cell, 'voltage');
+      if (!present.has(signal)) continue;
+      const series = await dataset.downsample(info.id, signal, dayStart, dayStart + dayCount * 86_400_000 - 1, dayCount);
+      const values: (number | null)[] = new Array(dayCount).fill(null);
+      series.t.forEach((t, i) => (values[Math.round((t - dayStart) / 86_400_000)] = series.mean[i]!));
+      cells.push({ signal, label: describeSignal(signal).label, values });
+    }
+    // 1 mV a day that has already moved the cell 10 mV: far beyond a healthy pack's steady offsets.
+    out.push(...driftDetections(days, cells, { windowDays: DRIFT_WINDOW_DAYS, minSlopePerDay: 0.001, minChange: 0.01, unit: 'V', scale: 1000, scaledUnit: 'mV' }));
+  }
+  return out;
 }

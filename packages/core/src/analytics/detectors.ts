@@ -344,3 +344,44 @@ export function ewmaDetections(
   }
   return out;
 }
+
+/**
+ * Cells drifting away from their pack over days: each cell's daily mean minus the
+ * pack's median that day, and the Theil–Sen slope of that deviation over the last
+ * `windowDays`. A steady slide of `minSlopePerDay` that has already moved the cell
+ * `minChange` is a cell ageing faster than its neighbours (or a failing sensor).
+ */
+export function driftDetections(
+  days: readonly number[],
+  cells: readonly { signal: string; label: string; values: readonly (number | null)[] }[],
+  o: { windowDays: number; minSlopePerDay: number; minChange: number; unit: string; scale: number; scaledUnit: string },
+): Detection[] {
+  const out: Detection[] = [];
+  const deviation = cells.map(() => [] as (number | null)[]);
+  for (let d = 0; d < days.length; d++) {
+    const column = cells.map((c) => c.values[d]).filter((v): v is number => v != null).sort((a, b) => a - b);
+    const median = column.length >= 5 ? column[column.length >> 1]! : null;
+    cells.forEach((c, i) => deviation[i]!.push(median === null || c.values[d] == null ? null : c.values[d]! - median));
+  }
+  for (let i = 0; i < cells.length; i++) {
+    const pts = deviation[i]!.map((v, d) => ({ d, v })).slice(-o.windowDays).filter((p): p is { d: number; v: number } => p.v !== null);
+    if (pts.length < o.windowDays * 0.7) continue;
+    const slopes: number[] = [];
+    for (let a = 0; a < pts.length; a++) for (let b = a + 1; b < pts.length; b++) slopes.push((pts[b]!.v - pts[a]!.v) / (pts[b]!.d - pts[a]!.d));
+    slopes.sort((x, y) => x - y);
+    const slope = slopes[slopes.length >> 1]!;
+    const change = pts.at(-1)!.v - pts[0]!.v;
+    if (Math.abs(slope) < o.minSlopePerDay || Math.abs(change) < o.minChange || Math.sign(slope) !== Math.sign(change)) continue;
+    out.push({
+      kind: 'cell_drift',
+      severity: Math.abs(change) >= 2 * o.minChange ? 'critical' : 'warning',
+      signals: [cells[i]!.signal],
+      start: days[pts[0]!.d]!,
+      end: days[pts.at(-1)!.d]! + 86_400_000,
+      observed: round(slope * o.scale, 2),
+      threshold: round(o.minSlopePerDay * o.scale, 2),
+      message: `${cells[i]!.label} drifting ${round(slope * o.scale, 2)} ${o.scaledUnit}/day against its pack (${round(change * o.scale, 1)} ${o.scaledUnit} over ${pts.length} days)`,
+    });
+  }
+  return out;
+}

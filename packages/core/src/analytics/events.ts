@@ -16,6 +16,7 @@ export const ANOMALY_KINDS = [
   'cell_voltage_spread',
   'cell_outlier',
   'thermal_drift',
+  'cell_drift',
   'fast_temp_rise',
   'igbt_overtemp',
   'soc_out_of_band',
