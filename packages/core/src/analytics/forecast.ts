@@ -86,8 +86,8 @@ export function seasonalNaive(values: Float64Array, at: number, horizon: number)
   return out;
 }
 
-/** Candidate dampings of the residual per slot: half-lives from 45 min (0.8) to 8.6 h (0.98). */
-export const PHI_CANDIDATES = [0.8, 0.9, 0.95, 0.98] as const;
+/** Candidate dampings of the residual per slot: half-lives from 45 min (0.8) to 7 days (0.999), for deviations from a quarter hour (noise) to days (weather). */
+export const PHI_CANDIDATES = [0.8, 0.9, 0.95, 0.98, 0.995, 0.999] as const;
 
 /**
  * The damping that forecast best over the last week of `values` (rolling origins,

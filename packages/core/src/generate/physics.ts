@@ -53,6 +53,8 @@ export class CabinetModel {
   private soc: number;
   private soh: number;
   private cellTemp: number;
+  /** Weather: a day-to-day offset of the outdoor temperature that persists for days (fronts). */
+  private weather = 0;
   readonly vOffset = new Float64Array(CELLS);
   readonly rOffset = new Float64Array(CELLS);
   readonly tOffset = new Float64Array(CELLS);
@@ -111,6 +113,9 @@ export class CabinetModel {
     const chargeAmps = -CABINET.capacityAh * this.rng.between(0.16, 0.23);
     const dischargeAmps = CABINET.capacityAh * this.rng.between(0.14, 0.21);
     const dayOfYear = (start / 86_400_000) % 365.25;
+    const weatherFrom = this.weather;
+    this.weather = 0.75 * this.weather + this.rng.normal(0, 2.5);
+    const weatherTo = this.weather;
     const seasonal = -8 * Math.cos((2 * Math.PI * (dayOfYear - 15)) / 365.25);
     for (let k = 0; k < n; k++) {
       const t = start + k * TICK_MS;
@@ -126,7 +131,9 @@ export class CabinetModel {
 
       const capacityAh = CABINET.capacityAh * (this.soh / 100);
       this.soc = Math.min(100, Math.max(0, this.soc - ((current * TICK_MS) / HOUR / capacityAh) * 100));
-      const ambient = 15 + seasonal + 7 * Math.sin((2 * Math.PI * (hour - 9)) / 24) + this.rng.normal(0, 0.2);
+      // The weather offset moves smoothly from yesterday's to today's through the day.
+      const weather = weatherFrom + ((weatherTo - weatherFrom) * hour) / 24;
+      const ambient = 15 + seasonal + weather + 7 * Math.sin((2 * Math.PI * (hour - 9)) / 24) + this.rng.normal(0, 0.2);
       // Liquid cooling holds the cells near 24 °C; heat from I²R and a hot day pushes them up, with a 40-min lag.
       const target = 24 + 0.25 * (ambient - 20) + 5 * (current / 150) ** 2;
       this.cellTemp += (target - this.cellTemp) * (TICK_MS / (40 * 60_000));
