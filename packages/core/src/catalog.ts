@@ -52,6 +52,19 @@ export const CABINET = {
   endOfLifeSoh: 80,
 } as const;
 
+/**
+ * Limits on rates and ratios rather than one signal's level (warning level; the
+ * alarm is at twice it). Configurable per deployment like the signal limits.
+ */
+export const OPERATING_LIMITS = {
+  /** Cell temperature rise, °C per minute, sustained over a few minutes. */
+  cellTempRisePerMin: 1,
+  /** Largest PCS phase current deviation from the three-phase mean, as a fraction of the mean. */
+  phaseImbalanceRatio: 0.2,
+  /** Below this mean phase current (A) the imbalance ratio is noise, not a fault. */
+  phaseImbalanceMinCurrentA: 20,
+} as const;
+
 function spec(
   signal: string,
   subsystem: Subsystem,

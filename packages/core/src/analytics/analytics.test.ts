@@ -51,15 +51,24 @@ describe('detectors on constructed series', () => {
     expect(found.map((d) => d.start)).toEqual([T0 + 1500 * MIN]);
   });
 
-  it('a stuck sensor is one value repeated for hours on a signal that normally moves', () => {
-    const stuck = series(3000, daily);
-    stuck.v.fill(30.1, 1000, 1300);
-    const found = stuckDetections(stuck, { signal: 's', minDurationMs: 120 * MIN, minReadings: 30, label: 'T' });
+  it('a stuck sensor is one value repeated for hours on a signal that normally moves, judged by its own usual holds', () => {
+    const o = { signal: 's', minDurationMs: 120 * MIN, minReadings: 30, maxGapMs: 5 * MIN, judgeFrom: T0, minBaselineMs: 1440 * MIN, label: 'T' };
+    const stuck = series(10 * 1440, daily);
+    stuck.v.fill(30.1, 8000, 8300);
+    const found = stuckDetections(stuck, o);
     expect(found).toHaveLength(1);
-    expect(found[0]!.start).toBe(T0 + 1000 * MIN);
-    expect(stuckDetections(series(3000, daily), { signal: 's', minDurationMs: 120 * MIN, minReadings: 30, label: 'T' })).toEqual([]);
+    expect(found[0]!.start).toBe(T0 + 8000 * MIN);
+    expect(stuckDetections(series(10 * 1440, daily), o)).toEqual([]);
     // a signal that is flat by nature (a flag) is not judged
-    expect(stuckDetections({ t: stuck.t, v: new Float64Array(3000) }, { signal: 'f', minDurationMs: 120 * MIN, minReadings: 30, label: 'F' })).toEqual([]);
+    expect(stuckDetections({ t: stuck.t, v: new Float64Array(stuck.t.length) }, o)).toEqual([]);
+    // SOC rests for hours every night: a four-hour hold is normal for it, though not for a temperature
+    const soc = series(3 * 1440, (i) => (i % 1440 < 600 ? 50 : 50 + ((i % 1440) - 600) * 0.05));
+    soc.v.forEach((x, i) => (soc.v[i] = i % 1440 < 600 ? 50 : x));
+    expect(stuckDetections(soc, o)).toEqual([]);
+    // a one-off six-hour freeze in three days is a tenth of the series, and still not learned as normal
+    const short = series(3 * 1440, daily);
+    short.v.fill(30.1, 1800, 2160);
+    expect(stuckDetections(short, o).map((d) => d.start)).toEqual([T0 + 1800 * MIN]);
   });
 
   it('fast temperature rise and phase imbalance', () => {
@@ -134,7 +143,11 @@ describe('detectors on constructed series', () => {
     expect(alerts.push(rec(0, 30))).toEqual([]);
     expect(alerts.push(rec(1, 47)).map((e) => e.severity)).toEqual(['warning']);
     expect(alerts.push(rec(2, 48))).toEqual([]);
-    expect(alerts.push(rec(3, 56)).map((e) => e.severity)).toEqual(['critical']);
+    // 30 -> 56 °C in three minutes is also a fast rise, reported as its own event.
+    expect(alerts.push(rec(3, 56)).map((e) => [e.kind, e.severity])).toEqual([
+      ['cell_overtemp', 'critical'],
+      ['fast_temp_rise', 'critical'],
+    ]);
     expect(alerts.push(rec(4, 30))).toEqual([]);
   });
 });

@@ -3,15 +3,13 @@ import type { BessDataset, DeviceInfo, Series } from '../types.js';
 import { driftDetections, ewmaDetections, fastRiseDetections, gapDetections, imbalanceDetections, packOutlierDetections, spikeDetections, stuckDetections, thresholdDetections } from './detectors.js';
 import { mergeDetections, type AnomalyEvent, type AnomalyKind, type Detection } from './events.js';
 import { resample, SLOT_MS } from './forecast.js';
+import { CURRENT_SPIKE, DEVICE_SILENCE_MS, FAST_RISE, HEARTBEAT_SIGNALS, LIMIT_RULES, PACK_WIDE, PHASE_IMBALANCE, ruleLimits, STUCK_BASELINE_MS, STUCK_MIN_BASELINE_MS, STUCK_MIN_MS, watchForStuck } from './rules.js';
 
 /** Scanned a month at a time, with an overlap so windows and runs that straddle chunks are seen whole. */
 const CHUNK_MS = 30 * 86_400_000;
 const OVERLAP_MS = 6 * 3_600_000;
 const MAX_ROWS = 5_000_000;
 
-/** Signals that normally move; one repeating a value for hours is a stuck sensor. */
-export const STUCK_WATCH = ['bms1_cell_ave_t', 'bms1_cell_ave_v', 'bms1_v', 'pcs1_t_igbt', 'pcs1_dcv', 'pcs1_uab'];
-const STUCK_MIN_MS = 2 * 3_600_000;
 /**
  * Temperatures watched against their own daily cycle (EWMA control chart): the cells'
  * and the coolant's follow weather and cooling. The IGBT's follows each day's load,
@@ -21,20 +19,6 @@ const EWMA_WATCH = ['bms1_cell_ave_t', 'ac1_outwater_t'];
 const EWMA_PROFILE_DAYS = 7;
 /** A shift smaller than this is weather, not a fault, whatever the statistics say. */
 const EWMA_FLOOR_C = 3;
-
-/** Catalogue signals checked against their limits, and the kind each side of the limit means. */
-const THRESHOLDS: { signal: string; high?: AnomalyKind; low?: AnomalyKind; minDurationMs?: number }[] = [
-  { signal: 'bms1_cell_max_t', high: 'cell_overtemp' },
-  { signal: 'bms1_cell_min_v', low: 'weak_cell_voltage' },
-  { signal: 'bms1_cell_v_diff', high: 'cell_voltage_spread', minDurationMs: 5 * 60_000 },
-  { signal: 'bms1_c', high: 'current_spike', low: 'current_spike' },
-  { signal: 'pcs1_t_igbt', high: 'igbt_overtemp' },
-  { signal: 'bms1_soc', high: 'soc_out_of_band', low: 'soc_out_of_band', minDurationMs: 10 * 60_000 },
-  ...[1, 2, 3, 4, 5].flatMap((n) => [
-    { signal: `fa${n}_smokeFlag`, high: 'smoke_detected' as const },
-    { signal: `fa${n}_co`, high: 'co_high' as const },
-  ]),
-];
 
 export interface DetectOptions {
   from?: number;
@@ -54,8 +38,16 @@ export async function detectAnomalies(dataset: BessDataset, deviceId: string, op
     const found = await detectChunk(dataset, info, Math.max(from, start - OVERLAP_MS), end);
     detections.push(...found.filter((d) => d.end >= start));
   }
+  const events = explainedByPack(mergeDetections(deviceId, detections));
   const wanted = options.kinds ? new Set(options.kinds) : null;
-  return mergeDetections(deviceId, wanted ? detections.filter((d) => wanted.has(d.kind)) : detections);
+  return wanted ? events.filter((e) => wanted.has(e.kind)) : events;
+}
+
+/** Single-cell events during a pack-wide one of the same quantity say nothing more: 520 "weak cells" in an empty pack are one event. */
+function explainedByPack(events: AnomalyEvent[]): AnomalyEvent[] {
+  const packWide = events.filter((e) => PACK_WIDE[e.kind]);
+  if (packWide.length === 0) return events;
+  return events.filter((e) => !packWide.some((p) => PACK_WIDE[p.kind] === e.kind && e.start <= p.end && e.end >= p.start));
 }
 
 async function detectChunk(dataset: BessDataset, info: DeviceInfo, from: number, to: number): Promise<Detection[]> {
@@ -63,14 +55,14 @@ async function detectChunk(dataset: BessDataset, info: DeviceInfo, from: number,
   const read = (signal: string): Promise<Series> => dataset.readSignal(info.id, signal, from, to, MAX_ROWS);
   const out: Detection[] = [];
 
-  for (const rule of THRESHOLDS) {
+  for (const rule of LIMIT_RULES) {
     const s = has.get(rule.signal);
     if (!s) continue;
     const spec = describeSignal(rule.signal);
     out.push(
       ...thresholdDetections(await read(rule.signal), {
         signal: rule.signal,
-        limits: spec.limits ?? {},
+        limits: ruleLimits(rule),
         ...(rule.high ? { kindHigh: rule.high } : {}),
         ...(rule.low ? { kindLow: rule.low } : {}),
         maxGapMs: (s.staleAfterMs ?? 600_000) * 2,
@@ -102,17 +94,27 @@ async function detectChunk(dataset: BessDataset, info: DeviceInfo, from: number,
     out.push(...(await cellDrift(dataset, info, from, to)));
   }
 
-  if (has.has('bms1_c')) {
-    // A jump of 8 robust deviations, and never less than 200 A: schedule changes of ~75 A are normal.
-    out.push(...spikeDetections(await read('bms1_c'), { signal: 'bms1_c', kind: 'current_spike', window: 31, z: 8, floor: 25, label: 'Pack current', unit: 'A' }));
+  if (has.has(CURRENT_SPIKE.signal)) {
+    out.push(...spikeDetections(await read(CURRENT_SPIKE.signal), { ...CURRENT_SPIKE, kind: 'current_spike', label: describeSignal(CURRENT_SPIKE.signal).label, unit: 'A' }));
   }
-  if (has.has('bms1_cell_max_t')) {
-    out.push(...fastRiseDetections(await read('bms1_cell_max_t'), { signal: 'bms1_cell_max_t', perMinute: 1, windowMs: 6 * 60_000, label: 'Hottest cell temperature' }));
+  if (has.has(FAST_RISE.signal)) {
+    out.push(...fastRiseDetections(await read(FAST_RISE.signal), { ...FAST_RISE, label: 'Hottest cell temperature' }));
   }
-  for (const signal of STUCK_WATCH) {
-    const s = has.get(signal);
-    if (!s || s.medianPeriodMs === null) continue;
-    out.push(...stuckDetections(await read(signal), { signal, minDurationMs: STUCK_MIN_MS, minReadings: Math.max(10, Math.round(STUCK_MIN_MS / s.medianPeriodMs / 2)), label: s.spec.label }));
+  for (const s of info.signals) {
+    if (!watchForStuck(s.spec) || s.medianPeriodMs === null) continue;
+    // The signal's usual holds are learned from the week before the range as well as the range itself.
+    const series = await dataset.readSignal(info.id, s.signal, Math.max(info.first!, from - STUCK_BASELINE_MS), to, MAX_ROWS);
+    out.push(
+      ...stuckDetections(series, {
+        signal: s.signal,
+        minDurationMs: STUCK_MIN_MS,
+        minReadings: Math.max(10, Math.round(STUCK_MIN_MS / s.medianPeriodMs / 2)),
+        maxGapMs: s.staleAfterMs ?? 3 * s.medianPeriodMs,
+        judgeFrom: from,
+        minBaselineMs: STUCK_MIN_BASELINE_MS,
+        label: s.spec.label,
+      }),
+    );
   }
   for (const signal of EWMA_WATCH) {
     const s = has.get(signal);
@@ -136,12 +138,12 @@ async function detectChunk(dataset: BessDataset, info: DeviceInfo, from: number,
 
 /** The device is offline when its fast BMS and PCS signals are silent together. */
 async function deviceGaps(dataset: BessDataset, info: DeviceInfo, from: number, to: number): Promise<Detection[]> {
-  const fast = ['bms1_soc', 'pcs1_ap'].filter((s) => info.signals.some((x) => x.signal === s));
+  const fast = HEARTBEAT_SIGNALS.filter((s) => info.signals.some((x) => x.signal === s));
   if (fast.length === 0) return [];
   const series = await Promise.all(fast.map((s) => dataset.readSignal(info.id, s, from, to, MAX_ROWS)));
   const times = Float64Array.from(series.flatMap((s) => [...s.t])).sort();
   const periods = info.signals.filter((s) => fast.includes(s.signal)).map((s) => s.medianPeriodMs ?? 60_000);
-  const minGapMs = Math.max(10 * 60_000, 3 * Math.max(...periods));
+  const minGapMs = Math.max(DEVICE_SILENCE_MS, 3 * Math.max(...periods));
   return gapDetections({ t: times, v: new Float64Array(times.length) }, { signals: ['*'], minGapMs, label: 'Device' });
 }
 
@@ -158,7 +160,7 @@ async function phaseImbalance(dataset: BessDataset, deviceId: string, from: numb
       phases[2].push(r.ac_current_c as number | null);
     }
   }
-  return imbalanceDetections(t, phases, { ratio: 0.2, minCurrent: 20, minDurationMs: 10 * 60_000 });
+  return imbalanceDetections(t, phases, PHASE_IMBALANCE);
 }
 
 /** Cell buckets for outlier detection: fine enough to catch an hour-long excursion. */

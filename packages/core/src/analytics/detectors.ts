@@ -1,6 +1,7 @@
 import type { SignalLimits } from '../catalog.js';
 import type { Series } from '../types.js';
 import type { AnomalyKind, Detection, Severity } from './events.js';
+import { releaseLevel } from './rules.js';
 
 /**
  * Detectors over one signal's raw readings (time-sorted typed arrays). Each is
@@ -54,10 +55,12 @@ export function thresholdDetections(series: Series, o: ThresholdOptions): Detect
       }
       start = -1;
     };
+    // Hysteresis: an open span continues until the value is back inside the release level.
+    const release = releaseLevel(o.limits, side.high) ?? trigger;
     for (let i = 0; i < t.length; i++) {
       const x = v[i]!;
-      if (past(x, trigger)) {
-        if (start >= 0 && t[i]! - last > o.maxGapMs) flush();
+      if (start >= 0 && t[i]! - last > o.maxGapMs) flush();
+      if (past(x, start >= 0 ? release : trigger)) {
         if (start < 0) {
           start = t[i]!;
           worst = x;
@@ -111,36 +114,101 @@ export function spikeDetections(
 }
 
 /**
- * A sensor stuck at one value: the same reading repeated for longer than
- * `minDurationMs` on a signal that usually moves (judged by how often consecutive
- * readings differ over the whole series).
+ * How long a signal normally holds one value, learned from its own runs: a
+ * histogram of run lengths (factor-2 bins) weighted by the time spent in them.
+ * A pack current rests at 0 A for hours every night, a temperature changes every
+ * few minutes; each is judged against itself.
  */
-export function stuckDetections(series: Series, o: { signal: string; minDurationMs: number; minReadings: number; label: string }): Detection[] {
+export class RunProfile {
+  private readonly weight = new Float64Array(32);
+  private total = 0;
+
+  add(durationMs: number): void {
+    if (!(durationMs > 0)) return;
+    this.weight[RunProfile.bin(durationMs)]! += durationMs;
+    this.total += durationMs;
+  }
+
+  /** Time observed so far (ms). */
+  get observedMs(): number {
+    return this.total;
+  }
+
+  /**
+   * The run length below which `share` of the time was spent (upper edge of its bin, ms),
+   * leaving out one run of `excludingMs`: the run being judged must not teach its own
+   * length as normal (a 6-hour freeze is a tenth of a 3-day series).
+   */
+  quantile(share: number, excludingMs = 0): number {
+    const skipBin = excludingMs > 0 ? RunProfile.bin(excludingMs) : -1;
+    const total = this.total - (skipBin >= 0 ? excludingMs : 0);
+    let sum = 0;
+    for (let b = 0; b < this.weight.length; b++) {
+      sum += this.weight[b]! - (b === skipBin ? excludingMs : 0);
+      if (sum >= share * total) return 1000 * 2 ** (b + 1);
+    }
+    return Infinity;
+  }
+
+  private static bin(durationMs: number): number {
+    return Math.min(31, Math.max(0, Math.floor(Math.log2(durationMs / 1000))));
+  }
+}
+
+/** Stuck when a run is this many times longer than the runs 95 % of the signal's time is spent in. */
+export const STUCK_FACTOR = 3;
+export const STUCK_SHARE = 0.95;
+/**
+ * A signal "normally moves" when at least this share of its readings differ from the
+ * one before. Slower ones (SOH, a spread at its resolution step) hold values for days by nature.
+ */
+export const MOVING_SHARE = 0.3;
+
+/**
+ * A sensor stuck at one value: a run of one repeated reading longer than
+ * `minDurationMs` and than `STUCK_FACTOR` times the signal's usual holds (its
+ * `RunProfile` over the whole series, so pass a baseline before the range judged).
+ * Runs break at silences longer than `maxGapMs`; only runs ending at or after
+ * `judgeFrom` are reported.
+ */
+export function stuckDetections(
+  series: Series,
+  o: { signal: string; minDurationMs: number; minReadings: number; maxGapMs: number; judgeFrom: number; minBaselineMs: number; label: string },
+): Detection[] {
   const { t, v } = series;
   if (t.length < o.minReadings * 2) return [];
-  let changes = 0;
-  for (let i = 1; i < t.length; i++) if (v[i] !== v[i - 1]) changes++;
-  // A signal that holds still most of the time (SOH, flags) is not judged.
-  if (changes / (t.length - 1) < 0.3) return [];
-  const out: Detection[] = [];
+  const runs: [first: number, last: number, heldMs: number][] = [];
+  const profile = new RunProfile();
   let runStart = 0;
   for (let i = 1; i <= t.length; i++) {
-    if (i < t.length && v[i] === v[runStart]) continue;
-    const count = i - runStart;
-    const duration = t[i - 1]! - t[runStart]!;
-    if (count >= o.minReadings && duration >= o.minDurationMs) {
-      out.push({
-        kind: 'sensor_stuck',
-        severity: 'warning',
-        signals: [o.signal],
-        start: t[runStart]!,
-        end: t[i - 1]!,
-        observed: round(duration / 60_000),
-        threshold: round(o.minDurationMs / 60_000),
-        message: `${o.label} repeated ${v[runStart]} for ${Math.round(duration / 60_000)} min (${count} readings) although it normally changes`,
-      });
-    }
+    const broken = i === t.length || t[i]! - t[i - 1]! > o.maxGapMs;
+    if (!broken && v[i] === v[runStart]) continue;
+    // A run lasts until the reading that differs (or its last reading, at a silence or the end).
+    const end = broken ? t[i - 1]! : t[i]!;
+    profile.add(end - t[runStart]!);
+    if (i - runStart >= o.minReadings) runs.push([runStart, i - 1, end - t[runStart]!]);
     runStart = i;
+  }
+  let changes = 0;
+  for (let i = 1; i < t.length; i++) if (v[i] !== v[i - 1]) changes++;
+  if (profile.observedMs < o.minBaselineMs || changes / (t.length - 1) < MOVING_SHARE) return [];
+  const out: Detection[] = [];
+  for (const [first, last, heldMs] of runs) {
+    const duration = t[last]! - t[first]!;
+    if (duration < o.minDurationMs || t[last]! < o.judgeFrom) continue;
+    // Judged against every other run: a hold that recurs (SOC resting each night) stays normal, a one-off freeze does not.
+    const limit = Math.max(o.minDurationMs, STUCK_FACTOR * profile.quantile(STUCK_SHARE, heldMs));
+    if (duration < limit) continue;
+    out.push({
+      kind: 'sensor_stuck',
+      severity: 'warning',
+      signals: [o.signal],
+      start: t[first]!,
+      end: t[last]!,
+      observed: round(duration / 60_000),
+      threshold: round(limit / 60_000),
+      message: `${o.label} repeated ${v[first]} for ${Math.round(duration / 60_000)} min (${last - first + 1} readings); it normally holds a value under ${round(limit / STUCK_FACTOR / 60_000, 1)} min`,
+    });
   }
   return out;
 }
@@ -200,7 +268,7 @@ export function gapDetections(series: Series, o: { signals: string[]; minGapMs: 
 export function imbalanceDetections(
   t: readonly number[],
   phases: readonly [readonly (number | null)[], readonly (number | null)[], readonly (number | null)[]],
-  o: { ratio: number; minCurrent: number; minDurationMs: number },
+  o: { ratio: number; minCurrent: number; minDurationMs: number; signals?: readonly string[] },
 ): Detection[] {
   const out: Detection[] = [];
   let start = -1;
@@ -211,7 +279,7 @@ export function imbalanceDetections(
       out.push({
         kind: 'phase_imbalance',
         severity: worst >= 2 * o.ratio ? 'critical' : 'warning',
-        signals: ['pcs1_ia', 'pcs1_ib', 'pcs1_ic'],
+        signals: [...(o.signals ?? ['pcs1_ia', 'pcs1_ib', 'pcs1_ic'])],
         start,
         end: last,
         observed: round(worst),

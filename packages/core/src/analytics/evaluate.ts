@@ -1,4 +1,14 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { CABINET } from '../catalog.js';
+import { FAULT_KINDS, type FaultSpec } from '../generate/faults.js';
+import { Random } from '../generate/random.js';
+import { BessError, type AlignedRecord, type BessDataset } from '../types.js';
 import type { AnomalyEvent } from './events.js';
+import { createStreamingDetector, type AlertUpdate } from './streaming.js';
+
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
 import { choosePhi, errorSpread, profileForecast, seasonalNaive, SLOTS_PER_DAY } from './forecast.js';
 
 /** A labelled fault window (the generator's ground truth). */
@@ -23,10 +33,12 @@ export interface KindScore {
 /**
  * Event-level scores per labelled kind: an event counts when it overlaps a label
  * of its kind on its device; recall is the share of labels some event overlaps,
- * precision the share of events that overlap a label.
+ * precision the share of events that overlap a label. `toleranceMs` lets an event
+ * start that long after the label ends: an aligned record stamped t shows the last
+ * reading at or before t, so a live alert can trail the fault by one grid step.
  */
-export function scoreDetection(events: AnomalyEvent[], labels: Label[], kinds: readonly string[]): KindScore[] {
-  const overlaps = (e: AnomalyEvent, l: Label) => e.deviceId === l.device && e.kind === l.kind && e.start <= l.end && e.end >= l.start;
+export function scoreDetection(events: AnomalyEvent[], labels: Label[], kinds: readonly string[], toleranceMs = 0): KindScore[] {
+  const overlaps = (e: AnomalyEvent, l: Label) => e.deviceId === l.device && e.kind === l.kind && e.start <= l.end + toleranceMs && e.end >= l.start;
   return kinds.map((kind) => {
     const ls = labels.filter((l) => l.kind === kind);
     const es = events.filter((e) => e.kind === kind);
@@ -83,3 +95,131 @@ export function backtest(values: Float64Array, horizonSlots: number, firstOrigin
 }
 
 export const DAY_AHEAD_SLOTS = SLOTS_PER_DAY;
+
+/** Hours of the generator's operating day when current flows (a phase imbalance only shows then). */
+const FLOWING_HOURS: readonly [number, number][] = [
+  [10, 14.5],
+  [17, 21],
+];
+
+/** Signals that normally move, any of which a randomised plan may freeze. */
+const STUCK_CANDIDATES = ['bms1_cell_ave_t', 'bms1_cell_max_t', 'bms1_cell_ave_v', 'bms1_v', 'pcs1_t_igbt', 'pcs1_t_env', 'pcs1_dcv', 'pcs1_uab', 'pcs1_ubc', 'ac1_outwater_t', 'dh1_humi'];
+
+/**
+ * A randomised fault plan for an evaluation set: `perKind` faults of each kind per
+ * device, one per day on distinct random days after a week of warm-up (the
+ * statistical detectors need a baseline), at random hours and durations, on random
+ * cells and signals. Tuning and evaluation sets use different seeds.
+ */
+export function randomFaultPlan(deviceIds: readonly string[], start: number, days: number, seed: number, perKind: number): Record<string, FaultSpec[]> {
+  const warmUpDays = 8;
+  const kinds = FAULT_KINDS.length;
+  if (days - warmUpDays < kinds * perKind) throw new BessError('BAD_REQUEST', `${days} days cannot hold ${perKind} faults of each of ${kinds} kinds`, 'days');
+  const rng = new Random(seed);
+  const plan: Record<string, FaultSpec[]> = {};
+  for (const deviceId of deviceIds) {
+    const r = rng.fork(deviceId);
+    const free = Array.from({ length: days - warmUpDays }, (_, d) => warmUpDays + d);
+    for (let i = free.length - 1; i > 0; i--) {
+      const j = r.int(0, i + 1);
+      [free[i], free[j]] = [free[j]!, free[i]!];
+    }
+    const faults: FaultSpec[] = [];
+    let next = 0;
+    for (const kind of FAULT_KINDS) {
+      for (let n = 0; n < perKind; n++) {
+        const day = start + free[next++]! * DAY;
+        const hours = (low: number, high: number) => day + r.between(low, high) * HOUR;
+        const cell = { pack: r.int(1, CABINET.packs + 1), cell: r.int(1, CABINET.cellsPerPack + 1) };
+        switch (kind) {
+          case 'cell_overtemp':
+          case 'weak_cell_voltage': {
+            const from = hours(0, 21);
+            faults.push({ kind, start: from, end: from + r.between(1, 3) * HOUR, ...cell });
+            break;
+          }
+          case 'current_spike': {
+            const from = hours(0, 23.5);
+            faults.push({ kind, start: from, end: from + r.between(1, 5) * 60_000 });
+            break;
+          }
+          case 'sensor_stuck': {
+            const from = hours(0, 16);
+            faults.push({ kind, start: from, end: from + r.between(3, 8) * HOUR, signal: STUCK_CANDIDATES[r.int(0, STUCK_CANDIDATES.length)]! });
+            break;
+          }
+          case 'phase_imbalance': {
+            const [low, high] = FLOWING_HOURS[r.int(0, FLOWING_HOURS.length)]!;
+            const from = hours(low, high - 1);
+            faults.push({ kind, start: from, end: Math.min(day + high * HOUR, from + r.between(1, 3) * HOUR) });
+            break;
+          }
+          case 'offline_gap': {
+            const from = hours(0, 20);
+            faults.push({ kind, start: from, end: from + r.between(0.5, 4) * HOUR });
+            break;
+          }
+        }
+      }
+    }
+    plan[deviceId] = faults.sort((a, b) => a.start - b.start);
+  }
+  return plan;
+}
+
+/** The generator's ground truth (`<root>/faults.json`) as labels; none when the set is clean. */
+export function readLabels(root: string): Label[] {
+  const file = join(root, 'faults.json');
+  if (!existsSync(file)) return [];
+  return (JSON.parse(readFileSync(file, 'utf8')) as { device: string; kind: string; start: string; end: string }[]).map((l) => ({
+    device: l.device,
+    kind: l.kind,
+    start: Date.parse(l.start),
+    end: Date.parse(l.end),
+  }));
+}
+
+/**
+ * The streaming detector run over a device's whole history as the alerts
+ * subscription would see it (BMS and PCS records merged in time order), with its
+ * cost per record. Returns the closed events.
+ */
+export async function replayAlerts(dataset: BessDataset, deviceId: string): Promise<{ events: AnomalyEvent[]; records: number; microsecondsPerRecord: number }> {
+  const info = dataset.device(deviceId);
+  const detector = createStreamingDetector({ deviceId, signals: info.signals });
+  const events: AnomalyEvent[] = [];
+  const collect = (updates: AlertUpdate[]) => {
+    for (const u of updates) if (u.status === 'closed') events.push(u.event);
+  };
+  const pageSize = 10_000;
+  const kinds = (['bms', 'pcs'] as const).filter((k) => (k === 'bms' ? info.hasBms : info.hasPcs));
+  const totals = await Promise.all(kinds.map(async (kind) => (await dataset.page(deviceId, kind, { skip: 0, limit: 1 })).total));
+  const skips = kinds.map(() => 0);
+  const buffers = kinds.map(() => [] as AlignedRecord[]);
+  const cursors = kinds.map(() => 0);
+  let records = 0;
+  let busyMs = 0;
+  for (;;) {
+    for (let k = 0; k < kinds.length; k++) {
+      if (cursors[k]! >= buffers[k]!.length && skips[k]! < totals[k]!) {
+        buffers[k] = (await dataset.page(deviceId, kinds[k]!, { skip: skips[k]!, limit: pageSize })).records;
+        skips[k] = skips[k]! + buffers[k]!.length;
+        cursors[k] = 0;
+      }
+    }
+    // The earlier of the two streams' next records goes first.
+    let pick = -1;
+    for (let k = 0; k < kinds.length; k++) {
+      const r = buffers[k]![cursors[k]!];
+      if (r && (pick < 0 || r.timestamp < buffers[pick]![cursors[pick]!]!.timestamp)) pick = k;
+    }
+    if (pick < 0) break;
+    const record = buffers[pick]![cursors[pick]!++]!;
+    const started = performance.now();
+    collect(detector.pushRecord(kinds[pick]!, record));
+    busyMs += performance.now() - started;
+    records++;
+  }
+  collect(detector.close());
+  return { events: events.sort((a, b) => a.start - b.start), records, microsecondsPerRecord: records ? (busyMs * 1000) / records : 0 };
+}

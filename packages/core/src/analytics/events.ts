@@ -13,6 +13,8 @@ export const ANOMALY_KINDS = [
   'sensor_stuck',
   'phase_imbalance',
   'offline_gap',
+  'pack_undervoltage',
+  'pack_overtemp',
   'cell_voltage_spread',
   'cell_outlier',
   'thermal_drift',
@@ -64,7 +66,7 @@ export function mergeDetections(deviceId: string, detections: Detection[], gapMs
         current.threshold = d.threshold;
         current.message = d.message;
       }
-      if (Math.abs(d.observed) > Math.abs(current.observed)) current.observed = d.observed;
+      if (excess({ observed: d.observed, threshold: current.threshold }) > excess(current)) current.observed = d.observed;
       continue;
     }
     const copy = { ...d };
@@ -74,6 +76,16 @@ export function mergeDetections(deviceId: string, detections: Detection[], gapMs
   return out
     .sort((a, b) => a.start - b.start || a.kind.localeCompare(b.kind))
     .map((d) => ({ ...d, deviceId, id: eventId(deviceId, d) }));
+}
+
+/**
+ * How far past its threshold (or outside its band) a detection went: the measure of
+ * "worse" that works for high limits, low limits, bands and durations alike.
+ */
+export function excess(d: Pick<Detection, 'observed' | 'threshold'>): number {
+  if (typeof d.threshold === 'number') return Math.abs(d.observed - d.threshold);
+  const [low, high] = d.threshold;
+  return Math.max(low - d.observed, d.observed - high, 0);
 }
 
 /** Stable across runs: the same finding keeps its id, so clients can page and de-duplicate. */

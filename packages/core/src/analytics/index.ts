@@ -2,5 +2,5 @@ export { ANOMALY_KINDS, mergeDetections, type AnomalyEvent, type AnomalyKind, ty
 export { detectAnomalies, type DetectOptions } from './detect.js';
 export { forecastSignal, seasonalNaive, profileForecast, resample, type Forecast, type ForecastPoint } from './forecast.js';
 export { remainingUsefulLife, type RemainingLife } from './rul.js';
-export { scoreDetection, backtest, type KindScore } from './evaluate.js';
-export { RecordAlerts } from './streaming.js';
+export { scoreDetection, backtest, randomFaultPlan, readLabels, replayAlerts, type KindScore, type Label, type BacktestResult } from './evaluate.js';
+export { createStreamingDetector, RecordAlerts, type AlertStatus, type AlertUpdate, type StreamingDetector, type StreamingDetectorOptions } from './streaming.js';

@@ -1,57 +1,428 @@
-import { RECORD_SIGNALS, type RecordKind } from '../catalog.js';
-import type { AlignedRecord } from '../types.js';
-import { thresholdDetections } from './detectors.js';
-import { eventId, type AnomalyEvent, type AnomalyKind } from './events.js';
+import { describeSignal, parseCellSignal, RECORD_SIGNALS, type RecordKind, type SignalLimits, type SignalSpec } from '../catalog.js';
+import type { AlignedRecord, SignalInfo } from '../types.js';
+import { MOVING_SHARE, round, RunProfile, STUCK_FACTOR, STUCK_SHARE } from './detectors.js';
+import { eventId, excess, type AnomalyEvent, type AnomalyKind, type Severity } from './events.js';
+import { CURRENT_SPIKE, DEVICE_SILENCE_MS, FAST_RISE, HEARTBEAT_SIGNALS, LIMIT_RULES, MERGE_GAP_MS, PACK_WIDE, PHASE_IMBALANCE, releaseLevel, ruleLimits, STUCK_MIN_BASELINE_MS, STUCK_MIN_MS, watchForStuck } from './rules.js';
 
-/** Record fields watched live, and the kind their limits mean (the same as the batch detector's). */
-const LIVE_KINDS: Record<string, { high?: AnomalyKind; low?: AnomalyKind }> = {
-  cell_max_temp: { high: 'cell_overtemp' },
-  cell_min_voltage: { low: 'weak_cell_voltage' },
-  cell_voltage_diff: { high: 'cell_voltage_spread' },
-  current: { high: 'current_spike', low: 'current_spike' },
-  temp_igbt: { high: 'igbt_overtemp' },
-  soc: { high: 'soc_out_of_band', low: 'soc_out_of_band' },
-};
+export type AlertStatus = 'opened' | 'escalated' | 'closed';
 
-/**
- * The streaming detector: fed one aligned record at a time, it reports each
- * condition when it starts (and again if it worsens to critical), using the same
- * limits and threshold logic as the batch detector. A few comparisons per record.
- */
-export class RecordAlerts {
-  private readonly open = new Map<string, AnomalyEvent>();
+/** A change in an event's life: it opened, turned critical, or ended (then `event.end` is final). */
+export interface AlertUpdate {
+  status: AlertStatus;
+  event: AnomalyEvent;
+}
+
+export interface StreamingDetectorOptions {
+  deviceId: string;
+  /** The device's measured signal periods (`dataset.device(id).signals`): the offline limit follows them. */
+  signals?: readonly SignalInfo[];
+  /** A condition clear for longer than this closes its event (default: the batch merge gap). */
+  gapMs?: number;
+}
+
+export interface StreamingDetector {
+  /** One aligned BMS or PCS record, in time order. */
+  pushRecord(kind: RecordKind, record: AlignedRecord): AlertUpdate[];
+  /** One raw reading of any signal (fire detectors, cells, ...), in time order per signal. */
+  pushReading(signal: string, t: number, v: number): AlertUpdate[];
+  /** End of stream: closes every open event. */
+  close(): AlertUpdate[];
+  /** Events open now. */
+  openEvents(): AnomalyEvent[];
+}
+
+/** What a check saw at one reading: the condition holds, with its evidence. */
+interface Finding {
+  severity: Severity;
+  observed: number;
+  threshold: number | [number, number];
+  message: string;
+  /** How far past the limit, in the bad direction (negative inside a hysteresis band): "worse" is larger. */
+  beyond: number;
+  /** When the condition began, when that is before this reading (a stuck run). */
+  since?: number;
+}
+
+const worse = (a: Finding, b: Finding) => RANK[a.severity] > RANK[b.severity] || (a.severity === b.severity && a.beyond > b.beyond);
+
+const RANK: Record<Severity, number> = { info: 0, warning: 1, critical: 2 };
+
+/** One condition's event life: pending until it has held `minDurationMs`, open until clear for `gapMs`. */
+class Condition {
+  event: AnomalyEvent | null = null;
+  private pending: Finding | null = null;
+  private pendingSince = -1;
+  private lastHeld = -1;
+  private worstBeyond = -Infinity;
 
   constructor(
     private readonly deviceId: string,
-    private readonly kind: RecordKind,
+    private readonly kind: AnomalyKind,
+    private readonly signals: string[],
+    private readonly minDurationMs: number,
+    private readonly gapMs: number,
+    private readonly opened: Set<Condition>,
   ) {}
 
-  push(record: AlignedRecord): AnomalyEvent[] {
-    const t = Date.parse(record.timestamp);
-    const out: AnomalyEvent[] = [];
-    for (const spec of RECORD_SIGNALS[this.kind]) {
-      const rule = LIVE_KINDS[spec.field!];
-      const value = record[spec.field!];
-      if (!rule || typeof value !== 'number') continue;
-      const found = thresholdDetections(
-        { t: Float64Array.of(t), v: Float64Array.of(value) },
-        { signal: spec.signal, limits: spec.limits ?? {}, ...(rule.high ? { kindHigh: rule.high } : {}), ...(rule.low ? { kindLow: rule.low } : {}), maxGapMs: 0, label: spec.label, unit: spec.unit },
-      );
-      const key = spec.signal;
-      if (found.length === 0) {
-        this.open.delete(key);
-        continue;
+  /** Holding: open, or on its way to opening (hysteresis checks ask this). */
+  get holding(): boolean {
+    return this.event !== null || this.pendingSince >= 0;
+  }
+
+  update(t: number, finding: Finding | null, out: AlertUpdate[]): void {
+    if (!finding) {
+      this.expire(t, out);
+      if (!this.event) {
+        this.pendingSince = -1;
+        this.pending = null;
       }
-      const d = found[0]!;
-      const current = this.open.get(key);
-      if (current && (current.severity === d.severity || d.severity === 'warning')) {
-        current.end = t;
-        continue;
-      }
-      const event: AnomalyEvent = { ...d, deviceId: this.deviceId, id: eventId(this.deviceId, d) };
-      this.open.set(key, event);
-      out.push(event);
+      return;
     }
-    return out;
+    this.lastHeld = t;
+    if (this.event) {
+      const e = this.event;
+      e.end = t;
+      if (RANK[finding.severity] > RANK[e.severity]) {
+        Object.assign(e, { severity: finding.severity, threshold: finding.threshold, observed: finding.observed, message: finding.message });
+        this.worstBeyond = finding.beyond;
+        out.push({ status: 'escalated', event: { ...e } });
+      } else if (finding.beyond > this.worstBeyond) {
+        e.observed = finding.observed;
+        e.message = finding.message;
+        this.worstBeyond = finding.beyond;
+      }
+      return;
+    }
+    if (this.pendingSince < 0) this.pendingSince = finding.since ?? t;
+    if (!this.pending || worse(finding, this.pending)) this.pending = finding;
+    if (t - this.pendingSince < this.minDurationMs) return;
+    const { since: _since, beyond, ...evidence } = this.pending;
+    this.worstBeyond = beyond;
+    const start = this.pendingSince;
+    this.event = { ...evidence, id: eventId(this.deviceId, { kind: this.kind, signals: this.signals, start }), deviceId: this.deviceId, kind: this.kind, signals: this.signals, start, end: t };
+    this.pending = null;
+    this.pendingSince = -1;
+    this.opened.add(this);
+    out.push({ status: 'opened', event: { ...this.event } });
+  }
+
+  /** Closes the event when the condition has been clear (or unseen) for longer than the gap tolerance. */
+  expire(t: number, out: AlertUpdate[], force = false): void {
+    if (!this.event || (!force && t - this.lastHeld <= this.gapMs)) return;
+    out.push({ status: 'closed', event: { ...this.event, end: this.lastHeld } });
+    this.event = null;
+    this.opened.delete(this);
+  }
+}
+
+/** One check of one signal's readings: its finding at each reading, or null when the condition is clear. */
+type See = (t: number, v: number) => Finding | null;
+
+/**
+ * The checks of one signal. Checks of the same kind share one condition (a current
+ * past its limit and a current jumping off its median are one spike), as the batch
+ * scan merges them into one event.
+ */
+class SignalWatch {
+  private readonly conditions: Condition[] = [];
+  private readonly sees: { see: See; slot: number }[] = [];
+  private readonly found: (Finding | null)[] = [];
+
+  add(c: Condition, see: (c: Condition) => See): void {
+    let slot = this.conditions.indexOf(c);
+    if (slot < 0) slot = this.conditions.push(c) - 1;
+    this.sees.push({ see: see(c), slot });
+  }
+
+  push(t: number, v: number, out: AlertUpdate[]): void {
+    const found = this.found;
+    for (let k = 0; k < this.conditions.length; k++) found[k] = null;
+    for (const { see, slot } of this.sees) {
+      const f = see(t, v);
+      if (f && (!found[slot] || worse(f, found[slot]!))) found[slot] = f;
+    }
+    for (let k = 0; k < this.conditions.length; k++) this.conditions[k]!.update(t, found[k]!, out);
+  }
+}
+
+/**
+ * The streaming detector behind `analytics.alerts`: fed records or readings one at a
+ * time, it reports each event when it opens, escalates and closes, with the same
+ * rules and catalogue limits as the batch scan. Each check keeps O(1) or a small
+ * fixed window of state, so a record costs microseconds.
+ */
+export function createStreamingDetector(options: StreamingDetectorOptions): StreamingDetector {
+  const { deviceId } = options;
+  const gapMs = options.gapMs ?? MERGE_GAP_MS;
+  const opened = new Set<Condition>();
+  const watches = new Map<string, SignalWatch>();
+  const periods = new Map((options.signals ?? []).flatMap((s) => (s.medianPeriodMs ? [[s.signal, s.medianPeriodMs] as const] : [])));
+  const conditions = new Map<string, Condition>();
+  const condition = (kind: AnomalyKind, signals: string[], minDurationMs = 0) => {
+    const key = `${kind}|${signals.join(',')}`;
+    let c = conditions.get(key);
+    if (!c) conditions.set(key, (c = new Condition(deviceId, kind, signals, minDurationMs, gapMs, opened)));
+    return c;
+  };
+  const fast = (options.signals ?? []).filter((s) => HEARTBEAT_SIGNALS.includes(s.signal));
+  const silenceMs = Math.max(DEVICE_SILENCE_MS, ...fast.map((s) => s.staleAfterMs ?? 0));
+  const offline = condition('offline_gap', ['*']);
+  let lastSeen = -Infinity;
+  const phases = phaseImbalanceCheck(condition('phase_imbalance', [...PHASE_IMBALANCE.signals], PHASE_IMBALANCE.minDurationMs));
+
+  /** The pack-wide condition that explains a single-cell kind (an empty pack, not a weak cell). */
+  const packWide = (kind: AnomalyKind): Condition | undefined => {
+    for (const rule of LIMIT_RULES) {
+      for (const side of [rule.high, rule.low]) if (side && PACK_WIDE[side] === kind) return condition(side, [rule.signal], rule.minDurationMs);
+    }
+    return undefined;
+  };
+
+  const watchOf = (signal: string): SignalWatch => {
+    let watch = watches.get(signal);
+    if (watch) return watch;
+    watch = new SignalWatch();
+    const spec = describeSignal(signal);
+    const cell = parseCellSignal(signal);
+    for (const rule of LIMIT_RULES.filter((r) => r.signal === signal)) {
+      const limits = ruleLimits(rule);
+      if (rule.high) watch.add(condition(rule.high, [signal], rule.minDurationMs), (c) => limitCheck(spec, limits, true, c, packWide(rule.high!)));
+      if (rule.low) watch.add(condition(rule.low, [signal], rule.minDurationMs), (c) => limitCheck(spec, limits, false, c, packWide(rule.low!)));
+    }
+    if (cell) {
+      const kind = cell.quantity === 'temperature' ? 'cell_overtemp' : 'weak_cell_voltage';
+      watch.add(condition(kind, [signal]), (c) => limitCheck(spec, spec.limits ?? {}, cell.quantity === 'temperature', c, packWide(kind)));
+    }
+    if (signal === CURRENT_SPIKE.signal) watch.add(condition('current_spike', [signal]), () => spikeCheck(spec));
+    if (signal === FAST_RISE.signal) watch.add(condition('fast_temp_rise', [signal]), () => fastRiseCheck());
+    if (watchForStuck(spec)) watch.add(condition('sensor_stuck', [signal]), () => stuckCheck(spec, periods.get(signal)));
+    watches.set(signal, watch);
+    return watch;
+  };
+
+  /**
+   * Device-wide bookkeeping once per instant: events whose condition went unseen
+   * close, and a heartbeat after a long silence reports the device offline. Records
+   * keep coming from slow signals' last readings for a while, so only the heartbeat counts.
+   */
+  const advance = (t: number, heartbeat: boolean, out: AlertUpdate[]) => {
+    for (const c of opened) c.expire(t, out);
+    if (!heartbeat) return;
+    if (t - lastSeen > silenceMs && Number.isFinite(lastSeen)) {
+      const minutes = (t - lastSeen) / 60_000;
+      const silence: Finding = { severity: t - lastSeen > 6 * silenceMs ? 'critical' : 'warning', observed: round(minutes), threshold: round(silenceMs / 60_000), beyond: minutes, message: `Device silent for ${Math.round(minutes)} min` };
+      offline.update(lastSeen, silence, out);
+      offline.update(t, silence, out);
+      offline.expire(t, out, true);
+    }
+    if (t > lastSeen) lastSeen = t;
+  };
+
+  const phaseSignals: readonly string[] = PHASE_IMBALANCE.signals;
+  const phaseFields = phaseSignals.map((signal) => describeSignal(signal).field!);
+  const heartbeatField = Object.fromEntries(
+    (['bms', 'pcs'] as const).map((kind) => [kind, RECORD_SIGNALS[kind].find((s) => HEARTBEAT_SIGNALS.includes(s.signal))?.field ?? '']),
+  ) as Record<RecordKind, string>;
+  const fieldSignals: Record<RecordKind, [string, string][]> = {
+    bms: RECORD_SIGNALS.bms.map((s: SignalSpec) => [s.field!, s.signal]),
+    pcs: RECORD_SIGNALS.pcs.map((s: SignalSpec) => [s.field!, s.signal]),
+  };
+
+  return {
+    pushRecord(kind, record) {
+      const t = Date.parse(record.timestamp);
+      const out: AlertUpdate[] = [];
+      if (Number.isNaN(t)) return out;
+      advance(t, typeof record[heartbeatField[kind]] === 'number', out);
+      for (const [field, signal] of fieldSignals[kind]) {
+        const v = record[field];
+        if (typeof v !== 'number' || !Number.isFinite(v)) continue;
+        watchOf(signal).push(t, v, out);
+      }
+      if (kind === 'pcs') {
+        const [a, b, c] = phaseFields.map((f) => record[f]);
+        if (typeof a === 'number' && typeof b === 'number' && typeof c === 'number') phases.judge(t, a, b, c, out);
+      }
+      return out;
+    },
+    pushReading(signal, t, v) {
+      const out: AlertUpdate[] = [];
+      if (!Number.isFinite(t) || !Number.isFinite(v)) return out;
+      advance(t, HEARTBEAT_SIGNALS.includes(signal), out);
+      watchOf(signal).push(t, v, out);
+      if (phaseSignals.includes(signal)) phases.reading(signal, t, v, out);
+      return out;
+    },
+    close() {
+      const out: AlertUpdate[] = [];
+      for (const c of [...opened]) c.expire(Infinity, out, true);
+      return out;
+    },
+    openEvents() {
+      return [...opened].map((c) => ({ ...c.event! }));
+    },
+  };
+}
+
+/** A catalogue limit, one side, with hysteresis: crossing opens, coming back past the release level clears. */
+function limitCheck(spec: SignalSpec, limits: SignalLimits, high: boolean, c: Condition, explainedBy?: Condition): See {
+  const warn = high ? limits.warnHigh : limits.warnLow;
+  const alarm = high ? limits.alarmHigh : limits.alarmLow;
+  const trigger = warn ?? alarm;
+  const release = releaseLevel(limits, high);
+  if (trigger === undefined || release === undefined) return () => null;
+  const past = (x: number, limit: number) => (high ? x >= limit : x <= limit);
+  return (_t, v) => {
+    if (!past(v, c.holding ? release : trigger) || explainedBy?.holding) return null;
+    const critical = alarm !== undefined && past(v, alarm);
+    const limit = critical ? alarm : trigger;
+    return { severity: critical ? 'critical' : 'warning', observed: v, threshold: limit, beyond: high ? v - trigger : trigger - v, message: `${spec.label} ${high ? 'reached' : 'fell to'} ${round(v)} ${spec.unit} (${high ? 'limit' : 'floor'} ${limit} ${spec.unit})` };
+  };
+}
+
+/** Robust z-score of each reading against the median and MAD of the readings before it (a ring buffer). */
+function spikeCheck(spec: SignalSpec): See {
+  const { window, z, floor } = CURRENT_SPIKE;
+  const ring = new Float64Array(window);
+  const sorted = new Float64Array(window);
+  let filled = 0;
+  let next = 0;
+  return (_t, v) => {
+    let finding: Finding | null = null;
+    if (filled === window) {
+      sorted.set(ring);
+      sorted.sort();
+      const median = sorted[window >> 1]!;
+      for (let k = 0; k < window; k++) sorted[k] = Math.abs(sorted[k]! - median);
+      sorted.sort();
+      const mad = Math.max(sorted[window >> 1]! * 1.4826, floor);
+      const score = Math.abs(v - median) / mad;
+      if (score >= z) {
+        const threshold: [number, number] = [round(median - z * mad), round(median + z * mad)];
+        finding = { severity: score >= 2 * z ? 'critical' : 'warning', observed: v, threshold, beyond: excess({ observed: v, threshold }), message: `${spec.label} jumped to ${round(v)} ${spec.unit}, ${round(score)}x its usual spread from ${round(median)} ${spec.unit}` };
+      }
+    }
+    ring[next] = v;
+    next = (next + 1) % window;
+    filled = Math.min(window, filled + 1);
+    return finding;
+  };
+}
+
+/** Rise rate between the oldest reading inside the window and this one. */
+function fastRiseCheck(): See {
+  const { perMinute, windowMs } = FAST_RISE;
+  const size = 256;
+  const times = new Float64Array(size);
+  const values = new Float64Array(size);
+  let head = 0;
+  let count = 0;
+  return (t, v) => {
+    while (count > 0 && t - times[head]! > windowMs) {
+      head = (head + 1) % size;
+      count--;
+    }
+    if (count === size) {
+      head = (head + 1) % size;
+      count--;
+    }
+    let finding: Finding | null = null;
+    if (count > 0) {
+      const minutes = (t - times[head]!) / 60_000;
+      const rate = (v - values[head]!) / minutes;
+      if (minutes >= windowMs / 120_000 && rate >= perMinute) {
+        finding = { severity: rate >= 2 * perMinute ? 'critical' : 'warning', observed: round(rate), threshold: perMinute, beyond: rate - perMinute, message: `Hottest cell temperature rising ${round(rate)} °C/min (limit ${perMinute} °C/min)`, since: times[head]! };
+      }
+    }
+    const tail = (head + count) % size;
+    times[tail] = t;
+    values[tail] = v;
+    count++;
+    return finding;
+  };
+}
+
+/**
+ * One value repeated for longer than `STUCK_MIN_MS` and than `STUCK_FACTOR` times
+ * the runs the signal usually holds (its own `RunProfile`, learned as it streams;
+ * silent until a day of it has been seen).
+ */
+function stuckCheck(spec: SignalSpec, periodMs: number | undefined): See {
+  const profile = new RunProfile();
+  let limit = Infinity;
+  let readings = 0;
+  let changes = 0;
+  let runValue = NaN;
+  let runStart = -1;
+  let lastT = -1;
+  return (t, v) => {
+    const broken = lastT >= 0 && t - lastT > DEVICE_SILENCE_MS;
+    readings++;
+    if (v !== runValue || broken) {
+      if (runStart >= 0) {
+        profile.add((broken ? lastT : t) - runStart);
+        if (v !== runValue) changes++;
+        // Records repeat a slow signal's last reading until the next: count its own readings by its period when known.
+        const own = periodMs ? profile.observedMs / periodMs : readings;
+        const moving = changes / Math.max(1, own) >= MOVING_SHARE;
+        limit = profile.observedMs < STUCK_MIN_BASELINE_MS || !moving ? Infinity : Math.max(STUCK_MIN_MS, STUCK_FACTOR * profile.quantile(STUCK_SHARE));
+      }
+      runValue = v;
+      runStart = t;
+      lastT = t;
+      return null;
+    }
+    lastT = t;
+    const held = t - runStart;
+    if (held < limit) return null;
+    const minutes = held / 60_000;
+    return { severity: 'warning', observed: round(minutes), threshold: round(limit / 60_000), beyond: held - limit, message: `${spec.label} repeated ${v} for ${Math.round(minutes)} min; it normally holds a value under ${round(limit / STUCK_FACTOR / 60_000, 1)} min`, since: runStart };
+  };
+}
+
+/** Phase imbalance: on each PCS record, or on the latest reading of each phase when all three are recent. */
+function phaseImbalanceCheck(c: Condition) {
+  const { signals, ratio, minCurrent } = PHASE_IMBALANCE;
+  const latest = new Float64Array(3).fill(NaN);
+  const seen = new Float64Array(3).fill(-Infinity);
+  const judge = (t: number, a: number, b: number, cc: number, out: AlertUpdate[]) => {
+    const mean = (a + b + cc) / 3;
+    // Too little current to judge: keep the state, only let a stale event close.
+    if (mean < minCurrent) return c.expire(t, out);
+    const deviation = Math.max(Math.abs(a - mean), Math.abs(b - mean), Math.abs(cc - mean)) / mean;
+    c.update(
+      t,
+      deviation >= ratio
+        ? { severity: deviation >= 2 * ratio ? 'critical' : 'warning', observed: round(deviation), threshold: ratio, beyond: deviation - ratio, message: `AC phase currents ${Math.round(deviation * 100)} % apart from their mean (limit ${Math.round(ratio * 100)} %)` }
+        : null,
+      out,
+    );
+  };
+  const reading = (signal: string, t: number, v: number, out: AlertUpdate[]) => {
+    const k = (signals as readonly string[]).indexOf(signal);
+    latest[k] = v;
+    seen[k] = t;
+    if (Math.min(seen[0]!, seen[1]!, seen[2]!) >= t - 120_000) judge(t, latest[0]!, latest[1]!, latest[2]!, out);
+  };
+  return { judge, reading };
+}
+
+/**
+ * The alerts of one aligned record stream, as the `analytics.alerts` subscription
+ * sends them: each event when it opens, and again when it turns critical.
+ */
+export class RecordAlerts {
+  private readonly detector: StreamingDetector;
+
+  constructor(
+    deviceId: string,
+    private readonly kind: RecordKind,
+    signals?: readonly SignalInfo[],
+  ) {
+    this.detector = createStreamingDetector({ deviceId, ...(signals ? { signals } : {}) });
+  }
+
+  push(record: AlignedRecord): AnomalyEvent[] {
+    return this.detector.pushRecord(this.kind, record).flatMap((u) => (u.status === 'closed' ? [] : [u.event]));
   }
 }

@@ -1,0 +1,98 @@
+import { describeSignal, OPERATING_LIMITS, parseCellSignal, type SignalLimits, type SignalSpec } from '../catalog.js';
+import type { AnomalyKind } from './events.js';
+
+/**
+ * What the batch and the streaming detector watch, and how: one table each, so a
+ * live alert and a range scan of the same data agree. Levels come from the catalogue.
+ */
+
+export interface LimitRule {
+  signal: string;
+  high?: AnomalyKind;
+  low?: AnomalyKind;
+  /** Judge against another signal's catalogue limits (the average cell against the single-cell limits). */
+  limitsOf?: string;
+  /** Ignore excursions shorter than this (one noisy sample is not an alarm). */
+  minDurationMs?: number;
+}
+
+/** Catalogue signals checked against their limits, and the kind each side of the limit means. */
+export const LIMIT_RULES: readonly LimitRule[] = [
+  { signal: 'bms1_cell_max_t', high: 'cell_overtemp' },
+  // A weak cell sags for as long as the load lasts; a single low reading is the pack's IR drop under a current pulse.
+  { signal: 'bms1_cell_min_v', low: 'weak_cell_voltage', minDurationMs: 2 * 60_000 },
+  // When the average cell is past a single cell's limit, the whole pack is (an empty or hot pack, not one bad cell).
+  { signal: 'bms1_cell_ave_v', low: 'pack_undervoltage', limitsOf: 'bms1_cell_min_v' },
+  { signal: 'bms1_cell_ave_t', high: 'pack_overtemp', limitsOf: 'bms1_cell_max_t' },
+  { signal: 'bms1_cell_v_diff', high: 'cell_voltage_spread', minDurationMs: 5 * 60_000 },
+  { signal: 'bms1_c', high: 'current_spike', low: 'current_spike' },
+  { signal: 'pcs1_t_igbt', high: 'igbt_overtemp' },
+  { signal: 'bms1_soc', high: 'soc_out_of_band', low: 'soc_out_of_band', minDurationMs: 10 * 60_000 },
+  ...[1, 2, 3, 4, 5].flatMap((n) => [
+    { signal: `fa${n}_smokeFlag`, high: 'smoke_detected' as const },
+    { signal: `fa${n}_co`, high: 'co_high' as const },
+  ]),
+];
+
+/**
+ * Once a limit is crossed, the condition holds until the value is back inside by
+ * this share of the warning-to-alarm distance, so a reading hovering at the limit
+ * is one event, not a flapping series of them.
+ */
+export const HYSTERESIS_SHARE = 0.2;
+
+/** The value at which a crossed limit counts as cleared, per side. */
+export function releaseLevel(limits: SignalLimits, high: boolean): number | undefined {
+  const warn = high ? limits.warnHigh : limits.warnLow;
+  const alarm = high ? limits.alarmHigh : limits.alarmLow;
+  const trigger = warn ?? alarm;
+  if (trigger === undefined) return undefined;
+  const band = warn !== undefined && alarm !== undefined ? Math.abs(alarm - warn) * HYSTERESIS_SHARE : 0;
+  return high ? trigger - band : trigger + band;
+}
+
+/**
+ * Current spikes: a jump of `z` robust deviations from the median of the last
+ * `window` readings, and never less than `floor` A (schedule steps of ~75 A are normal).
+ */
+export const CURRENT_SPIKE = { signal: 'bms1_c', window: 31, z: 8, floor: 25 } as const;
+
+/** Fast temperature rise on the hottest cell, over a few minutes so one noisy reading is not a rate. */
+export const FAST_RISE = { signal: 'bms1_cell_max_t', perMinute: OPERATING_LIMITS.cellTempRisePerMin, windowMs: 6 * 60_000 } as const;
+
+/**
+ * Signals judged for a stuck sensor: every measurement except the per-cell files
+ * (the pack outlier check covers those) and discrete states (flags, levels, codes).
+ * Whether a signal normally moves is then judged from its own readings.
+ */
+export function watchForStuck(spec: SignalSpec): boolean {
+  return parseCellSignal(spec.signal) === undefined && !['flag', 'level', 'code'].includes(spec.unit);
+}
+export const STUCK_MIN_MS = 2 * 3_600_000;
+/** How much history teaches a signal's usual holds, and how much is needed before judging. */
+export const STUCK_BASELINE_MS = 7 * 86_400_000;
+export const STUCK_MIN_BASELINE_MS = 86_400_000;
+
+export const PHASE_IMBALANCE = {
+  signals: ['pcs1_ia', 'pcs1_ib', 'pcs1_ic'],
+  ratio: OPERATING_LIMITS.phaseImbalanceRatio,
+  minCurrent: OPERATING_LIMITS.phaseImbalanceMinCurrentA,
+  minDurationMs: 10 * 60_000,
+} as const;
+
+/** The device's heartbeat: fast signals that are always logged while it is online. */
+export const HEARTBEAT_SIGNALS: readonly string[] = ['bms1_soc', 'pcs1_ap'];
+
+/** The device counts as offline when its heartbeat is silent this long (or 3 of its periods, if longer). */
+export const DEVICE_SILENCE_MS = 10 * 60_000;
+
+/** The single-cell kind a pack-wide condition explains (and so replaces while it holds). */
+export const PACK_WIDE: Partial<Record<AnomalyKind, AnomalyKind>> = { pack_undervoltage: 'weak_cell_voltage', pack_overtemp: 'cell_overtemp' };
+
+/** The limits a rule judges by. */
+export function ruleLimits(rule: LimitRule): SignalLimits {
+  return describeSignal(rule.limitsOf ?? rule.signal).limits ?? {};
+}
+
+/** Detections of one condition closer than this become one event. */
+export const MERGE_GAP_MS = 10 * 60_000;

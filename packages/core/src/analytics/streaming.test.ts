@@ -1,0 +1,150 @@
+import { describe, expect, it } from 'vitest';
+import { describeSignal } from '../catalog.js';
+import type { AlignedRecord } from '../types.js';
+import { thresholdDetections } from './detectors.js';
+import { mergeDetections } from './events.js';
+import { createStreamingDetector, type AlertUpdate } from './streaming.js';
+
+const MIN = 60_000;
+const T0 = Date.UTC(2024, 5, 1);
+
+function noise(seed: number) {
+  let s = seed;
+  return () => (s = (s * 16807) % 2147483647) / 2147483647 - 0.5;
+}
+
+/** A healthy cabinet's BMS record at minute i: a daily charge/discharge cycle with sensor noise and 0.1 resolution. */
+function bmsRecord(i: number, rnd: () => number, override: Partial<Record<string, number>> = {}): AlignedRecord {
+  const phase = (2 * Math.PI * (i % 1440)) / 1440;
+  const current = i % 1440 < 360 ? -150 : i % 1440 >= 1080 && i % 1440 < 1320 ? 150 : 0;
+  const r1 = (x: number) => Math.round(x * 10) / 10;
+  return {
+    timestamp: new Date(T0 + i * MIN).toISOString(),
+    soc: r1(55 - 30 * Math.cos(phase) + rnd()),
+    soh: 98.5,
+    voltage: r1(830 + current / 20 + 2 * rnd()),
+    current: r1(current + 3 * rnd()),
+    cell_avg_voltage: Math.round((3.3 + current / 10_000 + 0.004 * rnd()) * 1000) / 1000,
+    cell_avg_temp: r1(26 + 3 * Math.sin(phase) + 0.5 * rnd()),
+    cell_max_voltage: 3.33,
+    cell_min_voltage: Math.round((3.27 + 0.004 * rnd()) * 1000) / 1000,
+    cell_voltage_diff: 0.02,
+    cell_temp_diff: 3,
+    cell_max_temp: r1(29 + 3 * Math.sin(phase) + 0.5 * rnd()),
+    cell_min_temp: 23,
+    ...override,
+  };
+}
+
+function pcsRecord(i: number, rnd: () => number, imbalance = 1): AlignedRecord {
+  const flowing = i % 1440 >= 1080 && i % 1440 < 1320;
+  const phase = flowing ? 150 : 2;
+  return {
+    timestamp: new Date(T0 + i * MIN).toISOString(),
+    apparent_power: flowing ? 100 : 1,
+    ac_current_a: phase * imbalance + rnd(),
+    ac_current_b: phase + rnd(),
+    ac_current_c: phase + rnd(),
+  };
+}
+
+function run(minutes: number, override: (i: number) => Partial<Record<string, number>> | null = () => null, skip: (i: number) => boolean = () => false) {
+  const detector = createStreamingDetector({ deviceId: 'DEV' });
+  const rnd = noise(7);
+  const updates: AlertUpdate[] = [];
+  for (let i = 0; i < minutes; i++) {
+    if (skip(i)) continue;
+    updates.push(...detector.pushRecord('bms', bmsRecord(i, rnd, override(i) ?? {})));
+  }
+  updates.push(...detector.close());
+  return updates;
+}
+
+describe('streaming detector', () => {
+  it('stays quiet over three days of normal, noisy, daily-cycled operation', () => {
+    expect(run(3 * 1440)).toEqual([]);
+  });
+
+  it('opens an over-temperature event, escalates it, and closes it once the cell has cooled', () => {
+    const hot = (i: number) => (i >= 2000 && i < 2060 ? { cell_max_temp: i < 2030 ? 47 + (i - 2000) * 0.05 : 56 } : null);
+    const updates = run(3000, hot).filter((u) => u.event.kind === 'cell_overtemp');
+    expect(updates.map((u) => [u.status, u.event.severity])).toEqual([
+      ['opened', 'warning'],
+      ['escalated', 'critical'],
+      ['closed', 'critical'],
+    ]);
+    const closed = updates[2]!.event;
+    expect(closed).toMatchObject({ start: T0 + 2000 * MIN, end: T0 + 2059 * MIN, observed: 56, threshold: 55 });
+    expect(updates.every((u) => u.event.id === closed.id)).toBe(true);
+  });
+
+  it('does not flap while a reading hovers around the limit, and agrees with the range scan', () => {
+    const warn = describeSignal('bms1_cell_max_t').limits!.warnHigh!;
+    // An hour of readings alternating just above and just below the warning limit.
+    const hover = (i: number) => (i >= 2000 && i < 2060 ? { cell_max_temp: warn + (i % 2 ? 0.3 : -0.4) } : null);
+    const updates = run(3000, hover).filter((u) => u.event.kind === 'cell_overtemp');
+    expect(updates.map((u) => u.status)).toEqual(['opened', 'closed']);
+
+    const rnd = noise(7);
+    const t = new Float64Array(3000);
+    const v = new Float64Array(3000);
+    for (let i = 0; i < 3000; i++) {
+      t[i] = T0 + i * MIN;
+      v[i] = bmsRecord(i, rnd, hover(i) ?? {}).cell_max_temp as number;
+    }
+    const spec = describeSignal('bms1_cell_max_t');
+    const batch = mergeDetections('DEV', thresholdDetections({ t, v }, { signal: spec.signal, limits: spec.limits!, kindHigh: 'cell_overtemp', maxGapMs: 5 * MIN, label: spec.label, unit: spec.unit }));
+    expect(batch).toHaveLength(1);
+    expect(updates[1]!.event).toEqual(batch[0]);
+  });
+
+  it('flags a current spike once, against the current’s own recent spread', () => {
+    const updates = run(3000, (i) => (i === 1900 ? { current: 620 } : null)).filter((u) => u.event.kind === 'current_spike');
+    expect(updates.map((u) => u.status)).toEqual(['opened', 'closed']);
+    expect(updates[0]!.event).toMatchObject({ start: T0 + 1900 * MIN, observed: 620 });
+  });
+
+  it('reports a sensor stuck at one value from when it stuck', () => {
+    const stuck = (i: number) => (i >= 1500 && i < 1800 ? { cell_avg_temp: 27.3 } : null);
+    const updates = run(3000, stuck).filter((u) => u.event.kind === 'sensor_stuck');
+    expect(updates.map((u) => u.status)).toEqual(['opened', 'closed']);
+    expect(updates[0]!.event.signals).toEqual(['bms1_cell_ave_t']);
+    expect(updates[1]!.event).toMatchObject({ start: T0 + 1500 * MIN, end: T0 + 1799 * MIN });
+  });
+
+  it('reports the device going silent when records resume', () => {
+    const updates = run(3000, () => null, (i) => i > 1000 && i < 1100).filter((u) => u.event.kind === 'offline_gap');
+    expect(updates.map((u) => u.status)).toEqual(['opened', 'closed']);
+    expect(updates[1]!.event).toMatchObject({ signals: ['*'], start: T0 + 1000 * MIN, end: T0 + 1100 * MIN, observed: 100 });
+  });
+
+  it('flags a phase carrying 40 % more current than the others, only while current flows', () => {
+    const detector = createStreamingDetector({ deviceId: 'DEV' });
+    const rnd = noise(3);
+    const updates: AlertUpdate[] = [];
+    // Phase A off by 40 % all day, but current only flows 18:00-22:00; then a healthy day.
+    for (let i = 0; i < 2 * 1440; i++) updates.push(...detector.pushRecord('pcs', pcsRecord(i, rnd, i < 1440 ? 1.4 : 1)));
+    updates.push(...detector.close());
+    expect(updates.map((u) => [u.status, u.event.kind])).toEqual([
+      ['opened', 'phase_imbalance'],
+      ['closed', 'phase_imbalance'],
+    ]);
+    expect(updates[1]!.event.start).toBe(T0 + 1080 * MIN);
+    expect(updates[1]!.event.end).toBe(T0 + 1319 * MIN);
+  });
+
+  it('takes raw readings of signals outside the records (smoke, cells)', () => {
+    const detector = createStreamingDetector({ deviceId: 'DEV' });
+    const updates = [
+      ...detector.pushReading('fa2_smokeFlag', T0, 0),
+      ...detector.pushReading('bms1_p3_v17', T0, 3.28),
+      ...detector.pushReading('fa2_smokeFlag', T0 + 10 * MIN, 1),
+      ...detector.pushReading('bms1_p3_v17', T0 + 10 * MIN, 2.75),
+    ];
+    expect(updates.map((u) => [u.event.kind, u.event.severity, u.event.signals[0]])).toEqual([
+      ['smoke_detected', 'critical', 'fa2_smokeFlag'],
+      ['weak_cell_voltage', 'critical', 'bms1_p3_v17'],
+    ]);
+    expect(detector.openEvents()).toHaveLength(2);
+  });
+});
