@@ -3,7 +3,7 @@ import type { BessDataset, DeviceInfo, Series } from '../types.js';
 import { driftDetections, ewmaDetections, fastRiseDetections, gapDetections, imbalanceDetections, packOutlierDetections, spikeDetections, stuckDetections, thresholdDetections } from './detectors.js';
 import { mergeDetections, type AnomalyEvent, type AnomalyKind, type Detection } from './events.js';
 import { resample, SLOT_MS } from './forecast.js';
-import { CURRENT_SPIKE, DEVICE_SILENCE_MS, FAST_RISE, HEARTBEAT_SIGNALS, LIMIT_RULES, PACK_WIDE, PHASE_IMBALANCE, ruleLimits, STUCK_BASELINE_MS, STUCK_MIN_BASELINE_MS, STUCK_MIN_MS, watchForStuck } from './rules.js';
+import { cellMinDurationMs, CURRENT_SPIKE, DEVICE_SILENCE_MS, FAST_RISE, HEARTBEAT_SIGNALS, LIMIT_RULES, PACK_WIDE, PHASE_IMBALANCE, ruleLimits, STUCK_BASELINE_MS, STUCK_MIN_BASELINE_MS, STUCK_MIN_MS, watchForStuck } from './rules.js';
 
 /** Scanned a month at a time, with an overlap so windows and runs that straddle chunks are seen whole. */
 const CHUNK_MS = 30 * 86_400_000;
@@ -83,6 +83,7 @@ async function detectChunk(dataset: BessDataset, info: DeviceInfo, from: number,
         limits: s.spec.limits ?? {},
         ...(cell.quantity === 'temperature' ? { kindHigh: 'cell_overtemp' as const } : { kindLow: 'weak_cell_voltage' as const }),
         maxGapMs: (s.staleAfterMs ?? 1_800_000) * 2,
+        minDurationMs: cellMinDurationMs(cell.quantity),
         label: s.spec.label,
         unit: s.spec.unit,
       }),

@@ -35,6 +35,16 @@ export const LIMIT_RULES: readonly LimitRule[] = [
 ];
 
 /**
+ * A single cell (per-cell files) is judged like the pack signal that summarises its
+ * quantity: a weak cell stays low for the minimum cell voltage rule's duration, while one
+ * low reading is the IR drop every cell shows under a current pulse.
+ */
+export function cellMinDurationMs(quantity: 'voltage' | 'temperature'): number {
+  const summary = quantity === 'voltage' ? 'bms1_cell_min_v' : 'bms1_cell_max_t';
+  return LIMIT_RULES.find((r) => r.signal === summary)?.minDurationMs ?? 0;
+}
+
+/**
  * Once a limit is crossed, the condition holds until the value is back inside by
  * this share of the warning-to-alarm distance, so a reading hovering at the limit
  * is one event, not a flapping series of them.

@@ -140,11 +140,25 @@ describe('streaming detector', () => {
       ...detector.pushReading('bms1_p3_v17', T0, 3.28),
       ...detector.pushReading('fa2_smokeFlag', T0 + 10 * MIN, 1),
       ...detector.pushReading('bms1_p3_v17', T0 + 10 * MIN, 2.75),
+      ...detector.pushReading('bms1_p3_v17', T0 + 15 * MIN, 2.74),
     ];
     expect(updates.map((u) => [u.event.kind, u.event.severity, u.event.signals[0]])).toEqual([
       ['smoke_detected', 'critical', 'fa2_smokeFlag'],
       ['weak_cell_voltage', 'critical', 'bms1_p3_v17'],
     ]);
+    // The weak cell's event starts at its first low reading, once a second one confirms it.
+    expect(updates[1]!.event.start).toBe(T0 + 10 * MIN);
     expect(detector.openEvents()).toHaveLength(2);
+  });
+
+  it('does not call a cell weak for one low reading under a current pulse (the IR drop every cell shows)', () => {
+    const detector = createStreamingDetector({ deviceId: 'DEV' });
+    const updates = [
+      ...detector.pushReading('bms1_p3_v17', T0, 3.28),
+      ...detector.pushReading('bms1_p3_v17', T0 + 5 * MIN, 2.83),
+      ...detector.pushReading('bms1_p3_v17', T0 + 10 * MIN, 3.27),
+      ...detector.close(),
+    ];
+    expect(updates).toEqual([]);
   });
 });

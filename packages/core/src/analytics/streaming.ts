@@ -2,7 +2,7 @@ import { describeSignal, parseCellSignal, RECORD_SIGNALS, type RecordKind, type 
 import type { AlignedRecord, SignalInfo } from '../types.js';
 import { MOVING_SHARE, round, RunProfile, STUCK_FACTOR, STUCK_SHARE } from './detectors.js';
 import { eventId, excess, type AnomalyEvent, type AnomalyKind, type Severity } from './events.js';
-import { CURRENT_SPIKE, DEVICE_SILENCE_MS, FAST_RISE, HEARTBEAT_SIGNALS, LIMIT_RULES, MERGE_GAP_MS, PACK_WIDE, PHASE_IMBALANCE, releaseLevel, ruleLimits, STUCK_MIN_BASELINE_MS, STUCK_MIN_MS, watchForStuck } from './rules.js';
+import { cellMinDurationMs, CURRENT_SPIKE, DEVICE_SILENCE_MS, FAST_RISE, HEARTBEAT_SIGNALS, LIMIT_RULES, MERGE_GAP_MS, PACK_WIDE, PHASE_IMBALANCE, releaseLevel, ruleLimits, STUCK_MIN_BASELINE_MS, STUCK_MIN_MS, watchForStuck } from './rules.js';
 
 export type AlertStatus = 'opened' | 'escalated' | 'closed';
 
@@ -191,7 +191,7 @@ export function createStreamingDetector(options: StreamingDetectorOptions): Stre
     }
     if (cell) {
       const kind = cell.quantity === 'temperature' ? 'cell_overtemp' : 'weak_cell_voltage';
-      watch.add(condition(kind, [signal]), (c) => limitCheck(spec, spec.limits ?? {}, cell.quantity === 'temperature', c, packWide(kind)));
+      watch.add(condition(kind, [signal], cellMinDurationMs(cell.quantity)), (c) => limitCheck(spec, spec.limits ?? {}, cell.quantity === 'temperature', c, packWide(kind)));
     }
     if (signal === CURRENT_SPIKE.signal) watch.add(condition('current_spike', [signal]), () => spikeCheck(spec));
     if (signal === FAST_RISE.signal) watch.add(condition('fast_temp_rise', [signal]), () => fastRiseCheck());
