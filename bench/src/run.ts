@@ -2,7 +2,8 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, wri
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
-import { generateDataset } from '@bess/core/generate';
+import { randomFaultPlan } from '@bess/core';
+import { DEFAULT_DEVICE_IDS, generateDataset } from '@bess/core/generate';
 import { cabinetCsvFiles, datasetBytes } from './files.js';
 import { machine, round, runStep } from './measure.js';
 
@@ -75,17 +76,26 @@ if (!skip.has('fastcsv')) {
 
 if (!skip.has('analytics')) {
   console.error('anomaly detection and forecast quality (separate evaluation and clean sets)');
-  const evalRoot = join(benchDir, 'data', 'eval-60d');
-  const cleanRoot = join(benchDir, 'data', 'clean-60d');
+  // The evaluation set's faults come from a randomised plan (random days, hours, durations,
+  // cells and signals), several of each kind per device; its seeds are used by no test.
+  const evalDays = 60;
+  const evalStart = '2024-06-01';
+  const evalSeed = 5151;
+  const planSeed = 8087;
+  const perKind = 5;
+  const evalRoot = join(benchDir, 'data', `eval-${evalDays}d-random-${evalSeed}-${planSeed}x${perKind}`);
+  const cleanRoot = join(benchDir, 'data', `clean-${evalDays}d`);
   if (!existsSync(join(evalRoot, '.complete'))) {
-    await generateDataset({ root: evalRoot, devices: 3, days: 60, start: '2024-06-01', seed: 31337, cells: true, cellPeriodS: 600, dirt: true, faults: 'default' });
+    const plan = randomFaultPlan(DEFAULT_DEVICE_IDS, Date.parse(`${evalStart}T00:00:00Z`), evalDays, planSeed, perKind);
+    await generateDataset({ root: evalRoot, devices: DEFAULT_DEVICE_IDS, days: evalDays, start: evalStart, seed: evalSeed, cells: true, cellPeriodS: 600, dirt: true, faults: plan });
     writeFileSync(join(evalRoot, '.complete'), '');
   }
   if (!existsSync(join(cleanRoot, '.complete'))) {
-    await generateDataset({ root: cleanRoot, devices: 3, days: 60, start: '2024-06-01', seed: 4242, cells: true, cellPeriodS: 600, dirt: true, faults: 'none' });
+    await generateDataset({ root: cleanRoot, devices: DEFAULT_DEVICE_IDS, days: evalDays, start: evalStart, seed: 4242, cells: true, cellPeriodS: 600, dirt: true, faults: 'none' });
     writeFileSync(join(cleanRoot, '.complete'), '');
   }
-  results.analytics = await runStep('analytics', [evalRoot, cleanRoot]);
+  const sets = { evaluation: { seed: evalSeed, faultPlan: { seed: planSeed, perKindPerDevice: perKind } }, clean: { seed: 4242 } };
+  results.analytics = await runStep('analytics', [evalRoot, cleanRoot, JSON.stringify(sets)]);
 }
 if (!skip.has('fanout')) {
   const fanout: unknown[] = [];

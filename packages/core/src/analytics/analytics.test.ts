@@ -1,14 +1,12 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeSignal } from '../catalog.js';
 import { openDataset } from '../dataset.js';
-import { generateDataset } from '../generate/index.js';
+import { FAULT_KINDS, generateDataset } from '../generate/index.js';
 import { scratchRoot } from '../test-support/tmp.js';
 import type { BessDataset } from '../types.js';
 import { detectAnomalies } from './detect.js';
 import { driftDetections, ewmaDetections, fastRiseDetections, imbalanceDetections, packOutlierDetections, spikeDetections, stuckDetections, thresholdDetections } from './detectors.js';
-import { backtest, scoreDetection, type Label } from './evaluate.js';
+import { backtest, randomFaultPlan, readLabels, replayAlerts, scoreDetection } from './evaluate.js';
 import { mergeDetections } from './events.js';
 import { resample, SLOTS_PER_DAY } from './forecast.js';
 import { fitRul } from './rul.js';
@@ -210,13 +208,41 @@ describe('detection on generated data with labelled faults', () => {
   it('finds every injected fault kind', async () => {
     const id = dataset.devices()[0]!.id;
     const events = await detectAnomalies(dataset, id);
-    const labels = (JSON.parse(readFileSync(join(scratch.root, 'faults.json'), 'utf8')) as { device: string; kind: string; start: string; end: string }[]).map(
-      (l): Label => ({ device: l.device, kind: l.kind, start: Date.parse(l.start), end: Date.parse(l.end) }),
-    );
-    const scores = scoreDetection(events, labels, ['cell_overtemp', 'weak_cell_voltage', 'current_spike', 'sensor_stuck', 'phase_imbalance', 'offline_gap']);
+    const labels = readLabels(scratch.root);
+    expect(labels).toHaveLength(FAULT_KINDS.length);
+    const scores = scoreDetection(events, labels, FAULT_KINDS);
     for (const s of scores) expect(s.recall, s.kind).toBe(1);
     for (const s of scores) expect(s.precision, s.kind).toBe(1);
     const hot = events.find((e) => e.kind === 'cell_overtemp')!;
     expect(hot.message).toMatch(/reached \d+(\.\d+)? °C/);
+  });
+
+  it('finds them live too: the streaming detector replayed over the records', async () => {
+    const id = dataset.devices()[0]!.id;
+    const replay = await replayAlerts(dataset, id);
+    expect(replay.records).toBeGreaterThan(0);
+    const scores = scoreDetection(replay.events, readLabels(scratch.root), FAULT_KINDS, dataset.defaultStepMs(id, 'bms'));
+    for (const s of scores) expect(s.recall, s.kind).toBe(1);
+    for (const s of scores) expect(s.precision, s.kind).toBe(1);
+  });
+});
+
+describe('randomised fault plans', () => {
+  const start = Date.UTC(2024, 5, 1);
+  it('places perKind faults of each kind per device on distinct days after the warm-up, the same for the same seed', () => {
+    const plan = randomFaultPlan(['A', 'B'], start, 40, 5, 4);
+    expect(randomFaultPlan(['A', 'B'], start, 40, 5, 4)).toEqual(plan);
+    expect(randomFaultPlan(['A', 'B'], start, 40, 6, 4)).not.toEqual(plan);
+    for (const faults of Object.values(plan)) {
+      for (const kind of FAULT_KINDS) expect(faults.filter((f) => f.kind === kind)).toHaveLength(4);
+      const days = faults.map((f) => Math.floor((f.start - start) / 86_400_000));
+      expect(new Set(days).size).toBe(faults.length);
+      for (const f of faults) {
+        expect(f.start).toBeGreaterThanOrEqual(start + 8 * 86_400_000);
+        expect(f.end).toBeGreaterThan(f.start);
+        expect(f.end).toBeLessThanOrEqual(start + 40 * 86_400_000);
+      }
+    }
+    expect(() => randomFaultPlan(['A'], start, 20, 5, 3)).toThrow(/cannot hold/);
   });
 });

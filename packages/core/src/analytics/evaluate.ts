@@ -5,11 +5,11 @@ import { FAULT_KINDS, type FaultSpec } from '../generate/faults.js';
 import { Random } from '../generate/random.js';
 import { BessError, type AlignedRecord, type BessDataset } from '../types.js';
 import type { AnomalyEvent } from './events.js';
+import { choosePhi, errorSpread, profileForecast, seasonalNaive, SLOTS_PER_DAY } from './forecast.js';
 import { createStreamingDetector, type AlertUpdate } from './streaming.js';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
-import { choosePhi, errorSpread, profileForecast, seasonalNaive, SLOTS_PER_DAY } from './forecast.js';
 
 /** A labelled fault window (the generator's ground truth). */
 export interface Label {
