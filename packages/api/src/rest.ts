@@ -153,7 +153,8 @@ async function serveSse(req: IncomingMessage, res: ServerResponse, ctx: Context,
       ctx.metrics?.eventsSent.inc({ kind });
       // A client that reads slowly makes write() return false: wait for it; meanwhile the
       // subscription's bounded queue drops the oldest events instead of growing.
-      if (!res.write(`id: ${event.id}\ndata: ${JSON.stringify(event.record)}\n\n`)) await drained(res);
+      ctx.metrics?.streamSendLateness.observe((performance.now() - event.dueAt) / 1000);
+      if (!res.write(`id: ${event.id}\ndata: ${event.json}\n\n`)) await drained(res);
     }
   } finally {
     clearInterval(heartbeat);

@@ -18,6 +18,7 @@ import { appRouter } from './root.js';
 import { serveFile } from './static.js';
 import { StreamHub } from './stream.js';
 import type { Context } from './trpc.js';
+import { streamEventEncoder } from './ws-encoder.js';
 
 export interface ServerOptions {
   dataset: BessDataset;
@@ -165,6 +166,8 @@ export async function createBessServer(options: ServerOptions): Promise<BessServ
   const wsHandler = applyWSSHandler({
     wss,
     router: appRouter,
+    // Stream events are serialised once per broadcast, not once per subscriber.
+    experimental_encoder: streamEventEncoder((ms) => metrics.streamSendLateness.observe(ms / 1000)),
     keepAlive: { enabled: true, pingMs: 30_000, pongWaitMs: 10_000 },
     createContext: ({ req, info }) => {
       const url = new URL(req.url ?? '/', 'http://local');

@@ -1,9 +1,35 @@
 import type { AlignedRecord, BessDataset, RecordKind } from '@bess/core';
 
-export interface StreamEvent {
-  /** The record's timestamp: a client that reconnects with it resumes right after it. */
-  id: string;
-  record: AlignedRecord;
+/**
+ * One record as a stream hands it out. A broadcast builds one of these and shares it with every
+ * subscriber of the reader, so the record is serialised to JSON once, not once per subscriber.
+ */
+export class StreamEvent {
+  private serialised: string | null = null;
+
+  constructor(
+    /** The record's timestamp: a client that reconnects with it resumes right after it. */
+    readonly id: string,
+    /** Shared by every subscriber of the broadcast: treat as read-only. */
+    readonly record: AlignedRecord,
+    /** When the event was due to go out (performance.now() clock): its replay tick, or when a live record was seen. */
+    readonly dueAt: number,
+  ) {}
+
+  /** `JSON.stringify(record)`, computed on first use and then reused. */
+  get json(): string {
+    return (this.serialised ??= JSON.stringify(this.record));
+  }
+}
+
+/**
+ * The broadcast event a record object belongs to. Each broadcast gives its event a record object
+ * of its own, so the WebSocket encoder, which only sees the record, can find the event's
+ * serialised form and due time (see ws-encoder.ts).
+ */
+const eventOfRecord = new WeakMap<object, StreamEvent>();
+export function broadcastEventOf(record: unknown): StreamEvent | undefined {
+  return typeof record === 'object' && record !== null ? eventOfRecord.get(record) : undefined;
 }
 
 export interface StreamRequest {
@@ -23,6 +49,9 @@ export class Subscription {
   private readonly queue: StreamEvent[] = [];
   private wake: (() => void) | null = null;
   private closed = false;
+  /** The abort signals already listened to (normally one per subscription, not one listener per event). */
+  private readonly signals = new Set<AbortSignal>();
+  private readonly onAbort = (): void => this.wake?.();
   dropped = 0;
 
   constructor(
@@ -43,17 +72,18 @@ export class Subscription {
 
   /** The next event, or null once the subscription is closed or `signal` aborts. */
   async next(signal?: AbortSignal): Promise<StreamEvent | null> {
+    if (signal && !signal.aborted && !this.closed && !this.signals.has(signal)) {
+      this.signals.add(signal);
+      signal.addEventListener('abort', this.onAbort, { once: true });
+    }
     while (!this.closed && !signal?.aborted) {
       const event = this.queue.shift();
       if (event) return event;
       await new Promise<void>((resolve) => {
-        const done = () => {
+        this.wake = () => {
           this.wake = null;
-          signal?.removeEventListener('abort', done);
           resolve();
         };
-        this.wake = done;
-        signal?.addEventListener('abort', done, { once: true });
       });
     }
     return null;
@@ -63,6 +93,8 @@ export class Subscription {
     if (this.closed) return;
     this.closed = true;
     this.queue.length = 0;
+    for (const signal of this.signals) signal.removeEventListener('abort', this.onAbort);
+    this.signals.clear();
     this.wake?.();
     this.onClose(this);
   }
@@ -111,8 +143,11 @@ class SharedReader {
     this.unlisten = null;
   }
 
-  private broadcast(record: AlignedRecord): void {
-    const event = { id: record.timestamp, record };
+  /** One event object (and one JSON serialisation) for all subscribers. */
+  private broadcast(source: AlignedRecord, dueAt: number): void {
+    const record = { ...source }; // this broadcast's own object: see broadcastEventOf
+    const event = new StreamEvent(record.timestamp, record, dueAt);
+    eventOfRecord.set(record, event);
     for (const s of this.subscribers) s.push(event);
   }
 
@@ -122,13 +157,13 @@ class SharedReader {
     const due = this.startedAt + this.ticks * this.request.intervalMs;
     this.timer = setTimeout(() => {
       this.ticks++;
-      this.replayOne()
+      this.replayOne(due)
         .catch(this.onError)
         .finally(() => this.schedule());
     }, Math.max(0, due - performance.now()));
   }
 
-  private async replayOne(): Promise<void> {
+  private async replayOne(due: number): Promise<void> {
     const { deviceId, kind, stepMs } = this.request;
     if (this.position < this.bufferStart || this.position >= this.bufferStart + this.buffer.length) {
       let page = await this.dataset.page(deviceId, kind, { skip: this.position, limit: PREFETCH, stepMs });
@@ -142,7 +177,7 @@ class SharedReader {
     const record = this.buffer[this.position - this.bufferStart];
     if (!record || this.stopped) return;
     this.position++;
-    this.broadcast(record);
+    this.broadcast(record, due);
   }
 
   /** Live: push every record that appeared since the last one sent (the newest one first time). */
@@ -153,7 +188,8 @@ class SharedReader {
     while (this.position < total && !this.stopped) {
       const page = await this.dataset.page(deviceId, kind, { skip: this.position, limit: 1000, stepMs });
       if (page.records.length === 0) break;
-      for (const record of page.records) this.broadcast(record);
+      const seen = performance.now();
+      for (const record of page.records) this.broadcast(record, seen);
       this.position += page.records.length;
     }
   }

@@ -118,6 +118,14 @@ export function createServerMetrics() {
     connections: registry.register(new Gauge('bess_open_connections', 'Open WebSocket and SSE connections by transport')),
     subscriptions: registry.register(new Gauge('bess_active_subscriptions', 'Active stream subscriptions')),
     eventsSent: registry.register(new Counter('bess_stream_events_sent_total', 'Stream events delivered to clients')),
+    /** From an event's due time (its replay tick, or when a live record was seen) to handing it to the subscriber's socket. */
+    streamSendLateness: registry.register(
+      new Histogram(
+        'bess_stream_send_lateness_seconds',
+        'Stream events: from the due time to the send to the subscriber socket',
+        [0.001, 0.002, 0.005, 0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.5, 1, 2, 5],
+      ),
+    ),
     eventsDropped: registry.register(new Counter('bess_stream_events_dropped_total', 'Stream events dropped for slow clients')),
     rateLimited: registry.register(new Counter('bess_rate_limited_total', 'Requests refused by the rate limiter')),
     authFailures: registry.register(new Counter('bess_auth_failures_total', 'Requests refused for a missing or wrong API key')),

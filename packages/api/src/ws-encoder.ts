@@ -1,0 +1,68 @@
+import { broadcastEventOf, type StreamEvent } from './stream.js';
+
+/** tRPC's WebSocket encoder interface (`experimental_encoder` of applyWSSHandler). */
+export interface WsEncoder {
+  encode(data: unknown): string;
+  decode(data: string | ArrayBuffer | Uint8Array): unknown;
+}
+
+const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const hasOnlyKeys = (o: Record<string, unknown>, keys: readonly string[]): boolean => Object.keys(o).every((k) => keys.includes(k));
+
+/**
+ * tRPC's default JSON encoder, except for stream events: a broadcast to 5,000 subscribers
+ * used to serialise the same record 5,000 times. A data message whose payload is a broadcast
+ * record (see `broadcastEventOf`) is assembled from the record's JSON, serialised once per
+ * broadcast, and the envelope's few small fields. The text is exactly what
+ * `JSON.stringify` would produce (same keys, same order), so clients see no difference;
+ * anything not of that shape goes through `JSON.stringify` as before.
+ *
+ * `onStreamSend` is told, for each stream event handed to a socket, how late that is on the
+ * event's schedule (ms): the server-side half of fan-out lateness.
+ */
+export function streamEventEncoder(onStreamSend?: (latenessMs: number) => void): WsEncoder {
+  return {
+    encode(message) {
+      const hit = streamMessage(message);
+      if (!hit) return JSON.stringify(message);
+      const { message: m, event } = hit;
+      onStreamSend?.(performance.now() - event.dueAt);
+      return encodeStreamMessage(m, event);
+    },
+    decode(data) {
+      if (typeof data !== 'string') throw new Error('this server speaks JSON in text frames');
+      return JSON.parse(data);
+    },
+  };
+}
+
+interface StreamMessage {
+  id: unknown;
+  jsonrpc?: unknown;
+  result: { type: 'data'; data: { id: string; data: unknown }; id: string };
+}
+
+/** A tracked data message `{id, jsonrpc?, result: {type: 'data', data: {id, data: <record>}, id}}` carrying a broadcast record. */
+function streamMessage(message: unknown): { message: StreamMessage; event: StreamEvent } | null {
+  if (!isPlainObject(message) || !hasOnlyKeys(message, ['id', 'jsonrpc', 'result'])) return null;
+  const result = message.result;
+  if (!isPlainObject(result) || result.type !== 'data' || typeof result.id !== 'string' || !hasOnlyKeys(result, ['type', 'data', 'id'])) return null;
+  const data = result.data;
+  if (!isPlainObject(data) || typeof data.id !== 'string' || !hasOnlyKeys(data, ['id', 'data'])) return null;
+  const event = broadcastEventOf(data.data);
+  // Key order matters for byte-identical output: JSON.stringify follows insertion order.
+  if (!event || Object.keys(result).join() !== 'type,data,id' || Object.keys(data).join() !== 'id,data') return null;
+  const keys = Object.keys(message).join();
+  if (keys !== 'id,jsonrpc,result' && keys !== 'id,result') return null;
+  return { message: message as unknown as StreamMessage, event };
+}
+
+function encodeStreamMessage(m: StreamMessage, event: StreamEvent): string {
+  // Whatever JSON.stringify leaves out (undefined, functions) is left out here too.
+  const field = (name: string, value: unknown): string => {
+    const json = JSON.stringify(value) as string | undefined;
+    return json === undefined ? '' : `"${name}":${json},`;
+  };
+  const head = `{${field('id', m.id)}${field('jsonrpc', m.jsonrpc)}`;
+  return `${head}"result":{"type":"data","data":{"id":${JSON.stringify(m.result.data.id)},"data":${event.json}},"id":${JSON.stringify(m.result.id)}}}`;
+}
