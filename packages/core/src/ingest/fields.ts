@@ -97,10 +97,27 @@ export function parseTimestamp(buf: Uint8Array, start: number, end: number, offs
   return (days * 86400 + hour * 3600 + minute * 60 + second) * 1000 + millis - zone;
 }
 
-// Consecutive readings share their date, so the last date's day number is remembered:
-// the profile showed date arithmetic as the largest cost of ingestion.
-let lastDateKey = -1;
-let lastDays = NaN;
+/**
+ * Days since the epoch of a calendar date, remembering the last one: consecutive
+ * readings share their date, and the profile showed date arithmetic as the largest
+ * cost of ingestion. NaN for an impossible date (Feb 30, month 13).
+ */
+export class DateCache {
+  private key = -1;
+  private value = NaN;
+
+  days(year: number, month: number, day: number): number {
+    const key = year * 10000 + month * 100 + day;
+    if (key === this.key) return this.value;
+    if (month < 1 || month > 12 || day < 1 || day > DAYS_IN_MONTH[month - 1]!) return NaN;
+    if (month === 2 && day === 29 && !(year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0))) return NaN;
+    this.key = key;
+    this.value = daysFromCivil(year, month, day);
+    return this.value;
+  }
+}
+
+const dates = new DateCache();
 
 /** Days since the epoch of the `YYYY-MM-DD` at `at`, or NaN for an impossible date. */
 function dayNumber(buf: Uint8Array, at: number): number {
@@ -108,17 +125,11 @@ function dayNumber(buf: Uint8Array, at: number): number {
   const month = digits(buf, at + 5, 2);
   const day = digits(buf, at + 8, 2);
   if (year < 0 || month < 0 || day < 0) return NaN;
-  const key = year * 10000 + month * 100 + day;
-  if (key === lastDateKey) return lastDays;
-  if (month < 1 || month > 12 || day < 1 || day > DAYS_IN_MONTH[month - 1]!) return NaN;
-  if (month === 2 && day === 29 && !(year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0))) return NaN;
-  lastDateKey = key;
-  lastDays = daysFromCivil(year, month, day);
-  return lastDays;
+  return dates.days(year, month, day);
 }
 
 /** Powers of ten that are exact doubles: the fast path divides by them (Clinger). */
-const EXACT_POW10 = [1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22];
+export const POW10 = [1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22];
 const NUMBER_SYNTAX = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 const decoder = new TextDecoder();
 
@@ -158,8 +169,8 @@ export function parseValue(buf: Uint8Array, start: number, end: number): ValueRe
       break;
     }
   }
-  if (at === end && digitCount > 0 && digitCount <= 15 && fraction < EXACT_POW10.length) {
-    const value = mantissa / EXACT_POW10[fraction]!;
+  if (at === end && digitCount > 0 && digitCount <= 15 && fraction < POW10.length) {
+    const value = mantissa / POW10[fraction]!;
     return negative ? -value : value;
   }
   const text = decoder.decode(buf.subarray(start, end));

@@ -26,6 +26,15 @@ describe('indexSignalFile', () => {
     expect(second.bytesRead).toBe(0);
   });
 
+  it('counts readings outside the signal’s physical range, wherever they fall among its pages', async () => {
+    // 1,000 readings (four summary pages); three impossible SOC values, in the first and the last page.
+    const rows = minutes(1000).map(([t], i) => [t, i === 3 ? -5 : i === 998 ? 101 : i === 999 ? 250 : 40 + (i % 50)] as [string, number]);
+    const csvPath = scratch.write('RANGE', 'bms1_soc', csv('bms1_soc', rows));
+    const built = await indexSignalFile({ ...job('bms1_soc'), csvPath, deviceId: 'RANGE' });
+    expect(built.meta.rows).toBe(1000);
+    expect(built.meta.quality.outOfRange).toBe(3);
+  });
+
   it('reads only the appended bytes when a file grows (live tail)', async () => {
     const path = scratch.write('DEV', 'bms1_v', csv('bms1_v', minutes(50)));
     const before = await indexSignalFile(job('bms1_v'));

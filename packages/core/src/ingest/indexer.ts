@@ -5,10 +5,14 @@ import {
   appendIndex,
   BLOCK_ROWS,
   blockStartsOf,
+  hashHead,
   headHash,
   INDEX_VERSION,
   readTrustedMeta,
   writeIndex,
+  summarize,
+  SUMMARY_FIELDS,
+  SUMMARY_ROWS,
   type IndexMeta,
   type SourceStamp,
 } from './index-store.js';
@@ -66,7 +70,7 @@ function canAppend(path: string, previous: IndexMeta, size: number): boolean {
 async function buildIndex(job: IndexJob, size: number, mtimeMs: number): Promise<IndexOutcome> {
   let builder = new ReadingBuilder(job.utcOffsetMs, size / 20);
   let scanner = new LineScanner(builder);
-  scanRange(job.csvPath, scanner, 0, size);
+  const head = scanRange(job.csvPath, scanner, 0, size);
   let parser: SignalQuality['parser'] = 'scanner';
   if (scanner.needsFallback) {
     builder.discard();
@@ -86,7 +90,8 @@ async function buildIndex(job: IndexJob, size: number, mtimeMs: number): Promise
   }
   const readings = builder.finish();
   const timing = measureTiming(readings.rows, readings.count);
-  const stamp: SourceStamp = { size, mtimeMs, headHash: headHash(job.csvPath, size) };
+  const summaries = summarize(readings.rows, readings.count);
+  const stamp: SourceStamp = { size, mtimeMs, headHash: head };
   const meta: IndexMeta = {
     version: INDEX_VERSION,
     signal: job.signal,
@@ -102,10 +107,10 @@ async function buildIndex(job: IndexJob, size: number, mtimeMs: number): Promise
     staleAfterMs: timing.staleAfterMs,
     segments: timing.segments,
     gaps: timing.gaps,
-    quality: qualityOf(job.signal, readings, parser),
+    quality: qualityOf(job.signal, readings, parser, summaries),
     blockStarts: blockStartsOf(readings.rows, readings.count),
   };
-  writeIndex(job.indexDir, job.deviceId, meta, readings.rows);
+  writeIndex(job.indexDir, job.deviceId, meta, readings.rows, summaries);
   readings.release();
   return { meta, action: 'built', bytesRead: size };
 }
@@ -156,18 +161,22 @@ function appendRows(job: IndexJob, previous: IndexMeta, size: number, mtimeMs: n
 /** One read buffer per thread, reused: scanning is synchronous, so no two scans share it at once. */
 const chunk = Buffer.allocUnsafe(CHUNK_BYTES);
 
-function scanRange(path: string, scanner: LineScanner, start: number, end: number): void {
+/** Feeds bytes [start, end) of the file to the scanner; returns the hash of the file's head (its identity) when reading from 0. */
+function scanRange(path: string, scanner: LineScanner, start: number, end: number): string {
   const fd = openSync(path, 'r');
   try {
     const buf = chunk;
     let position = start;
+    let head = start === 0 ? hashHead(new Uint8Array(0)) : '';
     while (position < end && !scanner.needsFallback) {
       const n = readSync(fd, buf, 0, Math.min(buf.length, end - position), position);
       if (n === 0) break; // truncated while reading: the next refresh sees the new stamp
+      if (position === 0) head = hashHead(buf.subarray(0, n));
       scanner.push(buf.subarray(0, n));
       position += n;
     }
     scanner.end();
+    return head;
   } finally {
     closeSync(fd);
   }
@@ -177,12 +186,19 @@ function lastRowOf(rows: Float64Array, count: number): [number, number] | null {
   return count ? [rows[(count - 1) * 2]!, rows[(count - 1) * 2 + 1]!] : null;
 }
 
-function qualityOf(signal: string, readings: FinishedReadings, parser: SignalQuality['parser']): SignalQuality {
+function qualityOf(signal: string, readings: FinishedReadings, parser: SignalQuality['parser'], summaries = summarize(readings.rows, readings.count)): SignalQuality {
   const [low, high] = describeSignal(signal).range;
   let outOfRange = 0;
-  for (let i = 0; i < readings.count; i++) {
-    const v = readings.rows[i * 2 + 1]!;
-    if (v < low || v > high) outOfRange++;
+  // Page summaries say which pages can hold a value out of range; only those are read.
+  for (let p = 0, o = 0; o < summaries.length; p++, o += SUMMARY_FIELDS) {
+    const min = summaries[o + 2]!;
+    const max = summaries[o + 3]!;
+    if (min >= low && max <= high) continue;
+    const end = Math.min(readings.count, (p + 1) * SUMMARY_ROWS);
+    for (let i = p * SUMMARY_ROWS; i < end; i++) {
+      const v = readings.rows[i * 2 + 1]!;
+      if (v < low || v > high) outOfRange++;
+    }
   }
   return {
     linesRead: readings.linesRead,

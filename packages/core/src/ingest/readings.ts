@@ -40,6 +40,9 @@ export class ReadingBuilder {
   length = 0;
   linesRead = 0;
   readonly rejected = emptyRejectCounts();
+  /** The latest time so far, and how many readings did not come after it (then `finish` must sort or merge). */
+  lastTime = -Infinity;
+  private disorder = 0;
 
   constructor(
     readonly utcOffsetMs = 0,
@@ -64,7 +67,6 @@ export class ReadingBuilder {
   addFields(buf: Uint8Array, tsStart: number, tsEnd: number, valueStart: number, valueEnd: number): void {
     const t = parseTimestamp(buf, tsStart, tsEnd, this.utcOffsetMs);
     if (Number.isNaN(t)) return this.reject('bad_timestamp');
-    const value = parseValue(buf, valueStart, valueEnd);
     this.addTimedValue(t, buf, valueStart, valueEnd);
   }
 
@@ -73,7 +75,9 @@ export class ReadingBuilder {
     const value = parseValue(buf, valueStart, valueEnd);
     if (typeof value !== 'number') return this.reject(value);
     this.linesRead++;
-    if (this.length * 2 === this.rows.length) this.grow();
+    if (this.length * 2 === this.rows.length) this.grow(this.rows.length);
+    if (t <= this.lastTime) this.disorder++;
+    else this.lastTime = t;
     this.rows[this.length * 2] = t;
     this.rows[this.length * 2 + 1] = value;
     this.length++;
@@ -85,8 +89,31 @@ export class ReadingBuilder {
     this.reject(trimEnd(buf, s, end) === s ? 'blank_line' : 'wrong_column_count');
   }
 
-  private grow(): void {
-    const rows = acquireRows(this.rows.length * 2);
+  /**
+   * The row buffer, with room for `rows` more readings: the scanner's fast path
+   * writes `[t, v]` pairs into it directly, then reports them with `commitFast`.
+   */
+  reserve(rows: number): Float64Array {
+    const needed = (this.length + rows) * 2;
+    if (needed > this.rows.length) this.grow(Math.max(this.rows.length, needed - this.rows.length));
+    return this.rows;
+  }
+
+  /** The current row buffer (it is replaced when it grows). */
+  rowsBuffer(): Float64Array {
+    return this.rows;
+  }
+
+  /** Readings the fast path wrote: the new length, how many it added, the latest time and how many were not after it. */
+  commitFast(length: number, accepted: number, lastTime: number, disorder: number): void {
+    this.length = length;
+    this.linesRead += accepted;
+    this.lastTime = lastTime;
+    this.disorder += disorder;
+  }
+
+  private grow(extra: number): void {
+    const rows = acquireRows(this.rows.length + extra);
     rows.set(this.rows);
     releaseRows(this.rows);
     this.rows = rows;
@@ -99,6 +126,7 @@ export class ReadingBuilder {
   finish(): FinishedReadings {
     const n = this.length;
     const input = this.rows;
+    if (this.disorder === 0) return this.finished(input, n, 0);
     let outOfOrder = 0;
     let latest = -Infinity;
     for (let i = 0; i < n; i++) {
@@ -132,14 +160,17 @@ export class ReadingBuilder {
       kept++;
     }
     if (rows !== input) releaseRows(input);
-    const buffer = rows;
+    return this.finished(rows, kept, outOfOrder);
+  }
+
+  private finished(rows: Float64Array, count: number, outOfOrder: number): FinishedReadings {
     return {
-      rows: rows.subarray(0, kept * 2),
-      count: kept,
+      rows: rows.subarray(0, count * 2),
+      count,
       linesRead: this.linesRead,
       rejected: this.rejected,
       outOfOrder,
-      release: () => releaseRows(buffer),
+      release: () => releaseRows(rows),
     };
   }
 }

@@ -6,7 +6,7 @@
 /** A reading describes the present for this many of the signal's own periods. */
 export const STALE_AFTER_PERIODS = 3;
 /** Sampled intervals used to measure the median period (enough for a stable median, cheap on big files). */
-const PERIOD_SAMPLE = 20_001;
+const PERIOD_SAMPLE = 4_001;
 
 export interface TimingStats {
   medianPeriodMs: number | null;
@@ -36,10 +36,44 @@ function medianInterval(rows: Float64Array, count: number): number {
     const i = Math.floor((k * intervals) / n);
     sample[k] = rows[(i + 1) * 2]! - rows[i * 2]!;
   }
-  sample.sort();
+  // Selection rather than a sort: linear, and the sort was an eighth of indexing time on small files.
   const mid = n >> 1;
-  const median = n % 2 ? sample[mid]! : (sample[mid - 1]! + sample[mid]!) / 2;
+  const upper = select(sample, mid);
+  const median = n % 2 ? upper : (maxBelow(sample, mid) + upper) / 2;
   return Math.max(1, median);
+}
+
+/** Rearranges `a` so `a[k]` is its k-th smallest value (Hoare's quickselect), and returns it. */
+export function select(a: Float64Array, k: number): number {
+  let lo = 0;
+  let hi = a.length - 1;
+  while (lo < hi) {
+    const pivot = a[(lo + hi) >> 1]!;
+    let i = lo;
+    let j = hi;
+    while (i <= j) {
+      while (a[i]! < pivot) i++;
+      while (a[j]! > pivot) j--;
+      if (i <= j) {
+        const x = a[i]!;
+        a[i] = a[j]!;
+        a[j] = x;
+        i++;
+        j--;
+      }
+    }
+    if (k <= j) hi = j;
+    else if (k >= i) lo = i;
+    else break;
+  }
+  return a[k]!;
+}
+
+/** The largest of `a[0..k)`, which after `select(a, k)` is the (k-1)-th smallest. */
+function maxBelow(a: Float64Array, k: number): number {
+  let max = -Infinity;
+  for (let i = 0; i < k; i++) if (a[i]! > max) max = a[i]!;
+  return max;
 }
 
 /**
@@ -53,17 +87,32 @@ export function extendSegments(
   to: number,
   staleAfterMs: number,
 ): number {
+  if (from >= to) return 0;
   let gaps = 0;
-  for (let i = from; i < to; i++) {
+  let i = from;
+  // The open segment is kept in locals and written back once: this loop runs once per reading.
+  let segFrom: number;
+  let segTo: number;
+  if (segments.length >= 2) {
+    segTo = segments.pop()!;
+    segFrom = segments.pop()!;
+  } else {
+    segFrom = rows[i * 2]!;
+    segTo = segFrom + staleAfterMs;
+    i++;
+  }
+  for (; i < to; i++) {
     const t = rows[i * 2]!;
-    const last = segments.length - 1;
-    if (last > 0 && t <= segments[last]!) {
-      segments[last] = t + staleAfterMs;
+    if (t <= segTo) {
+      segTo = t + staleAfterMs;
     } else {
-      if (last > 0) gaps++;
-      segments.push(t, t + staleAfterMs);
+      segments.push(segFrom, segTo);
+      gaps++;
+      segFrom = t;
+      segTo = t + staleAfterMs;
     }
   }
+  segments.push(segFrom, segTo);
   return gaps;
 }
 
