@@ -9,10 +9,9 @@ import type { BucketSeries } from '../types.js';
  *
  * Pages of 256 rows that fall wholly inside one bucket are taken from their
  * precomputed summary, so a long range costs a pass over summaries, not over
- * every reading. When buckets are much wider than pages (at least 8 pages), a
- * page that straddles two buckets is counted in the bucket of its first reading
- * rather than read row by row: every reading still lands in exactly one bucket,
- * and a bucket's edge moves by less than an eighth of its width.
+ * every reading. Only a page that straddles a bucket edge is read row by row,
+ * and then alone (4 KiB) when buckets span pages: the result is exact, and a
+ * cold whole-span query reads about one page per bucket.
  */
 export function downsampleReader(reader: SignalReader, from: number, to: number, maxPoints: number): BucketSeries {
   const bucketMs = Math.max(1, Math.ceil((to - from + 1) / maxPoints));
@@ -43,16 +42,18 @@ export function downsampleReader(reader: SignalReader, from: number, to: number,
 
   const meta = reader.meta;
   const pageMs = rows > SUMMARY_ROWS && meta.first !== null && meta.last !== null ? ((meta.last - meta.first) / rows) * SUMMARY_ROWS : Infinity;
-  const wholePages = bucketMs >= 8 * pageMs;
+  // Narrow buckets read every row: whole blocks then cost fewer reads than pages.
+  const byPage = bucketMs >= pageMs;
 
-  let blockNo = -1;
-  let block: Float64Array = new Float64Array(0);
+  let sourceNo = -1;
+  let source: Float64Array = new Float64Array(0);
+  let sourceFirst = 0;
   let i = reader.indexAtOrAfter(from);
   while (i < rows) {
     if (i % SUMMARY_ROWS === 0) {
       const o = (i / SUMMARY_ROWS) * SUMMARY_FIELDS;
       const first = Math.floor((summaries[o]! - from) / bucketMs);
-      if (summaries[o + 1]! <= to && (wholePages || first === Math.floor((summaries[o + 1]! - from) / bucketMs))) {
+      if (summaries[o + 1]! <= to && first === Math.floor((summaries[o + 1]! - from) / bucketMs)) {
         enter(first);
         if (summaries[o + 2]! < min) min = summaries[o + 2]!;
         if (summaries[o + 3]! > max) max = summaries[o + 3]!;
@@ -62,15 +63,17 @@ export function downsampleReader(reader: SignalReader, from: number, to: number,
         continue;
       }
     }
-    const b = Math.floor(i / BLOCK_ROWS);
-    if (b !== blockNo) {
-      blockNo = b;
-      block = reader.block(b);
+    const unit = byPage ? SUMMARY_ROWS : BLOCK_ROWS;
+    const no = Math.floor(i / unit);
+    if (no !== sourceNo) {
+      sourceNo = no;
+      source = byPage ? reader.page(no) : reader.block(no);
+      sourceFirst = no * unit;
     }
-    const at = (i - b * BLOCK_ROWS) * 2;
-    const t = block[at]!;
+    const at = (i - sourceFirst) * 2;
+    const t = source[at]!;
     if (t > to) break;
-    const v = block[at + 1]!;
+    const v = source[at + 1]!;
     enter(Math.floor((t - from) / bucketMs));
     if (v < min) min = v;
     if (v > max) max = v;

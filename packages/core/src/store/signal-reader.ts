@@ -1,5 +1,5 @@
 import { closeSync, openSync, readSync } from 'node:fs';
-import { BLOCK_ROWS, ROW_BYTES, SUMMARY_FIELDS, summaryPages, type IndexMeta } from '../ingest/index-store.js';
+import { BLOCK_ROWS, ROW_BYTES, SUMMARY_FIELDS, SUMMARY_ROWS, summaryPages, type IndexMeta } from '../ingest/index-store.js';
 
 interface LruNode<V> {
   key: string;
@@ -40,6 +40,11 @@ export class Lru<V> {
     this.total += node.cost;
     while (this.total > this.maxCost && this.oldest && this.oldest !== node) this.remove(this.oldest);
     return value;
+  }
+
+  /** The value under `key` if cached, without loading it or changing its recency. */
+  peek(key: string): V | undefined {
+    return this.nodes.get(key)?.value;
   }
 
   delete(key: string): void {
@@ -143,6 +148,26 @@ export class SignalReader {
     return this.cache.get(`${this.id}:${b}:${length}`, () => {
       const out = new Float64Array(length * 2);
       readFully(descriptors.fd(this.binPath), new Uint8Array(out.buffer), b * BLOCK_ROWS * ROW_BYTES, this.binPath);
+      return out;
+    });
+  }
+
+  /**
+   * Rows of summary page `p` (256 rows, interleaved `[t, v, ...]`): a view of its
+   * block when that is cached, otherwise the page alone (4 KiB instead of 64). A
+   * downsampled year needs only the pages that straddle bucket edges.
+   */
+  page(p: number): Float64Array {
+    const first = p * SUMMARY_ROWS;
+    const b = Math.floor(first / BLOCK_ROWS);
+    const length = Math.min(SUMMARY_ROWS, this.meta.rows - first);
+    const blockLength = Math.min(BLOCK_ROWS, this.meta.rows - b * BLOCK_ROWS);
+    const block = this.cache.peek(`${this.id}:${b}:${blockLength}`);
+    const at = (first - b * BLOCK_ROWS) * 2;
+    if (block) return block.subarray(at, at + length * 2);
+    return this.cache.get(`${this.id}:p${p}:${length}`, () => {
+      const out = new Float64Array(length * 2);
+      readFully(descriptors.fd(this.binPath), new Uint8Array(out.buffer), first * ROW_BYTES, this.binPath);
       return out;
     });
   }
