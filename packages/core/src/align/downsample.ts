@@ -18,43 +18,32 @@ export function downsampleReader(reader: SignalReader, from: number, to: number,
   const out: BucketSeries = { signal: reader.meta.signal, bucketMs, t: [], min: [], max: [], mean: [] };
   const rows = reader.rows;
   const summaries = reader.summaries();
+  const meta = reader.meta;
+  const pageMs = rows > SUMMARY_ROWS && meta.first !== null && meta.last !== null ? ((meta.last - meta.first) / rows) * SUMMARY_ROWS : Infinity;
+  // Narrow buckets read every row: whole blocks then cost fewer reads than pages.
+  const byPage = bucketMs >= pageMs;
+  const unit = byPage ? SUMMARY_ROWS : BLOCK_ROWS;
+
+  // The open bucket lives in locals (not closure state): this loop runs per reading.
   let current = -1;
   let min = Infinity;
   let max = -Infinity;
   let sum = 0;
   let n = 0;
-  const flush = (): void => {
-    if (n === 0) return;
-    out.t.push(from + current * bucketMs);
-    out.min.push(min);
-    out.max.push(max);
-    out.mean.push(sum / n);
-  };
-  const enter = (bucket: number): void => {
-    if (bucket === current) return;
-    flush();
-    current = bucket;
-    min = Infinity;
-    max = -Infinity;
-    sum = 0;
-    n = 0;
-  };
-
-  const meta = reader.meta;
-  const pageMs = rows > SUMMARY_ROWS && meta.first !== null && meta.last !== null ? ((meta.last - meta.first) / rows) * SUMMARY_ROWS : Infinity;
-  // Narrow buckets read every row: whole blocks then cost fewer reads than pages.
-  const byPage = bucketMs >= pageMs;
-
-  let sourceNo = -1;
-  let source: Float64Array = new Float64Array(0);
-  let sourceFirst = 0;
   let i = reader.indexAtOrAfter(from);
-  while (i < rows) {
+  scan: while (i < rows) {
     if (i % SUMMARY_ROWS === 0) {
       const o = (i / SUMMARY_ROWS) * SUMMARY_FIELDS;
-      const first = Math.floor((summaries[o]! - from) / bucketMs);
-      if (summaries[o + 1]! <= to && first === Math.floor((summaries[o + 1]! - from) / bucketMs)) {
-        enter(first);
+      const bucket = Math.floor((summaries[o]! - from) / bucketMs);
+      if (summaries[o + 1]! <= to && bucket === Math.floor((summaries[o + 1]! - from) / bucketMs)) {
+        if (bucket !== current) {
+          if (n > 0) push(out, from + current * bucketMs, min, max, sum / n);
+          current = bucket;
+          min = Infinity;
+          max = -Infinity;
+          sum = 0;
+          n = 0;
+        }
         if (summaries[o + 2]! < min) min = summaries[o + 2]!;
         if (summaries[o + 3]! > max) max = summaries[o + 3]!;
         sum += summaries[o + 4]!;
@@ -63,24 +52,38 @@ export function downsampleReader(reader: SignalReader, from: number, to: number,
         continue;
       }
     }
-    const unit = byPage ? SUMMARY_ROWS : BLOCK_ROWS;
+    // Row by row to the end of this page (where a summary may apply again) or of the range.
     const no = Math.floor(i / unit);
-    if (no !== sourceNo) {
-      sourceNo = no;
-      source = byPage ? reader.page(no) : reader.block(no);
-      sourceFirst = no * unit;
+    const source = byPage ? reader.page(no) : reader.block(no);
+    const sourceFirst = no * unit;
+    const pageEnd = Math.min(rows, (Math.floor(i / SUMMARY_ROWS) + 1) * SUMMARY_ROWS);
+    for (; i < pageEnd; i++) {
+      const at = (i - sourceFirst) * 2;
+      const t = source[at]!;
+      if (t > to) break scan;
+      const bucket = Math.floor((t - from) / bucketMs);
+      if (bucket !== current) {
+        if (n > 0) push(out, from + current * bucketMs, min, max, sum / n);
+        current = bucket;
+        min = Infinity;
+        max = -Infinity;
+        sum = 0;
+        n = 0;
+      }
+      const v = source[at + 1]!;
+      if (v < min) min = v;
+      if (v > max) max = v;
+      sum += v;
+      n++;
     }
-    const at = (i - sourceFirst) * 2;
-    const t = source[at]!;
-    if (t > to) break;
-    const v = source[at + 1]!;
-    enter(Math.floor((t - from) / bucketMs));
-    if (v < min) min = v;
-    if (v > max) max = v;
-    sum += v;
-    n++;
-    i++;
   }
-  flush();
+  if (n > 0) push(out, from + current * bucketMs, min, max, sum / n);
   return out;
+}
+
+function push(out: BucketSeries, t: number, min: number, max: number, mean: number): void {
+  out.t.push(t);
+  out.min.push(min);
+  out.max.push(max);
+  out.mean.push(mean);
 }
