@@ -2,17 +2,16 @@ import { createHash } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, renameSync, statSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { SignalQuality } from '../types.js';
+import { BLOCK_ROWS, decodeRows, encodeRows, readScratch, rowBytes, type RowFormat } from './row-format.js';
 
 /**
- * The persisted per-signal index: `<signal>.bin` holds the readings as
- * little-endian float64 pairs `[t, v]` (16 bytes a row, sorted by time, so a row
- * is found by arithmetic and a range is one read); `<signal>.meta.json` says which
- * version of the CSV it was built from and what was learnt while reading it.
+ * The persisted per-signal index: `<signal>.bin` holds the readings as fixed-size
+ * rows (8 or 16 bytes, see row-format.ts; sorted by time, so a row is found by
+ * arithmetic and a range is one read); `<signal>.meta.json` says which version of
+ * the CSV it was built from and what was learnt while reading it.
  */
-export const INDEX_VERSION = 3;
-export const ROW_BYTES = 16;
-/** Rows per block: the unit of reading and caching (64 KiB). */
-export const BLOCK_ROWS = 4096;
+export const INDEX_VERSION = 4;
+export { BLOCK_ROWS } from './row-format.js';
 /** Rows per summary page: `.sum` holds `[tFirst, tLast, min, max, sum, count]` per page, for fast downsampling. */
 export const SUMMARY_ROWS = 256;
 export const SUMMARY_FIELDS = 6;
@@ -44,8 +43,9 @@ export interface IndexMeta {
   segments: number[];
   gaps: number;
   quality: SignalQuality;
-  /** First timestamp of every block: a binary search here finds the block of any time. */
+  /** First timestamp of every block: a binary search here finds the block of any time (and compact rows' time base). */
   blockStarts: number[];
+  rowFormat: RowFormat;
 }
 
 export function indexPaths(indexDir: string, deviceId: string, signal: string): { bin: string; meta: string; sum: string } {
@@ -144,16 +144,52 @@ function ensureDir(dir: string): void {
   madeDirs.add(dir);
 }
 
-function asBytes(rows: Float64Array, count: number): Uint8Array {
-  return new Uint8Array(rows.buffer, rows.byteOffset, count * ROW_BYTES);
+export function readFully(fd: number, into: Uint8Array, position: number, path: string): void {
+  let off = 0;
+  while (off < into.length) {
+    const n = readSync(fd, into, off, into.length - off, position + off);
+    if (n === 0) throw new Error(`index ${path} is shorter than its meta says`);
+    off += n;
+  }
 }
 
-/** Writes a whole index: data first, then the meta that vouches for it. */
-export function writeIndex(indexDir: string, deviceId: string, meta: IndexMeta, rows: Float64Array, summaries = summarize(rows, meta.rows)): void {
+/**
+ * Rows `[first, first + count)` of an index's .bin, decoded to `[t, v, ...]`; they
+ * must lie in one block (or be read by the caller a block at a time).
+ */
+export function readRows(fd: number, path: string, meta: Pick<IndexMeta, 'blockStarts' | 'rowFormat'>, first: number, count: number, into = new Float64Array(count * 2)): Float64Array {
+  const size = rowBytes(meta.rowFormat);
+  if (meta.rowFormat.kind === 'wide') {
+    readFully(fd, new Uint8Array(into.buffer, into.byteOffset, count * size), first * size, path);
+    return into;
+  }
+  const bytes = readScratch(count * size);
+  readFully(fd, bytes, first * size, path);
+  return decodeRows(bytes, count, first, meta.blockStarts, meta.rowFormat, into);
+}
+
+/** Rows `[first, first + count)` of the .bin at `path`, any number of blocks. */
+function readRowsOf(path: string, meta: IndexMeta, first: number, count: number): Float64Array {
+  const out = new Float64Array(count * 2);
+  const fd = openSync(path, 'r');
+  try {
+    for (let row = first; row < first + count; ) {
+      const end = Math.min(first + count, (Math.floor(row / BLOCK_ROWS) + 1) * BLOCK_ROWS);
+      readRows(fd, path, meta, row, end - row, out.subarray((row - first) * 2, (end - first) * 2));
+      row = end;
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return out;
+}
+
+/** Writes a whole index: the rows as stored (`encodeSmallest`), their page summaries, then the meta that vouches for both. */
+export function writeIndex(indexDir: string, deviceId: string, meta: IndexMeta, stored: Uint8Array, summaries: Float64Array): void {
   const paths = indexPaths(indexDir, deviceId, meta.signal);
   const write = () => {
     ensureDir(dirname(paths.bin));
-    writeAtomic(paths.bin, asBytes(rows, meta.rows));
+    writeAtomic(paths.bin, stored);
     writeAtomic(paths.sum, new Uint8Array(summaries.buffer, 0, summaries.byteLength));
     writeAtomic(paths.meta, JSON.stringify(meta));
   };
@@ -179,27 +215,25 @@ function writeAt(path: string, bytes: Uint8Array, position: number | null): void
 
 /**
  * Appends rows to an existing index (`previousRows` long), rewrites the summary
- * pages they touch, then replaces the meta that vouches for both.
+ * pages they touch, then replaces the meta that vouches for both. Returns false,
+ * writing nothing, when the new rows do not fit the index's row format (the
+ * caller rebuilds it).
  */
-export function appendIndex(indexDir: string, deviceId: string, meta: IndexMeta, previousRows: number, rows: Float64Array, count: number): void {
+export function appendIndex(indexDir: string, deviceId: string, meta: IndexMeta, previousRows: number, rows: Float64Array, count: number): boolean {
   const paths = indexPaths(indexDir, deviceId, meta.signal);
-  writeAt(paths.bin, asBytes(rows, count), null);
   // The last page may have been partial: re-read its old rows and summarise it again with the new ones.
   const pageStart = previousRows - (previousRows % SUMMARY_ROWS);
   const carried = previousRows - pageStart;
   const combined = new Float64Array((carried + count) * 2);
-  if (carried > 0) {
-    const fd = openSync(paths.bin, 'r');
-    try {
-      readSync(fd, new Uint8Array(combined.buffer, 0, carried * ROW_BYTES), 0, carried * ROW_BYTES, pageStart * ROW_BYTES);
-    } finally {
-      closeSync(fd);
-    }
-  }
+  if (carried > 0) combined.set(readRowsOf(paths.bin, meta, pageStart, carried));
+  const bytes = encodeRows(rows, count, previousRows, meta.blockStarts, meta.rowFormat);
+  if (!bytes) return false;
+  writeAt(paths.bin, bytes, null);
   combined.set(rows.subarray(0, count * 2), carried * 2);
   const summaries = summarize(combined, carried + count);
   writeAt(paths.sum, new Uint8Array(summaries.buffer, 0, summaries.byteLength), (pageStart / SUMMARY_ROWS) * SUMMARY_BYTES);
   writeAtomic(paths.meta, JSON.stringify(meta));
+  return true;
 }
 
 /**
@@ -217,17 +251,11 @@ export function readTrustedMeta(indexDir: string, deviceId: string, signal: stri
   }
   if (meta.version !== INDEX_VERSION || meta.signal !== signal) return null;
   try {
-    if (statSync(paths.bin).size !== meta.rows * ROW_BYTES) return null;
+    if (statSync(paths.bin).size !== meta.rows * rowBytes(meta.rowFormat)) return null;
     if (statSync(paths.sum).size !== summaryPages(meta.rows) * SUMMARY_BYTES) return null;
     if (meta.rows > 0) {
-      const fd = openSync(paths.bin, 'r');
-      try {
-        const last = new Float64Array(2);
-        readSync(fd, new Uint8Array(last.buffer), 0, ROW_BYTES, (meta.rows - 1) * ROW_BYTES);
-        if (!meta.lastRow || !Object.is(last[0], meta.lastRow[0]) || !Object.is(last[1], meta.lastRow[1])) return null;
-      } finally {
-        closeSync(fd);
-      }
+      const last = readRowsOf(paths.bin, meta, meta.rows - 1, 1);
+      if (!meta.lastRow || !Object.is(last[0], meta.lastRow[0]) || !Object.is(last[1], meta.lastRow[1])) return null;
     }
   } catch {
     return null;

@@ -51,6 +51,19 @@ describe('indexSignalFile', () => {
     expect(after.meta.segments).toEqual([T0, T0 + 59 * 60_000 + 180_000]);
   });
 
+  it('stores rows compactly and rebuilds, rather than appends, when new readings need more decimals', async () => {
+    const path = scratch.write('DEV', 'bms1_cell_ave_v', csv('bms1_cell_ave_v', minutes(300).map(([t], i) => [t, (3.2 + (i % 10) / 100).toFixed(2)] as [string, string])));
+    const before = await indexSignalFile(job('bms1_cell_ave_v'));
+    expect(before.meta.rowFormat).toEqual({ kind: 'compact', scale: 2 });
+    appendFileSync(path, `${stamp(T0 + 300 * 60_000)},3.28451\n`);
+    const after = await indexSignalFile(job('bms1_cell_ave_v'));
+    expect(after.action).toBe('built');
+    expect(after.meta.rowFormat).toEqual({ kind: 'compact', scale: 5 });
+    expect(after.meta.rows).toBe(301);
+    expect(after.meta.lastRow).toEqual([T0 + 300 * 60_000, 3.28451]);
+    expect(readTrustedMeta(job('bms1_cell_ave_v').indexDir, 'DEV', 'bms1_cell_ave_v')).not.toBeNull();
+  });
+
   it('rebuilds when a file is replaced under the same name or truncated', async () => {
     const path = scratch.write('DEV', 'bms1_c', csv('bms1_c', minutes(30)));
     await indexSignalFile(job('bms1_c'));

@@ -17,6 +17,7 @@ import {
   type SourceStamp,
 } from './index-store.js';
 import { ReadingBuilder, type FinishedReadings } from './readings.js';
+import { encodeSmallest } from './row-format.js';
 import { readWithFastCsv } from './reference.js';
 import { LineScanner } from './scanner.js';
 import { extendSegments, measureTiming } from './stats.js';
@@ -91,6 +92,8 @@ async function buildIndex(job: IndexJob, size: number, mtimeMs: number): Promise
   const readings = builder.finish();
   const timing = measureTiming(readings.rows, readings.count);
   const summaries = summarize(readings.rows, readings.count);
+  const blockStarts = blockStartsOf(readings.rows, readings.count);
+  const stored = encodeSmallest(readings.rows, readings.count, blockStarts, readings.decimals);
   const stamp: SourceStamp = { size, mtimeMs, headHash: head };
   const meta: IndexMeta = {
     version: INDEX_VERSION,
@@ -108,9 +111,10 @@ async function buildIndex(job: IndexJob, size: number, mtimeMs: number): Promise
     segments: timing.segments,
     gaps: timing.gaps,
     quality: qualityOf(job.signal, readings, parser, summaries),
-    blockStarts: blockStartsOf(readings.rows, readings.count),
+    blockStarts,
+    rowFormat: stored.format,
   };
-  writeIndex(job.indexDir, job.deviceId, meta, readings.rows, summaries);
+  writeIndex(job.indexDir, job.deviceId, meta, stored.bytes, summaries);
   readings.release();
   return { meta, action: 'built', bytesRead: size };
 }
@@ -153,8 +157,9 @@ function appendRows(job: IndexJob, previous: IndexMeta, size: number, mtimeMs: n
     quality,
     blockStarts,
   };
-  appendIndex(job.indexDir, job.deviceId, meta, previous.rows, readings.rows, readings.count);
+  const appended = appendIndex(job.indexDir, job.deviceId, meta, previous.rows, readings.rows, readings.count);
   readings.release();
+  if (!appended) return null;
   return { meta, action: 'appended', bytesRead: size - previous.consumedBytes };
 }
 

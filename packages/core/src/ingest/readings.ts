@@ -43,6 +43,8 @@ export class ReadingBuilder {
   /** The latest time so far, and how many readings did not come after it (then `finish` must sort or merge). */
   lastTime = -Infinity;
   private disorder = 0;
+  /** The most decimals of a value the scanner's fast path read (the index's compact row format starts there). */
+  decimals = 0;
 
   constructor(
     readonly utcOffsetMs = 0,
@@ -104,8 +106,9 @@ export class ReadingBuilder {
     return this.rows;
   }
 
-  /** Readings the fast path wrote: the new length, how many it added, the latest time and how many were not after it. */
-  commitFast(length: number, accepted: number, lastTime: number, disorder: number): void {
+  /** Readings the fast path wrote: the new length, how many it added, the latest time, how many were not after it, and their most decimals. */
+  commitFast(length: number, accepted: number, lastTime: number, disorder: number, decimals: number): void {
+    if (decimals > this.decimals) this.decimals = decimals;
     this.length = length;
     this.linesRead += accepted;
     this.lastTime = lastTime;
@@ -167,6 +170,7 @@ export class ReadingBuilder {
     return {
       rows: rows.subarray(0, count * 2),
       count,
+      decimals: this.decimals,
       linesRead: this.linesRead,
       rejected: this.rejected,
       outOfOrder,
@@ -179,6 +183,8 @@ export interface FinishedReadings {
   /** Interleaved `[t0, v0, t1, v1, ...]`, sorted by time, unique timestamps. */
   rows: Float64Array;
   count: number;
+  /** The most decimals seen by the scanner's fast path. */
+  decimals: number;
   linesRead: number;
   rejected: RejectCounts;
   outOfOrder: number;

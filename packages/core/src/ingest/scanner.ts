@@ -82,6 +82,7 @@ export class LineScanner {
     let accepted = 0;
     let lastTime = sink.lastTime;
     let disorder = 0;
+    let decimals = 0;
     const offset = sink.utcOffsetMs;
     const dates = this.dates;
     // Lines of one hour share their first 13 bytes (`YYYY-MM-DD HH`): when a line's
@@ -143,6 +144,7 @@ export class LineScanner {
           }
           fraction = at - fracStart;
           digitCount += fraction;
+          if (fraction > decimals) decimals = fraction;
         }
         if (digitCount === 0 || digitCount > 15) break fast;
         let next: number;
@@ -162,7 +164,7 @@ export class LineScanner {
         continue;
       }
       const nl = buf.indexOf(NEWLINE, start);
-      sink.commitFast(length, accepted, lastTime, disorder);
+      sink.commitFast(length, accepted, lastTime, disorder, decimals);
       accepted = 0;
       disorder = 0;
       this.general(buf, start, nl);
@@ -172,7 +174,7 @@ export class LineScanner {
       start = nl + 1;
       rows = sink.reserve(Math.ceil((lastNewline + 1 - start) / FAST_MIN_LINE) + 1);
     }
-    sink.commitFast(length, accepted, lastTime, disorder);
+    sink.commitFast(length, accepted, lastTime, disorder, decimals);
     this.consumedBytes += start - begin;
     // Copied: the caller may reuse its read buffer for the next chunk.
     if (start < n) this.carry = Buffer.from(buf.subarray(start));

@@ -1,5 +1,5 @@
 import { closeSync, openSync, readSync } from 'node:fs';
-import { BLOCK_ROWS, ROW_BYTES, SUMMARY_FIELDS, SUMMARY_ROWS, summaryPages, type IndexMeta } from '../ingest/index-store.js';
+import { BLOCK_ROWS, readFully, readRows, SUMMARY_FIELDS, SUMMARY_ROWS, summaryPages, type IndexMeta } from '../ingest/index-store.js';
 
 interface LruNode<V> {
   key: string;
@@ -107,15 +107,6 @@ class DescriptorPool {
   }
 }
 
-function readFully(fd: number, into: Uint8Array, position: number, path: string): void {
-  let off = 0;
-  while (off < into.length) {
-    const n = readSync(fd, into, off, into.length - off, position + off);
-    if (n === 0) throw new Error(`index ${path} is shorter than its meta says`);
-    off += n;
-  }
-}
-
 export const descriptors = new DescriptorPool();
 let nextReaderId = 0;
 
@@ -145,11 +136,7 @@ export class SignalReader {
   block(b: number): Float64Array {
     const length = Math.min(BLOCK_ROWS, this.meta.rows - b * BLOCK_ROWS);
     // The length is part of the key: a block that grew by a live append is a new block.
-    return this.cache.get(`${this.id}:${b}:${length}`, () => {
-      const out = new Float64Array(length * 2);
-      readFully(descriptors.fd(this.binPath), new Uint8Array(out.buffer), b * BLOCK_ROWS * ROW_BYTES, this.binPath);
-      return out;
-    });
+    return this.cache.get(`${this.id}:${b}:${length}`, () => readRows(descriptors.fd(this.binPath), this.binPath, this.meta, b * BLOCK_ROWS, length));
   }
 
   /**
@@ -165,11 +152,7 @@ export class SignalReader {
     const block = this.cache.peek(`${this.id}:${b}:${blockLength}`);
     const at = (first - b * BLOCK_ROWS) * 2;
     if (block) return block.subarray(at, at + length * 2);
-    return this.cache.get(`${this.id}:p${p}:${length}`, () => {
-      const out = new Float64Array(length * 2);
-      readFully(descriptors.fd(this.binPath), new Uint8Array(out.buffer), first * ROW_BYTES, this.binPath);
-      return out;
-    });
+    return this.cache.get(`${this.id}:p${p}:${length}`, () => readRows(descriptors.fd(this.binPath), this.binPath, this.meta, first, length));
   }
 
   /** The page summaries (`[tFirst, tLast, min, max, sum, count]` per 256 rows), cached like a block. */
