@@ -2,7 +2,7 @@ import { getEventListeners } from 'node:events';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import WebSocket from 'ws';
 import type { BessDataset } from '@bess/core';
-import { broadcastEventOf, StreamHub, type StreamEvent, type StreamRequest } from './stream.js';
+import { broadcastEventOf, FANOUT_CHUNK, StreamHub, SUBSCRIBER_QUEUE, type StreamEvent, type StreamRequest } from './stream.js';
 import { eventually, startSampleServer } from './test-support/server.js';
 import type { BessServer } from './server.js';
 import { streamEventEncoder } from './ws-encoder.js';
@@ -73,6 +73,53 @@ describe('fan-out: one broadcast, one serialisation', () => {
     expect(broadcastEventOf(b!.record)).toBe(b);
     fast.close();
     slow.close();
+  });
+
+  it('hands a broadcast to many subscribers a chunk per event-loop turn, every event to every subscriber, in order', async () => {
+    const hub = new StreamHub(dataset);
+    const n = FANOUT_CHUNK * 2 + 37;
+    const subs = Array.from({ length: n }, () => hub.subscribe(replay(10)));
+    // the first event: the first chunk has it at once, the rest only after other macrotasks have had a turn
+    let otherWork = false;
+    setImmediate(() => (otherWork = true));
+    const firsts = await Promise.all(subs.map((s) => s.next()));
+    expect(otherWork).toBe(true);
+    expect(new Set(firsts).size).toBe(1);
+    const seen = await Promise.all(
+      subs.map(async (s) => {
+        const ids = [firsts[0]!.id];
+        for (let i = 0; i < 5; i++) ids.push((await s.next())!.id);
+        return ids;
+      }),
+    );
+    for (const ids of seen) expect(ids).toEqual(seen[0]);
+    expect(new Set(seen[0]).size).toBe(6);
+    expect([...seen[0]!].sort()).toEqual(seen[0]); // record times ascending
+    expect(hub.stats().dropped).toBe(0);
+    subs.forEach((s) => s.close());
+    expect(hub.stats()).toMatchObject({ readers: 0, subscribers: 0 });
+  });
+
+  it('never lets undelivered broadcasts pile up: a reader far behind loses its oldest (counted), order kept', async () => {
+    const hub = new StreamHub(dataset);
+    // 50 event-loop turns to hand one event to all of them, and an event due every 1 ms.
+    const subs = Array.from({ length: FANOUT_CHUNK * 50 }, () => hub.subscribe(replay(1)));
+    // Every subscriber reads as fast as events come, so none of their own queues overflows:
+    // a drop can only be the reader's backlog of undelivered broadcasts.
+    const received = subs.map(() => [] as string[]);
+    const readers = subs.map(async (s, i) => {
+      for (let e = await s.next(); e; e = await s.next()) received[i]!.push(e.id);
+    });
+    await eventually(() => hub.stats().dropped > 0, 10_000);
+    subs.forEach((s) => s.close());
+    await Promise.all(readers);
+    expect(subs.every((s, i) => received[i]!.length + s.dropped > 0)).toBe(true);
+    expect(subs.some((s) => s.dropped > 0)).toBe(true);
+    for (const ids of received) expect([...ids].sort()).toEqual(ids); // still in order, no repeats
+    for (const ids of received) expect(new Set(ids).size).toBe(ids.length);
+    expect(hub.stats()).toMatchObject({ readers: 0, subscribers: 0 });
+    expect(Math.max(...received.map((r) => r.length))).toBeGreaterThan(0);
+    expect(SUBSCRIBER_QUEUE).toBeGreaterThan(0);
   });
 
   it('listens to a subscription’s abort signal once, not once per event, and wakes a waiting reader on abort', async () => {

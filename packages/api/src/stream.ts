@@ -43,6 +43,15 @@ export interface StreamRequest {
 
 /** Per-subscriber buffer: a slow client loses its oldest events (counted), never grows memory. */
 export const SUBSCRIBER_QUEUE = 64;
+/**
+ * Subscribers a broadcast reaches per event-loop turn. Each one handed an event runs its
+ * tRPC chain (promises, envelope, frame, socket write) in the microtasks after the turn; were
+ * all 5,000 woken at once, those chains would advance side by side, every one's garbage alive
+ * until the last had written, promoted out of the young generation (about 4 KB a message), and
+ * nothing else (I/O, other streams, timers) would run for the whole burst. In chunks, each
+ * chunk's chains finish and die young, and streams take turns.
+ */
+export const FANOUT_CHUNK = 100;
 const PREFETCH = 100;
 
 export class Subscription {
@@ -58,6 +67,13 @@ export class Subscription {
     private readonly onClose: (s: Subscription) => void,
     private readonly onDrop: () => void,
   ) {}
+
+  /** An event this subscriber never got: its reader fell too far behind to deliver it. */
+  miss(): void {
+    if (this.closed) return;
+    this.dropped++;
+    this.onDrop();
+  }
 
   push(event: StreamEvent): void {
     if (this.closed) return;
@@ -111,6 +127,12 @@ class SharedReader {
   private buffer: AlignedRecord[] = [];
   private bufferStart = 0;
   private timer: NodeJS.Timeout | null = null;
+  /** Events broadcast but not yet handed to every subscriber, oldest first. */
+  private readonly outbox: StreamEvent[] = [];
+  /** The oldest outbox event's subscribers (as when delivery began) and how many have it. */
+  private targets: Subscription[] = [];
+  private handed = 0;
+  private immediate: NodeJS.Immediate | null = null;
   private unlisten: (() => void) | null = null;
   private stopped = false;
   private ticks = 0;
@@ -141,6 +163,10 @@ class SharedReader {
     this.timer = null;
     this.unlisten?.();
     this.unlisten = null;
+    if (this.immediate) clearImmediate(this.immediate);
+    this.immediate = null;
+    this.outbox.length = 0;
+    this.targets = [];
   }
 
   /** One event object (and one JSON serialisation) for all subscribers. */
@@ -148,7 +174,39 @@ class SharedReader {
     const record = { ...source }; // this broadcast's own object: see broadcastEventOf
     const event = new StreamEvent(record.timestamp, record, dueAt);
     eventOfRecord.set(record, event);
-    for (const s of this.subscribers) s.push(event);
+    this.outbox.push(event);
+    if (this.outbox.length > SUBSCRIBER_QUEUE) {
+      // Delivery is this far behind: the oldest event is lost for those still waiting for it.
+      for (let i = this.handed; i < this.targets.length; i++) this.targets[i]!.miss();
+      this.outbox.shift();
+      this.targets = [];
+      this.handed = 0;
+    }
+    if (!this.immediate) this.deliver();
+  }
+
+  /**
+   * Hands the outbox's events to subscribers, FANOUT_CHUNK per event-loop turn, each event to
+   * all of its subscribers before the next one (so each subscriber gets them in order). The
+   * first chunk goes at once: a stream of up to FANOUT_CHUNK subscribers is never deferred.
+   */
+  private deliver(): void {
+    this.immediate = null;
+    let budget = FANOUT_CHUNK;
+    while (budget > 0 && this.outbox.length > 0 && !this.stopped) {
+      const event = this.outbox[0]!;
+      if (this.handed === 0) this.targets = [...this.subscribers];
+      const end = Math.min(this.targets.length, this.handed + budget);
+      for (let i = this.handed; i < end; i++) this.targets[i]!.push(event);
+      budget -= end - this.handed;
+      this.handed = end;
+      if (this.handed >= this.targets.length) {
+        this.outbox.shift();
+        this.targets = [];
+        this.handed = 0;
+      }
+    }
+    if (this.outbox.length > 0 && !this.stopped) this.immediate = setImmediate(() => this.deliver());
   }
 
   /** Paced replay: tick n is due at start + n * interval, so delays do not accumulate. */
