@@ -123,6 +123,7 @@ for (const device of deviceIds) {
 let expected = 0;
 let received = 0;
 const lateness: number[] = [];
+const bySecond: number[][] = []; // lateness by the second of the window the event was due in
 const vsStream: number[] = [];
 const streamBase = new Map<string, number>();
 const bases = subs.map((s) => {
@@ -146,6 +147,8 @@ subs.forEach((s, i) => {
     seen.add(k);
     received++;
     lateness.push(s.arrivals[j]! - k * intervalMs - b);
+    const second = Math.floor((b + k * intervalMs - measureFrom) / 1000);
+    (bySecond[second] ??= []).push(s.arrivals[j]! - k * intervalMs - b);
     vsStream.push(s.arrivals[j]! - k * intervalMs - streamBase.get(s.device)!);
   });
 });
@@ -160,6 +163,8 @@ report({
   received,
   deliveredRatio: round(received / expected, 4),
   latenessMs: { p50: round(percentile(lateness, 50), 1), p99: round(percentile(lateness, 99), 1), max: round(percentile(lateness, 100), 1) },
+  /** p99 lateness of the events due in each second of the window: whether lateness is steady or a few bad seconds. */
+  latenessP99BySecondMs: Array.from({ length: Math.ceil(duration) }, (_, i) => round(percentile(bySecond[i] ?? [], 99), 0)),
   latenessVsStreamMs: { p50: round(percentile(vsStream, 50), 1), p99: round(percentile(vsStream, 99), 1) },
   serverSendLatenessMs: histogramQuantiles(sendHistogramBefore, sendHistogramAfter),
   errors,
