@@ -49,4 +49,27 @@ describe('analytics procedures', () => {
     await eventually(() => alerts.some((a) => a.kind === 'cell_overtemp' && a.severity === 'critical'), 15_000);
     sub.unsubscribe();
   });
+
+  it('alerts come from the PCS records and the raw files too, not only the BMS record', async () => {
+    // The sample's phase imbalance is only in the PCS phase currents, and its hot cell's own file
+    // (bms1_p1_t6) is no field of any record: a BMS-only detector sees neither.
+    const alerts: { at: string; kind: string; signals: string[]; start: number }[] = [];
+    const onData = (e: { id: string; data: { kind: string; signals: string[]; start: number } }) => alerts.push({ ...e.data, at: e.id });
+    const phases = bess.api.analytics.alerts.subscribe({ deviceId: DEVICE, interval: 0.1, from: '2024-03-03T17:25:00Z' }, { onData });
+    const cells = bess.api.analytics.alerts.subscribe({ deviceId: DEVICE, interval: 0.1, from: '2024-03-01T13:00:00Z' }, { onData });
+    try {
+      await eventually(() => alerts.some((a) => a.kind === 'phase_imbalance') && alerts.some((a) => a.signals.includes('bms1_p1_t6')), 15_000);
+    } finally {
+      phases.unsubscribe();
+      cells.unsubscribe();
+    }
+    const imbalance = alerts.find((a) => a.kind === 'phase_imbalance')!;
+    expect(imbalance.signals).toEqual(['pcs1_ia', 'pcs1_ib', 'pcs1_ic']);
+    expect(imbalance.start).toBeGreaterThanOrEqual(Date.parse('2024-03-03T17:30:00Z'));
+    // Still tracked by the driving BMS record's time, at or after the reading that opened it, so a client resumes after it.
+    expect(Date.parse(imbalance.at)).toBeGreaterThanOrEqual(imbalance.start + 10 * 60_000);
+    const cell = alerts.find((a) => a.signals.includes('bms1_p1_t6'))!;
+    expect(cell.kind).toBe('cell_overtemp');
+    expect(Date.parse(cell.at)).toBeGreaterThanOrEqual(cell.start);
+  });
 });

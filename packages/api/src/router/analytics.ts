@@ -1,8 +1,8 @@
-import { ANOMALY_KINDS, detectAnomalies, forecastSignal, RecordAlerts, remainingUsefulLife, type AnomalyEvent } from '@bess/core';
+import { ANOMALY_KINDS, detectAnomalies, DeviceAlertFeed, forecastSignal, remainingUsefulLife, type AnomalyEvent, type RecordKind } from '@bess/core';
 import { tracked } from '@trpc/server';
 import { z } from 'zod';
 import { deviceId, signalName, streamInput, time } from '../schemas.js';
-import { publicProcedure, router } from '../trpc.js';
+import { publicProcedure, router, toTRPCError } from '../trpc.js';
 import { openStream } from './records.js';
 
 /** Detection over a range is a scan: keep the last few results so paging through them is cheap. */
@@ -42,13 +42,28 @@ export const analyticsRouter = router({
     .query(({ ctx, input }) => forecastSignal(ctx.dataset, input.deviceId, input.signal, input.horizonHours)),
   /** SOH trend and remaining useful life to end of life (80 % SOH). */
   rul: publicProcedure.input(z.object({ deviceId })).query(({ ctx, input }) => remainingUsefulLife(ctx.dataset, input.deviceId)),
-  /** Alerts as a BMS stream advances (replay or live): each condition when it starts or turns critical. */
+  /**
+   * Alerts as a stream advances (replay or live): each condition when it starts or turns critical.
+   * The device's BMS stream (PCS without BMS) drives it, paced, resumed and tracked by record time like
+   * `bms.stream`; each record brings what else happened up to its time (the PCS records and the raw
+   * readings of every other watched signal, read forward from the previous record), all fed to one
+   * streaming detector in time order, so it sees what the batch scan sees. (Two hub streams would
+   * not do: each paces one record per interval on its own grid step, so they drift apart in data time.)
+   */
   alerts: publicProcedure.input(streamInput).subscription(async function* ({ ctx, input, signal }) {
-    const { subscription, close } = openStream(ctx, 'bms', input);
-    const detector = new RecordAlerts(input.deviceId, 'bms');
+    let driver: RecordKind;
     try {
+      const info = ctx.dataset.device(input.deviceId);
+      driver = info.hasPcs && !info.hasBms ? 'pcs' : 'bms';
+    } catch (error) {
+      throw toTRPCError(error);
+    }
+    const { subscription, close } = openStream(ctx, driver, input);
+    try {
+      const driverStepMs = input.step !== undefined ? Math.round(input.step * 1000) : ctx.dataset.defaultStepMs(input.deviceId, driver);
+      const feed = new DeviceAlertFeed(ctx.dataset, input.deviceId, { driver, driverStepMs });
       for (let event = await subscription.next(signal); event; event = await subscription.next(signal)) {
-        for (const alert of detector.push(event.record)) yield tracked(event.id, alert);
+        for (const update of await feed.push(event.record)) if (update.status !== 'closed') yield tracked(event.id, update.event);
       }
     } finally {
       close();

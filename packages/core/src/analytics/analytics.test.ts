@@ -3,14 +3,14 @@ import { describeSignal } from '../catalog.js';
 import { openDataset } from '../dataset.js';
 import { FAULT_KINDS, generateDataset } from '../generate/index.js';
 import { scratchRoot } from '../test-support/tmp.js';
-import type { BessDataset } from '../types.js';
+import type { AlignedRecord, BessDataset } from '../types.js';
 import { detectAnomalies } from './detect.js';
 import { driftDetections, ewmaDetections, fastRiseDetections, imbalanceDetections, packOutlierDetections, spikeDetections, stuckDetections, thresholdDetections } from './detectors.js';
 import { backtest, randomFaultPlan, readLabels, replayAlerts, scoreDetection } from './evaluate.js';
 import { mergeDetections } from './events.js';
 import { resample, SLOTS_PER_DAY } from './forecast.js';
 import { fitRul } from './rul.js';
-import { RecordAlerts } from './streaming.js';
+import { createStreamingDetector } from './streaming.js';
 
 const MIN = 60_000;
 const T0 = Date.UTC(2024, 2, 1);
@@ -136,7 +136,9 @@ describe('detectors on constructed series', () => {
   });
 
   it('the streaming detector reports a condition once when it starts, and again when it turns critical', () => {
-    const alerts = new RecordAlerts('DEV', 'bms');
+    const detector = createStreamingDetector({ deviceId: 'DEV' });
+    // What the alerts subscription sends: opened and escalated events.
+    const alerts = { push: (r: AlignedRecord) => detector.pushRecord('bms', r).flatMap((u) => (u.status === 'closed' ? [] : [u.event])) };
     const rec = (min: number, cellMax: number) => ({ timestamp: new Date(T0 + min * MIN).toISOString(), cell_max_temp: cellMax, soc: 50 });
     expect(alerts.push(rec(0, 30))).toEqual([]);
     expect(alerts.push(rec(1, 47)).map((e) => e.severity)).toEqual(['warning']);

@@ -3,10 +3,11 @@ import { join } from 'node:path';
 import { CABINET } from '../catalog.js';
 import { FAULT_KINDS, type FaultSpec } from '../generate/faults.js';
 import { Random } from '../generate/random.js';
-import { BessError, type AlignedRecord, type BessDataset } from '../types.js';
+import { BessError, type BessDataset } from '../types.js';
 import type { AnomalyEvent } from './events.js';
 import { choosePhi, errorSpread, profileForecast, seasonalNaive, SLOTS_PER_DAY } from './forecast.js';
-import { createStreamingDetector, type AlertUpdate } from './streaming.js';
+import { DeviceAlertFeed } from './feed.js';
+import type { AlertUpdate } from './streaming.js';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -180,46 +181,30 @@ export function readLabels(root: string): Label[] {
 }
 
 /**
- * The streaming detector run over a device's whole history as the alerts
- * subscription would see it (BMS and PCS records merged in time order), with its
- * cost per record. Returns the closed events.
+ * The streaming detector run over a device's whole history as the alerts subscription
+ * feeds it (`DeviceAlertFeed`: BMS and PCS records and the raw readings of the other
+ * watched signals, merged in time order), with the detector's busy time. Returns the
+ * closed events.
  */
-export async function replayAlerts(dataset: BessDataset, deviceId: string): Promise<{ events: AnomalyEvent[]; records: number; microsecondsPerRecord: number }> {
+export async function replayAlerts(
+  dataset: BessDataset,
+  deviceId: string,
+): Promise<{ events: AnomalyEvent[]; records: number; readings: number; busyMs: number; microsecondsPerItem: number }> {
   const info = dataset.device(deviceId);
-  const detector = createStreamingDetector({ deviceId, signals: info.signals });
+  if (!info.hasBms && !info.hasPcs) return { events: [], records: 0, readings: 0, busyMs: 0, microsecondsPerItem: 0 };
+  const feed = new DeviceAlertFeed(dataset, deviceId);
   const events: AnomalyEvent[] = [];
   const collect = (updates: AlertUpdate[]) => {
     for (const u of updates) if (u.status === 'closed') events.push(u.event);
   };
   const pageSize = 10_000;
-  const kinds = (['bms', 'pcs'] as const).filter((k) => (k === 'bms' ? info.hasBms : info.hasPcs));
-  const totals = await Promise.all(kinds.map(async (kind) => (await dataset.page(deviceId, kind, { skip: 0, limit: 1 })).total));
-  const skips = kinds.map(() => 0);
-  const buffers = kinds.map(() => [] as AlignedRecord[]);
-  const cursors = kinds.map(() => 0);
-  let records = 0;
-  let busyMs = 0;
-  for (;;) {
-    for (let k = 0; k < kinds.length; k++) {
-      if (cursors[k]! >= buffers[k]!.length && skips[k]! < totals[k]!) {
-        buffers[k] = (await dataset.page(deviceId, kinds[k]!, { skip: skips[k]!, limit: pageSize })).records;
-        skips[k] = skips[k]! + buffers[k]!.length;
-        cursors[k] = 0;
-      }
-    }
-    // The earlier of the two streams' next records goes first.
-    let pick = -1;
-    for (let k = 0; k < kinds.length; k++) {
-      const r = buffers[k]![cursors[k]!];
-      if (r && (pick < 0 || r.timestamp < buffers[pick]![cursors[pick]!]!.timestamp)) pick = k;
-    }
-    if (pick < 0) break;
-    const record = buffers[pick]![cursors[pick]!++]!;
-    const started = performance.now();
-    collect(detector.pushRecord(kinds[pick]!, record));
-    busyMs += performance.now() - started;
-    records++;
+  for (let skip = 0; ; ) {
+    const page = await dataset.page(deviceId, feed.driver, { skip, limit: pageSize });
+    for (const record of page.records) collect(await feed.push(record));
+    skip += page.records.length;
+    if (page.records.length === 0 || skip >= page.total) break;
   }
-  collect(detector.close());
-  return { events: events.sort((a, b) => a.start - b.start), records, microsecondsPerRecord: records ? (busyMs * 1000) / records : 0 };
+  collect(feed.close());
+  const { records, readings, detectorMs } = feed.stats;
+  return { events: events.sort((a, b) => a.start - b.start), records, readings, busyMs: detectorMs, microsecondsPerItem: records + readings ? (detectorMs * 1000) / (records + readings) : 0 };
 }

@@ -3,4 +3,5 @@ export { detectAnomalies, type DetectOptions } from './detect.js';
 export { forecastSignal, seasonalNaive, profileForecast, resample, type Forecast, type ForecastPoint } from './forecast.js';
 export { remainingUsefulLife, type RemainingLife } from './rul.js';
 export { scoreDetection, backtest, randomFaultPlan, readLabels, replayAlerts, type KindScore, type Label, type BacktestResult } from './evaluate.js';
-export { createStreamingDetector, RecordAlerts, type AlertStatus, type AlertUpdate, type StreamingDetector, type StreamingDetectorOptions } from './streaming.js';
+export { createStreamingDetector, watchesSignal, type AlertStatus, type AlertUpdate, type StreamingDetector, type StreamingDetectorOptions } from './streaming.js';
+export { DeviceAlertFeed, type AlertFeedOptions, type AlertFeedStats } from './feed.js';

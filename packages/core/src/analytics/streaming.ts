@@ -16,7 +16,11 @@ export interface StreamingDetectorOptions {
   deviceId: string;
   /** The device's measured signal periods (`dataset.device(id).signals`): the offline limit follows them. */
   signals?: readonly SignalInfo[];
-  /** A condition clear for longer than this closes its event (default: the batch merge gap). */
+  /**
+   * A condition clear for longer than this closes its event (default: the batch merge gap).
+   * Unseen (no reading of its signal), it closes once that reading has also gone stale
+   * (`signals`' `staleAfterMs`): a cell logged every 10 min is not clear between its readings.
+   */
   gapMs?: number;
 }
 
@@ -61,6 +65,8 @@ class Condition {
     private readonly signals: string[],
     private readonly minDurationMs: number,
     private readonly gapMs: number,
+    /** How long the condition may go unseen before it counts as clear: at least gapMs. */
+    private readonly unseenMs: number,
     private readonly opened: Set<Condition>,
   ) {}
 
@@ -71,7 +77,7 @@ class Condition {
 
   update(t: number, finding: Finding | null, out: AlertUpdate[]): void {
     if (!finding) {
-      this.expire(t, out);
+      this.expire(t, out, false, true);
       if (!this.event) {
         this.pendingSince = -1;
         this.pending = null;
@@ -106,9 +112,9 @@ class Condition {
     out.push({ status: 'opened', event: { ...this.event } });
   }
 
-  /** Closes the event when the condition has been clear (or unseen) for longer than the gap tolerance. */
-  expire(t: number, out: AlertUpdate[], force = false): void {
-    if (!this.event || (!force && t - this.lastHeld <= this.gapMs)) return;
+  /** Closes the event when the condition has been clear (or unseen) for longer than its tolerance. */
+  expire(t: number, out: AlertUpdate[], force = false, clear = false): void {
+    if (!this.event || (!force && t - this.lastHeld <= (clear ? this.gapMs : this.unseenMs))) return;
     out.push({ status: 'closed', event: { ...this.event, end: this.lastHeld } });
     this.event = null;
     this.opened.delete(this);
@@ -157,11 +163,13 @@ export function createStreamingDetector(options: StreamingDetectorOptions): Stre
   const opened = new Set<Condition>();
   const watches = new Map<string, SignalWatch>();
   const periods = new Map((options.signals ?? []).flatMap((s) => (s.medianPeriodMs ? [[s.signal, s.medianPeriodMs] as const] : [])));
+  const staleness = new Map((options.signals ?? []).flatMap((s) => (s.staleAfterMs ? [[s.signal, s.staleAfterMs] as const] : [])));
   const conditions = new Map<string, Condition>();
   const condition = (kind: AnomalyKind, signals: string[], minDurationMs = 0) => {
     const key = `${kind}|${signals.join(',')}`;
     let c = conditions.get(key);
-    if (!c) conditions.set(key, (c = new Condition(deviceId, kind, signals, minDurationMs, gapMs, opened)));
+    const unseenMs = Math.max(gapMs, ...signals.map((s) => staleness.get(s) ?? 0));
+    if (!c) conditions.set(key, (c = new Condition(deviceId, kind, signals, minDurationMs, gapMs, unseenMs, opened)));
     return c;
   };
   const fast = (options.signals ?? []).filter((s) => HEARTBEAT_SIGNALS.includes(s.signal));
@@ -195,7 +203,7 @@ export function createStreamingDetector(options: StreamingDetectorOptions): Stre
     }
     if (signal === CURRENT_SPIKE.signal) watch.add(condition('current_spike', [signal]), () => spikeCheck(spec));
     if (signal === FAST_RISE.signal) watch.add(condition('fast_temp_rise', [signal]), () => fastRiseCheck());
-    if (watchForStuck(spec)) watch.add(condition('sensor_stuck', [signal]), () => stuckCheck(spec, periods.get(signal)));
+    if (watchForStuck(spec)) watch.add(condition('sensor_stuck', [signal]), () => stuckCheck(spec, periods.get(signal), staleness.get(signal)));
     watches.set(signal, watch);
     return watch;
   };
@@ -262,6 +270,21 @@ export function createStreamingDetector(options: StreamingDetectorOptions): Stre
       return [...opened].map((c) => ({ ...c.event! }));
     },
   };
+}
+
+/**
+ * Whether the detector judges a signal's readings at all: a limit rule, a cell, the
+ * spike and fast-rise signals, the phases, or a measurement watched for a stuck sensor.
+ */
+export function watchesSignal(signal: string): boolean {
+  return (
+    LIMIT_RULES.some((r) => r.signal === signal) ||
+    parseCellSignal(signal) !== undefined ||
+    signal === CURRENT_SPIKE.signal ||
+    signal === FAST_RISE.signal ||
+    (PHASE_IMBALANCE.signals as readonly string[]).includes(signal) ||
+    watchForStuck(describeSignal(signal))
+  );
 }
 
 /** A catalogue limit, one side, with hysteresis: crossing opens, coming back past the release level clears. */
@@ -345,9 +368,11 @@ function fastRiseCheck(): See {
 /**
  * One value repeated for longer than `STUCK_MIN_MS` and than `STUCK_FACTOR` times
  * the runs the signal usually holds (its own `RunProfile`, learned as it streams;
- * silent until a day of it has been seen).
+ * silent until a day of it has been seen). A silence breaks a run, once longer than the
+ * device's and than the signal's own staleness (a file logged every 10 min has gaps of 11).
  */
-function stuckCheck(spec: SignalSpec, periodMs: number | undefined): See {
+function stuckCheck(spec: SignalSpec, periodMs: number | undefined, staleMs = 0): See {
+  const silenceMs = Math.max(DEVICE_SILENCE_MS, staleMs);
   const profile = new RunProfile();
   let limit = Infinity;
   let readings = 0;
@@ -356,7 +381,7 @@ function stuckCheck(spec: SignalSpec, periodMs: number | undefined): See {
   let runStart = -1;
   let lastT = -1;
   return (t, v) => {
-    const broken = lastT >= 0 && t - lastT > DEVICE_SILENCE_MS;
+    const broken = lastT >= 0 && t - lastT > silenceMs;
     readings++;
     if (v !== runValue || broken) {
       if (runStart >= 0) {
@@ -405,24 +430,4 @@ function phaseImbalanceCheck(c: Condition) {
     if (Math.min(seen[0]!, seen[1]!, seen[2]!) >= t - 120_000) judge(t, latest[0]!, latest[1]!, latest[2]!, out);
   };
   return { judge, reading };
-}
-
-/**
- * The alerts of one aligned record stream, as the `analytics.alerts` subscription
- * sends them: each event when it opens, and again when it turns critical.
- */
-export class RecordAlerts {
-  private readonly detector: StreamingDetector;
-
-  constructor(
-    deviceId: string,
-    private readonly kind: RecordKind,
-    signals?: readonly SignalInfo[],
-  ) {
-    this.detector = createStreamingDetector({ deviceId, ...(signals ? { signals } : {}) });
-  }
-
-  push(record: AlignedRecord): AnomalyEvent[] {
-    return this.detector.pushRecord(this.kind, record).flatMap((u) => (u.status === 'closed' ? [] : [u.event]));
-  }
 }
