@@ -173,24 +173,23 @@ describe('downsampling', () => {
     return [...buckets.values()].map((vs) => ({ min: Math.min(...vs), max: Math.max(...vs), mean: vs.reduce((a, b) => a + b, 0) / vs.length, count: vs.length }));
   };
 
-  it('matches a row-by-row computation when buckets are narrow', async () => {
-    const from = T0 + 3_333 * 60 * S;
-    const to = T0 + 9_999 * 60 * S;
-    const fast = await dataset.downsample('CAB3', 'bms1_c', from, to, 1000);
-    const slow = await naive(from, to, 1000);
+  /** The fast downsample against the row-by-row one: the same buckets, extremes and means. */
+  const compare = async (from: number, to: number, maxPoints: number) => {
+    const fast = await dataset.downsample('CAB3', 'bms1_c', from, to, maxPoints);
+    const slow = await naive(from, to, maxPoints);
     expect(fast.min).toEqual(slow.map((b) => b.min));
     expect(fast.max).toEqual(slow.map((b) => b.max));
+    fast.mean.forEach((mean, k) => expect(mean).toBeCloseTo(slow[k]!.mean, 9));
+    return slow;
+  };
+
+  it('matches a row-by-row computation when buckets are narrow', async () => {
+    await compare(T0 + 3_333 * 60 * S, T0 + 9_999 * 60 * S, 1000);
   });
 
   it('matches a row-by-row computation exactly when buckets span many pages', async () => {
     // Bucket edges fall inside pages: those pages must be split row by row, not rounded to a bucket.
-    const from = T0 + 17 * 60 * S;
-    const to = T0 + 20_000 * 60 * S;
-    const fast = await dataset.downsample('CAB3', 'bms1_c', from, to, 7);
-    const slow = await naive(from, to, 7);
-    expect(fast.min).toEqual(slow.map((b) => b.min));
-    expect(fast.max).toEqual(slow.map((b) => b.max));
-    fast.mean.forEach((mean, k) => expect(mean).toBeCloseTo(slow[k]!.mean, 9));
+    const slow = await compare(T0 + 17 * 60 * S, T0 + 20_000 * 60 * S, 7);
     // each bucket spans many summary pages, so the summaries were used
     expect(Math.min(...slow.map((b) => b.count))).toBeGreaterThan(4 * 256);
   });

@@ -1,14 +1,7 @@
 import type { ReadingBuilder } from './readings.js';
+import { COLON, COMMA, CR, DIGIT_0, DOT, MINUS, NEWLINE, SPACE } from './bytes.js';
 import { DateCache, POW10 } from './fields.js';
 
-const NEWLINE = 0x0a;
-const CR = 0x0d;
-const COMMA = 0x2c;
-const SPACE = 0x20;
-const MINUS = 0x2d;
-const COLON = 0x3a;
-const DOT = 0x2e;
-const D0 = 0x30;
 /** The shortest line the fast path takes: a 19-byte timestamp, a comma, one digit, a newline. */
 export const FAST_MIN_LINE = 22;
 
@@ -95,10 +88,10 @@ export function parseFastLines(buf: Buffer, start: number, lastNewline: number, 
       h2 = x2;
       h3 = x3;
     }
-    const i1 = buf[b + 14]! - D0;
-    const i0 = buf[b + 15]! - D0;
-    const s1 = buf[b + 17]! - D0;
-    const s0 = buf[b + 18]! - D0;
+    const i1 = buf[b + 14]! - DIGIT_0;
+    const i0 = buf[b + 15]! - DIGIT_0;
+    const s1 = buf[b + 17]! - DIGIT_0;
+    const s0 = buf[b + 18]! - DIGIT_0;
     // Minutes 00-59, seconds 00-60 (a leap second, as the general parser allows).
     // Unsigned, a byte below '0' wraps past 9 too: one compare per digit.
     if ((i1 >>> 0) > 5 || (i0 >>> 0) > 9 || (s0 >>> 0) > 9 || ((s1 >>> 0) > 5 && !(s1 === 6 && s0 === 0))) break;
@@ -108,22 +101,22 @@ export function parseFastLines(buf: Buffer, start: number, lastNewline: number, 
     if (negative) c = buf[++at]!;
     let mantissa = 0;
     const intStart = at;
-    let d = c - D0;
+    let d = c - DIGIT_0;
     while ((d >>> 0) <= 9) {
       mantissa = mantissa * 10 + d;
       c = buf[++at]!;
-      d = c - D0;
+      d = c - DIGIT_0;
     }
     let digitCount = at - intStart;
     let fraction = 0;
     if (c === DOT) {
       const fracStart = ++at;
       c = buf[at]!;
-      d = c - D0;
+      d = c - DIGIT_0;
       while ((d >>> 0) <= 9) {
         mantissa = mantissa * 10 + d;
         c = buf[++at]!;
-        d = c - D0;
+        d = c - DIGIT_0;
       }
       fraction = at - fracStart;
       digitCount += fraction;
@@ -160,16 +153,16 @@ export function parseFastLines(buf: Buffer, start: number, lastNewline: number, 
 /** Epoch ms of the `YYYY-MM-DD HH` at `b` (zone-less, UTC), or NaN. */
 function parseHour(buf: Buffer, b: number, dates: DateCache): number {
   if (buf[b + 4] !== MINUS || buf[b + 7] !== MINUS || buf[b + 10] !== SPACE) return NaN;
-  const y3 = buf[b]! - D0;
-  const y2 = buf[b + 1]! - D0;
-  const y1 = buf[b + 2]! - D0;
-  const y0 = buf[b + 3]! - D0;
-  const m1 = buf[b + 5]! - D0;
-  const m0 = buf[b + 6]! - D0;
-  const d1 = buf[b + 8]! - D0;
-  const d0 = buf[b + 9]! - D0;
-  const o1 = buf[b + 11]! - D0;
-  const o0 = buf[b + 12]! - D0;
+  const y3 = buf[b]! - DIGIT_0;
+  const y2 = buf[b + 1]! - DIGIT_0;
+  const y1 = buf[b + 2]! - DIGIT_0;
+  const y0 = buf[b + 3]! - DIGIT_0;
+  const m1 = buf[b + 5]! - DIGIT_0;
+  const m0 = buf[b + 6]! - DIGIT_0;
+  const d1 = buf[b + 8]! - DIGIT_0;
+  const d0 = buf[b + 9]! - DIGIT_0;
+  const o1 = buf[b + 11]! - DIGIT_0;
+  const o0 = buf[b + 12]! - DIGIT_0;
   if ((y3 >>> 0) > 9 || (y2 >>> 0) > 9 || (y1 >>> 0) > 9 || (y0 >>> 0) > 9 || (m1 >>> 0) > 9 || (m0 >>> 0) > 9) return NaN;
   if ((d1 >>> 0) > 9 || (d0 >>> 0) > 9 || (o1 >>> 0) > 9 || (o0 >>> 0) > 9) return NaN;
   const hour = o1 * 10 + o0;

@@ -4,13 +4,7 @@
  * range [start, end) of a buffer; the reference path encodes its strings first.
  */
 
-const SPACE = 0x20;
-const TAB = 0x09;
-const DIGIT_0 = 0x30;
-const MINUS = 0x2d;
-const PLUS = 0x2b;
-const DOT = 0x2e;
-const COLON = 0x3a;
+import { COLON, DIGIT_0, DOT, MINUS, PLUS, SPACE, TAB } from './bytes.js';
 
 export function trimStart(buf: Uint8Array, start: number, end: number): number {
   while (start < end && (buf[start] === SPACE || buf[start] === TAB)) start++;

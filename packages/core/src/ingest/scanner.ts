@@ -1,11 +1,6 @@
 import { FAST_MIN_LINE, FastRun, parseFastLines } from './fast-lines.js';
 import type { ReadingBuilder } from './readings.js';
-
-const NEWLINE = 0x0a;
-const CR = 0x0d;
-const COMMA = 0x2c;
-const QUOTE = 0x22;
-const BOM = [0xef, 0xbb, 0xbf];
+import { BOM, COMMA, CR, NEWLINE, QUOTE } from './bytes.js';
 
 /**
  * The hot path of ingestion: splits `ts,value` lines straight from bytes.
