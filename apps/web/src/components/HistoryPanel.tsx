@@ -6,6 +6,7 @@ import { formatDateTime, fromInputValue, timeTick, toInputValue } from '../lib/f
 import { trpc } from '../trpc';
 import { signalOf } from './chartGroups';
 import { Empty, ErrorState, Loading } from './States';
+import { labelledIds } from '../lib/markers';
 
 const DAY = 86_400_000;
 const PRESETS = [
@@ -89,7 +90,9 @@ interface Marker {
 
 function BandChart({ title, unit, series, markers }: { title: string; unit: string; series: { t: number[]; min: number[]; max: number[]; mean: number[] }; markers: Marker[] }) {
   const data = useMemo(() => series.t.map((t, i) => ({ t, band: [series.min[i]!, series.max[i]!], mean: series.mean[i]! })), [series]);
-  const tick = timeTick((series.t.at(-1) ?? 0) - (series.t[0] ?? 0));
+  const span = (series.t.at(-1) ?? 0) - (series.t[0] ?? 0);
+  const tick = timeTick(span);
+  const labelled = useMemo(() => labelledIds(markers, span), [markers, span]);
   return (
     <figure className="chart" data-testid="history-chart" data-points={data.length} data-markers={markers.length} aria-label={title}>
       <figcaption>
@@ -103,7 +106,15 @@ function BandChart({ title, unit, series, markers }: { title: string; unit: stri
           <Tooltip {...tooltipProps} />
           {markers.map((m) => (
             // Anomalies of this signal (or the whole device) as shaded spans; at least a sliver wide so short spikes show.
-            <ReferenceArea key={m.id} x1={m.start} x2={Math.max(m.end, m.start + ((series.t.at(-1) ?? 0) - (series.t[0] ?? 0)) / 300)} fill={m.severity === 'critical' ? '#d64545' : '#e9a23b'} fillOpacity={0.25} ifOverflow="hidden" label={{ value: m.kind.replaceAll('_', ' '), position: 'insideTop', fontSize: 10, fill: 'var(--muted)' }} />
+            <ReferenceArea
+              key={m.id}
+              x1={m.start}
+              x2={Math.max(m.end, m.start + span / 300)}
+              fill={m.severity === 'critical' ? '#d64545' : '#e9a23b'}
+              fillOpacity={0.25}
+              ifOverflow="hidden"
+              {...(labelled.has(m.id) ? { label: { value: m.kind.replaceAll('_', ' '), position: 'insideTop' as const, fontSize: 10, fill: 'var(--muted)' } } : {})}
+            />
           ))}
           <Area dataKey="band" stroke="none" fill="#2a9d8f" fillOpacity={0.25} isAnimationActive={false} name="min–max" />
           <Line dataKey="mean" stroke="#2a9d8f" dot={false} strokeWidth={1.4} isAnimationActive={false} name="mean" />

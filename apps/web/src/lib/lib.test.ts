@@ -4,6 +4,7 @@ import { advance, freshCursor, resumeInput } from './resume';
 import { parseRoute, href } from './route';
 import { powerState, statusOf, worstStatus } from './status';
 import { SlidingWindow } from './window';
+import { labelledIds } from './markers';
 
 describe('SlidingWindow', () => {
   it('keeps only the newest points and never grows past its capacity', () => {
@@ -80,5 +81,19 @@ describe('routes', () => {
     expect(parseRoute('#/device/X/bogus')).toEqual({ page: 'device', deviceId: 'X', tab: 'live' });
     expect(parseRoute('')).toEqual({ page: 'fleet' });
     expect(href({ page: 'device', deviceId: 'A B', tab: 'cells' })).toBe('#/device/A%20B/cells');
+  });
+});
+
+describe('anomaly labels on a chart', () => {
+  it('labels events far enough apart and leaves close ones shaded only', () => {
+    const markers = [
+      { id: 'late', start: 900 },
+      { id: 'a', start: 100 },
+      { id: 'b', start: 105 },
+      { id: 'c', start: 300 },
+    ];
+    expect([...labelledIds(markers, 1000)].sort()).toEqual(['a', 'c', 'late']);
+    // a narrower gap share lets the close pair both be labelled
+    expect(labelledIds(markers, 1000, 0.001).size).toBe(4);
   });
 });
