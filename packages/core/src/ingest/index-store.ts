@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, renameSync, statSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, ftruncateSync, mkdirSync, openSync, readFileSync, readSync, renameSync, statSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { SignalQuality } from '../types.js';
-import { BLOCK_ROWS, decodeRows, fitsRowFormat, readScratch, rowBytes, writeEncodedRows, type RowFormat } from './row-format.js';
+import { BLOCK_ROWS, decodeRows, fitsRowFormat, readScratch, rowBytes, writeEncodedRows, writeSmallest, type RowFormat, type RowSink } from './row-format.js';
 
 /**
  * The persisted per-signal index: `<signal>.bin` holds the readings as fixed-size
@@ -119,8 +119,8 @@ export function blockStartsOf(rows: Float64Array, count: number, fromRow = 0): n
  * by a power cut fails the size and last-row checks and is rebuilt. (fsync was
  * a third of the indexing time on datasets of many small files.)
  */
-/** What a file is written from: bytes, text, or a producer that hands over its bytes in pieces. */
-type FileData = Uint8Array | string | ((out: (bytes: Uint8Array) => void) => void);
+/** What a file is written from: bytes, text, or a producer that hands over its bytes in pieces (and may start over). */
+type FileData = Uint8Array | string | ((out: RowSink) => void);
 
 function writeAtomic(path: string, data: FileData): void {
   // Creating a file is costly here (about 1 ms under indexing's write load): a file
@@ -129,8 +129,21 @@ function writeAtomic(path: string, data: FileData): void {
   const tmp = fresh ? path : `${path}.tmp-${process.pid}`;
   const fd = openSync(tmp, 'w');
   try {
-    if (typeof data === 'function') data((bytes) => writeAll(fd, bytes, null));
-    else writeAll(fd, typeof data === 'string' ? Buffer.from(data) : data, null);
+    if (typeof data === 'function') {
+      let at = 0;
+      data({
+        write: (bytes) => {
+          writeAll(fd, bytes, at);
+          at += bytes.length;
+        },
+        rewind: () => {
+          ftruncateSync(fd, 0);
+          at = 0;
+        },
+      });
+    } else {
+      writeAll(fd, typeof data === 'string' ? Buffer.from(data) : data, null);
+    }
   } finally {
     closeSync(fd);
   }
@@ -186,22 +199,31 @@ function readRowsOf(path: string, meta: IndexMeta, first: number, count: number)
   return out;
 }
 
-/** Writes a whole index: the rows in `meta.rowFormat`, their page summaries, then the meta that vouches for both. */
-export function writeIndex(indexDir: string, deviceId: string, meta: IndexMeta, rows: Float64Array, summaries: Float64Array): void {
-  const paths = indexPaths(indexDir, deviceId, meta.signal);
-  const write = () => {
+/**
+ * Writes a whole index: the rows in the smallest row format that holds them
+ * (`decimals`: the most the parser saw), their page summaries, then the meta that
+ * vouches for both. Returns the meta as written.
+ */
+export function writeIndex(indexDir: string, deviceId: string, partial: Omit<IndexMeta, 'rowFormat'>, rows: Float64Array, summaries: Float64Array, decimals: number): IndexMeta {
+  const paths = indexPaths(indexDir, deviceId, partial.signal);
+  const write = (): IndexMeta => {
     ensureDir(dirname(paths.bin));
-    writeAtomic(paths.bin, (out) => writeEncodedRows(rows, meta.rows, 0, meta.blockStarts, meta.rowFormat, out));
+    let rowFormat: RowFormat = { kind: 'wide' };
+    writeAtomic(paths.bin, (out) => {
+      rowFormat = writeSmallest(rows, partial.rows, partial.blockStarts, decimals, out);
+    });
     writeAtomic(paths.sum, new Uint8Array(summaries.buffer, 0, summaries.byteLength));
+    const meta: IndexMeta = { ...partial, rowFormat };
     writeAtomic(paths.meta, JSON.stringify(meta));
+    return meta;
   };
   try {
-    write();
+    return write();
   } catch (error) {
     // The index folder was removed while we ran: make it again.
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
     madeDirs.delete(dirname(paths.bin));
-    write();
+    return write();
   }
 }
 
@@ -218,8 +240,16 @@ function writeAt(path: string, data: FileData, position: number | null): void {
       writeAll(fd, bytes, at);
       if (at !== null) at += bytes.length;
     };
-    if (typeof data === 'function') data(write);
-    else write(typeof data === 'string' ? Buffer.from(data) : data);
+    if (typeof data === 'function') {
+      data({
+        write,
+        rewind: () => {
+          throw new Error(`${path}: an append cannot start over`);
+        },
+      });
+    } else {
+      write(typeof data === 'string' ? Buffer.from(data) : data);
+    }
   } finally {
     closeSync(fd);
   }

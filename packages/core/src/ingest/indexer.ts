@@ -17,7 +17,6 @@ import {
   type SourceStamp,
 } from './index-store.js';
 import { ReadingBuilder, type FinishedReadings } from './readings.js';
-import { chooseRowFormat } from './row-format.js';
 import { readWithFastCsv } from './reference.js';
 import { LineScanner } from './scanner.js';
 import { extendSegments, measureTiming } from './stats.js';
@@ -95,7 +94,7 @@ async function buildIndex(job: IndexJob, size: number, mtimeMs: number): Promise
   const summaries = summarize(readings.rows, readings.count);
   const blockStarts = blockStartsOf(readings.rows, readings.count);
   const stamp: SourceStamp = { size, mtimeMs, headHash: head };
-  const meta: IndexMeta = {
+  const meta: Omit<IndexMeta, 'rowFormat'> = {
     version: INDEX_VERSION,
     signal: job.signal,
     source: stamp,
@@ -112,11 +111,10 @@ async function buildIndex(job: IndexJob, size: number, mtimeMs: number): Promise
     gaps: timing.gaps,
     quality: qualityOf(job.signal, readings, parser, summaries),
     blockStarts,
-    rowFormat: chooseRowFormat(readings.rows, readings.count, blockStarts, readings.decimals),
   };
-  writeIndex(job.indexDir, job.deviceId, meta, readings.rows, summaries);
+  const written = writeIndex(job.indexDir, job.deviceId, meta, readings.rows, summaries, readings.decimals);
   readings.release();
-  return { meta, action: 'built', bytesRead: size };
+  return { meta: written, action: 'built', bytesRead: size };
 }
 
 /** Reads only the bytes appended since the last index; null when they cannot simply be appended. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BLOCK_ROWS, chooseRowFormat, decodeRows, fitsRowFormat, rowBytes, writeEncodedRows, type RowFormat } from './row-format.js';
+import { BLOCK_ROWS, decodeRows, fitsRowFormat, rowBytes, writeSmallest, type RowFormat } from './row-format.js';
 
 const T0 = Date.UTC(2024, 2, 1);
 
@@ -18,18 +18,26 @@ function blockStarts(rows: Float64Array, count: number): number[] {
   return starts;
 }
 
-/** Encodes and decodes block by block, as the index writes and the reader reads. */
-function roundTrip(rows: Float64Array, count: number, format: RowFormat): Float64Array {
-  const starts = blockStarts(rows, count);
+/** Writes rows in their smallest format, as the index does (pieces, and rewinds when a scale fails). */
+function store(rows: Float64Array, count: number, decimals: number): { format: RowFormat; bytes: Buffer } {
   const pieces: Uint8Array[] = [];
-  writeEncodedRows(rows, count, 0, starts, format, (bytes) => pieces.push(bytes.slice()));
-  const copy = Buffer.concat(pieces);
-  expect(copy.length).toBe(count * rowBytes(format));
+  const format = writeSmallest(rows, count, blockStarts(rows, count), decimals, {
+    write: (bytes) => pieces.push(bytes.slice()),
+    rewind: () => (pieces.length = 0),
+  });
+  const bytes = Buffer.concat(pieces);
+  expect(bytes.length).toBe(count * rowBytes(format));
+  return { format, bytes };
+}
+
+/** Decodes stored rows block by block, as the reader reads them. */
+function load(bytes: Buffer, rows: Float64Array, count: number, format: RowFormat): Float64Array {
+  const starts = blockStarts(rows, count);
   const out = new Float64Array(count * 2);
+  const size = rowBytes(format);
   for (let first = 0; first < count; first += BLOCK_ROWS) {
     const n = Math.min(BLOCK_ROWS, count - first);
-    const size = rowBytes(format);
-    decodeRows(copy.subarray(first * size, (first + n) * size), n, first, starts, format, out.subarray(first * 2, (first + n) * 2));
+    decodeRows(bytes.subarray(first * size, (first + n) * size), n, first, starts, format, out.subarray(first * 2, (first + n) * 2));
   }
   return out;
 }
@@ -42,22 +50,26 @@ describe('row formats', () => {
     const times = Array.from({ length: n }, (_, i) => T0 + i * 30_000 + (i % 7) * 13);
     const values = Array.from({ length: n }, (_, i) => (i % 11 === 0 ? -0 : Math.round(Math.sin(i / 50) * 4_000_000) / 1000));
     const rows = rowsOf(times, values);
-    const format = chooseRowFormat(rows, n, blockStarts(rows, n), 3);
+    const { format, bytes } = store(rows, n, 3);
     expect(format).toEqual({ kind: 'compact', scale: 3 });
     expect(rowBytes(format)).toBe(8);
-    expect(bits(roundTrip(rows, n, format))).toEqual(bits(rows));
+    expect(bits(load(bytes, rows, n, format))).toEqual(bits(rows));
   });
 
   it('finds the scale the values need when the parser did not say', () => {
-    const rows = rowsOf([T0, T0 + 1000, T0 + 2000], [3.3, 3.2845, -0.00001]);
-    expect(chooseRowFormat(rows, 3, [T0], 0)).toEqual({ kind: 'compact', scale: 5 });
+    // 40,000 rows: the failing value sits in the second written piece, so the first is rewound
+    const n = 40_000;
+    const rows = rowsOf(Array.from({ length: n }, (_, i) => T0 + i * 1000), Array.from({ length: n }, (_, i) => (i === 39_000 ? -0.00001 : i % 2 ? 3.3 : 3.2845)));
+    const { format, bytes } = store(rows, n, 0);
+    expect(format).toEqual({ kind: 'compact', scale: 5 });
+    expect(bits(load(bytes, rows, n, format))).toEqual(bits(rows));
   });
 
   it('keeps 16-byte rows for whatever 8 bytes cannot hold exactly', () => {
     const wide = (times: number[], values: number[]) => {
       const rows = rowsOf(times, values);
-      const format = chooseRowFormat(rows, times.length, blockStarts(rows, times.length), 0);
-      expect(bits(roundTrip(rows, times.length, format))).toEqual(bits(rows));
+      const { format, bytes } = store(rows, times.length, 0);
+      expect(bits(load(bytes, rows, times.length, format))).toEqual(bits(rows));
       return format.kind;
     };
     // a value with more decimals than any scale

@@ -29,18 +29,39 @@ export function rowBytes(format: RowFormat): number {
   return format.kind === 'compact' ? COMPACT_BYTES : WIDE_BYTES;
 }
 
+/** Where encoded rows go: `write` appends bytes (valid only during the call), `rewind` empties the output. */
+export interface RowSink {
+  write(bytes: Uint8Array): void;
+  rewind(): void;
+}
+
 /**
- * The smallest format that holds rows `[t0, v0, ...]` exactly. `decimals` is the
- * most decimals the parser saw; values it did not see are checked all the same.
+ * Writes rows `[t0, v0, ...]` in the smallest format that holds them exactly and
+ * returns it. Encoding and checking are one pass: rows are encoded at the scale of
+ * the most decimals the parser saw (`decimals`) and written piece by piece; a row
+ * that does not fit (a value the parser's fast path did not see, a time past a
+ * block's 49 days) rewinds the output and starts again at the next scale, or wide.
  */
-export function chooseRowFormat(rows: Float64Array, count: number, blockStarts: readonly number[], decimals: number): RowFormat {
-  for (let scale = Math.max(0, decimals); scale <= MAX_SCALE; scale++) {
-    const failed = encodeInto(rows, 0, count, 0, blockStarts, scale, null, null);
-    if (failed < 0) return { kind: 'compact', scale };
-    // A time that does not fit will not fit at any scale.
-    const dt = rows[failed * 2]! - blockStarts[Math.floor(failed / BLOCK_ROWS)]!;
-    if (dt >>> 0 !== dt) break;
+export function writeSmallest(rows: Float64Array, count: number, blockStarts: readonly number[], decimals: number, out: RowSink): RowFormat {
+  const buffer = scratchBytes(ENCODE_ROWS * COMPACT_BYTES);
+  const times = new Uint32Array(buffer, 0, ENCODE_ROWS * 2);
+  const values = new Int32Array(buffer, 0, ENCODE_ROWS * 2);
+  attempt: for (let scale = Math.max(0, decimals); scale <= MAX_SCALE; scale++) {
+    for (let from = 0; from < count; from += ENCODE_ROWS) {
+      const to = Math.min(count, from + ENCODE_ROWS);
+      const failed = encodeInto(rows, from, to, 0, blockStarts, scale, times, values);
+      if (failed >= 0) {
+        out.rewind();
+        // A time that does not fit will not fit at any scale.
+        const dt = rows[failed * 2]! - blockStarts[Math.floor(failed / BLOCK_ROWS)]!;
+        if (dt >>> 0 !== dt) break attempt;
+        continue attempt;
+      }
+      out.write(new Uint8Array(buffer, 0, (to - from) * COMPACT_BYTES));
+    }
+    return { kind: 'compact', scale };
   }
+  out.write(new Uint8Array(rows.buffer, rows.byteOffset, count * WIDE_BYTES));
   return { kind: 'wide' };
 }
 
@@ -90,13 +111,12 @@ function scratchBytes(bytes: number): ArrayBuffer {
 }
 
 /**
- * Hands `out` the rows' stored bytes in order, in pieces of a bounded scratch
- * buffer (each piece valid only during its call). The rows must fit `format`
- * (`chooseRowFormat` / `fitsRowFormat`).
+ * Writes rows that fit `format` (checked with `fitsRowFormat`: a live append) to
+ * `out`, in pieces of a bounded scratch buffer.
  */
-export function writeEncodedRows(rows: Float64Array, count: number, firstRow: number, blockStarts: readonly number[], format: RowFormat, out: (bytes: Uint8Array) => void): void {
+export function writeEncodedRows(rows: Float64Array, count: number, firstRow: number, blockStarts: readonly number[], format: RowFormat, out: RowSink): void {
   if (format.kind === 'wide') {
-    out(new Uint8Array(rows.buffer, rows.byteOffset, count * WIDE_BYTES));
+    out.write(new Uint8Array(rows.buffer, rows.byteOffset, count * WIDE_BYTES));
     return;
   }
   const buffer = scratchBytes(ENCODE_ROWS * COMPACT_BYTES);
@@ -107,7 +127,7 @@ export function writeEncodedRows(rows: Float64Array, count: number, firstRow: nu
     if (encodeInto(rows, from, to, firstRow, blockStarts, format.scale, times, values) >= 0) {
       throw new Error(`row ${firstRow + from} does not fit the index's compact format (scale ${format.scale})`);
     }
-    out(new Uint8Array(buffer, 0, (to - from) * COMPACT_BYTES));
+    out.write(new Uint8Array(buffer, 0, (to - from) * COMPACT_BYTES));
   }
 }
 
