@@ -1,4 +1,4 @@
-import { BLOCK_ROWS } from '../ingest/index-store.js';
+import { SUMMARY_ROWS } from '../ingest/index-store.js';
 import type { SignalReader } from '../store/signal-reader.js';
 
 /** Steps walked row by row before jumping with a binary search instead. */
@@ -17,13 +17,15 @@ export function valuesAsOf(reader: SignalReader, times: readonly number[], stale
   const maxAge = staleAfterMs ?? 0;
 
   let i = reader.indexAtOrBefore(times[0]!);
-  let blockNo = -1;
-  let block: Float64Array = new Float64Array(0);
+  // Rows are read a 256-row page at a time: a page of 100 records needs a few pages of
+  // each signal, not its 4,096-row blocks.
+  let pageNo = -1;
+  let page: Float64Array = new Float64Array(0);
   const load = (row: number): void => {
-    const b = Math.floor(row / BLOCK_ROWS);
-    if (b !== blockNo) {
-      blockNo = b;
-      block = reader.block(b);
+    const p = Math.floor(row / SUMMARY_ROWS);
+    if (p !== pageNo) {
+      pageNo = p;
+      page = reader.page(p);
     }
   };
 
@@ -32,16 +34,16 @@ export function valuesAsOf(reader: SignalReader, times: readonly number[], stale
     let walked = 0;
     while (i + 1 < rows && walked < WALK_LIMIT) {
       load(i + 1);
-      if (block[((i + 1) % BLOCK_ROWS) * 2]! > t) break;
+      if (page[((i + 1) % SUMMARY_ROWS) * 2]! > t) break;
       i++;
       walked++;
     }
     if (walked === WALK_LIMIT) i = reader.indexAtOrBefore(t);
     if (i < 0) continue;
     load(i);
-    const at = (i % BLOCK_ROWS) * 2;
-    const readingTime = block[at]!;
-    if (t - readingTime <= maxAge) out[k] = block[at + 1]!;
+    const at = (i % SUMMARY_ROWS) * 2;
+    const readingTime = page[at]!;
+    if (t - readingTime <= maxAge) out[k] = page[at + 1]!;
   }
   return out;
 }

@@ -166,11 +166,11 @@ export class SignalReader {
   }
 
   time(i: number): number {
-    return this.block(Math.floor(i / BLOCK_ROWS))[(i % BLOCK_ROWS) * 2]!;
+    return this.page(Math.floor(i / SUMMARY_ROWS))[(i % SUMMARY_ROWS) * 2]!;
   }
 
   value(i: number): number {
-    return this.block(Math.floor(i / BLOCK_ROWS))[(i % BLOCK_ROWS) * 2 + 1]!;
+    return this.page(Math.floor(i / SUMMARY_ROWS))[(i % SUMMARY_ROWS) * 2 + 1]!;
   }
 
   /** Closes this index's files (it was rebuilt or the dataset closes). */
@@ -179,7 +179,13 @@ export class SignalReader {
     descriptors.forget(this.sumPath);
   }
 
-  /** Index of the last row at or before `t`, or -1 when every row is later. */
+  /**
+   * Index of the last row at or before `t`, or -1 when every row is later. The block
+   * comes from the start times in memory; inside it, a cached block is searched
+   * whole, otherwise only the page the signal's period points at (and a neighbour
+   * when the guess is off): an as-of lookup on each of 520 cell files then reads
+   * 2-4 KiB per file, not a 64 KiB block.
+   */
   indexAtOrBefore(t: number): number {
     const starts = this.meta.blockStarts;
     let lo = 0;
@@ -190,15 +196,24 @@ export class SignalReader {
       if (starts[mid]! <= t) lo = mid;
       else hi = mid - 1;
     }
-    const block = this.block(lo);
-    let a = 0;
-    let b = block.length / 2 - 1;
-    while (a < b) {
-      const mid = (a + b + 1) >> 1;
-      if (block[mid * 2]! <= t) a = mid;
-      else b = mid - 1;
+    const firstRow = lo * BLOCK_ROWS;
+    const blockRows = Math.min(BLOCK_ROWS, this.meta.rows - firstRow);
+    const cached = this.cache.peek(`${this.id}:${lo}:${blockRows}`);
+    if (cached) return firstRow + lastAtOrBefore(cached, t);
+    const firstPage = firstRow / SUMMARY_ROWS;
+    const pages = Math.ceil(blockRows / SUMMARY_ROWS);
+    const period = this.meta.medianPeriodMs ?? 0;
+    let k = period > 0 ? Math.min(pages - 1, Math.max(0, Math.floor((t - starts[lo]!) / period / SUMMARY_ROWS))) : 0;
+    let page = this.page(firstPage + k);
+    // The block's first row is at or before t, so walking back ends; forward, a page whose last row is after t is the one.
+    while (k > 0 && page[0]! > t) page = this.page(firstPage + --k);
+    while (k < pages - 1 && page[page.length - 2]! <= t) {
+      const next = this.page(firstPage + k + 1);
+      if (next[0]! > t) break;
+      page = next;
+      k++;
     }
-    return lo * BLOCK_ROWS + a;
+    return firstRow + k * SUMMARY_ROWS + lastAtOrBefore(page, t);
   }
 
   /** Rows [first, first + count) copied out as columns, a block at a time. */
@@ -225,4 +240,16 @@ export class SignalReader {
     if (i >= 0 && this.time(i) === t) return i;
     return i + 1;
   }
+}
+
+/** Index (in rows) of the last row of `rows` (`[t, v, ...]`, sorted, first at or before t) at or before `t`. */
+function lastAtOrBefore(rows: Float64Array, t: number): number {
+  let a = 0;
+  let b = rows.length / 2 - 1;
+  while (a < b) {
+    const mid = (a + b + 1) >> 1;
+    if (rows[mid * 2]! <= t) a = mid;
+    else b = mid - 1;
+  }
+  return a;
 }
