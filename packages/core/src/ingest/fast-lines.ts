@@ -1,4 +1,3 @@
-import type { ReadingBuilder } from './readings.js';
 import { COLON, COMMA, CR, DIGIT_0, DOT, MINUS, NEWLINE, SPACE } from './bytes.js';
 import { DateCache, POW10 } from './fields.js';
 
@@ -31,13 +30,9 @@ export class FastRun {
 
   constructor(readonly offsetMs: number) {}
 
-  /** Starts on a new chunk. */
-  begin(sink: ReadingBuilder, buf: Buffer): void {
+  /** Starts on a new chunk (the caller sets `rows`, `length` and `lastTime` before each parse). */
+  begin(buf: Buffer): void {
     this.words = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-    this.length = sink.length;
-    this.lastTime = sink.lastTime;
-    this.accepted = 0;
-    this.disorder = 0;
     this.decimals = 0;
   }
 

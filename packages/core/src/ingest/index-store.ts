@@ -113,15 +113,15 @@ export function blockStartsOf(rows: Float64Array, count: number, fromRow = 0): n
   return starts;
 }
 
+/** What a file is written from: bytes, text, or a producer that hands over its bytes in pieces (and may start over). */
+type FileData = Uint8Array | string | ((out: RowSink) => void);
+
 /**
  * Write to a temporary name, then rename: a reader sees the old file or the new
  * one, never half of one. No fsync: an index is a cache of the CSV, and one torn
  * by a power cut fails the size and last-row checks and is rebuilt. (fsync was
  * a third of the indexing time on datasets of many small files.)
  */
-/** What a file is written from: bytes, text, or a producer that hands over its bytes in pieces (and may start over). */
-type FileData = Uint8Array | string | ((out: RowSink) => void);
-
 function writeAtomic(path: string, data: FileData): void {
   // Creating a file is costly here (about 1 ms under indexing's write load): a file
   // that does not exist yet has no reader to protect and is written in place.

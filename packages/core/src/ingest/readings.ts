@@ -103,11 +103,6 @@ export class ReadingBuilder {
     return this.rows;
   }
 
-  /** The current row buffer (it is replaced when it grows). */
-  rowsBuffer(): Float64Array {
-    return this.rows;
-  }
-
   /** Readings the fast path wrote: the new length, how many it added, the latest time, how many were not after it, and their most decimals. */
   commitFast(length: number, accepted: number, lastTime: number, disorder: number, decimals: number): void {
     if (decimals > this.decimals) this.decimals = decimals;

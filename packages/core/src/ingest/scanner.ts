@@ -67,7 +67,7 @@ export class LineScanner {
     if (this.atFileStart && start <= lastNewline) start = this.firstLine(buf, start);
     const sink = this.sink;
     const run = this.run;
-    run.begin(sink, buf);
+    run.begin(buf);
     while (start <= lastNewline) {
       // Room for every line left to be a reading: no line that parses is shorter than FAST_MIN_LINE.
       run.rows = sink.reserve(Math.ceil((lastNewline + 1 - start) / FAST_MIN_LINE) + 1);
@@ -97,10 +97,10 @@ export class LineScanner {
   /** One line [start, nl) by the general rules (nl is its newline). */
   private general(buf: Buffer, start: number, nl: number): void {
     const end = nl > start && buf[nl - 1] === CR ? nl - 1 : nl;
-    const first = buf.indexOf(COMMA, start);
-    const firstComma = first >= 0 && first < end ? first : -1;
-    const second = firstComma < 0 ? -1 : buf.indexOf(COMMA, firstComma + 1);
-    this.line(buf, start, end, firstComma, second >= 0 && second < end ? second : -1);
+    // Searched within the line only: an unbounded indexOf would run on to the next
+    // comma in the chunk, and a file of comma-less lines would cost a chunk per line.
+    const firstComma = commaIn(buf, start, end);
+    this.line(buf, start, end, firstComma, firstComma < 0 ? -1 : commaIn(buf, firstComma + 1, end));
   }
 
   /** End of input: a trailing line without newline is still a line (as fast-csv reads it). */
@@ -138,4 +138,10 @@ export function isHeader(buf: Uint8Array, start: number, end: number): boolean {
   while (i < end && (buf[i] === 0x20 || buf[i] === 0x09)) i++;
   const c = buf[i];
   return i < end && !(c !== undefined && c >= 0x30 && c <= 0x39);
+}
+
+/** The first comma in [from, end), or -1. */
+function commaIn(buf: Uint8Array, from: number, end: number): number {
+  for (let i = from; i < end; i++) if (buf[i] === COMMA) return i;
+  return -1;
 }

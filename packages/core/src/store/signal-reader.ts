@@ -1,4 +1,4 @@
-import { closeSync, openSync, readSync } from 'node:fs';
+import { closeSync, openSync } from 'node:fs';
 import { BLOCK_ROWS, readFully, readRows, SUMMARY_FIELDS, SUMMARY_ROWS, summaryPages, type IndexMeta } from '../ingest/index-store.js';
 
 interface LruNode<V> {
@@ -132,11 +132,15 @@ export class SignalReader {
     return this.meta.rows;
   }
 
+  /** The cache key of block `b` at `length` rows: a block that grew by a live append is a new block. */
+  private blockKey(b: number, length: number): string {
+    return `${this.id}:${b}:${length}`;
+  }
+
   /** Rows of block `b`, interleaved `[t, v, ...]`. */
   block(b: number): Float64Array {
     const length = Math.min(BLOCK_ROWS, this.meta.rows - b * BLOCK_ROWS);
-    // The length is part of the key: a block that grew by a live append is a new block.
-    return this.cache.get(`${this.id}:${b}:${length}`, () => readRows(descriptors.fd(this.binPath), this.binPath, this.meta, b * BLOCK_ROWS, length));
+    return this.cache.get(this.blockKey(b, length), () => readRows(descriptors.fd(this.binPath), this.binPath, this.meta, b * BLOCK_ROWS, length));
   }
 
   /**
@@ -149,7 +153,7 @@ export class SignalReader {
     const b = Math.floor(first / BLOCK_ROWS);
     const length = Math.min(SUMMARY_ROWS, this.meta.rows - first);
     const blockLength = Math.min(BLOCK_ROWS, this.meta.rows - b * BLOCK_ROWS);
-    const block = this.cache.peek(`${this.id}:${b}:${blockLength}`);
+    const block = this.cache.peek(this.blockKey(b, blockLength));
     const at = (first - b * BLOCK_ROWS) * 2;
     if (block) return block.subarray(at, at + length * 2);
     return this.cache.get(`${this.id}:p${p}:${length}`, () => readRows(descriptors.fd(this.binPath), this.binPath, this.meta, first, length));
@@ -198,7 +202,7 @@ export class SignalReader {
     }
     const firstRow = lo * BLOCK_ROWS;
     const blockRows = Math.min(BLOCK_ROWS, this.meta.rows - firstRow);
-    const cached = this.cache.peek(`${this.id}:${lo}:${blockRows}`);
+    const cached = this.cache.peek(this.blockKey(lo, blockRows));
     if (cached) return firstRow + lastAtOrBefore(cached, t);
     const firstPage = firstRow / SUMMARY_ROWS;
     const pages = Math.ceil(blockRows / SUMMARY_ROWS);
