@@ -1,11 +1,16 @@
 import { getEventListeners } from 'node:events';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import WebSocket from 'ws';
+import type { Writable } from 'node:stream';
+import WebSocket, * as wsModule from 'ws';
 import type { BessDataset } from '@bess/core';
 import { broadcastEventOf, FANOUT_CHUNK, StreamHub, SUBSCRIBER_QUEUE, type StreamEvent, type StreamRequest } from './stream.js';
 import { eventually, startSampleServer } from './test-support/server.js';
 import type { BessServer } from './server.js';
+import { textFrame } from './ws-direct.js';
 import { streamEventEncoder } from './ws-encoder.js';
+
+/** ws's frame parser (exported by ws, not declared by @types/ws). */
+const { Receiver } = wsModule as unknown as { Receiver: new (options: { isServer: boolean }) => Writable };
 
 let server: BessServer;
 let dataset: BessDataset;
@@ -37,7 +42,7 @@ describe('fan-out: one broadcast, one serialisation', () => {
     expect(broadcastEventOf(event.record)).toBe(event);
 
     const lateness: number[] = [];
-    const encoder = streamEventEncoder((ms) => lateness.push(ms));
+    const encoder = streamEventEncoder((e) => lateness.push(performance.now() - e.dueAt));
     const stringify = vi.spyOn(JSON, 'stringify');
     const frames = [trackedMessage(1, event), trackedMessage('abc', event, '2.0'), trackedMessage(7, event)].map((m) => encoder.encode(m));
     const recordSerialisations = stringify.mock.calls.filter(([value]) => value === event.record).length;
@@ -158,5 +163,42 @@ describe('fan-out: one broadcast, one serialisation', () => {
     }
     const after = server.metrics.streamSendLateness.lines().find((l) => l.startsWith('bess_stream_send_lateness_seconds_count'))!;
     expect(Number(after.split(' ').at(-1))).toBeGreaterThan(Number(before.split(' ').at(-1)));
+  });
+
+  it('after a WebSocket subscription’s first event, writes the rest as prebuilt frames: same bytes, every record in order, nothing after "stopped"', async () => {
+    const ws = new WebSocket(`${server.url.replace('http', 'ws')}/trpc`);
+    await new Promise((resolve) => ws.once('open', resolve));
+    const frames: string[] = [];
+    ws.on('message', (data: Buffer) => frames.push(data.toString()));
+    const input = { deviceId: 'ZHPESS232A230002', interval: 0.1 };
+    // a string request id and a JSON-RPC version: the envelope the direct frames must repeat
+    ws.send(JSON.stringify({ id: 'a"b', jsonrpc: '2.0', method: 'subscription', params: { path: 'bms.stream', input } }));
+    await eventually(() => frames.length >= 16);
+    expect(server.hub.stats()).toMatchObject({ subscribers: 1, direct: 1 });
+    ws.send(JSON.stringify({ id: 'a"b', jsonrpc: '2.0', method: 'subscription.stop' }));
+    await eventually(() => frames.some((f) => f.includes('"stopped"')));
+    await new Promise((r) => setTimeout(r, 100)); // anything written after the stop would arrive in this time
+    ws.close();
+
+    const expected = await dataset.page('ZHPESS232A230002', 'bms', { skip: 0, limit: frames.length, stepMs: dataset.defaultStepMs('ZHPESS232A230002', 'bms') });
+    expect(frames[0]).toBe('{"id":"a\\"b","jsonrpc":"2.0","result":{"type":"started"}}');
+    expect(frames.at(-1)).toBe('{"id":"a\\"b","jsonrpc":"2.0","result":{"type":"stopped"}}');
+    const data = frames.slice(1, -1);
+    expect(data.length).toBeGreaterThanOrEqual(15);
+    data.forEach((frame, i) => {
+      const record = expected.records[i]!;
+      expect(frame).toBe(JSON.stringify({ id: 'a"b', jsonrpc: '2.0', result: { type: 'data', data: { id: record.timestamp, data: record }, id: record.timestamp } }));
+    });
+    await eventually(() => server.hub.stats().subscribers === 0);
+  });
+
+  it('frames text as RFC 6455 says, at every length encoding (7-bit, 16-bit, 64-bit)', async () => {
+    for (const text of ['{"a":1}', 'é'.repeat(100), 'x'.repeat(65_535), '€'.repeat(30_000)]) {
+      const receiver = new Receiver({ isServer: false });
+      const messages: string[] = [];
+      receiver.on('message', (data: Buffer, isBinary: boolean) => messages.push(isBinary ? '<binary>' : data.toString()));
+      await new Promise<void>((resolve, reject) => receiver.write(textFrame(text), (error?: Error | null) => (error ? reject(error) : resolve())));
+      expect(messages).toEqual([text]);
+    }
   });
 });

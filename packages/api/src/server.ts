@@ -5,7 +5,7 @@ import type { BessDataset } from '@bess/core';
 import { TRPCError } from '@trpc/server';
 import { createHTTPHandler } from '@trpc/server/adapters/standalone';
 import { applyWSSHandler } from '@trpc/server/adapters/ws';
-import { WebSocketServer } from 'ws';
+import { WebSocketServer, type WebSocket } from 'ws';
 import { sendDetail, sendJson } from './http-util.js';
 import { openApiDocument, SWAGGER_HTML, SWAGGER_INIT, swaggerUiDir } from './openapi.js';
 import { ApiKeys, presentedKey } from './ops/auth.js';
@@ -16,8 +16,9 @@ import { ClientLimiter, DEFAULT_LIMITS, type RateLimitOptions } from './ops/rate
 import { handleRest } from './rest.js';
 import { appRouter } from './root.js';
 import { serveFile } from './static.js';
-import { StreamHub } from './stream.js';
+import { StreamHub, type StreamEvent } from './stream.js';
 import type { Context } from './trpc.js';
+import { WsConnection } from './ws-direct.js';
 import { streamEventEncoder } from './ws-encoder.js';
 
 export interface ServerOptions {
@@ -145,7 +146,13 @@ export async function createBessServer(options: ServerOptions): Promise<BessServ
     });
   });
 
-  const wss = new WebSocketServer({ noServer: true, maxPayload: 1024 * 1024 });
+  // Events of a stream as they are handed to a subscriber's socket, by tRPC or directly.
+  const streamEventSent = (event: StreamEvent): void => metrics.streamSendLateness.observe((performance.now() - event.dueAt) / 1000);
+  // No permessage-deflate (ws's default, stated): streams write prebuilt frames (ws-direct.ts), and
+  // compressing each event for each subscriber would cost more CPU than the bytes it saves here.
+  const wss = new WebSocketServer({ noServer: true, maxPayload: 1024 * 1024, perMessageDeflate: false });
+  /** Each WebSocket's connection object, made at the upgrade, when its raw socket is at hand. */
+  const connectionOf = new WeakMap<WebSocket, WsConnection>();
   server.on('upgrade', (req, socket, head) => {
     const url = new URL(req.url ?? '/', 'http://local');
     if (url.pathname !== '/trpc' && url.pathname !== '/trpc/') {
@@ -157,7 +164,10 @@ export async function createBessServer(options: ServerOptions): Promise<BessServ
       socket.end('HTTP/1.1 403 Forbidden\r\n\r\n');
       return;
     }
-    wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      connectionOf.set(ws, new WsConnection(ws, socket, streamEventSent));
+      wss.emit('connection', ws, req);
+    });
   });
   wss.on('connection', (ws) => {
     metrics.connections.inc({ transport: 'websocket' });
@@ -167,9 +177,9 @@ export async function createBessServer(options: ServerOptions): Promise<BessServ
     wss,
     router: appRouter,
     // Stream events are serialised once per broadcast, not once per subscriber.
-    experimental_encoder: streamEventEncoder((ms) => metrics.streamSendLateness.observe(ms / 1000)),
+    experimental_encoder: streamEventEncoder(streamEventSent),
     keepAlive: { enabled: true, pingMs: 30_000, pongWaitMs: 10_000 },
-    createContext: ({ req, info }) => {
+    createContext: ({ req, res, info }) => {
       const url = new URL(req.url ?? '/', 'http://local');
       const fromParams = info.connectionParams?.apiKey;
       const key = presentedKey(req, url) ?? (typeof fromParams === 'string' ? fromParams : undefined);
@@ -177,7 +187,8 @@ export async function createBessServer(options: ServerOptions): Promise<BessServ
         metrics.authFailures.inc();
         throw new TRPCError({ code: 'UNAUTHORIZED', message: 'an API key is required (connection params apiKey, or ?api_key=)' });
       }
-      return contextFor(req, key);
+      const connection = connectionOf.get(res);
+      return { ...contextFor(req, key), ...(connection ? { connection } : {}) };
     },
   });
   const slowClients = setInterval(() => {

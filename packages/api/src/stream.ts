@@ -20,6 +20,9 @@ export class StreamEvent {
   get json(): string {
     return (this.serialised ??= JSON.stringify(this.record));
   }
+
+  /** This event's WebSocket frames by message envelope, built by the direct writers (ws-direct.ts) and shared. */
+  readonly frames = new Map<string, Buffer>();
 }
 
 /**
@@ -31,6 +34,20 @@ const eventOfRecord = new WeakMap<object, StreamEvent>();
 export function broadcastEventOf(record: unknown): StreamEvent | undefined {
   return typeof record === 'object' && record !== null ? eventOfRecord.get(record) : undefined;
 }
+
+/** Records handed out by subscriptions still waiting to learn their envelope (see Subscription.recordFor). */
+const learnerOfRecord = new WeakMap<object, Subscription>();
+/** The subscription that handed out `record` to learn its message envelope, if any. */
+export function envelopeLearnerOf(record: unknown): Subscription | undefined {
+  return typeof record === 'object' && record !== null ? learnerOfRecord.get(record) : undefined;
+}
+
+/** Writes a subscription's events to its client itself, bypassing the transport's per-message path. */
+export interface DirectSink {
+  send(event: StreamEvent): void;
+}
+/** Makes a subscription's direct sink once its messages' envelope (the text before the result) is known; null if it cannot. */
+export type DirectSinkFactory = (head: string) => DirectSink | null;
 
 export interface StreamRequest {
   kind: RecordKind;
@@ -60,13 +77,49 @@ export class Subscription {
   private closed = false;
   /** The abort signals already listened to (normally one per subscription, not one listener per event). */
   private readonly signals = new Set<AbortSignal>();
-  private readonly onAbort = (): void => this.wake?.();
+  private readonly onAbort = (): void => {
+    this.sink = null;
+    this.wake?.();
+  };
+  /** Set once the queue has drained after the envelope became known: events then bypass the queue. */
+  private sink: DirectSink | null = null;
+  private pendingSink: DirectSink | null = null;
+  private envelopeKnown = false;
   dropped = 0;
 
   constructor(
     private readonly onClose: (s: Subscription) => void,
     private readonly onDrop: () => void,
+    private readonly directSink?: DirectSinkFactory,
   ) {}
+
+  /**
+   * The record to hand the transport with `event`. Until the subscription knows its message
+   * envelope, that is a copy of the broadcast record (same JSON) that the encoder recognises as
+   * this subscription's and reports the envelope of (`learnEnvelope`).
+   */
+  recordFor(event: StreamEvent): AlignedRecord {
+    if (!this.directSink || this.envelopeKnown) return event.record;
+    const copy = { ...event.record };
+    eventOfRecord.set(copy, event);
+    learnerOfRecord.set(copy, this);
+    return copy;
+  }
+
+  /**
+   * `head` starts every message of this subscription. Events already queued still go through
+   * the transport, in order; once the queue is empty, `next()` switches to the direct sink.
+   */
+  learnEnvelope(head: string): void {
+    if (this.envelopeKnown || !this.directSink || this.closed) return;
+    this.envelopeKnown = true;
+    this.pendingSink = this.directSink(head);
+  }
+
+  /** Whether events now go straight to the client (for tests and stats). */
+  get direct(): boolean {
+    return this.sink !== null;
+  }
 
   /** An event this subscriber never got: its reader fell too far behind to deliver it. */
   miss(): void {
@@ -77,6 +130,10 @@ export class Subscription {
 
   push(event: StreamEvent): void {
     if (this.closed) return;
+    if (this.sink) {
+      this.sink.send(event);
+      return;
+    }
     if (this.queue.length >= SUBSCRIBER_QUEUE) {
       this.queue.shift();
       this.dropped++;
@@ -95,6 +152,12 @@ export class Subscription {
     while (!this.closed && !signal?.aborted) {
       const event = this.queue.shift();
       if (event) return event;
+      if (this.pendingSink) {
+        // Queue drained: from here on events go straight to the client, and this call waits
+        // (as the transport's iterator) until the subscription ends.
+        this.sink = this.pendingSink;
+        this.pendingSink = null;
+      }
       await new Promise<void>((resolve) => {
         this.wake = () => {
           this.wake = null;
@@ -108,6 +171,7 @@ export class Subscription {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.sink = this.pendingSink = null;
     this.queue.length = 0;
     for (const signal of this.signals) signal.removeEventListener('abort', this.onAbort);
     this.signals.clear();
@@ -256,6 +320,8 @@ class SharedReader {
 export interface HubStats {
   readers: number;
   subscribers: number;
+  /** Subscribers whose events go straight to their socket (ws-direct.ts). */
+  direct: number;
   dropped: number;
 }
 
@@ -268,7 +334,8 @@ export class StreamHub {
     private readonly hooks: { onDrop?: () => void; onError?: (error: unknown) => void } = {},
   ) {}
 
-  subscribe(request: StreamRequest): Subscription {
+  /** `directSink`: how the transport can write this subscription's events itself, once it knows their envelope. */
+  subscribe(request: StreamRequest, directSink?: DirectSinkFactory): Subscription {
     const key = JSON.stringify([request.kind, request.deviceId, request.intervalMs, request.stepMs, request.start]);
     let reader = this.readers.get(key);
     const subscription = new Subscription(
@@ -286,6 +353,7 @@ export class StreamHub {
         this.droppedTotal++;
         this.hooks.onDrop?.();
       },
+      directSink,
     );
     if (!reader) {
       reader = new SharedReader(this.dataset, request, (e) => this.hooks.onError?.(e));
@@ -300,8 +368,12 @@ export class StreamHub {
 
   stats(): HubStats {
     let subscribers = 0;
-    for (const r of this.readers.values()) subscribers += r.subscribers.size;
-    return { readers: this.readers.size, subscribers, dropped: this.droppedTotal };
+    let direct = 0;
+    for (const r of this.readers.values()) {
+      subscribers += r.subscribers.size;
+      for (const s of r.subscribers) if (s.direct) direct++;
+    }
+    return { readers: this.readers.size, subscribers, direct, dropped: this.droppedTotal };
   }
 
   close(): void {

@@ -4,6 +4,7 @@ import { ZodError } from 'zod';
 import type { ServerMetrics } from './ops/metrics.js';
 import type { ClientLimiter } from './ops/rate-limit.js';
 import type { StreamHub } from './stream.js';
+import type { WsConnection } from './ws-direct.js';
 
 export interface Context {
   dataset: BessDataset;
@@ -12,6 +13,8 @@ export interface Context {
   limiter?: ClientLimiter;
   /** Who is calling, for rate limits: the API key's digest prefix or the remote address. */
   clientId: string;
+  /** The WebSocket connection the call came over, if any: streams write their events to it directly. */
+  connection?: WsConnection;
 }
 
 /** The input field a failure is about: the first zod issue's path, or the engine's field. */

@@ -1,4 +1,4 @@
-import { broadcastEventOf, type StreamEvent } from './stream.js';
+import { broadcastEventOf, envelopeLearnerOf, type StreamEvent } from './stream.js';
 
 /** tRPC's WebSocket encoder interface (`experimental_encoder` of applyWSSHandler). */
 export interface WsEncoder {
@@ -17,17 +17,22 @@ const hasOnlyKeys = (o: Record<string, unknown>, keys: readonly string[]): boole
  * `JSON.stringify` would produce (same keys, same order), so clients see no difference;
  * anything not of that shape goes through `JSON.stringify` as before.
  *
- * `onStreamSend` is told, for each stream event handed to a socket, how late that is on the
- * event's schedule (ms): the server-side half of fan-out lateness.
+ * A subscription that asked to learn its envelope (its record is a copy it handed out, see
+ * `Subscription.recordFor`) is told the message's head here, so it can write later events
+ * itself (ws-direct.ts).
+ *
+ * `onStreamSend` is told of each stream event handed to a socket (send-lateness metrics).
  */
-export function streamEventEncoder(onStreamSend?: (latenessMs: number) => void): WsEncoder {
+export function streamEventEncoder(onStreamSend?: (event: StreamEvent) => void): WsEncoder {
   return {
     encode(message) {
       const hit = streamMessage(message);
       if (!hit) return JSON.stringify(message);
       const { message: m, event } = hit;
-      onStreamSend?.(performance.now() - event.dueAt);
-      return encodeStreamMessage(m, event);
+      onStreamSend?.(event);
+      const head = envelopeHead(m);
+      envelopeLearnerOf(m.result.data.data)?.learnEnvelope(head);
+      return streamMessageText(head, event);
     },
     decode(data) {
       if (typeof data !== 'string') throw new Error('this server speaks JSON in text frames');
@@ -50,19 +55,26 @@ function streamMessage(message: unknown): { message: StreamMessage; event: Strea
   const data = result.data;
   if (!isPlainObject(data) || typeof data.id !== 'string' || !hasOnlyKeys(data, ['id', 'data'])) return null;
   const event = broadcastEventOf(data.data);
+  if (!event || result.id !== event.id || data.id !== event.id) return null; // tracked by the event's own id
   // Key order matters for byte-identical output: JSON.stringify follows insertion order.
-  if (!event || Object.keys(result).join() !== 'type,data,id' || Object.keys(data).join() !== 'id,data') return null;
+  if (Object.keys(result).join() !== 'type,data,id' || Object.keys(data).join() !== 'id,data') return null;
   const keys = Object.keys(message).join();
   if (keys !== 'id,jsonrpc,result' && keys !== 'id,result') return null;
   return { message: message as unknown as StreamMessage, event };
 }
 
-function encodeStreamMessage(m: StreamMessage, event: StreamEvent): string {
+/** The text before `"result"`: the subscription's request id and JSON-RPC version, the same for all its messages. */
+function envelopeHead(m: StreamMessage): string {
   // Whatever JSON.stringify leaves out (undefined, functions) is left out here too.
   const field = (name: string, value: unknown): string => {
     const json = JSON.stringify(value) as string | undefined;
     return json === undefined ? '' : `"${name}":${json},`;
   };
-  const head = `{${field('id', m.id)}${field('jsonrpc', m.jsonrpc)}`;
-  return `${head}"result":{"type":"data","data":{"id":${JSON.stringify(m.result.data.id)},"data":${event.json}},"id":${JSON.stringify(m.result.id)}}}`;
+  return `{${field('id', m.id)}${field('jsonrpc', m.jsonrpc)}`;
+}
+
+/** A tracked data message for `event` (its id is the event's), as `JSON.stringify` writes it. */
+export function streamMessageText(head: string, event: StreamEvent): string {
+  const id = JSON.stringify(event.id);
+  return `${head}"result":{"type":"data","data":{"id":${id},"data":${event.json}},"id":${id}}}`;
 }

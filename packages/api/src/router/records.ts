@@ -6,7 +6,7 @@ import { batchInput, streamInput } from '../schemas.js';
 import { batch, hasKind, kindDevices } from '../service.js';
 import { publicProcedure, router, toTRPCError, type Context } from '../trpc.js';
 import type { StreamInput } from '../schemas.js';
-import type { StreamRequest } from '../stream.js';
+import type { DirectSinkFactory, StreamRequest } from '../stream.js';
 
 /** Where a stream starts: after the last event a reconnecting client saw, at `from`, at the start, or live. */
 export function streamStart(ctx: Context, kind: RecordKind, input: StreamInput, stepMs: number): StreamRequest['start'] {
@@ -18,8 +18,11 @@ export function streamStart(ctx: Context, kind: RecordKind, input: StreamInput, 
   return { position: input.from === undefined ? 0 : ctx.dataset.positionOf(input.deviceId, kind, input.from, stepMs) };
 }
 
-/** Opens a hub subscription after checking the device and the client's subscription cap. */
-export function openStream(ctx: Context, kind: RecordKind, input: StreamInput) {
+/**
+ * Opens a hub subscription after checking the device and the client's subscription cap.
+ * `directSink`: for subscriptions whose events go to the client as they are (see Subscription.recordFor).
+ */
+export function openStream(ctx: Context, kind: RecordKind, input: StreamInput, directSink?: DirectSinkFactory) {
   let request: StreamRequest;
   try {
     const info = ctx.dataset.device(input.deviceId);
@@ -34,7 +37,7 @@ export function openStream(ctx: Context, kind: RecordKind, input: StreamInput) {
     ctx.metrics?.rateLimited.inc({ kind: 'subscription' });
     throw new TRPCError({ code: 'TOO_MANY_REQUESTS', message: 'too many concurrent subscriptions for this client' });
   }
-  const subscription = ctx.hub.subscribe(request);
+  const subscription = ctx.hub.subscribe(request, directSink);
   ctx.metrics?.subscriptions.inc();
   return {
     subscription,
@@ -52,11 +55,14 @@ export function recordRouter(kind: RecordKind) {
     devices: publicProcedure.query(({ ctx }) => kindDevices(ctx.dataset, kind)),
     batch: publicProcedure.input(batchInput).query(({ ctx, input }) => batch(ctx.dataset, kind, input)),
     stream: publicProcedure.input(streamInput).subscription(async function* ({ ctx, input, signal }) {
-      const { subscription, close } = openStream(ctx, kind, input);
+      // Over WebSocket, once tRPC has sent the first event, later ones go straight to the socket.
+      const countSent = () => ctx.metrics?.eventsSent.inc({ kind });
+      const connection = ctx.connection;
+      const { subscription, close } = openStream(ctx, kind, input, connection && ((head) => connection.sink(head, countSent)));
       try {
         for (let event = await subscription.next(signal); event; event = await subscription.next(signal)) {
           ctx.metrics?.eventsSent.inc({ kind });
-          yield tracked(event.id, event.record);
+          yield tracked(event.id, subscription.recordFor(event));
         }
       } finally {
         close();
