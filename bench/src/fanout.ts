@@ -83,7 +83,7 @@ for (let i = 0; i < subscribers; i++) {
       sub.ids.push(data.toString('latin1', from, data.indexOf(QUOTE, from)));
       sub.arrivals.push(now);
     } else if (data.length === 4 && data.toString() === 'PING') {
-      ws.send('PONG'); // tRPC's keep-alive: unanswered, the server closes the socket
+      ws.send('PONG'); // tRPC's text keep-alive (servers before ops/keep-alive.ts; ws answers protocol pings itself)
     } else if (data.indexOf(STARTED) >= 0) {
       if (!sub.started) started++;
       sub.started = true;

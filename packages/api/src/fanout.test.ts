@@ -3,7 +3,8 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Writable } from 'node:stream';
 import WebSocket, * as wsModule from 'ws';
 import type { BessDataset } from '@bess/core';
-import { broadcastEventOf, FANOUT_CHUNK, StreamHub, SUBSCRIBER_QUEUE, type StreamEvent, type StreamRequest } from './stream.js';
+import { FANOUT_CHUNK } from './fanout-queue.js';
+import { broadcastEventOf, StreamHub, SUBSCRIBER_QUEUE, type StreamEvent, type StreamRequest } from './stream.js';
 import { eventually, startSampleServer } from './test-support/server.js';
 import type { BessServer } from './server.js';
 import { textFrame } from './ws-direct.js';
@@ -102,6 +103,30 @@ describe('fan-out: one broadcast, one serialisation', () => {
     expect([...seen[0]!].sort()).toEqual(seen[0]); // record times ascending
     expect(hub.stats().dropped).toBe(0);
     subs.forEach((s) => s.close());
+    expect(hub.stats()).toMatchObject({ readers: 0, subscribers: 0 });
+  });
+
+  it('hands out the earliest broadcast to all its subscribers before the next stream’s, so no subscriber’s turn moves between events', async () => {
+    const hub = new StreamHub(dataset);
+    const n = FANOUT_CHUNK * 2 + 50;
+    // two streams (two readers) whose events fall due at the same moments
+    const streams = [replay(20), { ...replay(20), stepMs: 60_000 }];
+    const subs = streams.flatMap((request, stream) => Array.from({ length: n }, () => ({ stream, sub: hub.subscribe(request) })));
+    const order: number[][] = [[], [], []];
+    await Promise.all(
+      subs.map(async ({ stream, sub }) => {
+        for (let k = 0; k < 3; k++) {
+          await sub.next();
+          order[k]!.push(stream);
+        }
+      }),
+    );
+    for (const got of order) {
+      expect(got).toHaveLength(2 * n);
+      // one stream's subscribers all before the other's: the sequence changes stream once
+      expect(got.filter((stream, i) => i > 0 && stream !== got[i - 1]).length).toBe(1);
+    }
+    subs.forEach(({ sub }) => sub.close());
     expect(hub.stats()).toMatchObject({ readers: 0, subscribers: 0 });
   });
 

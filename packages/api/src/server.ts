@@ -10,6 +10,7 @@ import { sendDetail, sendJson } from './http-util.js';
 import { openApiDocument, SWAGGER_HTML, SWAGGER_INIT, swaggerUiDir } from './openapi.js';
 import { ApiKeys, presentedKey } from './ops/auth.js';
 import { CorsPolicy } from './ops/cors.js';
+import { DEFAULT_KEEP_ALIVE, KeepAlive, type KeepAliveOptions } from './ops/keep-alive.js';
 import { silentLogger, type Logger } from './ops/log.js';
 import { createServerMetrics, type ServerMetrics } from './ops/metrics.js';
 import { ClientLimiter, DEFAULT_LIMITS, type RateLimitOptions } from './ops/rate-limit.js';
@@ -32,6 +33,7 @@ export interface ServerOptions {
   /** Per-client limits; null turns them off (benchmarks on loopback). */
   limits?: RateLimitOptions | null;
   log?: Logger;
+  keepAlive?: KeepAliveOptions;
 }
 
 export interface BessServer {
@@ -169,7 +171,9 @@ export async function createBessServer(options: ServerOptions): Promise<BessServ
       wss.emit('connection', ws, req);
     });
   });
+  const keepAlive = new KeepAlive(options.keepAlive ?? DEFAULT_KEEP_ALIVE, () => log('info', 'closing a WebSocket client that stopped answering pings'));
   wss.on('connection', (ws) => {
+    keepAlive.watch(ws);
     metrics.connections.inc({ transport: 'websocket' });
     ws.once('close', () => metrics.connections.dec({ transport: 'websocket' }));
   });
@@ -178,7 +182,7 @@ export async function createBessServer(options: ServerOptions): Promise<BessServ
     router: appRouter,
     // Stream events are serialised once per broadcast, not once per subscriber.
     experimental_encoder: streamEventEncoder(streamEventSent),
-    keepAlive: { enabled: true, pingMs: 30_000, pongWaitMs: 10_000 },
+    // Keep-alive is ours (ops/keep-alive.ts): spread over time, protocol pings.
     createContext: ({ req, res, info }) => {
       const url = new URL(req.url ?? '/', 'http://local');
       const fromParams = info.connectionParams?.apiKey;
@@ -219,6 +223,7 @@ export async function createBessServer(options: ServerOptions): Promise<BessServ
     close() {
       closing ??= (async () => {
         clearInterval(slowClients);
+        keepAlive.close();
         wsHandler.broadcastReconnectNotification();
         hub.close();
         for (const ws of wss.clients) ws.close(1001, 'server shutting down');

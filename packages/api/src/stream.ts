@@ -1,4 +1,5 @@
 import type { AlignedRecord, BessDataset, RecordKind } from '@bess/core';
+import { FanoutQueue, type Broadcaster, type Recipient } from './fanout-queue.js';
 
 /**
  * One record as a stream hands it out. A broadcast builds one of these and shares it with every
@@ -60,18 +61,9 @@ export interface StreamRequest {
 
 /** Per-subscriber buffer: a slow client loses its oldest events (counted), never grows memory. */
 export const SUBSCRIBER_QUEUE = 64;
-/**
- * Subscribers a broadcast reaches per event-loop turn. Each one handed an event runs its
- * tRPC chain (promises, envelope, frame, socket write) in the microtasks after the turn; were
- * all 5,000 woken at once, those chains would advance side by side, every one's garbage alive
- * until the last had written, promoted out of the young generation (about 4 KB a message), and
- * nothing else (I/O, other streams, timers) would run for the whole burst. In chunks, each
- * chunk's chains finish and die young, and streams take turns.
- */
-export const FANOUT_CHUNK = 100;
 const PREFETCH = 100;
 
-export class Subscription {
+export class Subscription implements Recipient {
   private readonly queue: StreamEvent[] = [];
   private wake: (() => void) | null = null;
   private closed = false;
@@ -185,18 +177,12 @@ export class Subscription {
  * aligned records and hands each record to every subscriber, so a thousand
  * dashboards on one cabinet cost one timer and one page read per 100 records.
  */
-class SharedReader {
+class SharedReader implements Broadcaster {
   readonly subscribers = new Set<Subscription>();
   private position: number;
   private buffer: AlignedRecord[] = [];
   private bufferStart = 0;
   private timer: NodeJS.Timeout | null = null;
-  /** Events broadcast but not yet handed to every subscriber, oldest first. */
-  private readonly outbox: StreamEvent[] = [];
-  /** The oldest outbox event's subscribers (as when delivery began) and how many have it. */
-  private targets: Subscription[] = [];
-  private handed = 0;
-  private immediate: NodeJS.Immediate | null = null;
   private unlisten: (() => void) | null = null;
   private stopped = false;
   private ticks = 0;
@@ -205,6 +191,7 @@ class SharedReader {
   constructor(
     private readonly dataset: BessDataset,
     private readonly request: StreamRequest,
+    private readonly fanout: FanoutQueue,
     private readonly onError: (error: unknown) => void,
   ) {
     this.position = request.start === 'live' ? -1 : request.start.position;
@@ -227,10 +214,7 @@ class SharedReader {
     this.timer = null;
     this.unlisten?.();
     this.unlisten = null;
-    if (this.immediate) clearImmediate(this.immediate);
-    this.immediate = null;
-    this.outbox.length = 0;
-    this.targets = [];
+    this.fanout.cancel(this);
   }
 
   /** One event object (and one JSON serialisation) for all subscribers. */
@@ -238,39 +222,7 @@ class SharedReader {
     const record = { ...source }; // this broadcast's own object: see broadcastEventOf
     const event = new StreamEvent(record.timestamp, record, dueAt);
     eventOfRecord.set(record, event);
-    this.outbox.push(event);
-    if (this.outbox.length > SUBSCRIBER_QUEUE) {
-      // Delivery is this far behind: the oldest event is lost for those still waiting for it.
-      for (let i = this.handed; i < this.targets.length; i++) this.targets[i]!.miss();
-      this.outbox.shift();
-      this.targets = [];
-      this.handed = 0;
-    }
-    if (!this.immediate) this.deliver();
-  }
-
-  /**
-   * Hands the outbox's events to subscribers, FANOUT_CHUNK per event-loop turn, each event to
-   * all of its subscribers before the next one (so each subscriber gets them in order). The
-   * first chunk goes at once: a stream of up to FANOUT_CHUNK subscribers is never deferred.
-   */
-  private deliver(): void {
-    this.immediate = null;
-    let budget = FANOUT_CHUNK;
-    while (budget > 0 && this.outbox.length > 0 && !this.stopped) {
-      const event = this.outbox[0]!;
-      if (this.handed === 0) this.targets = [...this.subscribers];
-      const end = Math.min(this.targets.length, this.handed + budget);
-      for (let i = this.handed; i < end; i++) this.targets[i]!.push(event);
-      budget -= end - this.handed;
-      this.handed = end;
-      if (this.handed >= this.targets.length) {
-        this.outbox.shift();
-        this.targets = [];
-        this.handed = 0;
-      }
-    }
-    if (this.outbox.length > 0 && !this.stopped) this.immediate = setImmediate(() => this.deliver());
+    this.fanout.add(this, event);
   }
 
   /** Paced replay: tick n is due at start + n * interval, so delays do not accumulate. */
@@ -327,6 +279,7 @@ export interface HubStats {
 
 export class StreamHub {
   private readonly readers = new Map<string, SharedReader>();
+  private readonly fanout = new FanoutQueue(SUBSCRIBER_QUEUE);
   private droppedTotal = 0;
 
   constructor(
@@ -356,7 +309,7 @@ export class StreamHub {
       directSink,
     );
     if (!reader) {
-      reader = new SharedReader(this.dataset, request, (e) => this.hooks.onError?.(e));
+      reader = new SharedReader(this.dataset, request, this.fanout, (e) => this.hooks.onError?.(e));
       this.readers.set(key, reader);
       reader.subscribers.add(subscription);
       reader.start();
@@ -382,5 +335,6 @@ export class StreamHub {
       for (const s of [...r.subscribers]) s.close();
     }
     this.readers.clear();
+    this.fanout.close();
   }
 }

@@ -5,9 +5,15 @@
  */
 type Labels = Record<string, string>;
 
+/** Series key, computed on every count: a stream event counts twice per subscriber, so the common cases are kept cheap. */
 function labelKey(labels: Labels): string {
-  const keys = Object.keys(labels).sort();
-  return keys.map((k) => `${k}="${String(labels[k]).replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`).join(',');
+  const keys = Object.keys(labels);
+  if (keys.length === 0) return '';
+  if (keys.length > 1) keys.sort();
+  return keys.map((k) => `${k}="${escapeLabel(String(labels[k]))}"`).join(',');
+}
+function escapeLabel(value: string): string {
+  return /[\\"\n]/.test(value) ? value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n') : value;
 }
 
 abstract class Metric {
