@@ -41,6 +41,12 @@ const server = await createBessServer({
   log,
 });
 log('info', 'listening', { url: server.url, dashboard: existsSync(resolve(webDist, 'index.html')), docs: `${server.url}/docs` });
+// The first dashboards after a restart open devices at their first or last page: prepare those.
+const warmStarted = performance.now();
+dataset.warm().then(
+  () => log('info', 'first and last pages ready', { ms: Math.round(performance.now() - warmStarted) }),
+  (error: unknown) => log('warn', 'warm-up failed', { error: String(error) }),
+);
 
 let stopping = false;
 async function shutdown(signal: string): Promise<void> {

@@ -146,6 +146,33 @@ describe('alignment', () => {
   });
 });
 
+describe('warm-up after a start', () => {
+  it('prepares each device and kind in its own event-loop turn, so requests are not held up, and changes no answer', async () => {
+    const fresh = await openDataset(scratch.root, { workers: 0 });
+    let turns = 0;
+    let warming = true;
+    const spin = (): void => {
+      if (!warming) return;
+      turns++;
+      setImmediate(spin);
+    };
+    setImmediate(spin);
+    await fresh.warm();
+    warming = false;
+    const kinds = ['bms', 'pcs'] as const;
+    expect(turns).toBeGreaterThanOrEqual(fresh.devices().length * kinds.length - 1);
+    for (const device of fresh.devices()) {
+      for (const kind of kinds) {
+        const total = (await dataset.page(device.id, kind, { skip: 0, limit: 1 })).total;
+        for (const skip of [0, Math.max(0, total - 100)]) {
+          expect(await fresh.page(device.id, kind, { skip, limit: 100 })).toEqual(await dataset.page(device.id, kind, { skip, limit: 100 }));
+        }
+      }
+    }
+    await fresh.close();
+  });
+});
+
 describe('raw reads', () => {
   it('reads a range, the as-of value and a downsampled series that keeps extremes', async () => {
     const series = await dataset.readSignal('CAB1', 'bms1_soc', T0, T0 + 5 * 60_000);

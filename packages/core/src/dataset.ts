@@ -51,6 +51,8 @@ const MIN_STEP_MS = 1_000;
 const MAX_STEP_MS = 366 * 86_400_000;
 const GRID_CACHE = 32;
 const DEFAULT_MAX_ROWS = 100_000;
+/** Records warm() prepares at each end of a device's grid: a dashboard's first page. */
+const WARM_ROWS = 100;
 
 /** Scans and indexes a data root, then serves it. */
 export async function openDataset(root: string, options: DatasetOptions = {}): Promise<BessDataset> {
@@ -153,6 +155,19 @@ class IndexedDataset implements BessDataset {
     checkFinite('to', to);
     checkInteger('maxPoints', maxPoints, 1, 100_000);
     return downsampleReader(reader, from, to, maxPoints);
+  }
+
+  async warm(): Promise<void> {
+    for (const device of [...this.devicesById.values()]) {
+      for (const kind of ['bms', 'pcs'] as const) {
+        await new Promise((resolve) => setImmediate(resolve)); // requests go first
+        if (!this.devicesById.has(device.info.id)) continue; // gone meanwhile
+        const grid = this.grid(device, kind, this.defaultStepMs(device.info.id, kind));
+        if (grid.total === 0) continue;
+        this.records(device, kind, grid.times(0, WARM_ROWS));
+        this.records(device, kind, grid.times(Math.max(0, grid.total - WARM_ROWS), WARM_ROWS));
+      }
+    }
   }
 
   refresh(): Promise<DatasetChange> {

@@ -168,6 +168,12 @@ export interface BessDataset {
   valueAt(deviceId: string, signal: string, t: number): Promise<{ t: number; v: number } | null>;
   /** At most `maxPoints` buckets over [from, to], each with min/max/mean so spikes stay visible. */
   downsample(deviceId: string, signal: string, from: number, to: number, maxPoints: number): Promise<BucketSeries>;
+  /**
+   * Prepares each device's first and last page of each record kind (its time grid, files and
+   * the code that assembles records), a device at a time, yielding to other work in between:
+   * a server calls it once it listens, so the first dashboards after a restart are answered warm.
+   */
+  warm(): Promise<void>;
   /** Pick up rows appended to files since the last index (and rebuild changed files). */
   refresh(): Promise<DatasetChange>;
   /** Poll the files every `intervalMs` and refresh; returns a stop function. */
