@@ -65,13 +65,6 @@ export class FanoutQueue {
     this.backlog.delete(from);
   }
 
-  /** Broadcasts not yet handed to all their subscribers. */
-  get pending(): number {
-    let n = 0;
-    for (const deliveries of this.backlog.values()) n += deliveries.length;
-    return n;
-  }
-
   close(): void {
     if (this.immediate) clearImmediate(this.immediate);
     this.immediate = null;

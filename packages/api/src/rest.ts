@@ -153,7 +153,7 @@ async function serveSse(req: IncomingMessage, res: ServerResponse, ctx: Context,
       ctx.metrics?.eventsSent.inc({ kind });
       // A client that reads slowly makes write() return false: wait for it; meanwhile the
       // subscription's bounded queue drops the oldest events instead of growing.
-      ctx.metrics?.streamSendLateness.observe((performance.now() - event.dueAt) / 1000);
+      ctx.metrics?.streamSendLateness.observe(event.secondsLate());
       if (!res.write(`id: ${event.id}\ndata: ${event.json}\n\n`)) await drained(res);
     }
   } finally {

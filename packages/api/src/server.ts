@@ -149,7 +149,7 @@ export async function createBessServer(options: ServerOptions): Promise<BessServ
   });
 
   // Events of a stream as they are handed to a subscriber's socket, by tRPC or directly.
-  const streamEventSent = (event: StreamEvent): void => metrics.streamSendLateness.observe((performance.now() - event.dueAt) / 1000);
+  const streamEventSent = (event: StreamEvent): void => metrics.streamSendLateness.observe(event.secondsLate());
   // No permessage-deflate (ws's default, stated): streams write prebuilt frames (ws-direct.ts), and
   // compressing each event for each subscriber would cost more CPU than the bytes it saves here.
   const wss = new WebSocketServer({ noServer: true, maxPayload: 1024 * 1024, perMessageDeflate: false });

@@ -22,6 +22,11 @@ export class StreamEvent {
     return (this.serialised ??= JSON.stringify(this.record));
   }
 
+  /** How late handing the event to a client now is on its schedule, in seconds (the send-lateness metric). */
+  secondsLate(): number {
+    return (performance.now() - this.dueAt) / 1000;
+  }
+
   /** This event's WebSocket frames by message envelope, built by the direct writers (ws-direct.ts) and shared. */
   readonly frames = new Map<string, Buffer>();
 }

@@ -7,7 +7,6 @@ export interface WsEncoder {
 }
 
 const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-const hasOnlyKeys = (o: Record<string, unknown>, keys: readonly string[]): boolean => Object.keys(o).every((k) => keys.includes(k));
 
 /**
  * tRPC's default JSON encoder, except for stream events: a broadcast to 5,000 subscribers
@@ -49,17 +48,17 @@ interface StreamMessage {
 
 /** A tracked data message `{id, jsonrpc?, result: {type: 'data', data: {id, data: <record>}, id}}` carrying a broadcast record. */
 function streamMessage(message: unknown): { message: StreamMessage; event: StreamEvent } | null {
-  if (!isPlainObject(message) || !hasOnlyKeys(message, ['id', 'jsonrpc', 'result'])) return null;
-  const result = message.result;
-  if (!isPlainObject(result) || result.type !== 'data' || typeof result.id !== 'string' || !hasOnlyKeys(result, ['type', 'data', 'id'])) return null;
-  const data = result.data;
-  if (!isPlainObject(data) || typeof data.id !== 'string' || !hasOnlyKeys(data, ['id', 'data'])) return null;
-  const event = broadcastEventOf(data.data);
-  if (!event || result.id !== event.id || data.id !== event.id) return null; // tracked by the event's own id
-  // Key order matters for byte-identical output: JSON.stringify follows insertion order.
-  if (Object.keys(result).join() !== 'type,data,id' || Object.keys(data).join() !== 'id,data') return null;
+  // Exactly these keys in this order: JSON.stringify follows insertion order, and the text built
+  // here must be byte-identical to it.
+  if (!isPlainObject(message)) return null;
   const keys = Object.keys(message).join();
   if (keys !== 'id,jsonrpc,result' && keys !== 'id,result') return null;
+  const result = message.result;
+  if (!isPlainObject(result) || Object.keys(result).join() !== 'type,data,id' || result.type !== 'data') return null;
+  const data = result.data;
+  if (!isPlainObject(data) || Object.keys(data).join() !== 'id,data') return null;
+  const event = broadcastEventOf(data.data);
+  if (!event || result.id !== event.id || data.id !== event.id) return null; // tracked by the event's own id
   return { message: message as unknown as StreamMessage, event };
 }
 

@@ -45,10 +45,6 @@ export class KeepAlive {
     ws.once('close', () => slot.delete(ws));
   }
 
-  get size(): number {
-    return this.slots.reduce((n, slot) => n + slot.size, 0);
-  }
-
   private next(): void {
     const slot = this.slots[this.turn]!;
     this.turn = (this.turn + 1) % this.slots.length;

@@ -61,7 +61,7 @@ export function recordRouter(kind: RecordKind) {
       const { subscription, close } = openStream(ctx, kind, input, connection && ((head) => connection.sink(head, countSent)));
       try {
         for (let event = await subscription.next(signal); event; event = await subscription.next(signal)) {
-          ctx.metrics?.eventsSent.inc({ kind });
+          countSent();
           yield tracked(event.id, subscription.recordFor(event));
         }
       } finally {
