@@ -1,7 +1,7 @@
 import type { SignalLimits } from '../catalog.js';
 import type { Series } from '../types.js';
 import type { AnomalyKind, Detection, Severity } from './events.js';
-import { releaseLevel } from './rules.js';
+import { PHASE_IMBALANCE, releaseLevel } from './rules.js';
 
 /**
  * Detectors over one signal's raw readings (time-sorted typed arrays). Each is
@@ -279,7 +279,7 @@ export function imbalanceDetections(
       out.push({
         kind: 'phase_imbalance',
         severity: worst >= 2 * o.ratio ? 'critical' : 'warning',
-        signals: [...(o.signals ?? ['pcs1_ia', 'pcs1_ib', 'pcs1_ic'])],
+        signals: [...(o.signals ?? PHASE_IMBALANCE.signals)],
         start,
         end: last,
         observed: round(worst),

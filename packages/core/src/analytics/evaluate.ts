@@ -189,9 +189,9 @@ export function readLabels(root: string): Label[] {
 export async function replayAlerts(
   dataset: BessDataset,
   deviceId: string,
-): Promise<{ events: AnomalyEvent[]; records: number; readings: number; busyMs: number; microsecondsPerItem: number }> {
+): Promise<{ events: AnomalyEvent[]; records: number; readings: number; busyMs: number }> {
   const info = dataset.device(deviceId);
-  if (!info.hasBms && !info.hasPcs) return { events: [], records: 0, readings: 0, busyMs: 0, microsecondsPerItem: 0 };
+  if (!info.hasBms && !info.hasPcs) return { events: [], records: 0, readings: 0, busyMs: 0 };
   const feed = new DeviceAlertFeed(dataset, deviceId);
   const events: AnomalyEvent[] = [];
   const collect = (updates: AlertUpdate[]) => {
@@ -206,5 +206,5 @@ export async function replayAlerts(
   }
   collect(feed.close());
   const { records, readings, detectorMs } = feed.stats;
-  return { events: events.sort((a, b) => a.start - b.start), records, readings, busyMs: detectorMs, microsecondsPerItem: records + readings ? (detectorMs * 1000) / (records + readings) : 0 };
+  return { events: events.sort((a, b) => a.start - b.start), records, readings, busyMs: detectorMs };
 }

@@ -134,7 +134,6 @@ export class DeviceAlertFeed {
   /** The first tick covers one driving step before its record. */
   private start(from: number): void {
     if (this.other) Object.assign(this.other, { buffer: [], next: 0, after: from });
-    for (const s of this.sources.values()) Object.assign(s, { t: new Float64Array(0), v: new Float64Array(0), next: 0, readTo: from });
     this.clock = from;
   }
 

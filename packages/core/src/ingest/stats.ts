@@ -44,7 +44,7 @@ function medianInterval(rows: Float64Array, count: number): number {
 }
 
 /** Rearranges `a` so `a[k]` is its k-th smallest value (Hoare's quickselect), and returns it. */
-export function select(a: Float64Array, k: number): number {
+function select(a: Float64Array, k: number): number {
   let lo = 0;
   let hi = a.length - 1;
   while (lo < hi) {
