@@ -129,21 +129,10 @@ function writeAtomic(path: string, data: FileData): void {
   const tmp = fresh ? path : `${path}.tmp-${process.pid}`;
   const fd = openSync(tmp, 'w');
   try {
-    if (typeof data === 'function') {
-      let at = 0;
-      data({
-        write: (bytes) => {
-          writeAll(fd, bytes, at);
-          at += bytes.length;
-        },
-        rewind: () => {
-          ftruncateSync(fd, 0);
-          at = 0;
-        },
-      });
-    } else {
-      writeAll(fd, typeof data === 'string' ? Buffer.from(data) : data, null);
-    }
+    writeData(fd, data, 0, () => {
+      ftruncateSync(fd, 0);
+      return 0;
+    });
   } finally {
     closeSync(fd);
   }
@@ -232,24 +221,26 @@ function writeAll(fd: number, bytes: Uint8Array, position: number | null): void 
   while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off, position === null ? null : position + off);
 }
 
+/**
+ * Writes `data` to `fd` from `position` (null: at the file's end, appending). A producer that
+ * starts over gets the position `rewind` returns.
+ */
+function writeData(fd: number, data: FileData, position: number | null, rewind: () => number | null): void {
+  let at = position;
+  const write = (bytes: Uint8Array): void => {
+    writeAll(fd, bytes, at);
+    if (at !== null) at += bytes.length;
+  };
+  if (typeof data !== 'function') return write(typeof data === 'string' ? Buffer.from(data) : data);
+  data({ write, rewind: () => void (at = rewind()) });
+}
+
 function writeAt(path: string, data: FileData, position: number | null): void {
   const fd = openSync(path, position === null ? 'a' : 'r+');
   try {
-    let at = position;
-    const write = (bytes: Uint8Array) => {
-      writeAll(fd, bytes, at);
-      if (at !== null) at += bytes.length;
-    };
-    if (typeof data === 'function') {
-      data({
-        write,
-        rewind: () => {
-          throw new Error(`${path}: an append cannot start over`);
-        },
-      });
-    } else {
-      write(typeof data === 'string' ? Buffer.from(data) : data);
-    }
+    writeData(fd, data, position, () => {
+      throw new Error(`${path}: an append cannot start over`);
+    });
   } finally {
     closeSync(fd);
   }
@@ -262,13 +253,13 @@ function writeAt(path: string, data: FileData, position: number | null): void {
  * caller rebuilds it).
  */
 export function appendIndex(indexDir: string, deviceId: string, meta: IndexMeta, previousRows: number, rows: Float64Array, count: number): boolean {
+  if (!fitsRowFormat(rows, count, previousRows, meta.blockStarts, meta.rowFormat)) return false;
   const paths = indexPaths(indexDir, deviceId, meta.signal);
   // The last page may have been partial: re-read its old rows and summarise it again with the new ones.
   const pageStart = previousRows - (previousRows % SUMMARY_ROWS);
   const carried = previousRows - pageStart;
   const combined = new Float64Array((carried + count) * 2);
   if (carried > 0) combined.set(readRowsOf(paths.bin, meta, pageStart, carried));
-  if (!fitsRowFormat(rows, count, previousRows, meta.blockStarts, meta.rowFormat)) return false;
   writeAt(paths.bin, (out) => writeEncodedRows(rows, count, previousRows, meta.blockStarts, meta.rowFormat, out), null);
   combined.set(rows.subarray(0, count * 2), carried * 2);
   const summaries = summarize(combined, carried + count);

@@ -170,7 +170,7 @@ function scanRange(path: string, scanner: LineScanner, start: number, end: numbe
   try {
     const buf = chunk;
     let position = start;
-    let head = start === 0 ? hashHead(new Uint8Array(0)) : '';
+    let head: string | null = null;
     while (position < end && !scanner.needsFallback) {
       const n = readSync(fd, buf, 0, Math.min(buf.length, end - position), position);
       if (n === 0) break; // truncated while reading: the next refresh sees the new stamp
@@ -179,7 +179,8 @@ function scanRange(path: string, scanner: LineScanner, start: number, end: numbe
       position += n;
     }
     scanner.end();
-    return head;
+    // An empty file's identity is the hash of nothing; a scan from the middle has none.
+    return head ?? (start === 0 ? hashHead(new Uint8Array(0)) : '');
   } finally {
     closeSync(fd);
   }

@@ -43,26 +43,38 @@ export interface RowSink {
  * block's 49 days) rewinds the output and starts again at the next scale, or wide.
  */
 export function writeSmallest(rows: Float64Array, count: number, blockStarts: readonly number[], decimals: number, out: RowSink): RowFormat {
+  for (let scale = Math.max(0, decimals); scale <= MAX_SCALE; scale++) {
+    const failed = writeCompact(rows, count, 0, blockStarts, scale, out);
+    if (failed < 0) return { kind: 'compact', scale };
+    out.rewind();
+    // A time that does not fit, or a value already past int32, fits no larger scale either.
+    const dt = rows[failed * 2]! - blockStarts[Math.floor(failed / BLOCK_ROWS)]!;
+    if (dt >>> 0 !== dt || Math.abs(Math.round(rows[failed * 2 + 1]! * POW10[scale]!)) >= 2_147_483_648) break;
+  }
+  writeWide(rows, count, out);
+  return { kind: 'wide' };
+}
+
+/**
+ * Encodes rows (the first being row `firstRow` of the signal) at `scale` and writes them to
+ * `out` piece by piece through the scratch buffer; stops at the first row that does not fit and
+ * returns it (the pieces before it are written), or -1 when all were.
+ */
+function writeCompact(rows: Float64Array, count: number, firstRow: number, blockStarts: readonly number[], scale: number, out: RowSink): number {
   const buffer = scratchBytes(ENCODE_ROWS * COMPACT_BYTES);
   const times = new Uint32Array(buffer, 0, ENCODE_ROWS * 2);
   const values = new Int32Array(buffer, 0, ENCODE_ROWS * 2);
-  attempt: for (let scale = Math.max(0, decimals); scale <= MAX_SCALE; scale++) {
-    for (let from = 0; from < count; from += ENCODE_ROWS) {
-      const to = Math.min(count, from + ENCODE_ROWS);
-      const failed = encodeInto(rows, from, to, 0, blockStarts, scale, times, values);
-      if (failed >= 0) {
-        out.rewind();
-        // A time that does not fit will not fit at any scale.
-        const dt = rows[failed * 2]! - blockStarts[Math.floor(failed / BLOCK_ROWS)]!;
-        if (dt >>> 0 !== dt) break attempt;
-        continue attempt;
-      }
-      out.write(new Uint8Array(buffer, 0, (to - from) * COMPACT_BYTES));
-    }
-    return { kind: 'compact', scale };
+  for (let from = 0; from < count; from += ENCODE_ROWS) {
+    const to = Math.min(count, from + ENCODE_ROWS);
+    const failed = encodeInto(rows, from, to, firstRow, blockStarts, scale, times, values);
+    if (failed >= 0) return failed;
+    out.write(new Uint8Array(buffer, 0, (to - from) * COMPACT_BYTES));
   }
+  return -1;
+}
+
+function writeWide(rows: Float64Array, count: number, out: RowSink): void {
   out.write(new Uint8Array(rows.buffer, rows.byteOffset, count * WIDE_BYTES));
-  return { kind: 'wide' };
 }
 
 /** Whether rows (the first being row `firstRow` of the signal) fit `format`: a live append checks before it writes. */
@@ -115,20 +127,9 @@ function scratchBytes(bytes: number): ArrayBuffer {
  * `out`, in pieces of a bounded scratch buffer.
  */
 export function writeEncodedRows(rows: Float64Array, count: number, firstRow: number, blockStarts: readonly number[], format: RowFormat, out: RowSink): void {
-  if (format.kind === 'wide') {
-    out.write(new Uint8Array(rows.buffer, rows.byteOffset, count * WIDE_BYTES));
-    return;
-  }
-  const buffer = scratchBytes(ENCODE_ROWS * COMPACT_BYTES);
-  const times = new Uint32Array(buffer, 0, ENCODE_ROWS * 2);
-  const values = new Int32Array(buffer, 0, ENCODE_ROWS * 2);
-  for (let from = 0; from < count; from += ENCODE_ROWS) {
-    const to = Math.min(count, from + ENCODE_ROWS);
-    if (encodeInto(rows, from, to, firstRow, blockStarts, format.scale, times, values) >= 0) {
-      throw new Error(`row ${firstRow + from} does not fit the index's compact format (scale ${format.scale})`);
-    }
-    out.write(new Uint8Array(buffer, 0, (to - from) * COMPACT_BYTES));
-  }
+  if (format.kind === 'wide') return writeWide(rows, count, out);
+  const failed = writeCompact(rows, count, firstRow, blockStarts, format.scale, out);
+  if (failed >= 0) throw new Error(`row ${firstRow + failed} does not fit the index's compact format (scale ${format.scale})`);
 }
 
 /**

@@ -94,7 +94,7 @@ export class LineScanner {
     return nl + 1;
   }
 
-  /** One line [start, nl) by the general rules (nl is its newline). */
+  /** One line [start, nl) by the general rules (nl is its newline, or the end of the input). */
   private general(buf: Buffer, start: number, nl: number): void {
     const end = nl > start && buf[nl - 1] === CR ? nl - 1 : nl;
     // Searched within the line only: an unbounded indexOf would run on to the next
@@ -108,23 +108,19 @@ export class LineScanner {
     if (this.needsFallback || !this.carry) return;
     const buf = this.carry;
     this.carry = null;
-    let end = buf.length;
-    if (end > 0 && buf[end - 1] === CR) end--;
     this.endedUnterminated = true;
-    const first = buf.indexOf(COMMA);
-    const second = first < 0 ? -1 : buf.indexOf(COMMA, first + 1);
-    this.line(buf, 0, end, first >= end ? -1 : first, second >= end ? -1 : second);
+    this.general(buf, 0, buf.length);
   }
 
-  /** One line [start, end) without its line end; commas at or past `end` are ignored. */
+  /** One line [start, end) without its line end, and its first two commas (-1: none) within it. */
   private line(buf: Buffer, start: number, end: number, firstComma: number, secondComma: number): void {
     if (this.atFileStart) {
       this.atFileStart = false;
       if (isHeader(buf, start, end)) return;
     }
-    if (firstComma < 0 || firstComma >= end) {
+    if (firstComma < 0) {
       this.sink.addUnsplitLine(buf, start, end);
-    } else if (secondComma >= 0 && secondComma < end) {
+    } else if (secondComma >= 0) {
       this.sink.reject('wrong_column_count');
     } else {
       this.sink.addFields(buf, start, firstComma, firstComma + 1, end);

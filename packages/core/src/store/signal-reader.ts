@@ -137,9 +137,19 @@ export class SignalReader {
     return `${this.id}:${b}:${length}`;
   }
 
+  /** How many rows block `b` holds (the last one may be partial). */
+  private blockRows(b: number): number {
+    return Math.min(BLOCK_ROWS, this.meta.rows - b * BLOCK_ROWS);
+  }
+
+  /** Block `b` if it is cached, without reading it. */
+  private cachedBlock(b: number): Float64Array | undefined {
+    return this.cache.peek(this.blockKey(b, this.blockRows(b)));
+  }
+
   /** Rows of block `b`, interleaved `[t, v, ...]`. */
   block(b: number): Float64Array {
-    const length = Math.min(BLOCK_ROWS, this.meta.rows - b * BLOCK_ROWS);
+    const length = this.blockRows(b);
     return this.cache.get(this.blockKey(b, length), () => readRows(descriptors.fd(this.binPath), this.binPath, this.meta, b * BLOCK_ROWS, length));
   }
 
@@ -152,8 +162,7 @@ export class SignalReader {
     const first = p * SUMMARY_ROWS;
     const b = Math.floor(first / BLOCK_ROWS);
     const length = Math.min(SUMMARY_ROWS, this.meta.rows - first);
-    const blockLength = Math.min(BLOCK_ROWS, this.meta.rows - b * BLOCK_ROWS);
-    const block = this.cache.peek(this.blockKey(b, blockLength));
+    const block = this.cachedBlock(b);
     const at = (first - b * BLOCK_ROWS) * 2;
     if (block) return block.subarray(at, at + length * 2);
     return this.cache.get(`${this.id}:p${p}:${length}`, () => readRows(descriptors.fd(this.binPath), this.binPath, this.meta, first, length));
@@ -201,8 +210,8 @@ export class SignalReader {
       else hi = mid - 1;
     }
     const firstRow = lo * BLOCK_ROWS;
-    const blockRows = Math.min(BLOCK_ROWS, this.meta.rows - firstRow);
-    const cached = this.cache.peek(this.blockKey(lo, blockRows));
+    const blockRows = this.blockRows(lo);
+    const cached = this.cachedBlock(lo);
     if (cached) return firstRow + lastAtOrBefore(cached, t);
     const firstPage = firstRow / SUMMARY_ROWS;
     const pages = Math.ceil(blockRows / SUMMARY_ROWS);
