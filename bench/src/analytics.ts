@@ -1,4 +1,4 @@
-import { backtest, detectAnomalies, FAULT_KINDS, openDataset, readLabels, replayAlerts, resample, scoreDetection, type AnomalyEvent, type BessDataset, type KindScore, type Label } from '@bess/core';
+import { backtest, detectAnomalies, FAULT_KINDS, matchesLabel, openDataset, readLabels, replayAlerts, resample, scoreDetection, type AnomalyEvent, type BessDataset, type KindScore, type Label } from '@bess/core';
 import { peakRssMb, report, round } from './measure.js';
 
 /**
@@ -46,12 +46,12 @@ async function scan(root: string): Promise<Scan> {
 const rounded = (list: KindScore[]) => list.map((s) => ({ ...s, precision: round(s.precision), recall: round(s.recall), f1: round(s.f1) }));
 const missed = (events: AnomalyEvent[], labels: Label[], toleranceMs: number) =>
   labels
-    .filter((l) => !events.some((e) => e.deviceId === l.device && e.kind === l.kind && e.start <= l.end + toleranceMs && e.end >= l.start))
+    .filter((l) => !events.some((e) => matchesLabel(e, l, toleranceMs)))
     .map((l) => ({ device: l.device, kind: l.kind, start: new Date(l.start).toISOString(), end: new Date(l.end).toISOString() }));
 const unmatched = (events: AnomalyEvent[], labels: Label[], toleranceMs: number) =>
   events
     .filter((e) => (FAULT_KINDS as readonly string[]).includes(e.kind))
-    .filter((e) => !labels.some((l) => e.deviceId === l.device && e.kind === l.kind && e.start <= l.end + toleranceMs && e.end >= l.start))
+    .filter((e) => !labels.some((l) => matchesLabel(e, l, toleranceMs)))
     .map((e) => ({ device: e.deviceId, kind: e.kind, signals: e.signals, start: new Date(e.start).toISOString(), end: new Date(e.end).toISOString(), message: e.message }));
 
 function alarms(events: AnomalyEvent[], deviceDays: number) {

@@ -1,9 +1,9 @@
-import { ANOMALY_KINDS, detectAnomalies, DeviceAlertFeed, forecastSignal, remainingUsefulLife, type AnomalyEvent, type RecordKind } from '@bess/core';
+import { ANOMALY_KINDS, detectAnomalies, DeviceAlertFeed, forecastSignal, remainingUsefulLife, type AnomalyEvent } from '@bess/core';
 import { tracked } from '@trpc/server';
 import { z } from 'zod';
 import { deviceId, signalName, streamInput, time } from '../schemas.js';
 import { publicProcedure, router, toTRPCError } from '../trpc.js';
-import { openStream } from './records.js';
+import { openStream, requestedStepMs } from './records.js';
 
 /** Detection over a range is a scan: keep the last few results so paging through them is cheap. */
 const cache = new Map<string, Promise<AnomalyEvent[]>>();
@@ -51,17 +51,16 @@ export const analyticsRouter = router({
    * not do: each paces one record per interval on its own grid step, so they drift apart in data time.)
    */
   alerts: publicProcedure.input(streamInput).subscription(async function* ({ ctx, input, signal }) {
-    let driver: RecordKind;
+    let feed: DeviceAlertFeed;
     try {
-      const info = ctx.dataset.device(input.deviceId);
-      driver = info.hasPcs && !info.hasBms ? 'pcs' : 'bms';
+      // The feed picks the driving stream (BMS, or PCS on a device without BMS) and its step.
+      const stepMs = requestedStepMs(input);
+      feed = new DeviceAlertFeed(ctx.dataset, input.deviceId, stepMs !== undefined ? { driverStepMs: stepMs } : {});
     } catch (error) {
       throw toTRPCError(error);
     }
-    const { subscription, close } = openStream(ctx, driver, input);
+    const { subscription, close } = openStream(ctx, feed.driver, input);
     try {
-      const driverStepMs = input.step !== undefined ? Math.round(input.step * 1000) : ctx.dataset.defaultStepMs(input.deviceId, driver);
-      const feed = new DeviceAlertFeed(ctx.dataset, input.deviceId, { driver, driverStepMs });
       for (let event = await subscription.next(signal); event; event = await subscription.next(signal)) {
         for (const update of await feed.push(event.record)) if (update.status !== 'closed') yield tracked(event.id, update.event);
       }

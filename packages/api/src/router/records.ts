@@ -8,6 +8,11 @@ import { publicProcedure, router, toTRPCError, type Context } from '../trpc.js';
 import type { StreamInput } from '../schemas.js';
 import type { DirectSinkFactory, StreamRequest } from '../stream.js';
 
+/** The grid step a stream's input asks for (ms), if it names one. */
+export function requestedStepMs(input: StreamInput): number | undefined {
+  return input.step !== undefined ? Math.round(input.step * 1000) : undefined;
+}
+
 /** Where a stream starts: after the last event a reconnecting client saw, at `from`, at the start, or live. */
 export function streamStart(ctx: Context, kind: RecordKind, input: StreamInput, stepMs: number): StreamRequest['start'] {
   if (input.lastEventId) {
@@ -27,7 +32,7 @@ export function openStream(ctx: Context, kind: RecordKind, input: StreamInput, d
   try {
     const info = ctx.dataset.device(input.deviceId);
     if (!hasKind(info, kind)) throw new TRPCError({ code: 'NOT_FOUND', message: `device ${info.id} logs no ${kind.toUpperCase()} data` });
-    const stepMs = input.step !== undefined ? Math.round(input.step * 1000) : ctx.dataset.defaultStepMs(input.deviceId, kind);
+    const stepMs = requestedStepMs(input) ?? ctx.dataset.defaultStepMs(input.deviceId, kind);
     request = { kind, deviceId: input.deviceId, intervalMs: Math.round(input.interval * 1000), stepMs, start: streamStart(ctx, kind, input, stepMs) };
   } catch (error) {
     throw toTRPCError(error);

@@ -87,30 +87,38 @@ export function spikeDetections(
 ): Detection[] {
   const out: Detection[] = [];
   const { t, v } = series;
-  const buf = new Float64Array(o.window);
-  const dev = new Float64Array(o.window);
+  const window = new Float64Array(o.window);
   for (let i = o.window; i < t.length; i++) {
-    for (let k = 0; k < o.window; k++) buf[k] = v[i - o.window + k]!;
-    buf.sort();
-    const median = buf[o.window >> 1]!;
-    for (let k = 0; k < o.window; k++) dev[k] = Math.abs(buf[k]! - median);
-    dev.sort();
-    const mad = Math.max(dev[o.window >> 1]! * 1.4826, o.floor);
-    const z = (v[i]! - median) / mad;
-    if (Math.abs(z) >= o.z) {
-      out.push({
-        kind: o.kind,
-        severity: Math.abs(z) >= 2 * o.z ? 'critical' : 'warning',
-        signals: [o.signal],
-        start: t[i]!,
-        end: t[i]!,
-        observed: v[i]!,
-        threshold: [round(median - o.z * mad), round(median + o.z * mad)],
-        message: `${o.label} jumped to ${round(v[i]!)} ${o.unit}, ${round(Math.abs(z))}x its usual spread from ${round(median)} ${o.unit}`,
-      });
-    }
+    window.set(v.subarray(i - o.window, i));
+    const spike = spikeAgainst(window, v[i]!, o);
+    if (spike) out.push({ kind: o.kind, severity: spike.severity, signals: [o.signal], start: t[i]!, end: t[i]!, observed: v[i]!, threshold: spike.threshold, message: spike.message });
   }
   return out;
+}
+
+/**
+ * Whether `value` is a spike against the readings in `window` (which it sorts and then
+ * overwrites: a scratch copy): its robust z-score, from the window's median and its median
+ * absolute deviation (x1.4826, at least `floor`), reaches `z`. Batch and live detection both.
+ */
+export function spikeAgainst(
+  window: Float64Array,
+  value: number,
+  o: { z: number; floor: number; label: string; unit: string },
+): { severity: Severity; threshold: [number, number]; message: string } | null {
+  window.sort();
+  const mid = window.length >> 1;
+  const median = window[mid]!;
+  for (let k = 0; k < window.length; k++) window[k] = Math.abs(window[k]! - median);
+  window.sort();
+  const mad = Math.max(window[mid]! * 1.4826, o.floor);
+  const score = Math.abs(value - median) / mad;
+  if (score < o.z) return null;
+  return {
+    severity: score >= 2 * o.z ? 'critical' : 'warning',
+    threshold: [round(median - o.z * mad), round(median + o.z * mad)],
+    message: `${o.label} jumped to ${round(value)} ${o.unit}, ${round(score)}x its usual spread from ${round(median)} ${o.unit}`,
+  };
 }
 
 /**
@@ -150,6 +158,11 @@ export class RunProfile {
     return Infinity;
   }
 
+  /** How long a hold must last to count as stuck: `STUCK_FACTOR` times the usual holds (leaving out `excludingMs`), at least `minMs`. */
+  stuckLimit(minMs: number, excludingMs = 0): number {
+    return Math.max(minMs, STUCK_FACTOR * this.quantile(STUCK_SHARE, excludingMs));
+  }
+
   private static bin(durationMs: number): number {
     return Math.min(31, Math.max(0, Math.floor(Math.log2(durationMs / 1000))));
   }
@@ -157,7 +170,7 @@ export class RunProfile {
 
 /** Stuck when a run is this many times longer than the runs 95 % of the signal's time is spent in. */
 export const STUCK_FACTOR = 3;
-export const STUCK_SHARE = 0.95;
+const STUCK_SHARE = 0.95;
 /**
  * A signal "normally moves" when at least this share of its readings differ from the
  * one before. Slower ones (SOH, a spread at its resolution step) hold values for days by nature.
@@ -197,7 +210,7 @@ export function stuckDetections(
     const duration = t[last]! - t[first]!;
     if (duration < o.minDurationMs || t[last]! < o.judgeFrom) continue;
     // Judged against every other run: a hold that recurs (SOC resting each night) stays normal, a one-off freeze does not.
-    const limit = Math.max(o.minDurationMs, STUCK_FACTOR * profile.quantile(STUCK_SHARE, heldMs));
+    const limit = profile.stuckLimit(o.minDurationMs, heldMs);
     if (duration < limit) continue;
     out.push({
       kind: 'sensor_stuck',

@@ -31,6 +31,11 @@ export interface KindScore {
   f1: number;
 }
 
+/** Whether an event is of a label's kind on its device and overlaps it (starting at most `toleranceMs` after it ends). */
+export function matchesLabel(e: AnomalyEvent, l: Label, toleranceMs = 0): boolean {
+  return e.deviceId === l.device && e.kind === l.kind && e.start <= l.end + toleranceMs && e.end >= l.start;
+}
+
 /**
  * Event-level scores per labelled kind: an event counts when it overlaps a label
  * of its kind on its device; recall is the share of labels some event overlaps,
@@ -39,12 +44,11 @@ export interface KindScore {
  * reading at or before t, so a live alert can trail the fault by one grid step.
  */
 export function scoreDetection(events: AnomalyEvent[], labels: Label[], kinds: readonly string[], toleranceMs = 0): KindScore[] {
-  const overlaps = (e: AnomalyEvent, l: Label) => e.deviceId === l.device && e.kind === l.kind && e.start <= l.end + toleranceMs && e.end >= l.start;
   return kinds.map((kind) => {
     const ls = labels.filter((l) => l.kind === kind);
     const es = events.filter((e) => e.kind === kind);
-    const detectedLabels = ls.filter((l) => es.some((e) => overlaps(e, l))).length;
-    const matchedEvents = es.filter((e) => ls.some((l) => overlaps(e, l))).length;
+    const detectedLabels = ls.filter((l) => es.some((e) => matchesLabel(e, l, toleranceMs))).length;
+    const matchedEvents = es.filter((e) => ls.some((l) => matchesLabel(e, l, toleranceMs))).length;
     const precision = es.length ? matchedEvents / es.length : ls.length ? 0 : 1;
     const recall = ls.length ? detectedLabels / ls.length : 1;
     return { kind, labels: ls.length, detectedLabels, events: es.length, matchedEvents, precision, recall, f1: precision + recall ? (2 * precision * recall) / (precision + recall) : 0 };

@@ -1,6 +1,6 @@
 import { describeSignal, parseCellSignal, RECORD_SIGNALS, type RecordKind, type SignalLimits, type SignalSpec } from '../catalog.js';
 import type { AlignedRecord, SignalInfo } from '../types.js';
-import { MOVING_SHARE, round, RunProfile, STUCK_FACTOR, STUCK_SHARE } from './detectors.js';
+import { MOVING_SHARE, round, RunProfile, spikeAgainst, STUCK_FACTOR } from './detectors.js';
 import { eventId, excess, type AnomalyEvent, type AnomalyKind, type Severity } from './events.js';
 import { cellMinDurationMs, CURRENT_SPIKE, DEVICE_SILENCE_MS, FAST_RISE, HEARTBEAT_SIGNALS, LIMIT_RULES, MERGE_GAP_MS, PACK_WIDE, PHASE_IMBALANCE, releaseLevel, ruleLimits, STUCK_MIN_BASELINE_MS, STUCK_MIN_MS, watchForStuck } from './rules.js';
 
@@ -314,16 +314,8 @@ function spikeCheck(spec: SignalSpec): See {
     let finding: Finding | null = null;
     if (filled === window) {
       sorted.set(ring);
-      sorted.sort();
-      const median = sorted[window >> 1]!;
-      for (let k = 0; k < window; k++) sorted[k] = Math.abs(sorted[k]! - median);
-      sorted.sort();
-      const mad = Math.max(sorted[window >> 1]! * 1.4826, floor);
-      const score = Math.abs(v - median) / mad;
-      if (score >= z) {
-        const threshold: [number, number] = [round(median - z * mad), round(median + z * mad)];
-        finding = { severity: score >= 2 * z ? 'critical' : 'warning', observed: v, threshold, beyond: excess({ observed: v, threshold }), message: `${spec.label} jumped to ${round(v)} ${spec.unit}, ${round(score)}x its usual spread from ${round(median)} ${spec.unit}` };
-      }
+      const spike = spikeAgainst(sorted, v, { z, floor, label: spec.label, unit: spec.unit });
+      if (spike) finding = { severity: spike.severity, observed: v, threshold: spike.threshold, beyond: excess({ observed: v, threshold: spike.threshold }), message: spike.message };
     }
     ring[next] = v;
     next = (next + 1) % window;
@@ -390,7 +382,7 @@ function stuckCheck(spec: SignalSpec, periodMs: number | undefined, staleMs = 0)
         // Records repeat a slow signal's last reading until the next: count its own readings by its period when known.
         const own = periodMs ? profile.observedMs / periodMs : readings;
         const moving = changes / Math.max(1, own) >= MOVING_SHARE;
-        limit = profile.observedMs < STUCK_MIN_BASELINE_MS || !moving ? Infinity : Math.max(STUCK_MIN_MS, STUCK_FACTOR * profile.quantile(STUCK_SHARE));
+        limit = profile.observedMs < STUCK_MIN_BASELINE_MS || !moving ? Infinity : profile.stuckLimit(STUCK_MIN_MS);
       }
       runValue = v;
       runStart = t;
