@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { dirname, resolve } from 'node:path';
+import { dirname, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
 import { percentile, report, round } from './measure.js';
@@ -172,6 +172,7 @@ report({
   serverCpu: cpu.server,
   loadGeneratorCpu: cpu.client,
   loadGenerator: 'one process, raw ws clients, same machine',
+  server: process.env.FANOUT_SERVER ? relative(repo, serverMain) : 'the product (packages/api)',
   serverRssMb,
   serverPeakRssMb,
 });

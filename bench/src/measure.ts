@@ -45,10 +45,10 @@ export function machine(): Machine {
  * Runs one benchmark step in a fresh Node process, so its peak RSS is its own,
  * and returns the JSON it prints as its last line.
  */
-export function runStep<T>(script: string, args: string[], extraNodeArgs: string[] = []): Promise<T> {
+export function runStep<T>(script: string, args: string[], extraNodeArgs: string[] = [], env: NodeJS.ProcessEnv = process.env): Promise<T> {
   const path = fileURLToPath(new URL(`./${script}.js`, import.meta.url));
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...extraNodeArgs, path, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, [...extraNodeArgs, path, ...args], { stdio: ['ignore', 'pipe', 'inherit'], env });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.on('error', reject);
