@@ -178,7 +178,6 @@ export function createStreamingDetector(options: StreamingDetectorOptions): Stre
   let lastSeen = -Infinity;
   const phases = phaseImbalanceCheck(condition('phase_imbalance', [...PHASE_IMBALANCE.signals], PHASE_IMBALANCE.minDurationMs));
 
-  /** The pack-wide condition that explains a single-cell kind (an empty pack, not a weak cell). */
   const packWide = (kind: AnomalyKind): Condition | undefined => {
     for (const rule of LIMIT_RULES) {
       for (const side of [rule.high, rule.low]) if (side && PACK_WIDE[side] === kind) return condition(side, [rule.signal], rule.minDurationMs);
@@ -186,24 +185,12 @@ export function createStreamingDetector(options: StreamingDetectorOptions): Stre
     return undefined;
   };
 
+  const context: CheckContext = { packWide, periodOf: (signal) => periods.get(signal), stalenessOf: (signal) => staleness.get(signal) };
   const watchOf = (signal: string): SignalWatch => {
     let watch = watches.get(signal);
     if (watch) return watch;
     watch = new SignalWatch();
-    const spec = describeSignal(signal);
-    const cell = parseCellSignal(signal);
-    for (const rule of LIMIT_RULES.filter((r) => r.signal === signal)) {
-      const limits = ruleLimits(rule);
-      if (rule.high) watch.add(condition(rule.high, [signal], rule.minDurationMs), (c) => limitCheck(spec, limits, true, c, packWide(rule.high!)));
-      if (rule.low) watch.add(condition(rule.low, [signal], rule.minDurationMs), (c) => limitCheck(spec, limits, false, c, packWide(rule.low!)));
-    }
-    if (cell) {
-      const kind = cell.quantity === 'temperature' ? 'cell_overtemp' : 'weak_cell_voltage';
-      watch.add(condition(kind, [signal], cellMinDurationMs(cell.quantity)), (c) => limitCheck(spec, spec.limits ?? {}, cell.quantity === 'temperature', c, packWide(kind)));
-    }
-    if (signal === CURRENT_SPIKE.signal) watch.add(condition('current_spike', [signal]), () => spikeCheck(spec));
-    if (signal === FAST_RISE.signal) watch.add(condition('fast_temp_rise', [signal]), () => fastRiseCheck());
-    if (watchForStuck(spec)) watch.add(condition('sensor_stuck', [signal]), () => stuckCheck(spec, periods.get(signal), staleness.get(signal)));
+    for (const check of checksOf(signal)) watch.add(condition(check.kind, [signal], check.minDurationMs), (c) => check.see(c, context));
     watches.set(signal, watch);
     return watch;
   };
@@ -272,19 +259,52 @@ export function createStreamingDetector(options: StreamingDetectorOptions): Stre
   };
 }
 
+/** What a check may ask of its detector. */
+interface CheckContext {
+  /** The pack-wide condition that explains a single-cell kind (an empty pack, not a weak cell). */
+  packWide(kind: AnomalyKind): Condition | undefined;
+  periodOf(signal: string): number | undefined;
+  stalenessOf(signal: string): number | undefined;
+}
+
+/** One check on one signal's readings: the condition it feeds and how it judges a reading. */
+interface SignalCheck {
+  kind: AnomalyKind;
+  minDurationMs?: number;
+  see(c: Condition, context: CheckContext): See;
+}
+
 /**
- * Whether the detector judges a signal's readings at all: a limit rule, a cell, the
- * spike and fast-rise signals, the phases, or a measurement watched for a stuck sensor.
+ * The checks the detector runs on a signal's readings: its catalogue limit rules, a cell's
+ * limits, the current spike and fast-rise tests, and the stuck-sensor test. The one list behind
+ * both the detector's watches and `watchesSignal`. (The phases are judged together, apart.)
  */
+function checksOf(signal: string): SignalCheck[] {
+  const spec = describeSignal(signal);
+  const cell = parseCellSignal(signal);
+  const checks: SignalCheck[] = [];
+  for (const rule of LIMIT_RULES.filter((r) => r.signal === signal)) {
+    const limits = ruleLimits(rule);
+    for (const [kind, high] of [[rule.high, true], [rule.low, false]] as const) {
+      if (kind) checks.push({ kind, minDurationMs: rule.minDurationMs, see: (c, context) => limitCheck(spec, limits, high, c, context.packWide(kind)) });
+    }
+  }
+  if (cell) {
+    const kind = cell.quantity === 'temperature' ? 'cell_overtemp' : 'weak_cell_voltage';
+    const high = cell.quantity === 'temperature';
+    checks.push({ kind, minDurationMs: cellMinDurationMs(cell.quantity), see: (c, context) => limitCheck(spec, spec.limits ?? {}, high, c, context.packWide(kind)) });
+  }
+  if (signal === CURRENT_SPIKE.signal) checks.push({ kind: 'current_spike', see: () => spikeCheck(spec) });
+  if (signal === FAST_RISE.signal) checks.push({ kind: 'fast_temp_rise', see: () => fastRiseCheck() });
+  if (watchForStuck(spec)) {
+    checks.push({ kind: 'sensor_stuck', see: (_c, context) => stuckCheck(spec, context.periodOf(signal), context.stalenessOf(signal)) });
+  }
+  return checks;
+}
+
+/** Whether the detector judges a signal's readings at all: one of its checks, or a phase of the imbalance test. */
 export function watchesSignal(signal: string): boolean {
-  return (
-    LIMIT_RULES.some((r) => r.signal === signal) ||
-    parseCellSignal(signal) !== undefined ||
-    signal === CURRENT_SPIKE.signal ||
-    signal === FAST_RISE.signal ||
-    (PHASE_IMBALANCE.signals as readonly string[]).includes(signal) ||
-    watchForStuck(describeSignal(signal))
-  );
+  return checksOf(signal).length > 0 || (PHASE_IMBALANCE.signals as readonly string[]).includes(signal);
 }
 
 /** A catalogue limit, one side, with hysteresis: crossing opens, coming back past the release level clears. */

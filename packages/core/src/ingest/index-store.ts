@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { closeSync, existsSync, ftruncateSync, mkdirSync, openSync, readFileSync, readSync, renameSync, statSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { SignalQuality } from '../types.js';
-import { BLOCK_ROWS, decodeRows, fitsRowFormat, readScratch, rowBytes, writeEncodedRows, writeSmallest, type RowFormat, type RowSink } from './row-format.js';
+import { BLOCK_ROWS, decodeRows, encodeAppend, readScratch, rowBytes, writeSmallest, type RowFormat, type RowSink } from './row-format.js';
 
 /**
  * The persisted per-signal index: `<signal>.bin` holds the readings as fixed-size
@@ -253,14 +253,15 @@ function writeAt(path: string, data: FileData, position: number | null): void {
  * caller rebuilds it).
  */
 export function appendIndex(indexDir: string, deviceId: string, meta: IndexMeta, previousRows: number, rows: Float64Array, count: number): boolean {
-  if (!fitsRowFormat(rows, count, previousRows, meta.blockStarts, meta.rowFormat)) return false;
+  const encoded = encodeAppend(rows, count, previousRows, meta.blockStarts, meta.rowFormat);
+  if (!encoded) return false;
   const paths = indexPaths(indexDir, deviceId, meta.signal);
   // The last page may have been partial: re-read its old rows and summarise it again with the new ones.
   const pageStart = previousRows - (previousRows % SUMMARY_ROWS);
   const carried = previousRows - pageStart;
   const combined = new Float64Array((carried + count) * 2);
   if (carried > 0) combined.set(readRowsOf(paths.bin, meta, pageStart, carried));
-  writeAt(paths.bin, (out) => writeEncodedRows(rows, count, previousRows, meta.blockStarts, meta.rowFormat, out), null);
+  writeAt(paths.bin, encoded, null);
   combined.set(rows.subarray(0, count * 2), carried * 2);
   const summaries = summarize(combined, carried + count);
   writeAt(paths.sum, new Uint8Array(summaries.buffer, 0, summaries.byteLength), (pageStart / SUMMARY_ROWS) * SUMMARY_BYTES);

@@ -190,18 +190,27 @@ function lastRowOf(rows: Float64Array, count: number): [number, number] | null {
   return count ? [rows[(count - 1) * 2]!, rows[(count - 1) * 2 + 1]!] : null;
 }
 
-function qualityOf(signal: string, readings: FinishedReadings, parser: SignalQuality['parser'], summaries = summarize(readings.rows, readings.count)): SignalQuality {
+/**
+ * The readings' quality counts. `summaries` (a full build has them anyway) say which pages can
+ * hold a value out of range, and only those are read; an append, a few polls' rows, reads its
+ * values directly rather than summarising them a second time (appendIndex summarises its pages).
+ */
+function qualityOf(signal: string, readings: FinishedReadings, parser: SignalQuality['parser'], summaries?: Float64Array): SignalQuality {
   const [low, high] = describeSignal(signal).range;
-  let outOfRange = 0;
-  // Page summaries say which pages can hold a value out of range; only those are read.
-  for (let p = 0, o = 0; o < summaries.length; p++, o += SUMMARY_FIELDS) {
-    const min = summaries[o + 2]!;
-    const max = summaries[o + 3]!;
-    if (min >= low && max <= high) continue;
-    const end = Math.min(readings.count, (p + 1) * SUMMARY_ROWS);
-    for (let i = p * SUMMARY_ROWS; i < end; i++) {
+  const outsideIn = (from: number, to: number): number => {
+    let n = 0;
+    for (let i = from; i < to; i++) {
       const v = readings.rows[i * 2 + 1]!;
-      if (v < low || v > high) outOfRange++;
+      if (v < low || v > high) n++;
+    }
+    return n;
+  };
+  let outOfRange = 0;
+  if (!summaries) outOfRange = outsideIn(0, readings.count);
+  else {
+    for (let p = 0, o = 0; o < summaries.length; p++, o += SUMMARY_FIELDS) {
+      if (summaries[o + 2]! >= low && summaries[o + 3]! <= high) continue; // min and max within range
+      outOfRange += outsideIn(p * SUMMARY_ROWS, Math.min(readings.count, (p + 1) * SUMMARY_ROWS));
     }
   }
   return {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BLOCK_ROWS, decodeRows, fitsRowFormat, rowBytes, writeSmallest, type RowFormat } from './row-format.js';
+import { BLOCK_ROWS, decodeRows, encodeAppend, rowBytes, writeSmallest, type RowFormat } from './row-format.js';
 
 const T0 = Date.UTC(2024, 2, 1);
 
@@ -84,7 +84,8 @@ describe('row formats', () => {
 
   it('refuses to append rows the index format cannot hold, so the index is rebuilt', () => {
     const rows = rowsOf([T0, T0 + 1000], [1.5, 2.25]);
-    expect(fitsRowFormat(rows, 2, 0, [T0], { kind: 'compact', scale: 1 })).toBe(false);
-    expect(fitsRowFormat(rows, 2, 0, [T0], { kind: 'compact', scale: 2 })).toBe(true);
+    expect(encodeAppend(rows, 2, 0, [T0], { kind: 'compact', scale: 1 })).toBeNull();
+    const encoded = encodeAppend(rows, 2, 0, [T0], { kind: 'compact', scale: 2 })!;
+    expect(decodeRows(encoded, 2, 0, [T0], { kind: 'compact', scale: 2 }, new Float64Array(4))).toEqual(rows);
   });
 });

@@ -77,9 +77,16 @@ function writeWide(rows: Float64Array, count: number, out: RowSink): void {
   out.write(new Uint8Array(rows.buffer, rows.byteOffset, count * WIDE_BYTES));
 }
 
-/** Whether rows (the first being row `firstRow` of the signal) fit `format`: a live append checks before it writes. */
-export function fitsRowFormat(rows: Float64Array, count: number, firstRow: number, blockStarts: readonly number[], format: RowFormat): boolean {
-  return format.kind === 'wide' || encodeInto(rows, 0, count, firstRow, blockStarts, format.scale, null, null) < 0;
+/**
+ * Rows (the first being row `firstRow` of the signal) encoded in `format`, as a live append
+ * writes them, or null when one does not fit it (the caller rebuilds the index). Checked and
+ * encoded in one pass into a buffer of their own: appends are the rows of a few polls.
+ */
+export function encodeAppend(rows: Float64Array, count: number, firstRow: number, blockStarts: readonly number[], format: RowFormat): Uint8Array | null {
+  if (format.kind === 'wide') return new Uint8Array(rows.buffer, rows.byteOffset, count * WIDE_BYTES);
+  const buffer = new ArrayBuffer(count * COMPACT_BYTES);
+  const fits = encodeInto(rows, 0, count, firstRow, blockStarts, format.scale, new Uint32Array(buffer), new Int32Array(buffer)) < 0;
+  return fits ? new Uint8Array(buffer) : null;
 }
 
 /**
@@ -120,16 +127,6 @@ let scratch = new ArrayBuffer(ENCODE_ROWS * COMPACT_BYTES);
 function scratchBytes(bytes: number): ArrayBuffer {
   if (scratch.byteLength < bytes) scratch = new ArrayBuffer(Math.max(bytes, scratch.byteLength * 2));
   return scratch;
-}
-
-/**
- * Writes rows that fit `format` (checked with `fitsRowFormat`: a live append) to
- * `out`, in pieces of a bounded scratch buffer.
- */
-export function writeEncodedRows(rows: Float64Array, count: number, firstRow: number, blockStarts: readonly number[], format: RowFormat, out: RowSink): void {
-  if (format.kind === 'wide') return writeWide(rows, count, out);
-  const failed = writeCompact(rows, count, firstRow, blockStarts, format.scale, out);
-  if (failed >= 0) throw new Error(`row ${firstRow + failed} does not fit the index's compact format (scale ${format.scale})`);
 }
 
 /**
