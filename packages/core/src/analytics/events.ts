@@ -24,6 +24,14 @@ export const ANOMALY_KINDS = [
   'soc_out_of_band',
   'smoke_detected',
   'co_high',
+  'voc_high',
+  'fire_alarm',
+  'detector_overtemp',
+  'cell_overvoltage',
+  'cell_temp_spread',
+  'cell_undertemp',
+  'enclosure_overtemp',
+  'enclosure_humidity',
 ] as const;
 export type AnomalyKind = (typeof ANOMALY_KINDS)[number];
 

@@ -16,9 +16,17 @@ export interface LimitRule {
   minDurationMs?: number;
 }
 
-/** Catalogue signals checked against their limits, and the kind each side of the limit means. */
+/**
+ * Catalogue signals checked against their limits, and the kind each side of the limit means:
+ * every signal the catalogue gives limits (a test holds this list to it).
+ */
 export const LIMIT_RULES: readonly LimitRule[] = [
   { signal: 'bms1_cell_max_t', high: 'cell_overtemp' },
+  // Overcharge: the cell most often behind a thermal runaway.
+  { signal: 'bms1_cell_max_v', high: 'cell_overvoltage' },
+  // Charging below freezing plates lithium.
+  { signal: 'bms1_cell_min_t', low: 'cell_undertemp' },
+  { signal: 'bms1_cell_t_diff', high: 'cell_temp_spread', minDurationMs: 5 * 60_000 },
   // A weak cell sags for as long as the load lasts; a single low reading is the pack's IR drop under a current pulse.
   { signal: 'bms1_cell_min_v', low: 'weak_cell_voltage', minDurationMs: 2 * 60_000 },
   // When the average cell is past a single cell's limit, the whole pack is (an empty or hot pack, not one bad cell).
@@ -28,9 +36,18 @@ export const LIMIT_RULES: readonly LimitRule[] = [
   { signal: 'bms1_c', high: 'current_spike', low: 'current_spike' },
   { signal: 'pcs1_t_igbt', high: 'igbt_overtemp' },
   { signal: 'bms1_soc', high: 'soc_out_of_band', low: 'soc_out_of_band', minDurationMs: 10 * 60_000 },
+  { signal: 'dh1_temp', high: 'enclosure_overtemp' },
+  // Condensation risk; humidity swings for minutes when a door opens.
+  { signal: 'dh1_humi', high: 'enclosure_humidity', minDurationMs: 10 * 60_000 },
+  // Every fire and gas detector reading that has a catalogue limit: a detector's own alarm
+  // level and its temperatures are often the first sign of a thermal event.
   ...[1, 2, 3, 4, 5].flatMap((n) => [
     { signal: `fa${n}_smokeFlag`, high: 'smoke_detected' as const },
     { signal: `fa${n}_co`, high: 'co_high' as const },
+    { signal: `fa${n}_voc`, high: 'voc_high' as const },
+    { signal: `fa${n}_level`, high: 'fire_alarm' as const },
+    { signal: `fa${n}_t1`, high: 'detector_overtemp' as const },
+    { signal: `fa${n}_t2`, high: 'detector_overtemp' as const },
   ]),
 ];
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { describeSignal } from '../catalog.js';
+import { cabinetSignals, describeSignal } from '../catalog.js';
 import type { AlignedRecord } from '../types.js';
 import { thresholdDetections } from './detectors.js';
 import { mergeDetections } from './events.js';
@@ -149,6 +149,26 @@ describe('streaming detector', () => {
     // The weak cell's event starts at its first low reading, once a second one confirms it.
     expect(updates[1]!.event.start).toBe(T0 + 10 * MIN);
     expect(detector.openEvents()).toHaveLength(2);
+  });
+
+  it('raises a critical alarm on every catalogue signal that has limits, on each side it has one', () => {
+    const limited = cabinetSignals(false).filter((s) => s.limits);
+    expect(limited.map((s) => s.signal)).toEqual(expect.arrayContaining(['bms1_cell_max_v', 'dh1_temp', 'fa1_level', 'fa5_voc', 'fa3_t2']));
+    for (const spec of limited) {
+      const { alarmHigh, alarmLow } = spec.limits!;
+      for (const [alarm, high] of [
+        [alarmHigh, true],
+        [alarmLow, false],
+      ] as const) {
+        if (alarm === undefined) continue;
+        // Half an hour past the alarm level, a reading a minute: past every rule's minimum duration.
+        const beyond = high ? alarm + Math.abs(alarm) * 0.1 + 1 : alarm - Math.abs(alarm) * 0.1 - 1;
+        const detector = createStreamingDetector({ deviceId: 'DEV' });
+        const updates = Array.from({ length: 30 }, (_, i) => detector.pushReading(spec.signal, T0 + i * MIN, beyond)).flat();
+        const alarmed = updates.some((u) => u.event.severity === 'critical' && u.event.signals.includes(spec.signal));
+        expect(alarmed, `${spec.signal} past its ${high ? 'high' : 'low'} alarm level`).toBe(true);
+      }
+    }
   });
 
   it('does not call a cell weak for one low reading under a current pulse (the IR drop every cell shows)', () => {
