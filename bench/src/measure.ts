@@ -28,6 +28,8 @@ export function machine(): Machine {
   let commit = 'unknown';
   try {
     commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
+    // Measured with uncommitted changes to tracked files: the commit alone would not say what ran.
+    if (execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { encoding: 'utf8' }).trim()) commit += '-dirty';
   } catch {
     // not a git checkout
   }
