@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { describeSignal } from '../catalog.js';
+import { cellSignal, describeSignal } from '../catalog.js';
 import { openDataset } from '../dataset.js';
 import { FAULT_KINDS, generateDataset } from '../generate/index.js';
-import { scratchRoot } from '../test-support/tmp.js';
+import { csv, scratchRoot, stamp } from '../test-support/tmp.js';
 import type { AlignedRecord, BessDataset } from '../types.js';
 import { detectAnomalies } from './detect.js';
 import { driftDetections, ewmaDetections, fastRiseDetections, imbalanceDetections, packOutlierDetections, spikeDetections, stuckDetections, thresholdDetections } from './detectors.js';
@@ -226,6 +226,34 @@ describe('detection on generated data with labelled faults', () => {
     const scores = scoreDetection(replay.events, readLabels(scratch.root), FAULT_KINDS, dataset.defaultStepMs(id, 'bms'));
     for (const s of scores) expect(s.recall, s.kind).toBe(1);
     for (const s of scores) expect(s.precision, s.kind).toBe(1);
+  });
+});
+
+describe('detection on hand-written cell files', () => {
+  it('names an overcharged cell and a frozen one from their own files, each against its side of the cell limits', async () => {
+    const scratch = scratchRoot();
+    const minutes = (n: number, value: (i: number) => number): [string, number][] => Array.from({ length: n }, (_, i) => [stamp(T0 + i * MIN), value(i)]);
+    const overcharged = cellSignal(2, 9, 'voltage');
+    const frozen = cellSignal(4, 30, 'temperature');
+    // 30 minutes; the overcharge lasts from minute 10 to 19, the frost from minute 5 to 7.
+    scratch.write('CAB1', overcharged, csv(overcharged, minutes(30, (i) => (i >= 10 && i < 20 ? 3.7 : 3.3))));
+    scratch.write('CAB1', frozen, csv(frozen, minutes(30, (i) => (i >= 5 && i < 8 ? -12 : 18))));
+    scratch.write('CAB1', cellSignal(2, 10, 'voltage'), csv(cellSignal(2, 10, 'voltage'), minutes(30, () => 3.3)));
+    const dataset = await openDataset(scratch.root, { workers: 0 });
+    try {
+      const events = await detectAnomalies(dataset, 'CAB1');
+      const found = events.map((e) => [e.kind, e.severity, e.signals.join(), new Date(e.start).toISOString().slice(11, 16)]);
+      expect(found).toEqual(
+        expect.arrayContaining([
+          ['cell_overvoltage', 'critical', overcharged, '00:10'],
+          ['cell_undertemp', 'critical', frozen, '00:05'],
+        ]),
+      );
+      expect(events.filter((e) => e.signals.includes(cellSignal(2, 10, 'voltage')))).toEqual([]);
+    } finally {
+      await dataset.close();
+      scratch.remove();
+    }
   });
 });
 

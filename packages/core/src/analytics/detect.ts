@@ -3,7 +3,7 @@ import type { BessDataset, DeviceInfo, Series } from '../types.js';
 import { driftDetections, ewmaDetections, fastRiseDetections, gapDetections, imbalanceDetections, packOutlierDetections, spikeDetections, stuckDetections, thresholdDetections } from './detectors.js';
 import { mergeDetections, type AnomalyEvent, type AnomalyKind, type Detection } from './events.js';
 import { resample, SLOT_MS } from './forecast.js';
-import { cellMinDurationMs, CURRENT_SPIKE, DEVICE_SILENCE_MS, FAST_RISE, HEARTBEAT_SIGNALS, LIMIT_RULES, PACK_WIDE, PHASE_IMBALANCE, ruleLimits, STUCK_BASELINE_MS, STUCK_MIN_BASELINE_MS, STUCK_MIN_MS, watchForStuck } from './rules.js';
+import { cellSides, CURRENT_SPIKE, DEVICE_SILENCE_MS, FAST_RISE, HEARTBEAT_SIGNALS, LIMIT_RULES, PACK_WIDE, PHASE_IMBALANCE, ruleLimits, STUCK_BASELINE_MS, STUCK_MIN_BASELINE_MS, STUCK_MIN_MS, watchForStuck } from './rules.js';
 
 /** Scanned a month at a time, with an overlap so windows and runs that straddle chunks are seen whole. */
 const CHUNK_MS = 30 * 86_400_000;
@@ -73,21 +73,24 @@ async function detectChunk(dataset: BessDataset, info: DeviceInfo, from: number,
     );
   }
 
-  // Cells: each cell against the cell limits, so the weak or hot cell itself is named.
+  // Cells: each cell against the cell limits, both sides, so the weak, hot, overcharged or cold cell itself is named.
   for (const s of info.signals) {
     const cell = parseCellSignal(s.signal);
     if (!cell) continue;
-    out.push(
-      ...thresholdDetections(await read(s.signal), {
-        signal: s.signal,
-        limits: s.spec.limits ?? {},
-        ...(cell.quantity === 'temperature' ? { kindHigh: 'cell_overtemp' as const } : { kindLow: 'weak_cell_voltage' as const }),
-        maxGapMs: (s.staleAfterMs ?? 1_800_000) * 2,
-        minDurationMs: cellMinDurationMs(cell.quantity),
-        label: s.spec.label,
-        unit: s.spec.unit,
-      }),
-    );
+    const series = await read(s.signal);
+    for (const side of cellSides(cell.quantity)) {
+      out.push(
+        ...thresholdDetections(series, {
+          signal: s.signal,
+          limits: s.spec.limits ?? {},
+          ...(side.high ? { kindHigh: side.kind } : { kindLow: side.kind }),
+          maxGapMs: (s.staleAfterMs ?? 1_800_000) * 2,
+          minDurationMs: side.minDurationMs,
+          label: s.spec.label,
+          unit: s.spec.unit,
+        }),
+      );
+    }
   }
 
   if (info.hasCells) {

@@ -22,8 +22,9 @@ export interface LimitRule {
  */
 export const LIMIT_RULES: readonly LimitRule[] = [
   { signal: 'bms1_cell_max_t', high: 'cell_overtemp' },
-  // Overcharge: the cell most often behind a thermal runaway.
-  { signal: 'bms1_cell_max_v', high: 'cell_overvoltage' },
+  // Overcharge, the cell most often behind a thermal runaway; a single high reading is the rise
+  // every cell shows under a charge pulse, as a single low one is the drop under a discharge pulse.
+  { signal: 'bms1_cell_max_v', high: 'cell_overvoltage', minDurationMs: 2 * 60_000 },
   // Charging below freezing plates lithium.
   { signal: 'bms1_cell_min_t', low: 'cell_undertemp' },
   { signal: 'bms1_cell_t_diff', high: 'cell_temp_spread', minDurationMs: 5 * 60_000 },
@@ -31,7 +32,9 @@ export const LIMIT_RULES: readonly LimitRule[] = [
   { signal: 'bms1_cell_min_v', low: 'weak_cell_voltage', minDurationMs: 2 * 60_000 },
   // When the average cell is past a single cell's limit, the whole pack is (an empty or hot pack, not one bad cell).
   { signal: 'bms1_cell_ave_v', low: 'pack_undervoltage', limitsOf: 'bms1_cell_min_v' },
+  { signal: 'bms1_cell_ave_v', high: 'pack_overvoltage', limitsOf: 'bms1_cell_max_v' },
   { signal: 'bms1_cell_ave_t', high: 'pack_overtemp', limitsOf: 'bms1_cell_max_t' },
+  { signal: 'bms1_cell_ave_t', low: 'pack_undertemp', limitsOf: 'bms1_cell_min_t' },
   { signal: 'bms1_cell_v_diff', high: 'cell_voltage_spread', minDurationMs: 5 * 60_000 },
   { signal: 'bms1_c', high: 'current_spike', low: 'current_spike' },
   { signal: 'pcs1_t_igbt', high: 'igbt_overtemp' },
@@ -51,14 +54,30 @@ export const LIMIT_RULES: readonly LimitRule[] = [
   ]),
 ];
 
+/** The pack signals that summarise a cell quantity: its highest cell, its lowest. */
+const CELL_SUMMARIES = { voltage: ['bms1_cell_max_v', 'bms1_cell_min_v'], temperature: ['bms1_cell_max_t', 'bms1_cell_min_t'] } as const;
+
+/** One side of a single cell's limits: the kind it raises and how long it must last. */
+export interface CellSide {
+  kind: AnomalyKind;
+  high: boolean;
+  minDurationMs: number;
+}
+
 /**
- * A single cell (per-cell files) is judged like the pack signal that summarises its
- * quantity: a weak cell stays low for the minimum cell voltage rule's duration, while one
- * low reading is the IR drop every cell shows under a current pulse.
+ * A single cell (per-cell files) is judged against the cell limits on both sides, like the pack
+ * signal that summarises its quantity on that side: the same kind and minimum duration (a weak
+ * cell stays low for the minimum cell voltage rule's duration, while one low reading is the IR
+ * drop every cell shows under a current pulse), and the cell itself is named.
  */
-export function cellMinDurationMs(quantity: 'voltage' | 'temperature'): number {
-  const summary = quantity === 'voltage' ? 'bms1_cell_min_v' : 'bms1_cell_max_t';
-  return LIMIT_RULES.find((r) => r.signal === summary)?.minDurationMs ?? 0;
+export function cellSides(quantity: 'voltage' | 'temperature'): CellSide[] {
+  const [highest, lowest] = CELL_SUMMARIES[quantity];
+  const high = LIMIT_RULES.find((r) => r.signal === highest && r.high)!;
+  const low = LIMIT_RULES.find((r) => r.signal === lowest && r.low)!;
+  return [
+    { kind: high.high!, high: true, minDurationMs: high.minDurationMs ?? 0 },
+    { kind: low.low!, high: false, minDurationMs: low.minDurationMs ?? 0 },
+  ];
 }
 
 /**
@@ -114,7 +133,12 @@ export const HEARTBEAT_SIGNALS: readonly string[] = ['bms1_soc', 'pcs1_ap'];
 export const DEVICE_SILENCE_MS = 10 * 60_000;
 
 /** The single-cell kind a pack-wide condition explains (and so replaces while it holds). */
-export const PACK_WIDE: Partial<Record<AnomalyKind, AnomalyKind>> = { pack_undervoltage: 'weak_cell_voltage', pack_overtemp: 'cell_overtemp' };
+export const PACK_WIDE: Partial<Record<AnomalyKind, AnomalyKind>> = {
+  pack_undervoltage: 'weak_cell_voltage',
+  pack_overvoltage: 'cell_overvoltage',
+  pack_overtemp: 'cell_overtemp',
+  pack_undertemp: 'cell_undertemp',
+};
 
 /** The limits a rule judges by. */
 export function ruleLimits(rule: LimitRule): SignalLimits {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { cabinetSignals, describeSignal } from '../catalog.js';
+import { cabinetSignals, cellSignal, describeSignal } from '../catalog.js';
 import type { AlignedRecord } from '../types.js';
 import { thresholdDetections } from './detectors.js';
 import { mergeDetections } from './events.js';
@@ -169,6 +169,21 @@ describe('streaming detector', () => {
         expect(alarmed, `${spec.signal} past its ${high ? 'high' : 'low'} alarm level`).toBe(true);
       }
     }
+  });
+
+  it('judges each cell on both sides of the cell limits: an overcharged or a frozen cell is named, unless the whole pack is', () => {
+    const overcharged = cellSignal(3, 17, 'voltage');
+    const frozen = cellSignal(1, 4, 'temperature');
+    const detector = createStreamingDetector({ deviceId: 'DEV' });
+    const minutes = (n: number, push: (t: number) => AlertUpdate[]) => Array.from({ length: n }, (_, m) => push(T0 + m * MIN)).flat();
+    const updates = minutes(4, (t) => [...detector.pushReading(overcharged, t, 3.7), ...detector.pushReading(frozen, t, -12)]);
+    const raised = (list: AlertUpdate[]) => [...new Set(list.map((u) => `${u.event.kind} ${u.event.severity} ${u.event.signals[0]}`))].sort();
+    expect(raised(updates)).toEqual([`cell_overvoltage critical ${overcharged}`, `cell_undertemp critical ${frozen}`]);
+
+    // A pack whose average cell is past the limit is one pack-wide event, not one per cell.
+    const pack = createStreamingDetector({ deviceId: 'DEV' });
+    const packUpdates = minutes(4, (t) => [...pack.pushReading('bms1_cell_ave_v', t, 3.7), ...pack.pushReading(overcharged, t, 3.7)]);
+    expect(raised(packUpdates)).toEqual(['pack_overvoltage critical bms1_cell_ave_v']);
   });
 
   it('does not call a cell weak for one low reading under a current pulse (the IR drop every cell shows)', () => {

@@ -2,7 +2,7 @@ import { describeSignal, parseCellSignal, RECORD_SIGNALS, type RecordKind, type 
 import type { AlignedRecord, SignalInfo } from '../types.js';
 import { MOVING_SHARE, round, RunProfile, spikeAgainst, STUCK_FACTOR } from './detectors.js';
 import { eventId, excess, type AnomalyEvent, type AnomalyKind, type Severity } from './events.js';
-import { cellMinDurationMs, CURRENT_SPIKE, DEVICE_SILENCE_MS, FAST_RISE, HEARTBEAT_SIGNALS, LIMIT_RULES, MERGE_GAP_MS, PACK_WIDE, PHASE_IMBALANCE, releaseLevel, ruleLimits, STUCK_MIN_BASELINE_MS, STUCK_MIN_MS, watchForStuck } from './rules.js';
+import { cellSides, CURRENT_SPIKE, DEVICE_SILENCE_MS, FAST_RISE, HEARTBEAT_SIGNALS, LIMIT_RULES, MERGE_GAP_MS, PACK_WIDE, PHASE_IMBALANCE, releaseLevel, ruleLimits, STUCK_MIN_BASELINE_MS, STUCK_MIN_MS, watchForStuck } from './rules.js';
 
 export type AlertStatus = 'opened' | 'escalated' | 'closed';
 
@@ -290,9 +290,9 @@ function checksOf(signal: string): SignalCheck[] {
     }
   }
   if (cell) {
-    const kind = cell.quantity === 'temperature' ? 'cell_overtemp' : 'weak_cell_voltage';
-    const high = cell.quantity === 'temperature';
-    checks.push({ kind, minDurationMs: cellMinDurationMs(cell.quantity), see: (c, context) => limitCheck(spec, spec.limits ?? {}, high, c, context.packWide(kind)) });
+    for (const { kind, high, minDurationMs } of cellSides(cell.quantity)) {
+      checks.push({ kind, minDurationMs, see: (c, context) => limitCheck(spec, spec.limits ?? {}, high, c, context.packWide(kind)) });
+    }
   }
   if (signal === CURRENT_SPIKE.signal) checks.push({ kind: 'current_spike', see: () => spikeCheck(spec) });
   if (signal === FAST_RISE.signal) checks.push({ kind: 'fast_temp_rise', see: () => fastRiseCheck() });
