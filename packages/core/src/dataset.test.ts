@@ -173,6 +173,26 @@ describe('warm-up after a start', () => {
   });
 });
 
+describe('watching for new rows', () => {
+  it('checks a large cabinet folder for changes, batch by batch, and sees the one file that grew', async () => {
+    const big = scratchRoot();
+    // A cabinet of 300 signal files (the real ones have about 600): ten batches of stats.
+    for (let i = 0; i < 300; i++) big.write('CAB7', `bms1_p1_v${i + 1}`, csv(`bms1_p1_v${i + 1}`, series(60, 0, 600, () => 3.3)));
+    const watched = await openDataset(big.root, { workers: 0 });
+    try {
+      expect((await watched.refresh()).devices.size).toBe(0);
+      appendFileSync(`${big.root}/CAB7/bms1_p1_v242.csv`, `${stamp(T0 + 600 * S)},3.25\n`);
+      const change = await watched.refresh();
+      expect(change.devices.get('CAB7')).toEqual(['bms1_p1_v242']);
+      expect((await watched.readSignal('CAB7', 'bms1_p1_v242', T0 + 600 * S, T0 + 600 * S)).v[0]).toBe(3.25);
+      expect(watched.device('CAB7').signals).toHaveLength(300);
+    } finally {
+      await watched.close();
+      big.remove();
+    }
+  });
+});
+
 describe('raw reads', () => {
   it('reads a range, the as-of value and a downsampled series that keeps extremes', async () => {
     const series = await dataset.readSignal('CAB1', 'bms1_soc', T0, T0 + 5 * 60_000);

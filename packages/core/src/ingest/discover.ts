@@ -1,4 +1,4 @@
-import { readdirSync } from 'node:fs';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 
 /** Device folder names and signal file stems we accept: no dots-only names, no separators. */
@@ -17,13 +17,15 @@ export interface DiscoveredDevice {
  * Folders without CSVs (such as `meter/`, whose files sit one level deeper and
  * are not BESS data), hidden folders (the index) and odd names are skipped.
  */
-export function discoverDevices(root: string): DiscoveredDevice[] {
+export async function discoverDevices(root: string): Promise<DiscoveredDevice[]> {
+  // Asynchronous (the thread pool lists the folders): a server re-discovers every few seconds,
+  // and a cabinet folder holds some 600 files.
   const devices: DiscoveredDevice[] = [];
-  for (const entry of readdirSync(root, { withFileTypes: true })) {
+  for (const entry of await readdir(root, { withFileTypes: true })) {
     if (!entry.isDirectory() || !DEVICE_ID.test(entry.name)) continue;
     const dir = join(root, entry.name);
     const files = new Map<string, string>();
-    for (const file of readdirSync(dir, { withFileTypes: true })) {
+    for (const file of await readdir(dir, { withFileTypes: true })) {
       if (!file.isFile() || !file.name.endsWith('.csv')) continue;
       const signal = file.name.slice(0, -4);
       if (SIGNAL_NAME.test(signal)) files.set(signal, join(dir, file.name));
