@@ -178,8 +178,11 @@ describe('watching for new rows', () => {
     const big = scratchRoot();
     // A cabinet of 300 signal files (the real ones have about 600): ten batches of stats.
     for (let i = 0; i < 300; i++) big.write('CAB7', `bms1_p1_v${i + 1}`, csv(`bms1_p1_v${i + 1}`, series(60, 0, 600, () => 3.3)));
+    // A small cabinet, checked in one batch, finishes first: devices still come in name order.
+    big.write('CAB8', 'bms1_soc', csv('bms1_soc', series(60, 0, 600, () => 50)));
     const watched = await openDataset(big.root, { workers: 0 });
     try {
+      expect(watched.devices().map((d) => d.id)).toEqual(['CAB7', 'CAB8']);
       expect((await watched.refresh()).devices.size).toBe(0);
       appendFileSync(`${big.root}/CAB7/bms1_p1_v242.csv`, `${stamp(T0 + 600 * S)},3.25\n`);
       const change = await watched.refresh();

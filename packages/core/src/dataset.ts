@@ -86,7 +86,8 @@ class IndexedDataset implements BessDataset {
   }
 
   devices(): DeviceInfo[] {
-    return [...this.devicesById.values()].map((d) => d.info);
+    // In name order, whichever device a refresh finished first (they are checked side by side).
+    return [...this.devicesById.values()].map((d) => d.info).sort((a, b) => a.id.localeCompare(b.id));
   }
 
   device(deviceId: string): DeviceInfo {
