@@ -28,7 +28,8 @@ const started = performance.now();
 const dataset = await openDataset(dataDir, { log: (event) => log('info', 'ingest', event) });
 const rows = dataset.devices().reduce((n, d) => n + d.signals.reduce((m, s) => m + s.rows, 0), 0);
 log('info', 'dataset ready', { dataDir, devices: dataset.devices().length, rows, ms: Math.round(performance.now() - started) });
-const stopWatching = dataset.watch(Number(process.env.BESS_WATCH_MS ?? 2000));
+// New rows come in through file-change notifications; the full check of every file is the safety net.
+const stopWatching = dataset.watch(Number(process.env.BESS_WATCH_MS ?? 30_000));
 
 const server = await createBessServer({
   dataset,

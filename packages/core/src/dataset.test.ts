@@ -1,8 +1,8 @@
-import { appendFileSync } from 'node:fs';
+import { appendFileSync, rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDataset } from './dataset.js';
 import { csv, scratchRoot, stamp } from './test-support/tmp.js';
-import { BessError, type BessDataset } from './types.js';
+import { BessError, type BessDataset, type DatasetChange } from './types.js';
 
 const T0 = Date.UTC(2024, 2, 1);
 const S = 1000;
@@ -192,6 +192,43 @@ describe('watching for new rows', () => {
     } finally {
       await watched.close();
       big.remove();
+    }
+  });
+});
+
+describe('file-change notices', () => {
+  it('brings in an append, a new signal file and a deleted one without waiting for the poll', async () => {
+    const live = scratchRoot();
+    live.write('CAB5', 'bms1_soc', csv('bms1_soc', series(60, 0, 600, (s) => 50 + s / 60)));
+    live.write('CAB5', 'bms1_soh', csv('bms1_soh', series(60, 0, 600, () => 97)));
+    const watched = await openDataset(live.root, { workers: 0 });
+    const nextChange = () => new Promise<DatasetChange>((resolve) => {
+      const off = watched.onChange((change) => {
+        off();
+        resolve(change);
+      });
+    });
+    // A poll an hour apart: whatever arrives here came through the notices.
+    const stop = watched.watch(3_600_000);
+    try {
+      let change = nextChange();
+      appendFileSync(`${live.root}/CAB5/bms1_soc.csv`, `${stamp(T0 + 600 * S)},61\n`);
+      expect((await change).devices.get('CAB5')).toEqual(['bms1_soc']);
+      expect((await watched.valueAt('CAB5', 'bms1_soc', T0 + 600 * S))?.v).toBe(61);
+
+      change = nextChange();
+      live.write('CAB5', 'bms1_cell_max_t', csv('bms1_cell_max_t', series(60, 0, 600, () => 31)));
+      expect((await change).devices.get('CAB5')).toEqual(['bms1_cell_max_t']);
+      expect(watched.device('CAB5').signals.map((s) => s.signal)).toContain('bms1_cell_max_t');
+
+      change = nextChange();
+      rmSync(`${live.root}/CAB5/bms1_soh.csv`);
+      expect((await change).devices.get('CAB5')).toEqual(['bms1_soh']);
+      expect(watched.device('CAB5').signals.map((s) => s.signal)).not.toContain('bms1_soh');
+    } finally {
+      stop();
+      await watched.close();
+      live.remove();
     }
   });
 });

@@ -1,4 +1,4 @@
-import { statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { valuesAsOf } from './align/as-of.js';
@@ -8,6 +8,7 @@ import { BMS_SIGNALS, describeSignal, PCS_SIGNALS, parseCellSignal, RECORD_SIGNA
 import { discoverDevices, type DiscoveredDevice } from './ingest/discover.js';
 import { indexPaths, type IndexMeta } from './ingest/index-store.js';
 import { coverageOf } from './ingest/stats.js';
+import { FolderNotices, type ChangedFiles } from './ingest/notices.js';
 import { IndexPool } from './ingest/pool.js';
 import { BlockCache, SignalReader } from './store/signal-reader.js';
 import {
@@ -69,7 +70,9 @@ class IndexedDataset implements BessDataset {
   private readonly pool: IndexPool;
   private readonly cache: BlockCache;
   private readonly listeners = new Set<(change: DatasetChange) => void>();
-  private readonly watchers = new Set<NodeJS.Timeout>();
+  /** Stop functions of the watches running (see watch). */
+  private readonly watchers = new Set<() => void>();
+  private readonly notices = new Set<FolderNotices>();
   private refreshing: Promise<DatasetChange> | null = null;
   private readonly log: (event: Record<string, unknown>) => void;
 
@@ -174,25 +177,45 @@ class IndexedDataset implements BessDataset {
   }
 
   refresh(): Promise<DatasetChange> {
-    // One refresh at a time: a second caller waits for the one under way, then runs its own.
-    const run = (this.refreshing ?? Promise.resolve()).then(() => this.sync());
-    const tracked = run.finally(() => {
+    return this.inTurn(() => this.sync());
+  }
+
+  /** One refresh at a time: a second caller waits for the one under way, then runs its own. */
+  private inTurn(run: () => Promise<DatasetChange>): Promise<DatasetChange> {
+    const next = (this.refreshing ?? Promise.resolve()).then(run);
+    const tracked = next.finally(() => {
       if (this.refreshing === tracked) this.refreshing = null;
     });
     this.refreshing = tracked;
     return tracked;
   }
 
+  /**
+   * Follows the files: file-change notifications bring a changed file in within about 0.1 s
+   * (only the files named are looked at), and a full check every `intervalMs` catches whatever
+   * they miss (platforms that cannot notify, files replaced under another name).
+   */
   watch(intervalMs: number): () => void {
-    const timer = setInterval(() => {
-      this.refresh().catch((error: unknown) => this.log({ event: 'refresh_failed', error: String(error) }));
-    }, intervalMs);
-    timer.unref();
-    this.watchers.add(timer);
-    return () => {
-      clearInterval(timer);
-      this.watchers.delete(timer);
+    const logged = (refresh: Promise<DatasetChange>): void => {
+      refresh.catch((error: unknown) => this.log({ event: 'refresh_failed', error: String(error) }));
     };
+    const timer = setInterval(() => logged(this.refresh()), intervalMs);
+    timer.unref();
+    const notices = new FolderNotices(
+      this.root,
+      (files, foldersChanged) => logged(foldersChanged ? this.refresh() : this.inTurn(() => this.sync(files))),
+      this.log,
+    );
+    notices.follow(this.devicesById.keys());
+    this.notices.add(notices);
+    const stop = (): void => {
+      clearInterval(timer);
+      notices.close();
+      this.notices.delete(notices);
+      this.watchers.delete(stop);
+    };
+    this.watchers.add(stop);
+    return stop;
   }
 
   onChange(listener: (change: DatasetChange) => void): () => void {
@@ -201,8 +224,7 @@ class IndexedDataset implements BessDataset {
   }
 
   async close(): Promise<void> {
-    for (const timer of this.watchers) clearInterval(timer);
-    this.watchers.clear();
+    for (const stop of [...this.watchers]) stop();
     this.listeners.clear();
     await this.refreshing?.catch(() => undefined);
     await this.pool.close();
@@ -253,10 +275,13 @@ class IndexedDataset implements BessDataset {
     return records;
   }
 
-  /** Discovers files and brings every index up to date; only changed files are read. */
-  private async sync(): Promise<DatasetChange> {
+  /**
+   * Discovers files and brings every index up to date; only changed files are read. With `only`
+   * (from file-change notices), just those files of those cabinets are looked at.
+   */
+  private async sync(only?: ChangedFiles): Promise<DatasetChange> {
     const started = Date.now();
-    const discovered = await discoverDevices(this.root);
+    const discovered = only ? this.noticedFolders(only) : await discoverDevices(this.root);
     const change: DatasetChange = { devices: new Map(), latest: new Map() };
     const counts = { built: 0, appended: 0, reused: 0, failed: 0, bytes: 0 };
     const seen = new Set<string>();
@@ -264,7 +289,7 @@ class IndexedDataset implements BessDataset {
     await Promise.all(
       discovered.map(async (found) => {
         seen.add(found.id);
-        const changed = await this.syncDevice(found, counts);
+        const changed = await this.syncDevice(found, counts, only?.get(found.id));
         if (changed.length > 0) {
           change.devices.set(found.id, changed);
           const last = this.devicesById.get(found.id)?.info.last;
@@ -272,7 +297,10 @@ class IndexedDataset implements BessDataset {
         }
       }),
     );
-    for (const id of [...this.devicesById.keys()]) if (!seen.has(id)) this.devicesById.delete(id);
+    if (!only) {
+      for (const id of [...this.devicesById.keys()]) if (!seen.has(id)) this.devicesById.delete(id);
+      for (const notices of this.notices) notices.follow(this.devicesById.keys());
+    }
 
     if (counts.built + counts.appended + counts.failed > 0) {
       this.log({ event: 'index_sync', devices: discovered.length, ...counts, ms: Date.now() - started });
@@ -281,7 +309,26 @@ class IndexedDataset implements BessDataset {
     return change;
   }
 
-  private async syncDevice(found: DiscoveredDevice, counts: Record<string, number>): Promise<string[]> {
+  /** The noticed cabinets as discovery would list them: their files, with the noticed ones added or dropped as they exist or not. */
+  private noticedFolders(only: ChangedFiles): DiscoveredDevice[] {
+    const found: DiscoveredDevice[] = [];
+    for (const [id, signals] of only) {
+      const device = this.devicesById.get(id);
+      if (!device) continue; // a new cabinet comes with a folder notice, and a full refresh
+      const dir = join(this.root, id);
+      const files = new Map([...device.signals].map(([signal, state]) => [signal, state.csvPath]));
+      for (const signal of signals) {
+        const path = join(dir, `${signal}.csv`);
+        if (existsSync(path)) files.set(signal, path);
+        else files.delete(signal); // gone, as a full refresh would find it
+      }
+      found.push({ id, dir, files });
+    }
+    return found;
+  }
+
+  /** Brings one cabinet's indexes up to date; with `only`, the other files are taken as unchanged without a look. */
+  private async syncDevice(found: DiscoveredDevice, counts: Record<string, number>, only?: ReadonlySet<string>): Promise<string[]> {
     const previous = this.devicesById.get(found.id);
     const signals = new Map<string, SignalState>();
     const changed: string[] = [];
@@ -290,9 +337,10 @@ class IndexedDataset implements BessDataset {
     const stale: [string, string][] = [];
     let checked = 0;
     for (const [signal, csvPath] of found.files) {
-      if (++checked % STAT_BATCH === 0) await new Promise((resolve) => setImmediate(resolve));
       const known = previous?.signals.get(signal);
-      if (known && unchanged(csvPath, known.reader.meta)) {
+      const looked = !known || !only || only.has(signal);
+      if (looked && ++checked % STAT_BATCH === 0) await new Promise((resolve) => setImmediate(resolve));
+      if (known && (!looked || unchanged(csvPath, known.reader.meta))) {
         signals.set(signal, known);
         counts.reused!++;
       } else {

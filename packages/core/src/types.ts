@@ -176,7 +176,7 @@ export interface BessDataset {
   warm(): Promise<void>;
   /** Pick up rows appended to files since the last index (and rebuild changed files). */
   refresh(): Promise<DatasetChange>;
-  /** Poll the files every `intervalMs` and refresh; returns a stop function. */
+  /** Follow the files: file-change notifications, and a full check every `intervalMs`; returns a stop function. */
   watch(intervalMs: number): () => void;
   /** Called after every refresh that found new readings; returns an unsubscribe function. */
   onChange(listener: (change: DatasetChange) => void): () => void;
