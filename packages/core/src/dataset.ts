@@ -70,9 +70,8 @@ class IndexedDataset implements BessDataset {
   private readonly pool: IndexPool;
   private readonly cache: BlockCache;
   private readonly listeners = new Set<(change: DatasetChange) => void>();
-  /** Stop functions of the watches running (see watch). */
-  private readonly watchers = new Set<() => void>();
-  private readonly notices = new Set<FolderNotices>();
+  /** The watches running (see watch): each one's notices, which follow the cabinets a full refresh finds. */
+  private readonly watches = new Set<{ notices: FolderNotices; stop: () => void }>();
   private refreshing: Promise<DatasetChange> | null = null;
   private readonly log: (event: Record<string, unknown>) => void;
 
@@ -207,15 +206,16 @@ class IndexedDataset implements BessDataset {
       this.log,
     );
     notices.follow(this.devicesById.keys());
-    this.notices.add(notices);
-    const stop = (): void => {
-      clearInterval(timer);
-      notices.close();
-      this.notices.delete(notices);
-      this.watchers.delete(stop);
+    const running = {
+      notices,
+      stop: (): void => {
+        clearInterval(timer);
+        notices.close();
+        this.watches.delete(running);
+      },
     };
-    this.watchers.add(stop);
-    return stop;
+    this.watches.add(running);
+    return running.stop;
   }
 
   onChange(listener: (change: DatasetChange) => void): () => void {
@@ -224,7 +224,7 @@ class IndexedDataset implements BessDataset {
   }
 
   async close(): Promise<void> {
-    for (const stop of [...this.watchers]) stop();
+    for (const watch of [...this.watches]) watch.stop();
     this.listeners.clear();
     await this.refreshing?.catch(() => undefined);
     await this.pool.close();
@@ -299,7 +299,7 @@ class IndexedDataset implements BessDataset {
     );
     if (!only) {
       for (const id of [...this.devicesById.keys()]) if (!seen.has(id)) this.devicesById.delete(id);
-      for (const notices of this.notices) notices.follow(this.devicesById.keys());
+      for (const watch of this.watches) watch.notices.follow(this.devicesById.keys());
     }
 
     if (counts.built + counts.appended + counts.failed > 0) {
@@ -333,7 +333,7 @@ class IndexedDataset implements BessDataset {
     const signals = new Map<string, SignalState>();
     const changed: string[] = [];
     // Which files changed: a stat each, a batch per event-loop turn. A server re-checks every
-    // file every few seconds (watch): the full set's 1,773 stats in one go held its loop for 18-43 ms.
+    // file from time to time (watch): the full set's 1,773 stats in one go held its loop for 18-43 ms.
     const stale: [string, string][] = [];
     let checked = 0;
     for (const [signal, csvPath] of found.files) {

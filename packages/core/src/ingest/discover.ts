@@ -18,8 +18,8 @@ export interface DiscoveredDevice {
  * are not BESS data), hidden folders (the index) and odd names are skipped.
  */
 export async function discoverDevices(root: string): Promise<DiscoveredDevice[]> {
-  // Asynchronous (the thread pool lists the folders): a server re-discovers every few seconds,
-  // and a cabinet folder holds some 600 files.
+  // Asynchronous (the thread pool lists the folders): a server re-discovers from time to time
+  // (watch), and a cabinet folder holds some 600 files.
   const devices: DiscoveredDevice[] = [];
   for (const entry of await readdir(root, { withFileTypes: true })) {
     if (!entry.isDirectory() || !DEVICE_ID.test(entry.name)) continue;

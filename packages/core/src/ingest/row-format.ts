@@ -44,7 +44,7 @@ export interface RowSink {
  */
 export function writeSmallest(rows: Float64Array, count: number, blockStarts: readonly number[], decimals: number, out: RowSink): RowFormat {
   for (let scale = Math.max(0, decimals); scale <= MAX_SCALE; scale++) {
-    const failed = writeCompact(rows, count, 0, blockStarts, scale, out);
+    const failed = writeCompact(rows, count, blockStarts, scale, out);
     if (failed < 0) return { kind: 'compact', scale };
     out.rewind();
     // A time that does not fit, or a value already past int32, fits no larger scale either.
@@ -56,17 +56,17 @@ export function writeSmallest(rows: Float64Array, count: number, blockStarts: re
 }
 
 /**
- * Encodes rows (the first being row `firstRow` of the signal) at `scale` and writes them to
- * `out` piece by piece through the scratch buffer; stops at the first row that does not fit and
- * returns it (the pieces before it are written), or -1 when all were.
+ * Encodes a signal's rows at `scale` and writes them to `out` piece by piece through the
+ * scratch buffer; stops at the first row that does not fit and returns it (the pieces before it
+ * are written), or -1 when all were.
  */
-function writeCompact(rows: Float64Array, count: number, firstRow: number, blockStarts: readonly number[], scale: number, out: RowSink): number {
+function writeCompact(rows: Float64Array, count: number, blockStarts: readonly number[], scale: number, out: RowSink): number {
   const buffer = scratchBytes(ENCODE_ROWS * COMPACT_BYTES);
   const times = new Uint32Array(buffer, 0, ENCODE_ROWS * 2);
   const values = new Int32Array(buffer, 0, ENCODE_ROWS * 2);
   for (let from = 0; from < count; from += ENCODE_ROWS) {
     const to = Math.min(count, from + ENCODE_ROWS);
-    const failed = encodeInto(rows, from, to, firstRow, blockStarts, scale, times, values);
+    const failed = encodeInto(rows, from, to, 0, blockStarts, scale, times, values);
     if (failed >= 0) return failed;
     out.write(new Uint8Array(buffer, 0, (to - from) * COMPACT_BYTES));
   }
@@ -90,12 +90,11 @@ export function encodeAppend(rows: Float64Array, count: number, firstRow: number
 }
 
 /**
- * Checks rows `[from, to)` of `rows` against `scale` and, given `times`/`values`
- * (interleaved views of one buffer, indexed from `from`), encodes them: returns the
- * first row that does not fit, or -1. One pass a block, with the block's time base
- * in a local: this runs once per reading.
+ * Checks rows `[from, to)` of `rows` against `scale` and encodes them into `times`/`values`
+ * (interleaved views of one buffer, indexed from `from`): returns the first row that does not
+ * fit, or -1. One pass a block, with the block's time base in a local: this runs once per reading.
  */
-function encodeInto(rows: Float64Array, from: number, to: number, firstRow: number, blockStarts: readonly number[], scale: number, times: Uint32Array | null, values: Int32Array | null): number {
+function encodeInto(rows: Float64Array, from: number, to: number, firstRow: number, blockStarts: readonly number[], scale: number, times: Uint32Array, values: Int32Array): number {
   const pow = POW10[scale]!;
   for (let i = from; i < to; ) {
     const block = Math.floor((firstRow + i) / BLOCK_ROWS);
@@ -107,12 +106,10 @@ function encodeInto(rows: Float64Array, from: number, to: number, firstRow: numb
       const m = Math.round(v * pow);
       if (dt >>> 0 !== dt) return i;
       if (!(m > NEGATIVE_ZERO && m < 2_147_483_648 && m / pow === v)) return i;
-      if (times && values) {
-        const o = (i - from) * 2;
-        times[o] = dt;
-        // -0 passes the check above (m / pow === -0 is true of m = 0) and gets its own code.
-        values[o + 1] = m === 0 && 1 / v < 0 ? NEGATIVE_ZERO : m;
-      }
+      const o = (i - from) * 2;
+      times[o] = dt;
+      // -0 passes the check above (m / pow === -0 is true of m = 0) and gets its own code.
+      values[o + 1] = m === 0 && 1 / v < 0 ? NEGATIVE_ZERO : m;
     }
   }
   return -1;
