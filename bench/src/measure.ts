@@ -29,7 +29,7 @@ export function machine(): Machine {
   try {
     commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
     // Measured with uncommitted changes to tracked files: the commit alone would not say what ran.
-    if (execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { encoding: 'utf8' }).trim()) commit += '-dirty';
+    if (execFileSync('git', ['status', '--porcelain', '--untracked-files=no', '--', ':(top,exclude)bench/results'], { encoding: 'utf8' }).trim()) commit += '-dirty';
   } catch {
     // not a git checkout
   }

@@ -1,6 +1,8 @@
 import { readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { scratchRoot } from '../test-support/tmp.js';
+import { indexSignalFile } from './indexer.js';
 import { ReadingBuilder } from './readings.js';
 import { readWithFastCsv } from './reference.js';
 import { LineScanner } from './scanner.js';
@@ -60,26 +62,7 @@ describe('the byte scanner reads exactly what fast-csv reads', () => {
   }
 
   it('on thousands of random lines, typical and odd, at every chunking', async () => {
-    // Seeded, so a failure reproduces. Most lines are the common shape the fast path
-    // takes; the rest probe its edges (hour and date roll-overs, leap days and seconds,
-    // long mantissas, signs, CRLF, spaces) and the dirt it must hand to the general path.
-    let seed = 20_261_125;
-    const rnd = () => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31);
-    const pick = <T,>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
-    const pad = (n: number, w = 2) => String(n).padStart(w, '0');
-    const times = ['2024-02-28 23:59:59', '2024-02-29 00:00:00', '2023-02-29 00:00:00', '2024-12-31 23:59:60', '2024-03-01 00:60:00', '2024-03-01 24:00:00', '2024-13-01 00:00:00', '2024-03-01 00:00:61', '2024-03-01T00:00:00', '1999-12-31 23:59:59'];
-    const values = ['0', '-0', '.5', '5.', '-', '', '1e3', '12345678901234567', '123456789012345', '0.000000000000001', '+7', '-12.5', '3.3000', ' 4', '4 ', 'x'];
-    let t = Date.UTC(2024, 2, 1, 22);
-    const lines: string[] = ['ts,bms1_c'];
-    for (let i = 0; i < 3000; i++) {
-      t += pick([1000, 30_000, 59_000, 61_000, 3_600_000, 0, -60_000]);
-      const d = new Date(t);
-      const time = rnd() < 0.9 ? `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())} ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())}` : pick(times);
-      const value = rnd() < 0.85 ? (Math.round((rnd() - 0.5) * 2e6) / 10 ** Math.floor(rnd() * 6)).toString() : pick(values);
-      const end = rnd() < 0.05 ? '\r' : '';
-      lines.push(rnd() < 0.02 ? `${time},${value},1${end}` : rnd() < 0.01 ? '' : `${time},${value}${end}`);
-    }
-    const text = lines.join('\n') + '\n';
+    const text = randomLines(3000, 20_261_125);
     for (const chunk of [1, 7, 4096, 1 << 20]) {
       const { scanner, reference } = await both(text, chunk);
       expect([...scanner.rows]).toEqual([...reference.rows]);
@@ -87,6 +70,22 @@ describe('the byte scanner reads exactly what fast-csv reads', () => {
       expect(scanner.linesRead).toBe(reference.linesRead);
       expect(scanner.outOfOrder).toBe(reference.outOfOrder);
     }
+  });
+
+  it('on more lines than the fast parser takes at once (1 MiB), pushed whole or read by the indexer', async () => {
+    // 4 MiB of lines: the WebAssembly fast path parses them in windows, and the indexer
+    // reads a file's chunks straight into its memory; odd lines stop it anywhere in them.
+    const text = randomLines(150_000, 20_261_129);
+    expect(text.length).toBeGreaterThan(3 << 20);
+    const { scanner, reference } = await both(text, 8 << 20);
+    expect(scanner.count).toBe(reference.count);
+    expect(scanner.rows).toEqual(reference.rows);
+    expect(scanner.rejected).toEqual(reference.rejected);
+    const csvPath = scratch.write('DEV', 'bms1_c', text);
+    const { meta } = await indexSignalFile({ csvPath, indexDir: join(scratch.root, '.index'), deviceId: 'DEV', signal: 'bms1_c', utcOffsetMs: 0 });
+    expect(meta.rows).toBe(reference.count);
+    expect(meta.quality.rejected).toEqual(reference.rejected);
+    expect(meta.lastRow).toEqual([reference.rows[(reference.count - 1) * 2], reference.rows[(reference.count - 1) * 2 + 1]]);
   });
 
   it('accounts for every line: accepted + rejected = lines read', async () => {
@@ -109,3 +108,27 @@ describe('the byte scanner reads exactly what fast-csv reads', () => {
     expect([...reference.rows]).toEqual([Date.UTC(2024, 2, 1, 0, 0, 14), 51.6]);
   });
 });
+
+/**
+ * `count` seeded random lines (a failure reproduces) under a header. Most are the common
+ * shape the fast path takes; the rest probe its edges (hour and date roll-overs, leap days
+ * and seconds, long mantissas, signs, CRLF, spaces) and the dirt it must hand to the general path.
+ */
+function randomLines(count: number, seed: number): string {
+  const rnd = () => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31);
+  const pick = <T,>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
+  const pad = (n: number, w = 2) => String(n).padStart(w, '0');
+  const times = ['2024-02-28 23:59:59', '2024-02-29 00:00:00', '2023-02-29 00:00:00', '2024-12-31 23:59:60', '2024-03-01 00:60:00', '2024-03-01 24:00:00', '2024-13-01 00:00:00', '2024-03-01 00:00:61', '2024-03-01T00:00:00', '1999-12-31 23:59:59'];
+  const values = ['0', '-0', '.5', '5.', '-', '', '1e3', '12345678901234567', '123456789012345', '0.000000000000001', '+7', '-12.5', '3.3000', ' 4', '4 ', 'x'];
+  let t = Date.UTC(2024, 2, 1, 22);
+  const lines: string[] = ['ts,bms1_c'];
+  for (let i = 0; i < count; i++) {
+    t += pick([1000, 30_000, 59_000, 61_000, 3_600_000, 0, -60_000]);
+    const d = new Date(t);
+    const time = rnd() < 0.9 ? `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())} ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())}` : pick(times);
+    const value = rnd() < 0.85 ? (Math.round((rnd() - 0.5) * 2e6) / 10 ** Math.floor(rnd() * 6)).toString() : pick(values);
+    const end = rnd() < 0.05 ? '\r' : '';
+    lines.push(rnd() < 0.02 ? `${time},${value},1${end}` : rnd() < 0.01 ? '' : `${time},${value}${end}`);
+  }
+  return lines.join('\n') + '\n';
+}

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, ftruncateSync, mkdirSync, openSync, readFileSync, readSync, renameSync, statSync, writeSync } from 'node:fs';
+import { closeSync, ftruncateSync, mkdirSync, openSync, readFileSync, readSync, renameSync, statSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { SignalQuality } from '../types.js';
 import { BLOCK_ROWS, decodeRows, encodeAppend, readScratch, rowBytes, writeSmallest, type RowFormat, type RowSink } from './row-format.js';
@@ -124,10 +124,11 @@ type FileData = Uint8Array | string | ((out: RowSink) => void);
  */
 function writeAtomic(path: string, data: FileData): void {
   // Creating a file is costly here (about 1 ms under indexing's write load): a file
-  // that does not exist yet has no reader to protect and is written in place.
-  const fresh = !existsSync(path);
-  const tmp = fresh ? path : `${path}.tmp-${process.pid}`;
-  const fd = openSync(tmp, 'w');
+  // that does not exist yet has no reader to protect and is written in place. Its
+  // exclusive create doubles as the check (a separate stat was 4 % of indexing).
+  const fresh = createFresh(path);
+  const tmp = fresh === null ? `${path}.tmp-${process.pid}` : path;
+  const fd = fresh ?? openSync(tmp, 'w');
   try {
     writeData(fd, data, 0, () => {
       ftruncateSync(fd, 0);
@@ -136,7 +137,17 @@ function writeAtomic(path: string, data: FileData): void {
   } finally {
     closeSync(fd);
   }
-  if (!fresh) renameSync(tmp, path);
+  if (fresh === null) renameSync(tmp, path);
+}
+
+/** A descriptor of `path` created new, or null when it exists already. */
+function createFresh(path: string): number | null {
+  try {
+    return openSync(path, 'wx');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return null;
+    throw error;
+  }
 }
 
 /** Directories this thread has made: a device's 591 signals need one mkdir, not 591. */

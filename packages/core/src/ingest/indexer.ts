@@ -19,6 +19,7 @@ import {
 import { ReadingBuilder, type FinishedReadings } from './readings.js';
 import { readWithFastCsv } from './reference.js';
 import { LineScanner } from './scanner.js';
+import { readBuffer } from './fast-lines.js';
 import { extendSegments, measureTiming } from './stats.js';
 
 export interface IndexJob {
@@ -38,9 +39,6 @@ export interface IndexOutcome {
   /** CSV bytes read by this call. */
   bytesRead: number;
 }
-
-/** CSV bytes read at a time (one buffer per thread; larger reads were no faster). */
-const CHUNK_BYTES = 1 << 20;
 
 /**
  * Brings one signal's index up to date with its CSV: reuse it when the file is
@@ -161,8 +159,12 @@ function appendRows(job: IndexJob, previous: IndexMeta, size: number, mtimeMs: n
   return { meta, action: 'appended', bytesRead: size - previous.consumedBytes };
 }
 
-/** One read buffer per thread, reused: scanning is synchronous, so no two scans share it at once. */
-const chunk = Buffer.allocUnsafe(CHUNK_BYTES);
+/**
+ * One read buffer per thread (1 MiB; larger reads were no faster), in the fast
+ * parser's memory so its lines are parsed where they land. Reused: scanning is
+ * synchronous, so no two scans share it at once.
+ */
+const chunk = readBuffer();
 
 /** Feeds bytes [start, end) of the file to the scanner; returns the hash of the file's head (its identity) when reading from 0. */
 function scanRange(path: string, scanner: LineScanner, start: number, end: number): string {

@@ -67,7 +67,6 @@ export class LineScanner {
     if (this.atFileStart && start <= lastNewline) start = this.firstLine(buf, start);
     const sink = this.sink;
     const run = this.run;
-    run.begin(buf);
     while (start <= lastNewline) {
       // Room for every line left to be a reading: no line that parses is shorter than FAST_MIN_LINE.
       run.rows = sink.reserve(Math.ceil((lastNewline + 1 - start) / FAST_MIN_LINE) + 1);
@@ -81,7 +80,6 @@ export class LineScanner {
       this.general(buf, start, nl);
       start = nl + 1;
     }
-    run.end();
     this.consumedBytes += start - begin;
     // Copied: the caller may reuse its read buffer for the next chunk.
     if (start < n) this.carry = Buffer.from(buf.subarray(start));
