@@ -6,11 +6,11 @@ import { BLOCK_ROWS, decodeRows, encodeAppend, readScratch, rowBytes, writeSmall
 
 /**
  * The persisted per-signal index: `<signal>.bin` holds the readings as fixed-size
- * rows (8 or 16 bytes, see row-format.ts; sorted by time, so a row is found by
+ * rows (6, 8 or 16 bytes, see row-format.ts; sorted by time, so a row is found by
  * arithmetic and a range is one read); `<signal>.meta.json` says which version of
  * the CSV it was built from and what was learnt while reading it.
  */
-export const INDEX_VERSION = 4;
+export const INDEX_VERSION = 5;
 export { BLOCK_ROWS } from './row-format.js';
 /** Rows per summary page: `.sum` holds `[tFirst, tLast, min, max, sum, count]` per page, for fast downsampling. */
 export const SUMMARY_ROWS = 256;
@@ -200,17 +200,17 @@ function readRowsOf(path: string, meta: IndexMeta, first: number, count: number)
 }
 
 /**
- * Writes a whole index: the rows in the smallest row format that holds them
- * (`decimals`: the most the parser saw), their page summaries, then the meta that
- * vouches for both. Returns the meta as written.
+ * Writes a whole index: the rows in the smallest row format that holds them (see
+ * `writeSmallest` for `decimals` and `valueBound`), their page summaries, then the
+ * meta that vouches for both. Returns the meta as written.
  */
-export function writeIndex(indexDir: string, deviceId: string, partial: Omit<IndexMeta, 'rowFormat'>, rows: Float64Array, summaries: Float64Array, decimals: number): IndexMeta {
+export function writeIndex(indexDir: string, deviceId: string, partial: Omit<IndexMeta, 'rowFormat'>, rows: Float64Array, summaries: Float64Array, values: { decimals: number; valueBound: number }): IndexMeta {
   const paths = indexPaths(indexDir, deviceId, partial.signal);
   const write = (): IndexMeta => {
     ensureDir(dirname(paths.bin));
     let rowFormat: RowFormat = { kind: 'wide' };
     writeAtomic(paths.bin, (out) => {
-      rowFormat = writeSmallest(rows, partial.rows, partial.blockStarts, decimals, out);
+      rowFormat = writeSmallest(rows, partial.rows, partial.blockStarts, values.decimals, values.valueBound, out);
     });
     writeAtomic(paths.sum, new Uint8Array(summaries.buffer, 0, summaries.byteLength));
     const meta: IndexMeta = { ...partial, rowFormat };

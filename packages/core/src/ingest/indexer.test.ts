@@ -1,4 +1,4 @@
-import { appendFileSync, readFileSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
+import { appendFileSync, readFileSync, statSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { csv, scratchRoot, stamp } from '../test-support/tmp.js';
@@ -54,7 +54,7 @@ describe('indexSignalFile', () => {
   it('stores rows compactly and rebuilds, rather than appends, when new readings need more decimals', async () => {
     const path = scratch.write('DEV', 'bms1_cell_ave_v', csv('bms1_cell_ave_v', minutes(300).map(([t], i) => [t, (3.2 + (i % 10) / 100).toFixed(2)] as [string, string])));
     const before = await indexSignalFile(job('bms1_cell_ave_v'));
-    expect(before.meta.rowFormat).toEqual({ kind: 'compact', scale: 2 });
+    expect(before.meta.rowFormat).toEqual({ kind: 'narrow', scale: 2 });
     appendFileSync(path, `${stamp(T0 + 300 * 60_000)},3.28451\n`);
     const after = await indexSignalFile(job('bms1_cell_ave_v'));
     expect(after.action).toBe('built');
@@ -62,6 +62,24 @@ describe('indexSignalFile', () => {
     expect(after.meta.rows).toBe(301);
     expect(after.meta.lastRow).toEqual([T0 + 300 * 60_000, 3.28451]);
     expect(readTrustedMeta(job('bms1_cell_ave_v').indexDir, 'DEV', 'bms1_cell_ave_v')).not.toBeNull();
+  });
+
+  it('keeps 6-byte rows while live readings stay within int16, and rebuilds with 8-byte rows past it', async () => {
+    const path = scratch.write('DEV', 'bms1_soc', csv('bms1_soc', minutes(300)));
+    const before = await indexSignalFile(job('bms1_soc'));
+    expect(before.meta.rowFormat).toEqual({ kind: 'narrow', scale: 1 });
+    expect(statSync(indexPaths(job('bms1_soc').indexDir, 'DEV', 'bms1_soc').bin).size).toBe(300 * 6);
+    appendFileSync(path, `${stamp(T0 + 300 * 60_000)},3276.7\n`);
+    const within = await indexSignalFile(job('bms1_soc'));
+    expect(within.action).toBe('appended');
+    // An impossible SOC, but a reading all the same: kept exactly, in a format that holds it.
+    appendFileSync(path, `${stamp(T0 + 301 * 60_000)},4000.5\n`);
+    const past = await indexSignalFile(job('bms1_soc'));
+    expect(past.action).toBe('built');
+    expect(past.meta.rowFormat).toEqual({ kind: 'compact', scale: 1 });
+    expect(past.meta.rows).toBe(302);
+    expect(past.meta.lastRow).toEqual([T0 + 301 * 60_000, 4000.5]);
+    expect(readTrustedMeta(job('bms1_soc').indexDir, 'DEV', 'bms1_soc')).not.toBeNull();
   });
 
   it('rebuilds when a file is replaced under the same name or truncated', async () => {

@@ -110,7 +110,7 @@ async function buildIndex(job: IndexJob, size: number, mtimeMs: number): Promise
     quality: qualityOf(job.signal, readings, parser, summaries),
     blockStarts,
   };
-  const written = writeIndex(job.indexDir, job.deviceId, meta, readings.rows, summaries, readings.decimals);
+  const written = writeIndex(job.indexDir, job.deviceId, meta, readings.rows, summaries, { decimals: readings.decimals, valueBound: valueBound(job.signal, summaries) });
   readings.release();
   return { meta: written, action: 'built', bytesRead: size };
 }
@@ -186,6 +186,17 @@ function scanRange(path: string, scanner: LineScanner, start: number, end: numbe
   } finally {
     closeSync(fd);
   }
+}
+
+/**
+ * The largest magnitude this signal's values are expected to take: the largest read, or
+ * its plausible range's ends from the catalogue if larger, so that live rows rarely
+ * outgrow the row format chosen now (which would rebuild the index).
+ */
+function valueBound(signal: string, summaries: Float64Array): number {
+  let bound = Math.max(...describeSignal(signal).range.map(Math.abs));
+  for (let o = 0; o < summaries.length; o += SUMMARY_FIELDS) bound = Math.max(bound, -summaries[o + 2]!, summaries[o + 3]!);
+  return bound;
 }
 
 function lastRowOf(rows: Float64Array, count: number): [number, number] | null {

@@ -19,9 +19,9 @@ function blockStarts(rows: Float64Array, count: number): number[] {
 }
 
 /** Writes rows in their smallest format, as the index does (pieces, and rewinds when a scale fails). */
-function store(rows: Float64Array, count: number, decimals: number): { format: RowFormat; bytes: Buffer } {
+function store(rows: Float64Array, count: number, decimals: number, valueBound = Infinity): { format: RowFormat; bytes: Buffer } {
   const pieces: Uint8Array[] = [];
-  const format = writeSmallest(rows, count, blockStarts(rows, count), decimals, {
+  const format = writeSmallest(rows, count, blockStarts(rows, count), decimals, valueBound, {
     write: (bytes) => pieces.push(bytes.slice()),
     rewind: () => (pieces.length = 0),
   });
@@ -45,7 +45,7 @@ function load(bytes: Buffer, rows: Float64Array, count: number, format: RowForma
 const bits = (a: Float64Array) => [...a].map((x) => (Object.is(x, -0) ? '-0' : String(x)));
 
 describe('row formats', () => {
-  it('stores telemetry-like readings in 8 bytes and gives every one back bit for bit', () => {
+  it('stores telemetry-like readings past int16 in 8 bytes and gives every one back bit for bit', () => {
     const n = 9 * BLOCK_ROWS + 17; // more than one 32,768-row encoding piece
     const times = Array.from({ length: n }, (_, i) => T0 + i * 30_000 + (i % 7) * 13);
     const values = Array.from({ length: n }, (_, i) => (i % 11 === 0 ? -0 : Math.round(Math.sin(i / 50) * 4_000_000) / 1000));
@@ -54,6 +54,22 @@ describe('row formats', () => {
     expect(format).toEqual({ kind: 'compact', scale: 3 });
     expect(rowBytes(format)).toBe(8);
     expect(bits(load(bytes, rows, n, format))).toEqual(bits(rows));
+  });
+
+  it('stores readings within int16 at their scale in 6 bytes, bit for bit, when their plausible range fits too', () => {
+    const n = 9 * BLOCK_ROWS + 17;
+    const times = Array.from({ length: n }, (_, i) => T0 + i * 1000 + (i % 5) * 7);
+    // cell voltages in mV, with -0 and both ends of int16 at scale 3
+    const values = Array.from({ length: n }, (_, i) => (i === 5 ? -0 : i === 6 ? 32.766 : i === 7 ? -32.766 : (3000 + (i % 400)) / 1000));
+    const rows = rowsOf(times, values);
+    const narrow = store(rows, n, 3, 32.766);
+    expect(narrow.format).toEqual({ kind: 'narrow', scale: 3 });
+    expect(rowBytes(narrow.format)).toBe(6);
+    expect(bits(load(narrow.bytes, rows, n, narrow.format))).toEqual(bits(rows));
+    // The same readings of a signal whose range reaches past int16 at that scale: 8 bytes.
+    const compact = store(rows, n, 3, 40);
+    expect(compact.format).toEqual({ kind: 'compact', scale: 3 });
+    expect(bits(load(compact.bytes, rows, n, compact.format))).toEqual(bits(rows));
   });
 
   it('finds the scale the values need when the parser did not say', () => {
@@ -85,6 +101,8 @@ describe('row formats', () => {
   it('refuses to append rows the index format cannot hold, so the index is rebuilt', () => {
     const rows = rowsOf([T0, T0 + 1000], [1.5, 2.25]);
     expect(encodeAppend(rows, 2, 0, [T0], { kind: 'compact', scale: 1 })).toBeNull();
+    expect(encodeAppend(rowsOf([T0], [3276.8]), 1, 0, [T0], { kind: 'narrow', scale: 1 })).toBeNull();
+    expect(encodeAppend(rowsOf([T0], [3276.7]), 1, 0, [T0], { kind: 'narrow', scale: 1 })).not.toBeNull();
     const encoded = encodeAppend(rows, 2, 0, [T0], { kind: 'compact', scale: 2 })!;
     expect(decodeRows(encoded, 2, 0, [T0], { kind: 'compact', scale: 2 }, new Float64Array(4))).toEqual(rows);
   });
