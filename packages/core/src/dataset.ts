@@ -82,7 +82,7 @@ class IndexedDataset implements BessDataset {
     const st = statSync(root, { throwIfNoEntry: false });
     if (!st?.isDirectory()) throw new Error(`data root ${root} is not a directory`);
     this.indexDir = options.indexDir ?? join(root, '.bess-index');
-    this.pool = new IndexPool(options.workers ?? availableParallelism());
+    this.pool = new IndexPool(options.workers ?? availableParallelism(), options.workerIdleMs);
     this.cache = new BlockCache(options.cacheBytes ?? 64 * 1024 * 1024);
     this.log = options.log ?? (() => {});
   }
@@ -221,6 +221,10 @@ class IndexedDataset implements BessDataset {
   onChange(listener: (change: DatasetChange) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+
+  get indexWorkers(): number {
+    return this.pool.running;
   }
 
   async close(): Promise<void> {

@@ -143,6 +143,8 @@ export interface OpenOptions {
   indexDir?: string;
   /** Parallel indexing workers; default: the number of cores. */
   workers?: number;
+  /** How long indexing workers wait for work before they exit (ms); default 5 000. */
+  workerIdleMs?: number;
   /** Structured log sink (one object per event). */
   log?: (event: Record<string, unknown>) => void;
 }
@@ -180,5 +182,7 @@ export interface BessDataset {
   watch(intervalMs: number): () => void;
   /** Called after every refresh that found new readings; returns an unsubscribe function. */
   onChange(listener: (change: DatasetChange) => void): () => void;
+  /** Indexing worker threads running now: they start with indexing work and exit after `workerIdleMs` without it. */
+  readonly indexWorkers: number;
   close(): Promise<void>;
 }

@@ -2,34 +2,48 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { indexSignalFile, type IndexJob, type IndexOutcome } from './indexer.js';
 
+/** How long workers wait without work before they exit (a steady server gives their memory back). */
+export const WORKER_IDLE_MS = 5_000;
+
 /**
  * Runs indexing jobs on worker threads (parsing is CPU-bound; one file per
  * worker at a time keeps memory at a few files' worth). Under a TypeScript test
  * runner the worker script is not compiled, so jobs then run in-process.
+ *
+ * Workers start with the first job and exit after `idleMs` without one: each holds
+ * a V8 isolate and the parser's memory (about 20 MB of RSS), which a server whose
+ * index is up to date does not need between live appends.
  */
 export class IndexPool {
   private readonly workers: Worker[] = [];
   private readonly idle: Worker[] = [];
   private readonly queue: { job: IndexJob; resolve: (o: IndexOutcome) => void; reject: (e: Error) => void }[] = [];
   private readonly pending = new Map<number, { resolve: (o: IndexOutcome) => void; reject: (e: Error) => void; worker: Worker }>();
+  private readonly workerUrl = new URL('./index-worker.js', import.meta.url);
   private nextId = 0;
   private closing = false;
   inProcess: boolean;
   private crashes = 0;
+  private retireTimer: NodeJS.Timeout | null = null;
 
-  constructor(size = availableParallelism()) {
-    const workerUrl = new URL('./index-worker.js', import.meta.url);
+  constructor(
+    private readonly size = availableParallelism(),
+    private readonly idleMs = WORKER_IDLE_MS,
+  ) {
     this.inProcess = size <= 0 || import.meta.url.endsWith('.ts');
-    if (this.inProcess) return;
-    for (let i = 0; i < size; i++) this.spawn(workerUrl);
   }
 
-  private spawn(workerUrl: URL): void {
+  /** Worker threads running now (0 while idle). */
+  get running(): number {
+    return this.workers.length;
+  }
+
+  private spawn(): Worker {
     // No inherited node flags: a parent started with --cpu-prof or --input-type must not pass them on.
     // A worker's garbage is small and short-lived (its large buffers are reused): a 4 MB
     // young generation instead of V8's default keeps peak RSS on the 7.9 GB set about
     // 25 MB lower at the same speed.
-    const worker = new Worker(workerUrl, { execArgv: [], resourceLimits: { maxYoungGenerationSizeMb: 4 } });
+    const worker = new Worker(this.workerUrl, { execArgv: [], resourceLimits: { maxYoungGenerationSizeMb: 4 } });
     worker.unref();
     worker.on('message', (m: { id: number; outcome?: IndexOutcome; error?: string }) => {
       const task = this.pending.get(m.id);
@@ -40,20 +54,18 @@ export class IndexPool {
       this.release(worker);
     });
     // A worker that dies (out of memory, a native fault) fails its job, not the pool: replace it.
-    worker.on('error', (error) => this.replace(worker, workerUrl, error));
+    worker.on('error', (error) => this.replace(worker, error));
     worker.on('exit', (code) => {
-      if (!this.closing) this.replace(worker, workerUrl, new Error(`index worker exited with code ${code}`));
+      if (!this.closing) this.replace(worker, new Error(`index worker exited with code ${code}`));
     });
     this.workers.push(worker);
-    this.idle.push(worker);
-    this.dispatch();
+    return worker;
   }
 
-  private replace(worker: Worker, workerUrl: URL, error: Error): void {
-    if (!this.workers.includes(worker)) return;
-    this.workers.splice(this.workers.indexOf(worker), 1);
-    const idleAt = this.idle.indexOf(worker);
-    if (idleAt >= 0) this.idle.splice(idleAt, 1);
+  /** Drops a worker that failed; its job fails, and the queue goes on. */
+  private replace(worker: Worker, error: Error): void {
+    if (!this.workers.includes(worker)) return; // retired, or already replaced
+    this.forget(worker);
     for (const [id, task] of this.pending) {
       if (task.worker !== worker) continue;
       this.pending.delete(id);
@@ -67,7 +79,13 @@ export class IndexPool {
       for (const task of this.queue.splice(0)) indexSignalFile(task.job).then(task.resolve, task.reject);
       return;
     }
-    this.spawn(workerUrl);
+    this.dispatch();
+  }
+
+  private forget(worker: Worker): void {
+    this.workers.splice(this.workers.indexOf(worker), 1);
+    const idleAt = this.idle.indexOf(worker);
+    if (idleAt >= 0) this.idle.splice(idleAt, 1);
   }
 
   run(job: IndexJob): Promise<IndexOutcome> {
@@ -79,13 +97,15 @@ export class IndexPool {
   }
 
   private dispatch(): void {
-    while (this.idle.length > 0 && this.queue.length > 0) {
-      const worker = this.idle.pop()!;
+    if (this.closing) return;
+    while (this.queue.length > 0 && (this.idle.length > 0 || this.workers.length < this.size)) {
+      const worker = this.idle.pop() ?? this.spawn();
       const task = this.queue.shift()!;
       const id = this.nextId++;
       this.pending.set(id, { resolve: task.resolve, reject: task.reject, worker });
       worker.postMessage({ id, job: task.job });
     }
+    this.scheduleRetirement();
   }
 
   private release(worker: Worker): void {
@@ -93,8 +113,24 @@ export class IndexPool {
     this.dispatch();
   }
 
+  /** While work is queued or running, workers stay; once all are idle, they exit after `idleMs`. */
+  private scheduleRetirement(): void {
+    if (this.retireTimer) clearTimeout(this.retireTimer);
+    this.retireTimer = null;
+    if (this.pending.size > 0 || this.queue.length > 0 || this.idle.length === 0) return;
+    this.retireTimer = setTimeout(() => {
+      this.retireTimer = null;
+      for (const worker of this.idle.splice(0)) {
+        this.forget(worker);
+        void worker.terminate();
+      }
+    }, this.idleMs);
+    this.retireTimer.unref();
+  }
+
   async close(): Promise<void> {
     this.closing = true;
+    if (this.retireTimer) clearTimeout(this.retireTimer);
     await Promise.all(this.workers.map((w) => w.terminate()));
   }
 }
