@@ -129,11 +129,11 @@ export function parse(start: usize, lastNewline: usize): usize {
     let c = <u32>load<u8>(at);
     const negative = c == MINUS;
     if (negative) c = <u32>load<u8>(++at);
-    let mantissa: u64 = 0;
+    let mantissa: i64 = 0;
     const intStart = at;
     let d = c - DIGIT_0;
     while (d <= 9) {
-      mantissa = mantissa * 10 + <u64>d;
+      mantissa = mantissa * 10 + <i64>d;
       c = <u32>load<u8>(++at);
       d = c - DIGIT_0;
     }
@@ -144,7 +144,7 @@ export function parse(start: usize, lastNewline: usize): usize {
       c = <u32>load<u8>(at);
       d = c - DIGIT_0;
       while (d <= 9) {
-        mantissa = mantissa * 10 + <u64>d;
+        mantissa = mantissa * 10 + <i64>d;
         c = <u32>load<u8>(++at);
         d = c - DIGIT_0;
       }
