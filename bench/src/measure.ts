@@ -10,6 +10,13 @@ export function percentile(values: number[], p: number): number {
 
 export const round = (x: number, digits = 2): number => Number(x.toFixed(digits));
 
+/** The largest value; spreading a long array into Math.max overflows the call stack (a soak's 100,000+ latencies). */
+export function maxOf(values: readonly number[]): number {
+  let max = -Infinity;
+  for (const v of values) if (v > max) max = v;
+  return max;
+}
+
 /** Peak resident memory of this process so far (MB). */
 export function peakRssMb(): number {
   return round(process.resourceUsage().maxRSS / 1024, 1);

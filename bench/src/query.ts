@@ -1,5 +1,5 @@
 import { cellSnapshot, cellStats, openDataset, type RecordKind } from '@bess/core';
-import { peakRssMb, percentile, report, round } from './measure.js';
+import { maxOf, peakRssMb, percentile, report, round } from './measure.js';
 
 /**
  * Step: restart with the index present, then query as the API would.
@@ -24,7 +24,7 @@ async function timed(fn: () => Promise<unknown>, runs: number): Promise<{ p50: n
     await fn();
     samples.push(performance.now() - t);
   }
-  return { p50: round(percentile(samples, 50), 3), p99: round(percentile(samples, 99), 3), max: round(Math.max(...samples), 3) };
+  return { p50: round(percentile(samples, 50), 3), p99: round(percentile(samples, 99), 3), max: round(maxOf(samples), 3) };
 }
 
 const kinds: RecordKind[] = ['bms', 'pcs'];
@@ -102,8 +102,8 @@ for (let i = 0; i < 10; i++) {
 }
 const refreshCheck = {
   files: devices.reduce((n, d) => n + d.signals.length, 0),
-  ms: { p50: round(percentile(refreshes.map((r) => r.ms), 50), 1), max: round(Math.max(...refreshes.map((r) => r.ms)), 1) },
-  longestBlockMs: { p50: round(percentile(refreshes.map((r) => r.longestBlockMs), 50), 1), max: round(Math.max(...refreshes.map((r) => r.longestBlockMs)), 1) },
+  ms: { p50: round(percentile(refreshes.map((r) => r.ms), 50), 1), max: round(maxOf(refreshes.map((r) => r.ms)), 1) },
+  longestBlockMs: { p50: round(percentile(refreshes.map((r) => r.longestBlockMs), 50), 1), max: round(maxOf(refreshes.map((r) => r.longestBlockMs)), 1) },
 };
 
 await dataset.close();

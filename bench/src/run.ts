@@ -37,6 +37,23 @@ const indexDir = join(root, '.bess-index');
 const results: Record<string, unknown> = { preset: values.preset, days, machine: machine() };
 const FANOUT_RUNS = 3;
 
+const outDir = join(benchDir, 'results');
+mkdirSync(outDir, { recursive: true });
+const outFile = join(outDir, `${values.preset}.json`);
+const previous = existsSync(outFile) ? (JSON.parse(readFileSync(outFile, 'utf8')) as Record<string, unknown>) : {};
+
+/**
+ * Merges this run's results so far into bench/results/<preset>.json, after every step, so a step
+ * that fails loses nothing measured before it. Steps not run keep their last results (each entry
+ * records its own commit and machine).
+ */
+function save(): Record<string, unknown> {
+  const steps = Object.keys(results).filter((k) => !['preset', 'days', 'machine'].includes(k));
+  const merged: Record<string, unknown> = { ...previous, ...results, runs: { ...(previous.runs as object), ...Object.fromEntries(steps.map((k) => [k, results.machine])) } };
+  writeFileSync(outFile, `${JSON.stringify(merged, null, 2)}\n`);
+  return merged;
+}
+
 if (!existsSync(join(root, '.complete'))) {
   const started = performance.now();
   console.error(`generating ${root} (${days} days, 3 cabinets with per-cell files)`);
@@ -61,18 +78,22 @@ if (!skip.has('ingest') || !skip.has('duckdb')) {
 if (!skip.has('ingest')) {
   console.error('cold indexing (2 workers)');
   results.ingest = await runStep('ingest', [root, indexDir, '2']);
+  save();
 }
 if (!skip.has('query')) {
   console.error('restart and queries');
   results.query = await runStep('query', [root, indexDir]);
+  save();
 }
 if (!skip.has('duckdb')) {
   console.error('DuckDB read_csv on the same files');
   results.duckdb = await runStep('duckdb', [root]);
+  save();
 }
 if (!skip.has('fastcsv')) {
   console.error('fast-csv alone (first 300 MB)');
   results.fastCsv = await runStep('fastcsv', [root, '300']);
+  save();
 }
 
 if (!skip.has('analytics')) {
@@ -97,6 +118,7 @@ if (!skip.has('analytics')) {
   }
   const sets = { evaluation: { seed: evalSeed, faultPlan: { seed: planSeed, perKindPerDevice: perKind } }, clean: { seed: 4242 } };
   results.analytics = await runStep('analytics', [evalRoot, cleanRoot, JSON.stringify(sets)]);
+  save();
 }
 if (!skip.has('fanout')) {
   // 5,000 subscribers at 1/s, alternately against the product and against the least a Node
@@ -112,22 +134,16 @@ if (!skip.has('fanout')) {
   console.error('fan-out: 500 WebSocket subscribers at 10 events/s');
   results.fanout = [runs.product[0], await runStep('fanout', [root, '500', '0.1', '30'])];
   results.fanout5000 = { runs: FANOUT_RUNS, product: fanoutSummary(runs.product), floor: fanoutSummary(runs.floor) };
+  save();
 }
 
 if (!skip.has('soak')) {
   console.error('soak: 500 subscribers and a paging loop for 3 minutes');
   results.soak = await runStep('soak', [root, '500', '180']);
+  save();
 }
 
-const outDir = join(benchDir, 'results');
-mkdirSync(outDir, { recursive: true });
-// Steps skipped this run keep their last results (each entry records its own commit and machine).
-const outFile = join(outDir, `${values.preset}.json`);
-const previous = existsSync(outFile) ? (JSON.parse(readFileSync(outFile, 'utf8')) as Record<string, unknown>) : {};
-const steps = Object.keys(results).filter((k) => !['preset', 'days', 'machine'].includes(k));
-const merged: Record<string, unknown> = { ...previous, ...results, runs: { ...(previous.runs as object), ...Object.fromEntries(steps.map((k) => [k, results.machine])) } };
-writeFileSync(outFile, `${JSON.stringify(merged, null, 2)}\n`);
-console.log(JSON.stringify(merged, null, 2));
+console.log(JSON.stringify(save(), null, 2));
 
 interface FanoutResult {
   deliveredRatio: number;

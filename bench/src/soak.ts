@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { createTRPCClient, createWSClient, wsLink } from '@trpc/client';
 import type { AppRouter } from '@bess/api';
 import WebSocket from 'ws';
-import { percentile, report, round } from './measure.js';
+import { maxOf, percentile, report, round } from './measure.js';
 
 /**
  * Step: a bounded soak on loopback. `subscribers` WebSocket streams at 1 event/s
@@ -93,7 +93,7 @@ report({
   requests,
   requestsPerSecond: round(requests / elapsed, 1),
   errors,
-  latencyMs: { p50: round(percentile(latencies, 50), 2), p99: round(percentile(latencies, 99), 2), max: round(Math.max(...latencies), 2) },
+  latencyMs: { p50: round(percentile(latencies, 50), 2), p99: round(percentile(latencies, 99), 2), max: round(maxOf(latencies), 2) },
   serverRssMb: { firstMinute: round(mean(firstMinute), 1), lastMinute: round(mean(lastMinute), 1), drift: round(mean(lastMinute) - mean(firstMinute), 1) },
 });
 process.exit(0);
