@@ -4,6 +4,8 @@ import { indexSignalFile, type IndexJob, type IndexOutcome } from './indexer.js'
 
 /** How long workers wait without work before they exit (a steady server gives their memory back). */
 export const WORKER_IDLE_MS = 5_000;
+/** Jobs handed to one worker at a time: the next is waiting when the current one ends. */
+const JOBS_PER_WORKER = 2;
 
 /**
  * Runs indexing jobs on worker threads (parsing is CPU-bound; one file per
@@ -16,7 +18,8 @@ export const WORKER_IDLE_MS = 5_000;
  */
 export class IndexPool {
   private readonly workers: Worker[] = [];
-  private readonly idle: Worker[] = [];
+  /** Jobs each running worker has been handed and not finished. */
+  private readonly load = new Map<Worker, number>();
   private readonly queue: { job: IndexJob; resolve: (o: IndexOutcome) => void; reject: (e: Error) => void }[] = [];
   private readonly pending = new Map<number, { resolve: (o: IndexOutcome) => void; reject: (e: Error) => void; worker: Worker }>();
   private readonly workerUrl = new URL('./index-worker.js', import.meta.url);
@@ -59,6 +62,7 @@ export class IndexPool {
       if (!this.closing) this.replace(worker, new Error(`index worker exited with code ${code}`));
     });
     this.workers.push(worker);
+    this.load.set(worker, 0);
     return worker;
   }
 
@@ -84,8 +88,7 @@ export class IndexPool {
 
   private forget(worker: Worker): void {
     this.workers.splice(this.workers.indexOf(worker), 1);
-    const idleAt = this.idle.indexOf(worker);
-    if (idleAt >= 0) this.idle.splice(idleAt, 1);
+    this.load.delete(worker);
   }
 
   run(job: IndexJob): Promise<IndexOutcome> {
@@ -98,18 +101,34 @@ export class IndexPool {
 
   private dispatch(): void {
     if (this.closing) return;
-    while (this.queue.length > 0 && (this.idle.length > 0 || this.workers.length < this.size)) {
-      const worker = this.idle.pop() ?? this.spawn();
+    while (this.queue.length > 0) {
+      const worker = this.leastLoaded();
+      if (!worker) break;
       const task = this.queue.shift()!;
       const id = this.nextId++;
       this.pending.set(id, { resolve: task.resolve, reject: task.reject, worker });
+      this.load.set(worker, this.load.get(worker)! + 1);
       worker.postMessage({ id, job: task.job });
     }
     this.scheduleRetirement();
   }
 
+  /**
+   * The worker to hand the next job: an idle one, else a new one while under `size`, else one
+   * with a single job. A worker with a second job waiting starts it as soon as it posts the
+   * first's result, instead of idling through the round trip to this thread, which is busy
+   * with the other workers' results: once per file, 1,773 times on the full set.
+   */
+  private leastLoaded(): Worker | null {
+    let best: Worker | null = null;
+    for (const worker of this.workers) if (best === null || this.load.get(worker)! < this.load.get(best)!) best = worker;
+    if (best && this.load.get(best) === 0) return best;
+    if (this.workers.length < this.size) return this.spawn();
+    return best && this.load.get(best)! < JOBS_PER_WORKER ? best : null;
+  }
+
   private release(worker: Worker): void {
-    this.idle.push(worker);
+    if (this.load.has(worker)) this.load.set(worker, this.load.get(worker)! - 1);
     this.dispatch();
   }
 
@@ -117,10 +136,10 @@ export class IndexPool {
   private scheduleRetirement(): void {
     if (this.retireTimer) clearTimeout(this.retireTimer);
     this.retireTimer = null;
-    if (this.pending.size > 0 || this.queue.length > 0 || this.idle.length === 0) return;
+    if (this.pending.size > 0 || this.queue.length > 0 || this.workers.length === 0) return;
     this.retireTimer = setTimeout(() => {
       this.retireTimer = null;
-      for (const worker of this.idle.splice(0)) {
+      for (const worker of [...this.workers]) {
         this.forget(worker);
         void worker.terminate();
       }
