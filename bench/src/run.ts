@@ -9,9 +9,9 @@ import { machine, round, runStep } from './measure.js';
 
 /**
  * `pnpm bench`: generates (or reuses) a benchmark dataset with the project's own
- * generator, then measures ingestion, restart, paging, history and the
- * reference parsers, each step in its own process. Results are written to
- * bench/results/<preset>.json and .md.
+ * generator, then measures ingestion, restart, paging, history, the reference
+ * parsers, analytics, fan-out and a soak, each step in its own process (`--skip`
+ * leaves steps out). Results are merged into bench/results/<preset>.json.
  */
 const benchDir = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const { values } = parseArgs({
