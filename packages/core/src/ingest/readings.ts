@@ -50,7 +50,7 @@ export class ReadingBuilder {
 
   constructor(
     readonly utcOffsetMs = 0,
-    /** Expected readings (e.g. file size / 20), to avoid regrowing. */
+    /** Expected readings (at most: see the indexer's readingsIn), to avoid regrowing. */
     capacity = 4096,
   ) {
     this.rows = acquireRows(Math.max(16, Math.ceil(capacity)) * 2);
