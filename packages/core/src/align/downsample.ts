@@ -10,7 +10,7 @@ import type { BucketSeries } from '../types.js';
  * Pages of 256 rows that fall wholly inside one bucket are taken from their
  * precomputed summary, so a long range costs a pass over summaries, not over
  * every reading. Only a page that straddles a bucket edge is read row by row,
- * and then alone (4 KiB) when buckets span pages: the result is exact, and a
+ * and then alone (256 rows) when buckets span pages: the result is exact, and a
  * cold whole-span query reads about one page per bucket.
  */
 export function downsampleReader(reader: SignalReader, from: number, to: number, maxPoints: number): BucketSeries {

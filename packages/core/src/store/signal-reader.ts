@@ -155,7 +155,7 @@ export class SignalReader {
 
   /**
    * Rows of summary page `p` (256 rows, interleaved `[t, v, ...]`): a view of its
-   * block when that is cached, otherwise the page alone (4 KiB instead of 64). A
+   * block when that is cached, otherwise the page alone (a sixteenth of a block). A
    * downsampled year needs only the pages that straddle bucket edges.
    */
   page(p: number): Float64Array {
@@ -197,7 +197,7 @@ export class SignalReader {
    * comes from the start times in memory; inside it, a cached block is searched
    * whole, otherwise only the page the signal's period points at (and a neighbour
    * when the guess is off): an as-of lookup on each of 520 cell files then reads
-   * 2-4 KiB per file, not a 64 KiB block.
+   * one or two 256-row pages per file, not a 4,096-row block.
    */
   indexAtOrBefore(t: number): number {
     const starts = this.meta.blockStarts;
