@@ -31,6 +31,9 @@ interface FastLinesModule {
   dayBase: Global;
 }
 
+/** The module's globals that hold one file's day and hour between calls (see assembly/fast-lines.ts). */
+const HELD = ['h0', 'h1', 'h2', 'h3', 'hourBase', 'dayKey', 'dayBase'] as const;
+
 /** A global the module exports (Node's typings leave WebAssembly to the DOM library). */
 interface Global {
   value: number;
@@ -50,7 +53,19 @@ const wasm = new WebAssembly.Instance(new WebAssembly.Module(readFileSync(wasmUr
 }).exports as unknown as FastLinesModule;
 
 /** The shortest line the fast path takes: a 19-byte timestamp, a comma, one digit, a newline. */
-export const FAST_MIN_LINE = wasm.FAST_MIN_LINE.value;
+const FAST_MIN_LINE = wasm.FAST_MIN_LINE.value;
+
+/**
+ * The most readings `bytes` of CSV can hold: no line that becomes a reading is shorter than
+ * FAST_MIN_LINE (the general parser also needs a 19-byte timestamp), and the last line may
+ * lack its newline.
+ */
+export function mostReadings(bytes: number): number {
+  return Math.ceil(bytes / FAST_MIN_LINE) + 1;
+}
+
+/** The HELD globals' values as the module starts: nothing held. */
+const NOTHING_HELD = HELD.map((name) => wasm[name].value);
 const INPUT_BYTES = wasm.INPUT_BYTES.value;
 // The module's memory has a fixed size (it never grows), so these views stay valid.
 const memory = wasm.memory.buffer;
@@ -81,14 +96,8 @@ export class FastRun {
   accepted = 0;
   disorder = 0;
   decimals = 0;
-  /** What the module holds for this file between calls (see assembly/fast-lines.ts). */
-  private h0 = 0;
-  private h1 = 0;
-  private h2 = 0;
-  private h3 = -1;
-  private hourBase = 0;
-  private dayKey = -1;
-  private dayBase = 0;
+  /** What the module holds for this file between calls, in the order of HELD. */
+  private readonly held = [...NOTHING_HELD];
   /** Bytes of the next window copied in. */
   private window = FIRST_WINDOW;
   private readonly dates = new DateCache();
@@ -127,13 +136,7 @@ export class FastRun {
   enter(): void {
     current = this;
     wasm.lastTime.value = this.lastTime;
-    wasm.h0.value = this.h0;
-    wasm.h1.value = this.h1;
-    wasm.h2.value = this.h2;
-    wasm.h3.value = this.h3;
-    wasm.hourBase.value = this.hourBase;
-    wasm.dayKey.value = this.dayKey;
-    wasm.dayBase.value = this.dayBase;
+    HELD.forEach((name, i) => (wasm[name].value = this.held[i]!));
     this.accepted = 0;
     this.disorder = 0;
     this.decimals = 0;
@@ -143,13 +146,7 @@ export class FastRun {
   leave(): void {
     current = null;
     this.lastTime = wasm.lastTime.value;
-    this.h0 = wasm.h0.value;
-    this.h1 = wasm.h1.value;
-    this.h2 = wasm.h2.value;
-    this.h3 = wasm.h3.value;
-    this.hourBase = wasm.hourBase.value;
-    this.dayKey = wasm.dayKey.value;
-    this.dayBase = wasm.dayBase.value;
+    HELD.forEach((name, i) => (this.held[i] = wasm[name].value));
   }
 }
 

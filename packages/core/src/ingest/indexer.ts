@@ -19,7 +19,7 @@ import {
 import { ReadingBuilder, type FinishedReadings } from './readings.js';
 import { readWithFastCsv } from './reference.js';
 import { LineScanner } from './scanner.js';
-import { FAST_MIN_LINE, readBuffer } from './fast-lines.js';
+import { mostReadings, readBuffer } from './fast-lines.js';
 import { extendSegments, measureTiming } from './stats.js';
 
 export interface IndexJob {
@@ -67,13 +67,13 @@ function canAppend(path: string, previous: IndexMeta, size: number): boolean {
 }
 
 async function buildIndex(job: IndexJob, size: number, mtimeMs: number): Promise<IndexOutcome> {
-  let builder = new ReadingBuilder(job.utcOffsetMs, readingsIn(size));
+  let builder = new ReadingBuilder(job.utcOffsetMs, mostReadings(size));
   let scanner = new LineScanner(builder);
   const head = scanRange(job.csvPath, scanner, 0, size);
   let parser: SignalQuality['parser'] = 'scanner';
   if (scanner.needsFallback) {
     builder.discard();
-    builder = new ReadingBuilder(job.utcOffsetMs, readingsIn(size));
+    builder = new ReadingBuilder(job.utcOffsetMs, mostReadings(size));
     parser = 'fast-csv';
     try {
       await readWithFastCsv(job.csvPath, builder, size);
@@ -81,7 +81,7 @@ async function buildIndex(job: IndexJob, size: number, mtimeMs: number): Promise
       builder.discard();
       // Broken quoting (binary garbage, a stray quote) stops fast-csv mid-file. Split it by
       // lines instead, quotes as plain bytes, so every line is still a reading or a counted reject.
-      builder = new ReadingBuilder(job.utcOffsetMs, readingsIn(size));
+      builder = new ReadingBuilder(job.utcOffsetMs, mostReadings(size));
       scanner = new LineScanner(builder, true, true);
       scanRange(job.csvPath, scanner, 0, size);
       parser = 'lenient-scanner';
@@ -197,15 +197,6 @@ function valueBound(signal: string, summaries: Float64Array): number {
   let bound = Math.max(...describeSignal(signal).range.map(Math.abs));
   for (let o = 0; o < summaries.length; o += SUMMARY_FIELDS) bound = Math.max(bound, -summaries[o + 2]!, summaries[o + 3]!);
   return bound;
-}
-
-/**
- * The most readings `bytes` of CSV can hold, so a file's row buffer never regrows: a reading's
- * line is at least FAST_MIN_LINE bytes (a 19-byte timestamp, a comma, a digit, a newline; the
- * last line may lack its newline). The estimate before, bytes / 20, was 10 % larger than that.
- */
-function readingsIn(bytes: number): number {
-  return Math.ceil(bytes / FAST_MIN_LINE) + 1;
 }
 
 function lastRowOf(rows: Float64Array, count: number): [number, number] | null {

@@ -58,7 +58,7 @@ export class ReadingBuilder {
 
   constructor(
     readonly utcOffsetMs = 0,
-    /** Expected readings (at most: see the indexer's readingsIn), to avoid regrowing. */
+    /** Expected readings (at most: see mostReadings), to avoid regrowing. */
     capacity = 4096,
   ) {
     this.rows = acquireRows(Math.max(16, Math.ceil(capacity)) * 2);

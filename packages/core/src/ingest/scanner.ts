@@ -1,4 +1,4 @@
-import { FAST_MIN_LINE, FastRun, parseFastLines } from './fast-lines.js';
+import { FastRun, mostReadings, parseFastLines } from './fast-lines.js';
 import type { ReadingBuilder } from './readings.js';
 import { BOM, COMMA, CR, NEWLINE, QUOTE } from './bytes.js';
 
@@ -68,8 +68,8 @@ export class LineScanner {
     const sink = this.sink;
     const run = this.run;
     while (start <= lastNewline) {
-      // Room for every line left to be a reading: no line that parses is shorter than FAST_MIN_LINE.
-      run.rows = sink.reserve(Math.ceil((lastNewline + 1 - start) / FAST_MIN_LINE) + 1);
+      // Room for every line left to be a reading.
+      run.rows = sink.reserve(mostReadings(lastNewline + 1 - start));
       run.length = sink.length;
       run.lastTime = sink.lastTime;
       start = parseFastLines(buf, start, lastNewline, run);
