@@ -1,4 +1,4 @@
-import { existsSync, statSync } from 'node:fs';
+import { lstatSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { valuesAsOf } from './align/as-of.js';
@@ -6,7 +6,8 @@ import { downsampleReader } from './align/downsample.js';
 import { RecordGrid, unionSegments } from './align/grid.js';
 import { BMS_SIGNALS, describeSignal, PCS_SIGNALS, parseCellSignal, RECORD_SIGNALS, type RecordKind } from './catalog.js';
 import { discoverDevices, type DiscoveredDevice } from './ingest/discover.js';
-import { indexPaths, type IndexMeta } from './ingest/index-store.js';
+import { indexPaths, sameSource, type IndexMeta } from './ingest/index-store.js';
+import { isRegularFile } from './ingest/source-file.js';
 import { coverageOf } from './ingest/stats.js';
 import { FolderNotices, type ChangedFiles } from './ingest/notices.js';
 import { IndexPool } from './ingest/pool.js';
@@ -19,6 +20,8 @@ import {
   type BessDataset,
   type BucketSeries,
   type DatasetChange,
+  type DatasetHealth,
+  type IngestProblem,
   type DeviceInfo,
   type OpenOptions,
   type Page,
@@ -73,6 +76,11 @@ class IndexedDataset implements BessDataset {
   /** The watches running (see watch): each one's notices, which follow the cabinets a full refresh finds. */
   private readonly watches = new Set<{ notices: FolderNotices; stop: () => void }>();
   private refreshing: Promise<DatasetChange> | null = null;
+  /** Signal files whose last index attempt failed, by `device/signal`; an attempt that succeeds clears its entry. */
+  private readonly problems = new Map<string, IngestProblem>();
+  /** Signals whose index was found damaged when read, by `device/signal`: rebuilt from their CSVs. */
+  private readonly damaged = new Set<string>();
+  private damagedBlocks = 0;
   private readonly log: (event: Record<string, unknown>) => void;
 
   constructor(
@@ -227,6 +235,10 @@ class IndexedDataset implements BessDataset {
     return this.pool.running;
   }
 
+  health(): DatasetHealth {
+    return { problems: [...this.problems.values()], damagedBlocks: this.damagedBlocks };
+  }
+
   async close(): Promise<void> {
     for (const watch of [...this.watches]) watch.stop();
     this.listeners.clear();
@@ -293,6 +305,7 @@ class IndexedDataset implements BessDataset {
     await Promise.all(
       discovered.map(async (found) => {
         seen.add(found.id);
+        for (const [signal, what] of found.refused) this.noteProblem(found.id, signal, `NotRegularFileError: ${join(found.dir, signal)}.csv is ${what}, not a regular file: not read`);
         const changed = await this.syncDevice(found, counts, only?.get(found.id));
         if (changed.length > 0) {
           change.devices.set(found.id, changed);
@@ -303,6 +316,11 @@ class IndexedDataset implements BessDataset {
     );
     if (!only) {
       for (const id of [...this.devicesById.keys()]) if (!seen.has(id)) this.devicesById.delete(id);
+      // Problems of files that are gone went with them.
+      for (const [key, problem] of this.problems) {
+        const found = discovered.find((d) => d.id === problem.deviceId);
+        if (!found?.files.has(problem.signal) && !found?.refused.has(problem.signal)) this.problems.delete(key);
+      }
       for (const watch of this.watches) watch.notices.follow(this.devicesById.keys());
     }
 
@@ -311,6 +329,31 @@ class IndexedDataset implements BessDataset {
     }
     if (change.devices.size > 0) for (const listener of this.listeners) listener(change);
     return change;
+  }
+
+  private openReader(deviceId: string, signal: string, meta: IndexMeta): SignalReader {
+    return new SignalReader(indexPaths(this.indexDir, deviceId, signal).bin, meta, this.cache, () => this.rebuildDamaged(deviceId, signal));
+  }
+
+  /** An index read back wrong: it is rebuilt from its CSV, and its readings are served again once that is done. */
+  private rebuildDamaged(deviceId: string, signal: string): void {
+    const key = `${deviceId}/${signal}`;
+    this.damagedBlocks++;
+    if (this.damaged.has(key)) return;
+    this.damaged.add(key);
+    this.log({ event: 'index_damaged', level: 'error', device: deviceId, signal });
+    const rebuild = this.inTurn(() => this.sync(new Map([[deviceId, new Set([signal])]])));
+    rebuild.catch((error: unknown) => this.log({ event: 'refresh_failed', level: 'error', error: String(error) }));
+  }
+
+  /** Records a failed index attempt; logged when it is new or its cause changed, not on every retry. */
+  private noteProblem(deviceId: string, signal: string, error: unknown): void {
+    const text = String(error);
+    const kind = /NotRegularFileError/.test(text) ? 'refused' : 'failed';
+    const key = `${deviceId}/${signal}`;
+    const before = this.problems.get(key);
+    this.problems.set(key, { deviceId, signal, kind, error: text.split('\n', 1)[0]!.slice(0, 300), at: Date.now() });
+    if (before?.error !== this.problems.get(key)!.error) this.log({ event: kind === 'refused' ? 'file_refused' : 'index_failed', level: kind === 'refused' ? 'warn' : 'error', device: deviceId, signal, error: text.split('\n', 1)[0] });
   }
 
   /** The noticed cabinets as discovery would list them: their files, with the noticed ones added or dropped as they exist or not. */
@@ -323,10 +366,11 @@ class IndexedDataset implements BessDataset {
       const files = new Map([...device.signals].map(([signal, state]) => [signal, state.csvPath]));
       for (const signal of signals) {
         const path = join(dir, `${signal}.csv`);
-        if (existsSync(path)) files.set(signal, path);
+        // As discovery lists files: regular files only, never a link, pipe or device.
+        if (isRegularFile(path)) files.set(signal, path);
         else files.delete(signal); // gone, as a full refresh would find it
       }
-      found.push({ id, dir, files });
+      found.push({ id, dir, files, refused: new Map() });
     }
     return found;
   }
@@ -344,7 +388,8 @@ class IndexedDataset implements BessDataset {
       const known = previous?.signals.get(signal);
       const looked = !known || !only || only.has(signal);
       if (looked && ++checked % STAT_BATCH === 0) await new Promise((resolve) => setImmediate(resolve));
-      if (known && (!looked || unchanged(csvPath, known.reader.meta))) {
+      const damaged = this.damaged.has(`${found.id}/${signal}`);
+      if (known && !damaged && (!looked || unchanged(csvPath, known.reader.meta))) {
         signals.set(signal, known);
         counts.reused!++;
       } else {
@@ -355,27 +400,32 @@ class IndexedDataset implements BessDataset {
       stale.map(async ([signal, csvPath]) => {
         const known = previous?.signals.get(signal);
         try {
+          const key = `${found.id}/${signal}`;
+          const rebuild = this.damaged.has(key);
           const outcome = await this.pool.run({
             csvPath,
             indexDir: this.indexDir,
             deviceId: found.id,
             signal,
             utcOffsetMs: this.options.utcOffsetMs ?? 0,
+            ...(rebuild ? { rebuild } : {}),
           });
+          if (rebuild) this.damaged.delete(key);
           counts[outcome.action]!++;
           counts.bytes! += outcome.bytesRead;
-          if (known && outcome.action === 'appended') {
+          if (known && outcome.action === 'appended' && !rebuild) {
             known.reader.meta = outcome.meta;
             signals.set(signal, known);
           } else {
             known?.reader.release();
-            signals.set(signal, { csvPath, reader: new SignalReader(indexPaths(this.indexDir, found.id, signal).bin, outcome.meta, this.cache) });
+            signals.set(signal, { csvPath, reader: this.openReader(found.id, signal, outcome.meta) });
           }
           if (outcome.action !== 'reused' || !known) changed.push(signal);
+          this.problems.delete(`${found.id}/${signal}`);
         } catch (error) {
           // A file deleted or unreadable mid-index: keep serving what we had, retry next refresh.
           counts.failed!++;
-          this.log({ event: 'index_failed', device: found.id, signal, error: String(error) });
+          this.noteProblem(found.id, signal, error);
           if (known) signals.set(signal, known);
         }
       }),
@@ -395,8 +445,8 @@ class IndexedDataset implements BessDataset {
 }
 
 function unchanged(csvPath: string, meta: IndexMeta): boolean {
-  const st = statSync(csvPath, { throwIfNoEntry: false });
-  return !!st && st.size === meta.source.size && st.mtimeMs === meta.source.mtimeMs;
+  const st = lstatSync(csvPath, { throwIfNoEntry: false });
+  return !!st && st.isFile() && sameSource(meta.source, st);
 }
 
 function deviceInfo(id: string, signals: Map<string, SignalState>): DeviceInfo {

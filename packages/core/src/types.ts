@@ -9,6 +9,8 @@ export const REJECT_REASONS = [
   'non_numeric',
   'duplicate',
   'superseded',
+  /** The file's last line has no newline yet: a line being written, read once its newline arrives. */
+  'truncated',
 ] as const;
 export type RejectReason = (typeof REJECT_REASONS)[number];
 
@@ -105,7 +107,7 @@ export interface BucketSeries {
 
 export class BessError extends Error {
   constructor(
-    readonly code: 'NOT_FOUND' | 'BAD_REQUEST',
+    readonly code: 'NOT_FOUND' | 'BAD_REQUEST' | 'SERVICE_UNAVAILABLE',
     message: string,
     /** The input field that failed, when there is one. */
     readonly field?: string,
@@ -118,6 +120,16 @@ export class BessError extends Error {
 export class UnknownDeviceError extends BessError {
   constructor(readonly deviceId: string) {
     super('NOT_FOUND', `unknown device ${JSON.stringify(deviceId.slice(0, 80))}`, 'deviceId');
+  }
+}
+
+/** An index's rows do not match their page summaries (the disk or someone damaged them): it is being rebuilt from its CSV. */
+export class IndexDamagedError extends BessError {
+  constructor(
+    readonly path: string,
+    readonly page: number,
+  ) {
+    super('SERVICE_UNAVAILABLE', `the index of ${path.split('/').slice(-2).join('/')} is damaged and is being rebuilt from its CSV; retry shortly`);
   }
 }
 
@@ -136,6 +148,29 @@ export interface DatasetChange {
   devices: Map<string, string[]>;
   /** Newest reading time per changed device (epoch ms). */
   latest: Map<string, number>;
+}
+
+/**
+ * Why a signal file is not served as it is on disk. `refused`: not a regular file (a link, a named
+ * pipe, a device), never read. `failed`: its index could not be written or read (disk full, read-only,
+ * unreadable): its readings are missing or stale until the cause is fixed, and the server is not ready.
+ */
+export type IngestProblemKind = 'refused' | 'failed';
+
+export interface IngestProblem {
+  deviceId: string;
+  signal: string;
+  kind: IngestProblemKind;
+  error: string;
+  /** When it was last seen (epoch ms). */
+  at: number;
+}
+
+export interface DatasetHealth {
+  /** Signal files whose last index attempt did not succeed, by device and signal name. */
+  problems: IngestProblem[];
+  /** Index blocks found damaged when read (checksum mismatch) since start; each one's file is rebuilt. */
+  damagedBlocks: number;
 }
 
 export interface OpenOptions {
@@ -184,5 +219,7 @@ export interface BessDataset {
   onChange(listener: (change: DatasetChange) => void): () => void;
   /** Indexing worker threads running now: they start with indexing work and exit after `workerIdleMs` without it. */
   readonly indexWorkers: number;
+  /** What ingestion could not do: readiness and metrics report it. */
+  health(): DatasetHealth;
   close(): Promise<void>;
 }

@@ -3,6 +3,7 @@ import type { BessDataset, DeviceInfo, Series } from '../types.js';
 import { driftDetections, ewmaDetections, fastRiseDetections, gapDetections, imbalanceDetections, packOutlierDetections, spikeDetections, stuckDetections, thresholdDetections } from './detectors.js';
 import { mergeDetections, type AnomalyEvent, type AnomalyKind, type Detection } from './events.js';
 import { resample, SLOT_MS } from './forecast.js';
+import { TimeSlicer } from '../time-slicer.js';
 import { cellSides, CURRENT_SPIKE, DEVICE_SILENCE_MS, FAST_RISE, HEARTBEAT_SIGNALS, LIMIT_RULES, PACK_WIDE, PHASE_IMBALANCE, ruleLimits, STUCK_BASELINE_MS, STUCK_MIN_BASELINE_MS, STUCK_MIN_MS, watchForStuck } from './rules.js';
 
 /** Scanned a month at a time, with an overlap so windows and runs that straddle chunks are seen whole. */
@@ -33,9 +34,11 @@ export async function detectAnomalies(dataset: BessDataset, deviceId: string, op
   const from = Math.max(options.from ?? info.first, info.first);
   const to = Math.min(options.to ?? info.last, info.last);
   const detections: Detection[] = [];
+  // Each read of the scan is a step: the slicer lets requests in between steps.
+  const slicer = new TimeSlicer();
   for (let start = from; start <= to; start += CHUNK_MS) {
     const end = Math.min(to, start + CHUNK_MS - 1);
-    const found = await detectChunk(dataset, info, Math.max(from, start - OVERLAP_MS), end);
+    const found = await detectChunk(dataset, info, Math.max(from, start - OVERLAP_MS), end, slicer);
     detections.push(...found.filter((d) => d.end >= start));
   }
   const events = explainedByPack(mergeDetections(deviceId, detections));
@@ -50,9 +53,12 @@ function explainedByPack(events: AnomalyEvent[]): AnomalyEvent[] {
   return events.filter((e) => !packWide.some((p) => PACK_WIDE[p.kind] === e.kind && e.start <= p.end && e.end >= p.start));
 }
 
-async function detectChunk(dataset: BessDataset, info: DeviceInfo, from: number, to: number): Promise<Detection[]> {
+async function detectChunk(dataset: BessDataset, info: DeviceInfo, from: number, to: number, slicer: TimeSlicer): Promise<Detection[]> {
   const has = new Map(info.signals.map((s) => [s.signal, s]));
-  const read = (signal: string): Promise<Series> => dataset.readSignal(info.id, signal, from, to, MAX_ROWS);
+  const read = async (signal: string): Promise<Series> => {
+    await slicer.pause();
+    return dataset.readSignal(info.id, signal, from, to, MAX_ROWS);
+  };
   const out: Detection[] = [];
 
   for (const rule of LIMIT_RULES) {
@@ -94,8 +100,8 @@ async function detectChunk(dataset: BessDataset, info: DeviceInfo, from: number,
   }
 
   if (info.hasCells) {
-    out.push(...(await packOutliers(dataset, info, from, to)));
-    out.push(...(await cellDrift(dataset, info, from, to)));
+    out.push(...(await packOutliers(dataset, info, from, to, slicer)));
+    out.push(...(await cellDrift(dataset, info, from, to, slicer)));
   }
 
   if (has.has(CURRENT_SPIKE.signal)) {
@@ -106,6 +112,7 @@ async function detectChunk(dataset: BessDataset, info: DeviceInfo, from: number,
   }
   for (const s of info.signals) {
     if (!watchForStuck(s.spec) || s.medianPeriodMs === null) continue;
+    await slicer.pause();
     // The signal's usual holds are learned from the week before the range as well as the range itself.
     const series = await dataset.readSignal(info.id, s.signal, Math.max(info.first!, from - STUCK_BASELINE_MS), to, MAX_ROWS);
     out.push(
@@ -136,7 +143,7 @@ async function detectChunk(dataset: BessDataset, info: DeviceInfo, from: number,
     );
   }
   out.push(...(await deviceGaps(dataset, info, from, to)));
-  if (has.has('pcs1_ia') && has.has('pcs1_ib') && has.has('pcs1_ic')) out.push(...(await phaseImbalance(dataset, info.id, from, to)));
+  if (has.has('pcs1_ia') && has.has('pcs1_ib') && has.has('pcs1_ic')) out.push(...(await phaseImbalance(dataset, info.id, from, to, slicer)));
   return out;
 }
 
@@ -151,11 +158,12 @@ async function deviceGaps(dataset: BessDataset, info: DeviceInfo, from: number, 
   return gapDetections({ t: times, v: new Float64Array(times.length) }, { signals: ['*'], minGapMs, label: 'Device' });
 }
 
-async function phaseImbalance(dataset: BessDataset, deviceId: string, from: number, to: number): Promise<Detection[]> {
+async function phaseImbalance(dataset: BessDataset, deviceId: string, from: number, to: number, slicer: TimeSlicer): Promise<Detection[]> {
   const t: number[] = [];
   const phases: [(number | null)[], (number | null)[], (number | null)[]] = [[], [], []];
   const total = (await dataset.page(deviceId, 'pcs', { skip: 0, limit: 1, from, to })).total;
   for (let skip = 0; skip < total; skip += 10_000) {
+    await slicer.pause();
     const page = await dataset.page(deviceId, 'pcs', { skip, limit: 10_000, from, to });
     for (const r of page.records) {
       t.push(Date.parse(r.timestamp));
@@ -173,7 +181,7 @@ const OUTLIER_BUCKET_MS = 20 * 60_000;
 const OUTLIER_FLOOR = { voltage: 0.05, temperature: 6 } as const;
 
 /** Low-voltage and hot cells against their own pack (the pack-level min/max hide which cell it is). */
-async function packOutliers(dataset: BessDataset, info: DeviceInfo, from: number, to: number): Promise<Detection[]> {
+async function packOutliers(dataset: BessDataset, info: DeviceInfo, from: number, to: number, slicer: TimeSlicer): Promise<Detection[]> {
   const present = new Set(info.signals.map((s) => s.signal));
   const buckets = Math.max(1, Math.ceil((to - from + 1) / OUTLIER_BUCKET_MS));
   const bucketMs = Math.max(1, Math.ceil((to - from + 1) / buckets));
@@ -185,6 +193,7 @@ async function packOutliers(dataset: BessDataset, info: DeviceInfo, from: number
       for (let cell = 1; cell <= CABINET.cellsPerPack; cell++) {
         const signal = cellSignal(pack, cell, quantity);
         if (!present.has(signal)) continue;
+        await slicer.pause();
         const series = await dataset.downsample(info.id, signal, from, to, buckets);
         const values: (number | null)[] = new Array(buckets).fill(null);
         series.t.forEach((bt, i) => (values[Math.round((bt - from) / bucketMs)] = series.mean[i]!));
@@ -203,7 +212,7 @@ async function packOutliers(dataset: BessDataset, info: DeviceInfo, from: number
 const DRIFT_WINDOW_DAYS = 10;
 
 /** Cell voltages sliding away from their pack over days (one daily mean per cell). */
-async function cellDrift(dataset: BessDataset, info: DeviceInfo, from: number, to: number): Promise<Detection[]> {
+async function cellDrift(dataset: BessDataset, info: DeviceInfo, from: number, to: number, slicer: TimeSlicer): Promise<Detection[]> {
   const dayStart = Math.floor(from / 86_400_000) * 86_400_000;
   const dayCount = Math.floor((to - dayStart) / 86_400_000) + 1;
   if (dayCount < DRIFT_WINDOW_DAYS) return [];
@@ -215,6 +224,7 @@ async function cellDrift(dataset: BessDataset, info: DeviceInfo, from: number, t
     for (let cell = 1; cell <= CABINET.cellsPerPack; cell++) {
       const signal = cellSignal(pack, cell, 'voltage');
       if (!present.has(signal)) continue;
+      await slicer.pause();
       const series = await dataset.downsample(info.id, signal, dayStart, dayStart + dayCount * 86_400_000 - 1, dayCount);
       const values: (number | null)[] = new Array(dayCount).fill(null);
       series.t.forEach((t, i) => (values[Math.round((t - dayStart) / 86_400_000)] = series.mean[i]!));

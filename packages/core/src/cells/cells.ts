@@ -1,4 +1,5 @@
 import { CABINET, cellSignal, type CellAddress } from '../catalog.js';
+import { TimeSlicer } from '../time-slicer.js';
 import { BessError, type BessDataset, type DeviceInfo } from '../types.js';
 
 /** One cell at one instant (as-of, like the aligned records): null when it has no fresh reading. */
@@ -121,11 +122,13 @@ export async function cellStats(
   // bucket index -> per quantity [min of means, max of means]
   const buckets = new Map<number, { voltage: [number, number] | null; temperature: [number, number] | null }>();
 
+  const slicer = new TimeSlicer();
   for (const quantity of QUANTITIES) {
     const stats: CellStat[] = [];
     for (const { pack, cell } of addresses()) {
       const signal = cellSignal(pack, cell, quantity);
       if (!signals.has(signal)) continue;
+      await slicer.pause();
       const series = await dataset.downsample(deviceId, signal, from, to, maxPoints);
       if (series.t.length === 0) continue;
       let sum = 0;
@@ -202,9 +205,11 @@ export async function cellHistory(
   const own = await dataset.downsample(deviceId, signal, from, to, maxPoints);
   // Buckets start at `from` with the same width for every cell, so their times line up.
   const byBucket = new Map<number, number[]>();
+  const slicer = new TimeSlicer();
   for (let cell = 1; cell <= CABINET.cellsPerPack; cell++) {
     const other = cellSignal(address.pack, cell, address.quantity);
     if (!signals.has(other)) continue;
+    await slicer.pause();
     const series = await dataset.downsample(deviceId, other, from, to, maxPoints);
     series.t.forEach((t, i) => byBucket.set(t, [...(byBucket.get(t) ?? []), series.mean[i]!]));
   }

@@ -10,6 +10,8 @@ export interface DiscoveredDevice {
   dir: string;
   /** signal name -> CSV path */
   files: Map<string, string>;
+  /** Signal files that are not regular files (links, pipes, devices), never read: signal name -> what they are. */
+  refused: Map<string, string>;
 }
 
 /**
@@ -25,12 +27,16 @@ export async function discoverDevices(root: string): Promise<DiscoveredDevice[]>
     if (!entry.isDirectory() || !DEVICE_ID.test(entry.name)) continue;
     const dir = join(root, entry.name);
     const files = new Map<string, string>();
+    const refused = new Map<string, string>();
     for (const file of await readdir(dir, { withFileTypes: true })) {
-      if (!file.isFile() || !file.name.endsWith('.csv')) continue;
+      if (!file.name.endsWith('.csv')) continue;
       const signal = file.name.slice(0, -4);
-      if (SIGNAL_NAME.test(signal)) files.set(signal, join(dir, file.name));
+      if (!SIGNAL_NAME.test(signal)) continue;
+      // The entry's own type (lstat's): a link is refused even when it points at a regular file.
+      if (file.isFile()) files.set(signal, join(dir, file.name));
+      else refused.set(signal, file.isSymbolicLink() ? 'a symbolic link' : file.isFIFO() ? 'a named pipe' : file.isDirectory() ? 'a directory' : 'not a regular file');
     }
-    if (files.size > 0) devices.push({ id: entry.name, dir, files });
+    if (files.size > 0) devices.push({ id: entry.name, dir, files, refused });
   }
   return devices.sort((a, b) => a.id.localeCompare(b.id));
 }

@@ -10,7 +10,7 @@ import { BLOCK_ROWS, decodeRows, encodeAppend, readScratch, rowBytes, writeSmall
  * arithmetic and a range is one read); `<signal>.meta.json` says which version of
  * the CSV it was built from and what was learnt while reading it.
  */
-export const INDEX_VERSION = 5;
+export const INDEX_VERSION = 6;
 export { BLOCK_ROWS } from './row-format.js';
 /** Rows per summary page: `.sum` holds `[tFirst, tLast, min, max, sum, count]` per page, for fast downsampling. */
 export const SUMMARY_ROWS = 256;
@@ -19,10 +19,20 @@ const SUMMARY_BYTES = SUMMARY_FIELDS * 8;
 /** Bytes of the CSV's head that identify the file (a replaced file has a different head). */
 const HEAD_BYTES = 4096;
 
+/** Which version of a CSV an index was built from. */
 export interface SourceStamp {
   size: number;
   mtimeMs: number;
+  /** Changes on every write, and cannot be set back: a file rewritten at the same size with its mtime restored still differs. */
+  ctimeMs: number;
+  /** A file replaced under the same name (written elsewhere, renamed over) is another inode. */
+  ino: number;
   headHash: string;
+}
+
+/** Whether the file's current stat is the version the index was built from. */
+export function sameSource(source: SourceStamp, file: Omit<SourceStamp, 'headHash'>): boolean {
+  return source.size === file.size && source.mtimeMs === file.mtimeMs && source.ctimeMs === file.ctimeMs && source.ino === file.ino;
 }
 
 export interface IndexMeta {
@@ -85,25 +95,15 @@ export function summarize(rows: Float64Array, count: number): Float64Array {
   return out;
 }
 
-export function headHash(path: string, size: number): string {
-  const fd = openSync(path, 'r');
-  try {
-    const buf = Buffer.alloc(Math.min(size, HEAD_BYTES));
-    const n = readSync(fd, buf, 0, buf.length, 0);
-    return hashHead(buf.subarray(0, n));
-  } finally {
-    closeSync(fd);
-  }
+export function headHash(fd: number, size: number): string {
+  const buf = Buffer.alloc(Math.min(size, HEAD_BYTES));
+  const n = readSync(fd, buf, 0, buf.length, 0);
+  return hashHead(buf.subarray(0, n));
 }
 
 /** The identity of a CSV from its first bytes (pass at least HEAD_BYTES, or the whole file). */
 export function hashHead(bytes: Uint8Array): string {
   return createHash('sha1').update(bytes.subarray(0, HEAD_BYTES)).digest('hex');
-}
-
-export function stampOf(path: string): SourceStamp {
-  const st = statSync(path);
-  return { size: st.size, mtimeMs: st.mtimeMs, headHash: headHash(path, st.size) };
 }
 
 export function blockStartsOf(rows: Float64Array, count: number, fromRow = 0): number[] {

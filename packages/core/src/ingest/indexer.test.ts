@@ -1,9 +1,11 @@
-import { appendFileSync, readFileSync, statSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { appendFileSync, readFileSync, statSync, symlinkSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { csv, scratchRoot, stamp } from '../test-support/tmp.js';
 import { indexPaths, readTrustedMeta } from './index-store.js';
 import { indexSignalFile, type IndexJob } from './indexer.js';
+import { NotRegularFileError } from './source-file.js';
 
 const scratch = scratchRoot();
 afterAll(() => scratch.remove());
@@ -167,5 +169,63 @@ describe('broken files never stop ingestion and every line is accounted for', ()
     expect(meta.quality.linesRead).toBe(2);
     expect(meta.quality.rejected.wrong_column_count).toBe(1);
     expect(meta.rows).toBe(1);
+  });
+
+  it('never serves a last line caught mid-write: it is pending until its newline arrives', async () => {
+    const path = scratch.write('PEND', 'bms1_soc', csv('bms1_soc', minutes(20)));
+    const stem = `${stamp(T0 + 20 * 60_000)},5`;
+    appendFileSync(path, stem); // the logger wrote "…,5" of what becomes "…,55.3"
+    const pendingJob = { ...job('bms1_soc'), csvPath: path, deviceId: 'PEND' };
+    const caught = await indexSignalFile(pendingJob);
+    expect(caught.meta.rows).toBe(20);
+    expect(caught.meta.lastRow![1]).not.toBe(5);
+    expect(caught.meta.quality.rejected.truncated).toBe(1);
+    appendFileSync(path, '5.3\n');
+    const completed = await indexSignalFile(pendingJob);
+    expect(completed.action).toBe('appended');
+    expect(completed.meta.rows).toBe(21);
+    expect(completed.meta.lastRow).toEqual([T0 + 20 * 60_000, 55.3]);
+    expect(completed.meta.quality.rejected.truncated).toBe(0);
+    expect(completed.meta.quality.linesRead).toBe(21);
+  });
+
+  it('reads only the new bytes of a live file after a quoted line, as fast-csv reads them', async () => {
+    const path = scratch.write('QUOTE', 'bms1_soc', csv('bms1_soc', minutes(200)));
+    const quotedJob = { ...job('bms1_soc'), csvPath: path, deviceId: 'QUOTE' };
+    await indexSignalFile(quotedJob);
+    appendFileSync(path, `"${stamp(T0 + 200 * 60_000)}","61.5"\n`);
+    const quoted = await indexSignalFile(quotedJob);
+    expect(quoted.action).toBe('appended');
+    expect(quoted.meta.lastRow).toEqual([T0 + 200 * 60_000, 61.5]);
+    const tail = `${stamp(T0 + 201 * 60_000)},62\n`;
+    appendFileSync(path, tail);
+    const next = await indexSignalFile(quotedJob);
+    expect(next.action).toBe('appended');
+    expect(next.bytesRead).toBe(Buffer.byteLength(tail));
+    expect(next.meta.rows).toBe(202);
+  });
+
+  it('rebuilds a file rewritten at the same size with its mtime put back', async () => {
+    const path = scratch.write('SAME', 'bms1_soc', csv('bms1_soc', minutes(30)));
+    const sameJob = { ...job('bms1_soc'), csvPath: path, deviceId: 'SAME' };
+    await indexSignalFile(sameJob);
+    const { atime, mtime } = statSync(path);
+    writeFileSync(path, readFileSync(path, 'utf8').replace(/,50\.1\n/, ',59.1\n'));
+    utimesSync(path, atime, mtime);
+    const after = await indexSignalFile(sameJob);
+    expect(after.action).toBe('built');
+    expect(after.meta.rows).toBe(30);
+  });
+
+  it('refuses a symbolic link and a named pipe without reading or blocking on them', async () => {
+    const outside = scratch.write('ELSEWHERE', 'secret', 'ts,v\n2024-03-01 00:00:00,42\n');
+    const link = join(scratch.root, 'DEV', 'leak.csv');
+    symlinkSync(outside, link);
+    await expect(indexSignalFile({ ...job('leak'), csvPath: link })).rejects.toBeInstanceOf(NotRegularFileError);
+    const fifo = join(scratch.root, 'DEV', 'pipe.csv');
+    execFileSync('mkfifo', [fifo]);
+    const started = performance.now();
+    await expect(indexSignalFile({ ...job('pipe'), csvPath: fifo })).rejects.toThrow(/named pipe/);
+    expect(performance.now() - started).toBeLessThan(1000);
   });
 });

@@ -1,4 +1,4 @@
-import { closeSync, openSync, readSync, statSync } from 'node:fs';
+import { closeSync, readSync } from 'node:fs';
 import { describeSignal } from '../catalog.js';
 import type { RejectCounts, SignalQuality } from '../types.js';
 import {
@@ -9,6 +9,7 @@ import {
   headHash,
   INDEX_VERSION,
   readTrustedMeta,
+  sameSource,
   writeIndex,
   summarize,
   SUMMARY_FIELDS,
@@ -20,6 +21,7 @@ import { ReadingBuilder, type FinishedReadings } from './readings.js';
 import { readWithFastCsv } from './reference.js';
 import { LineScanner } from './scanner.js';
 import { mostReadings, readBuffer } from './fast-lines.js';
+import { completeLinesEnd, openSourceFile } from './source-file.js';
 import { extendSegments, measureTiming } from './stats.js';
 
 export interface IndexJob {
@@ -29,6 +31,8 @@ export interface IndexJob {
   signal: string;
   /** Offset of zone-less timestamps from UTC (ms); 0 = the files log UTC. */
   utcOffsetMs: number;
+  /** Build from the CSV whatever the index on disk says (it was found damaged when read). */
+  rebuild?: boolean;
 }
 
 export type IndexAction = 'reused' | 'built' | 'appended';
@@ -43,47 +47,50 @@ export interface IndexOutcome {
 /**
  * Brings one signal's index up to date with its CSV: reuse it when the file is
  * unchanged, read only the new bytes when the file grew (live tail), and rebuild
- * it when the file was replaced, truncated or rewritten.
+ * it when the file was replaced, truncated or rewritten. Only a regular file is
+ * read (see openSourceFile): anything else fails with NotRegularFileError.
  */
 export async function indexSignalFile(job: IndexJob): Promise<IndexOutcome> {
-  const st = statSync(job.csvPath);
-  const previous = readTrustedMeta(job.indexDir, job.deviceId, job.signal);
-  if (previous && previous.source.size === st.size && previous.source.mtimeMs === st.mtimeMs) {
-    return { meta: previous, action: 'reused', bytesRead: 0 };
+  const { fd, stats } = openSourceFile(job.csvPath);
+  try {
+    const stamp = { size: stats.size, mtimeMs: stats.mtimeMs, ctimeMs: stats.ctimeMs, ino: stats.ino };
+    const previous = job.rebuild ? null : readTrustedMeta(job.indexDir, job.deviceId, job.signal);
+    if (previous && sameSource(previous.source, stamp)) return { meta: previous, action: 'reused', bytesRead: 0 };
+    if (previous && canAppend(fd, previous, stamp.size, stamp.ino)) {
+      const appended = await appendRows(job, fd, previous, stamp);
+      if (appended) return appended;
+    }
+    return await buildIndex(job, fd, stamp);
+  } finally {
+    closeSync(fd);
   }
-  if (previous && canAppend(job.csvPath, previous, st.size)) {
-    const appended = appendRows(job, previous, st.size, st.mtimeMs);
-    if (appended) return appended;
-  }
-  return buildIndex(job, st.size, st.mtimeMs);
 }
 
-function canAppend(path: string, previous: IndexMeta, size: number): boolean {
-  return (
-    size > previous.source.size &&
-    !previous.endedUnterminated &&
-    headHash(path, previous.source.size) === previous.source.headHash
-  );
+type FileStamp = Omit<SourceStamp, 'headHash'>;
+
+function canAppend(fd: number, previous: IndexMeta, size: number, ino: number): boolean {
+  return size > previous.source.size && previous.source.ino === ino && headHash(fd, previous.source.size) === previous.source.headHash;
 }
 
-async function buildIndex(job: IndexJob, size: number, mtimeMs: number): Promise<IndexOutcome> {
+async function buildIndex(job: IndexJob, fd: number, file: FileStamp): Promise<IndexOutcome> {
+  const { size } = file;
   let builder = new ReadingBuilder(job.utcOffsetMs, mostReadings(size));
   let scanner = new LineScanner(builder);
-  const head = scanRange(job.csvPath, scanner, 0, size);
+  const head = scanRange(fd, scanner, 0, size);
   let parser: SignalQuality['parser'] = 'scanner';
   if (scanner.needsFallback) {
     builder.discard();
     builder = new ReadingBuilder(job.utcOffsetMs, mostReadings(size));
     parser = 'fast-csv';
     try {
-      await readWithFastCsv(job.csvPath, builder, size);
+      await readWithFastCsv(fd, builder, size);
     } catch {
       builder.discard();
       // Broken quoting (binary garbage, a stray quote) stops fast-csv mid-file. Split it by
       // lines instead, quotes as plain bytes, so every line is still a reading or a counted reject.
       builder = new ReadingBuilder(job.utcOffsetMs, mostReadings(size));
       scanner = new LineScanner(builder, true, true);
-      scanRange(job.csvPath, scanner, 0, size);
+      scanRange(fd, scanner, 0, size);
       parser = 'lenient-scanner';
     }
   }
@@ -91,14 +98,15 @@ async function buildIndex(job: IndexJob, size: number, mtimeMs: number): Promise
   const timing = measureTiming(readings.rows, readings.count);
   const summaries = summarize(readings.rows, readings.count);
   const blockStarts = blockStartsOf(readings.rows, readings.count);
-  const stamp: SourceStamp = { size, mtimeMs, headHash: head };
+  const stamp: SourceStamp = { ...file, headHash: head };
+  // fast-csv reads complete lines only, as the scanner does: the file's complete lines end at its last newline.
+  const consumedBytes = parser === 'fast-csv' ? completeLinesEnd(fd, 0, size) : scanner.consumedBytes;
   const meta: Omit<IndexMeta, 'rowFormat'> = {
     version: INDEX_VERSION,
     signal: job.signal,
     source: stamp,
-    // After fast-csv the exact line boundary is unknown; a later growth then rebuilds.
-    consumedBytes: parser === 'scanner' ? scanner.consumedBytes : size,
-    endedUnterminated: parser === 'scanner' ? scanner.endedUnterminated : true,
+    consumedBytes,
+    endedUnterminated: consumedBytes < size,
     rows: readings.count,
     first: readings.count ? readings.rows[0]! : null,
     last: readings.count ? readings.rows[(readings.count - 1) * 2]! : null,
@@ -115,14 +123,29 @@ async function buildIndex(job: IndexJob, size: number, mtimeMs: number): Promise
   return { meta: written, action: 'built', bytesRead: size };
 }
 
-/** Reads only the bytes appended since the last index; null when they cannot simply be appended. */
-function appendRows(job: IndexJob, previous: IndexMeta, size: number, mtimeMs: number): IndexOutcome | null {
-  const builder = new ReadingBuilder(job.utcOffsetMs);
+/**
+ * Reads only the bytes appended since the last index (from the start of a line that was still
+ * being written, if there was one); null when they cannot simply be appended. Appended lines with
+ * CSV quoting are read by fast-csv, still from where the index stopped: one quoted line must not
+ * make every later append re-read the whole file.
+ */
+async function appendRows(job: IndexJob, fd: number, previous: IndexMeta, file: FileStamp): Promise<IndexOutcome | null> {
+  const { size } = file;
+  if (previous.staleAfterMs === null) return null;
+  let builder = new ReadingBuilder(job.utcOffsetMs);
   const scanner = new LineScanner(builder, false);
-  scanRange(job.csvPath, scanner, previous.consumedBytes, size);
-  if (scanner.needsFallback || previous.staleAfterMs === null) {
+  scanRange(fd, scanner, previous.consumedBytes, size);
+  let consumedBytes = previous.consumedBytes + scanner.consumedBytes;
+  if (scanner.needsFallback) {
     builder.discard();
-    return null;
+    builder = new ReadingBuilder(job.utcOffsetMs);
+    try {
+      await readWithFastCsv(fd, builder, size, previous.consumedBytes);
+    } catch {
+      builder.discard();
+      return null;
+    }
+    consumedBytes = completeLinesEnd(fd, previous.consumedBytes, size);
   }
   const readings = builder.finish();
   // Rows older than what is indexed would have to be merged in: rebuild instead.
@@ -138,12 +161,13 @@ function appendRows(job: IndexJob, previous: IndexMeta, size: number, mtimeMs: n
   for (let i = 0; i < readings.count; i++) {
     if ((previous.rows + i) % BLOCK_ROWS === 0) blockStarts.push(readings.rows[i * 2]!);
   }
-  const quality = mergeQuality(previous.quality, qualityOf(job.signal, readings, 'scanner'));
+  // The line the last read found unfinished is read again now: it is no longer pending.
+  const quality = mergeQuality(withoutPendingLine(previous), qualityOf(job.signal, readings, 'scanner'));
   const meta: IndexMeta = {
     ...previous,
-    source: { size, mtimeMs, headHash: headHash(job.csvPath, size) },
-    consumedBytes: previous.consumedBytes + scanner.consumedBytes,
-    endedUnterminated: scanner.endedUnterminated,
+    source: { ...file, headHash: headHash(fd, size) },
+    consumedBytes,
+    endedUnterminated: consumedBytes < size,
     rows,
     first: previous.first ?? (readings.count ? readings.rows[0]! : null),
     last: readings.count ? readings.rows[(readings.count - 1) * 2]! : previous.last,
@@ -159,6 +183,11 @@ function appendRows(job: IndexJob, previous: IndexMeta, size: number, mtimeMs: n
   return { meta, action: 'appended', bytesRead: size - previous.consumedBytes };
 }
 
+function withoutPendingLine(meta: IndexMeta): SignalQuality {
+  if (!meta.endedUnterminated || meta.quality.rejected.truncated === 0) return meta.quality;
+  return { ...meta.quality, linesRead: meta.quality.linesRead - 1, rejected: { ...meta.quality.rejected, truncated: meta.quality.rejected.truncated - 1 } };
+}
+
 /**
  * One read buffer per thread (1 MiB; larger reads were no faster), in the fast
  * parser's memory so its lines are parsed where they land. Reused: scanning is
@@ -167,25 +196,20 @@ function appendRows(job: IndexJob, previous: IndexMeta, size: number, mtimeMs: n
 const chunk = readBuffer();
 
 /** Feeds bytes [start, end) of the file to the scanner; returns the hash of the file's head (its identity) when reading from 0. */
-function scanRange(path: string, scanner: LineScanner, start: number, end: number): string {
-  const fd = openSync(path, 'r');
-  try {
-    const buf = chunk;
-    let position = start;
-    let head: string | null = null;
-    while (position < end && !scanner.needsFallback) {
-      const n = readSync(fd, buf, 0, Math.min(buf.length, end - position), position);
-      if (n === 0) break; // truncated while reading: the next refresh sees the new stamp
-      if (position === 0) head = hashHead(buf.subarray(0, n));
-      scanner.push(buf.subarray(0, n));
-      position += n;
-    }
-    scanner.end();
-    // An empty file's identity is the hash of nothing; a scan from the middle has none.
-    return head ?? (start === 0 ? hashHead(new Uint8Array(0)) : '');
-  } finally {
-    closeSync(fd);
+function scanRange(fd: number, scanner: LineScanner, start: number, end: number): string {
+  const buf = chunk;
+  let position = start;
+  let head: string | null = null;
+  while (position < end && !scanner.needsFallback) {
+    const n = readSync(fd, buf, 0, Math.min(buf.length, end - position), position);
+    if (n === 0) break; // truncated while reading: the next refresh sees the new stamp
+    if (position === 0) head = hashHead(buf.subarray(0, n));
+    scanner.push(buf.subarray(0, n));
+    position += n;
   }
+  scanner.end();
+  // An empty file's identity is the hash of nothing; a scan from the middle has none.
+  return head ?? (start === 0 ? hashHead(new Uint8Array(0)) : '');
 }
 
 /**

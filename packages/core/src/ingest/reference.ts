@@ -1,7 +1,8 @@
-import { createReadStream } from 'node:fs';
+import { closeSync, createReadStream, openSync } from 'node:fs';
 import { parse } from 'fast-csv';
 import type { ReadingBuilder } from './readings.js';
 import { isHeader } from './scanner.js';
+import { completeLinesEnd } from './source-file.js';
 
 /**
  * The reference reader: fast-csv does the CSV syntax (quoting, line ends), and
@@ -9,13 +10,25 @@ import { isHeader } from './scanner.js';
  * files the scanner declines, and as the oracle of the differential tests.
  */
 export async function readWithFastCsv(
-  path: string,
+  source: string | number,
   sink: ReadingBuilder,
   endByte: number,
   startByte = 0,
 ): Promise<void> {
   if (endByte <= startByte) return;
-  const input = createReadStream(path, { start: startByte, end: endByte - 1 });
+  const fd = typeof source === 'number' ? source : openSync(source, 'r');
+  try {
+    // Complete lines only: a last line without newline is still being written (as the scanner reads it).
+    const complete = completeLinesEnd(fd, startByte, endByte);
+    if (complete > startByte) await parseRange(fd, sink, startByte, complete);
+    if (complete < endByte) sink.reject('truncated');
+  } finally {
+    if (typeof source !== 'number') closeSync(fd);
+  }
+}
+
+async function parseRange(fd: number, sink: ReadingBuilder, startByte: number, endByte: number): Promise<void> {
+  const input = createReadStream('', { fd, autoClose: false, start: startByte, end: endByte - 1 });
   let first = startByte === 0;
   const rows = input.pipe(parse<string[], string[]>({ headers: false, ignoreEmpty: false }));
   for await (const row of rows as AsyncIterable<string[]>) {

@@ -6,7 +6,7 @@ import { BOM, COMMA, CR, NEWLINE, QUOTE } from './bytes.js';
  * The hot path of ingestion: splits `ts,value` lines straight from bytes.
  *
  * It handles what the telemetry files hold (BOM, CRLF, blank lines, a header,
- * a last line without newline) and nothing more: a quote character means the file
+ * a last line still being written) and nothing more: a quote character means the file
  * uses CSV quoting, which only fast-csv interprets correctly, so the scanner
  * reports `needsFallback` and the caller re-reads the file with fast-csv.
  */
@@ -101,13 +101,16 @@ export class LineScanner {
     this.line(buf, start, end, firstComma, firstComma < 0 ? -1 : commaIn(buf, firstComma + 1, end));
   }
 
-  /** End of input: a trailing line without newline is still a line (as fast-csv reads it). */
+  /**
+   * End of input. A trailing line without newline is a line still being written (a logger caught
+   * mid-write: `…,5` of what becomes `…,55.3`), never a reading: it is counted as `truncated` and
+   * left unconsumed, so the next read of the file starts with it, complete by then.
+   */
   end(): void {
     if (this.needsFallback || !this.carry) return;
-    const buf = this.carry;
     this.carry = null;
     this.endedUnterminated = true;
-    this.general(buf, 0, buf.length);
+    this.sink.reject('truncated');
   }
 
   /** One line [start, end) without its line end, and its first two commas (-1: none) within it. */

@@ -1,5 +1,6 @@
 import { closeSync, openSync } from 'node:fs';
 import { BLOCK_ROWS, readFully, readRows, SUMMARY_FIELDS, SUMMARY_ROWS, summaryPages, type IndexMeta } from '../ingest/index-store.js';
+import { IndexDamagedError } from '../types.js';
 
 interface LruNode<V> {
   key: string;
@@ -124,8 +125,57 @@ export class SignalReader {
     readonly binPath: string,
     public meta: IndexMeta,
     private readonly cache: BlockCache,
+    /** Told when rows read from disk do not match their summaries (the read then throws IndexDamagedError). */
+    private readonly onDamaged: () => void = () => {},
   ) {
     this.sumPath = binPath.replace(/\.bin$/, '.sum');
+  }
+
+  /** Rows [first, first + length) read from disk, checked against their pages' summaries. */
+  private load(first: number, length: number): Float64Array {
+    try {
+      const rows = readRows(descriptors.fd(this.binPath), this.binPath, this.meta, first, length);
+      this.verify(rows, first, length);
+      return rows;
+    } catch (error) {
+      this.onDamaged();
+      // Shorter than its meta says, or unreadable: as damaged as wrong bytes.
+      throw error instanceof IndexDamagedError ? error : new IndexDamagedError(this.binPath, Math.floor(first / SUMMARY_ROWS));
+    }
+  }
+
+  /**
+   * Each full page's summary (first and last time, min, max, sum, count; written with its rows
+   * and never rewritten) is recomputed from the rows as read: damaged bytes change at least one.
+   * A partial last page is left out, since a live append rewrites its summary as it grows.
+   */
+  private verify(rows: Float64Array, first: number, length: number): void {
+    const firstPage = first / SUMMARY_ROWS;
+    const fullPages = Math.floor(length / SUMMARY_ROWS);
+    if (fullPages === 0 || !Number.isInteger(firstPage)) return;
+    const expected = new Float64Array(fullPages * SUMMARY_FIELDS);
+    readFully(descriptors.fd(this.sumPath), new Uint8Array(expected.buffer), firstPage * SUMMARY_FIELDS * 8, this.sumPath);
+    for (let p = 0; p < fullPages; p++) {
+      const o = p * SUMMARY_FIELDS;
+      const at = p * SUMMARY_ROWS * 2;
+      let min = Infinity;
+      let max = -Infinity;
+      let sum = 0;
+      for (let i = at + 1; i < at + SUMMARY_ROWS * 2; i += 2) {
+        const v = rows[i]!;
+        if (v < min) min = v;
+        if (v > max) max = v;
+        sum += v;
+      }
+      const ok =
+        expected[o + 5] === SUMMARY_ROWS &&
+        expected[o] === rows[at] &&
+        expected[o + 1] === rows[at + (SUMMARY_ROWS - 1) * 2] &&
+        expected[o + 2] === min &&
+        expected[o + 3] === max &&
+        expected[o + 4] === sum;
+      if (!ok) throw new IndexDamagedError(this.binPath, firstPage + p);
+    }
   }
 
   get rows(): number {
@@ -150,7 +200,7 @@ export class SignalReader {
   /** Rows of block `b`, interleaved `[t, v, ...]`. */
   block(b: number): Float64Array {
     const length = this.blockRows(b);
-    return this.cache.get(this.blockKey(b, length), () => readRows(descriptors.fd(this.binPath), this.binPath, this.meta, b * BLOCK_ROWS, length));
+    return this.cache.get(this.blockKey(b, length), () => this.load(b * BLOCK_ROWS, length));
   }
 
   /**
@@ -165,7 +215,7 @@ export class SignalReader {
     const block = this.cachedBlock(b);
     const at = (first - b * BLOCK_ROWS) * 2;
     if (block) return block.subarray(at, at + length * 2);
-    return this.cache.get(`${this.id}:p${p}:${length}`, () => readRows(descriptors.fd(this.binPath), this.binPath, this.meta, first, length));
+    return this.cache.get(`${this.id}:p${p}:${length}`, () => this.load(first, length));
   }
 
   /** The page summaries (`[tFirst, tLast, min, max, sum, count]` per 256 rows), cached like a block. */
