@@ -17,15 +17,29 @@ const host = process.env.HOST ?? '127.0.0.1';
 const webDist = resolve(repo, 'apps/web/dist');
 
 const apiKeys = ApiKeys.fromEnv();
-/** Per-client limits; BESS_RATE_LIMIT=0 turns them off (load tests from one address). */
-const rate = Number(process.env.BESS_RATE_LIMIT ?? DEFAULT_LIMITS.ratePerSecond);
-const limits: RateLimitOptions | null =
-  rate > 0 ? { ratePerSecond: rate, burst: rate * 4, maxSubscriptions: Number(process.env.BESS_MAX_SUBSCRIPTIONS ?? DEFAULT_LIMITS.maxSubscriptions) } : null;
+/** Per-client limits, each from its own variable; 0 turns one off (load tests from one address). */
+const limitFromEnv = (name: string, fallback: number): number => {
+  const value = Number(process.env[name] ?? fallback);
+  if (!Number.isFinite(value) || value < 0) throw new Error(`${name} must be a number >= 0`);
+  return value;
+};
+const rate = limitFromEnv('BESS_RATE_LIMIT', DEFAULT_LIMITS.ratePerSecond);
+const limits: Partial<RateLimitOptions> = {
+  ratePerSecond: rate,
+  burst: rate * 4,
+  maxSubscriptions: limitFromEnv('BESS_MAX_SUBSCRIPTIONS', DEFAULT_LIMITS.maxSubscriptions),
+  maxConnections: limitFromEnv('BESS_MAX_CONNECTIONS_PER_CLIENT', DEFAULT_LIMITS.maxConnections),
+  authFailuresPerMinute: limitFromEnv('BESS_AUTH_FAILURES_PER_MINUTE', DEFAULT_LIMITS.authFailuresPerMinute),
+};
 const cors = CorsPolicy.fromEnv(process.env, apiKeys.enabled);
 if (!apiKeys.enabled) log('warn', 'no API keys configured (BESS_API_KEYS): the API is open to anyone who can reach it', { host });
 
 const started = performance.now();
-const dataset = await openDataset(dataDir, { log: (event) => log('info', 'ingest', event) });
+const levels = new Set<string>(['debug', 'info', 'warn', 'error']);
+const dataset = await openDataset(dataDir, {
+  // The engine's events say their level when it is not info (a refused file, a failed index).
+  log: ({ level, ...event }) => log(typeof level === 'string' && levels.has(level) ? (level as Level) : 'info', 'ingest', event),
+});
 const rows = dataset.devices().reduce((n, d) => n + d.signals.reduce((m, s) => m + s.rows, 0), 0);
 log('info', 'dataset ready', { dataDir, devices: dataset.devices().length, rows, ms: Math.round(performance.now() - started) });
 // New rows come in through file-change notifications; the full check of every file is the safety net.

@@ -4,8 +4,10 @@ import { TRPCError } from '@trpc/server';
 import { format } from 'fast-csv';
 import { ZodError, type z } from 'zod';
 import { drained, sendDetail, sendJson } from './http-util.js';
+import { decodePathSegment } from './ops/request-target.js';
 import { openStream } from './router/records.js';
 import { batchInput, streamInput } from './schemas.js';
+import { StreamEndedError } from './stream.js';
 import { batch, kindDevices } from './service.js';
 import type { Context } from './trpc.js';
 
@@ -34,13 +36,18 @@ export const REST_ENDPOINTS = [
   { method: 'POST/GET', path: '/trpc/{procedure}', description: 'Typed tRPC API (also WebSocket at /trpc)' },
 ];
 
-/** Query string -> the raw input a zod schema expects: numeric text becomes a number. */
+/** Epoch milliseconds as the time schema takes them (ISO dates such as `2024-06-14` are text). */
+const EPOCH_MS = /^-?\d{1,16}$/;
+
+/** Query string -> the raw input a zod schema expects: numeric text becomes a number (for times, only epoch milliseconds). */
 function queryInput(url: URL, names: Record<string, string>, extra: Record<string, unknown>): Record<string, unknown> {
   const input: Record<string, unknown> = { ...extra };
   for (const [param, key] of Object.entries(names)) {
     const raw = url.searchParams.get(param);
     if (raw === null) continue;
-    input[key] = raw.trim() !== '' && !Number.isNaN(Number(raw)) && !['from', 'to'].includes(key) ? Number(raw) : raw === 'true' ? true : raw === 'false' ? false : raw;
+    const isTime = key === 'from' || key === 'to';
+    const numeric = isTime ? EPOCH_MS.test(raw.trim()) : raw.trim() !== '' && !Number.isNaN(Number(raw));
+    input[key] = numeric ? Number(raw) : raw === 'true' ? true : raw === 'false' ? false : raw;
   }
   return input;
 }
@@ -76,10 +83,14 @@ function sendError(res: ServerResponse, error: unknown): void {
   const cause = error instanceof TRPCError && error.cause ? error.cause : error;
   if (cause instanceof BessError) {
     if (cause.code === 'NOT_FOUND') return sendDetail(res, 404, cause.message);
+    if (cause.code === 'SERVICE_UNAVAILABLE') {
+      res.setHeader('Retry-After', '5');
+      return sendDetail(res, 503, cause.message);
+    }
     return sendDetail(res, 422, [{ loc: ['query', cause.field ?? ''], msg: cause.message, type: 'value_error' }]);
   }
   if (error instanceof TRPCError) {
-    const status = error.code === 'NOT_FOUND' ? 404 : error.code === 'TOO_MANY_REQUESTS' ? 429 : error.code === 'BAD_REQUEST' ? 422 : 500;
+    const status = { NOT_FOUND: 404, TOO_MANY_REQUESTS: 429, BAD_REQUEST: 422, SERVICE_UNAVAILABLE: 503 }[error.code as string] ?? 500;
     return sendDetail(res, status, error.message);
   }
   throw error;
@@ -104,7 +115,11 @@ export async function handleRest(req: IncomingMessage, res: ServerResponse, url:
       sendJson(res, 200, { devices: devices.map((d) => d.id), count: devices.length, details: devices });
       return true;
     }
-    const rawId = decodeURIComponent(parts[1] ?? '');
+    const rawId = decodePathSegment(parts[1] ?? '');
+    if (rawId === null) {
+      sendDetail(res, 422, [{ loc: ['path', 'device_id'], msg: 'malformed percent-encoding', type: 'value_error' }]);
+      return true;
+    }
     if (parts.length === 2) {
       const input = parseQuery(batchInput, queryInput(url, BATCH_PARAMS, { deviceId: rawId }), BATCH_PARAMS);
       const page = await batch(ctx.dataset, kind, input);
@@ -122,6 +137,12 @@ export async function handleRest(req: IncomingMessage, res: ServerResponse, url:
     if (parts[2] === 'stream') {
       const lastEventId = req.headers['last-event-id'];
       const input = parseQuery(streamInput, queryInput(url, STREAM_PARAMS, { deviceId: rawId, ...(typeof lastEventId === 'string' ? { lastEventId } : {}) }), STREAM_PARAMS);
+      if (req.method === 'HEAD') {
+        ctx.dataset.device(input.deviceId); // 404 for an unknown device, as GET would answer
+        res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache' });
+        res.end();
+        return true;
+      }
       await serveSse(req, res, ctx, kind, input);
       return true;
     }
@@ -156,6 +177,10 @@ async function serveSse(req: IncomingMessage, res: ServerResponse, ctx: Context,
       ctx.metrics?.streamSendLateness.observe(event.secondsLate());
       if (!res.write(`id: ${event.id}\ndata: ${event.json}\n\n`)) await drained(res);
     }
+  } catch (error) {
+    // The stream ended on the server's side (its device went away): say why, as a named event.
+    if (!(error instanceof StreamEndedError)) throw error;
+    res.write(`event: error\ndata: ${JSON.stringify({ detail: error.message })}\n\n`);
   } finally {
     clearInterval(heartbeat);
     close();
@@ -168,6 +193,11 @@ async function serveSse(req: IncomingMessage, res: ServerResponse, ctx: Context,
 /** The aligned records of a range as CSV, paged through the engine: constant memory however long the range. */
 async function serveCsv(res: ServerResponse, ctx: Context, kind: RecordKind, input: z.output<typeof batchInput>): Promise<void> {
   const first = await batch(ctx.dataset, kind, { ...input, skip: 0, batchSize: 1 });
+  if (res.req.method === 'HEAD') {
+    res.writeHead(200, { 'Content-Type': 'text/csv; charset=utf-8' });
+    res.end();
+    return;
+  }
   const fields = RECORD_SIGNALS[kind].map((s) => s.field!);
   const name = `${input.deviceId}-${kind}${input.from !== undefined ? `-${new Date(input.from).toISOString().slice(0, 10)}` : ''}.csv`;
   res.writeHead(200, { 'Content-Type': 'text/csv; charset=utf-8', 'Content-Disposition': `attachment; filename="${name}"` });
@@ -178,14 +208,22 @@ async function serveCsv(res: ServerResponse, ctx: Context, kind: RecordKind, inp
   for (let skip = 0; skip < first.total && !gone; skip += EXPORT_PAGE) {
     const page = await batch(ctx.dataset, kind, { ...input, skip, batchSize: EXPORT_PAGE });
     for (const record of page.records) {
-      if (!csv.write(record)) {
-        await new Promise<void>((resolve) => {
-          csv.once('drain', resolve);
-          res.once('close', resolve);
-        });
-      }
+      if (!csv.write(record) && !gone) await csvDrained(csv, res);
     }
   }
   csv.end();
 }
 
+
+/** Resolves when the CSV formatter takes more rows, or the client has gone; leaves no listener behind either way. */
+function csvDrained(csv: ReturnType<typeof format>, res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      csv.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    csv.once('drain', done);
+    res.once('close', done);
+  });
+}

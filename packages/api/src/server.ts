@@ -1,6 +1,7 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { BessDataset } from '@bess/core';
 import { TRPCError } from '@trpc/server';
 import { createHTTPHandler } from '@trpc/server/adapters/standalone';
@@ -13,7 +14,9 @@ import { CorsPolicy } from './ops/cors.js';
 import { DEFAULT_KEEP_ALIVE, KeepAlive, type KeepAliveOptions } from './ops/keep-alive.js';
 import { silentLogger, type Logger } from './ops/log.js';
 import { createServerMetrics, type ServerMetrics } from './ops/metrics.js';
-import { ClientLimiter, DEFAULT_LIMITS, type RateLimitOptions } from './ops/rate-limit.js';
+import { ClientLimiter, type RateLimitOptions } from './ops/rate-limit.js';
+import { loggablePath, parseRequestTarget } from './ops/request-target.js';
+import { DEFAULT_WORK_GATE, WorkGate, type WorkGateOptions } from './ops/work-gate.js';
 import { handleRest } from './rest.js';
 import { appRouter } from './root.js';
 import { serveFile } from './static.js';
@@ -30,8 +33,16 @@ export interface ServerOptions {
   webDist?: string | null;
   apiKeys?: ApiKeys;
   cors?: CorsPolicy;
-  /** Per-client limits; null turns them off (benchmarks on loopback). */
-  limits?: RateLimitOptions | null;
+  /** Per-client limits (unset ones take DEFAULT_LIMITS); null turns them all off (benchmarks on loopback). */
+  limits?: Partial<RateLimitOptions> | null;
+  /** The budget for heavy queries (anomaly scans, forecasts, cell statistics). */
+  workGate?: WorkGateOptions;
+  /** WebSocket connections the whole server holds at most. */
+  maxConnections?: number;
+  /** How long a WebSocket may stay open without presenting a valid key (keys on). */
+  authTimeoutMs?: number;
+  /** At shutdown, how long in-flight requests (exports) get to finish. */
+  shutdownGraceMs?: number;
   log?: Logger;
   keepAlive?: KeepAliveOptions;
 }
@@ -48,6 +59,13 @@ export interface BessServer {
 
 /** A client whose socket holds more than this unsent is not reading: it is cut off, not buffered without end. */
 const MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
+/** Calls one tRPC HTTP request may batch (the clients' links send at most this many). */
+export const MAX_BATCH_SIZE = 32;
+const DEFAULT_MAX_CONNECTIONS = 10_000;
+const DEFAULT_AUTH_TIMEOUT_MS = 10_000;
+const DEFAULT_SHUTDOWN_GRACE_MS = 30_000;
+/** Methods some route answers; anything else is a 405, whatever the path. */
+const METHODS = new Set(['GET', 'HEAD', 'POST', 'OPTIONS']);
 
 const SECURITY_HEADERS: Record<string, string> = {
   'X-Content-Type-Options': 'nosniff',
@@ -66,35 +84,53 @@ export async function createBessServer(options: ServerOptions): Promise<BessServ
   const apiKeys = options.apiKeys ?? new ApiKeys([]);
   const cors = options.cors ?? new CorsPolicy(apiKeys.enabled ? [] : ['*']);
   const metrics = createServerMetrics();
-  const limiter = options.limits === null ? undefined : new ClientLimiter(options.limits ?? DEFAULT_LIMITS);
+  const limiter = options.limits === null ? undefined : new ClientLimiter(options.limits ?? {});
+  const workGate = new WorkGate(options.workGate ?? DEFAULT_WORK_GATE);
   const hub = new StreamHub(dataset, {
     onDrop: () => metrics.eventsDropped.inc({ reason: 'slow_client' }),
     onError: (error) => log('error', 'stream reader failed', { error: String(error) }),
   });
+  const problemsOf = (kind: 'refused' | 'failed') => () => dataset.health().problems.filter((p) => p.kind === kind).length;
+  metrics.ingestProblems.set(problemsOf('refused'), { kind: 'refused' });
+  metrics.ingestProblems.set(problemsOf('failed'), { kind: 'failed' });
+  metrics.indexDamaged.set(() => dataset.health().damagedBlocks);
+  metrics.heavyQueries.set(() => workGate.stats().running, { state: 'running' });
+  metrics.heavyQueries.set(() => workGate.stats().queued, { state: 'queued' });
   metrics.ingestRows.set(() => dataset.devices().reduce((n, d) => n + d.signals.reduce((m, s) => m + s.quality.accepted, 0), 0), { outcome: 'accepted' });
   metrics.ingestRows.set(
     () => dataset.devices().reduce((n, d) => n + d.signals.reduce((m, s) => m + (s.quality.linesRead - s.quality.accepted), 0), 0),
     { outcome: 'rejected' },
   );
 
+  const addressOf = (req: IncomingMessage): string => req.socket.remoteAddress ?? 'unknown';
+  // A key's client id is a digest of the whole key: distinct keys never share a bucket, and the id reveals nothing.
   const clientOf = (req: IncomingMessage, key: string | undefined): string =>
-    apiKeys.enabled && key ? `key:${key.slice(0, 4)}…${key.length}` : `ip:${req.socket.remoteAddress ?? 'unknown'}`;
+    apiKeys.enabled && key ? `key:${createHash('sha256').update(key).digest('base64url').slice(0, 22)}` : `ip:${addressOf(req)}`;
   const contextFor = (req: IncomingMessage, key: string | undefined): Context => ({
     dataset,
     hub,
     metrics,
+    workGate,
     ...(limiter ? { limiter } : {}),
     clientId: clientOf(req, key),
   });
+  /** Whether a request may go on with `key`; counts the failure (and throttles its address) when not. */
+  const admits = (req: IncomingMessage, key: string | undefined): boolean => {
+    if (apiKeys.accepts(key)) return true;
+    metrics.authFailures.inc();
+    limiter?.authFailed(addressOf(req));
+    return false;
+  };
 
   const trpcHttp = createHTTPHandler({
     router: appRouter,
     basePath: '/trpc/',
-    createContext: ({ req }) => contextFor(req, presentedKey(req, new URL(req.url ?? '/', 'http://local'))),
+    maxBatchSize: MAX_BATCH_SIZE,
+    // handle() has already parsed the target and checked the key.
+    createContext: ({ req }) => contextFor(req, presentedKey(req, parseRequestTarget(req.url)!)),
   });
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://local');
     const requestId = randomUUID().slice(0, 8);
     const started = performance.now();
     res.setHeader('X-Request-Id', requestId);
@@ -102,12 +138,18 @@ export async function createBessServer(options: ServerOptions): Promise<BessServ
     res.on('finish', () => {
       const ms = performance.now() - started;
       metrics.httpRequests.inc({ status: `${Math.floor(res.statusCode / 100)}xx` });
-      log('debug', 'request', { requestId, method: req.method, path: url.pathname, status: res.statusCode, ms: Number(ms.toFixed(2)) });
+      log('debug', 'request', { requestId, method: req.method, path: loggablePath(req.url), status: res.statusCode, ms: Number(ms.toFixed(2)) });
     });
+    const url = parseRequestTarget(req.url);
+    if (!url) return sendDetail(res, 400, 'the request-target is not a valid URL path');
+    if (!METHODS.has(req.method ?? '')) {
+      res.setHeader('Allow', [...METHODS].join(', '));
+      return sendDetail(res, 405, 'Method Not Allowed');
+    }
     if (cors.apply(req, res)) return;
     const path = url.pathname;
     if (path === '/health') return sendJson(res, 200, { status: 'ok', uptimeSeconds: Math.round(process.uptime()) });
-    if (path === '/ready') return sendJson(res, 200, { ready: true, devices: dataset.devices().length });
+    if (path === '/ready') return sendReadiness(res, dataset);
     if (path === '/docs' || path === '/docs/') return sendHtml(res, SWAGGER_HTML);
     if (path === '/docs/init.js') return sendScript(res, SWAGGER_INIT);
     if (path.startsWith('/docs/') && serveFile(res, swaggerUiDir, path.slice(5), 3600)) return;
@@ -115,8 +157,12 @@ export async function createBessServer(options: ServerOptions): Promise<BessServ
 
     const isApi = path === '/' || path === '/metrics' || path.startsWith('/trpc/') || /^\/(bms|pcs)(\/|$)/.test(path);
     const key = presentedKey(req, url);
-    if (isApi && !apiKeys.accepts(key)) {
-      metrics.authFailures.inc();
+    if (isApi && apiKeys.enabled && limiter?.authBlocked(addressOf(req))) {
+      metrics.rateLimited.inc({ kind: 'auth' });
+      res.setHeader('Retry-After', '60');
+      return sendDetail(res, 429, 'too many failed key attempts from this address; retry in a minute');
+    }
+    if (isApi && !admits(req, key)) {
       res.setHeader('WWW-Authenticate', 'Bearer');
       return sendDetail(res, 401, 'an API key is required (Authorization: Bearer <key>, X-API-Key, or ?api_key=)');
     }
@@ -142,7 +188,7 @@ export async function createBessServer(options: ServerOptions): Promise<BessServ
 
   const server = createServer((req, res) => {
     handle(req, res).catch((error: unknown) => {
-      log('error', 'request failed', { path: req.url, error: String((error as Error)?.stack ?? error) });
+      log('error', 'request failed', { path: loggablePath(req.url), error: String((error as Error)?.stack ?? error) });
       if (!res.headersSent) sendDetail(res, 500, 'internal error');
       else res.destroy();
     });
@@ -155,27 +201,65 @@ export async function createBessServer(options: ServerOptions): Promise<BessServ
   const wss = new WebSocketServer({ noServer: true, maxPayload: 1024 * 1024, perMessageDeflate: false });
   /** Each WebSocket's connection object, made at the upgrade, when its raw socket is at hand. */
   const connectionOf = new WeakMap<WebSocket, WsConnection>();
+  const maxConnections = options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
+  const authTimeoutMs = options.authTimeoutMs ?? DEFAULT_AUTH_TIMEOUT_MS;
+  /** Sockets that have presented a valid key (or need none): the others are closed after authTimeoutMs. */
+  const authenticated = new WeakSet<WebSocket>();
+  const refuseUpgrade = (socket: Duplex, status: string): void => {
+    socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+  };
   server.on('upgrade', (req, socket, head) => {
-    const url = new URL(req.url ?? '/', 'http://local');
-    if (url.pathname !== '/trpc' && url.pathname !== '/trpc/') {
+    // Nothing here may throw: an exception in an upgrade listener would end the process.
+    socket.on('error', () => socket.destroy());
+    try {
+      const url = parseRequestTarget(req.url);
+      if (!url) return refuseUpgrade(socket, '400 Bad Request');
+      if (url.pathname !== '/trpc' && url.pathname !== '/trpc/') return refuseUpgrade(socket, '404 Not Found');
+      const origin = req.headers.origin;
+      if (origin && !cors.allows(origin)) return refuseUpgrade(socket, '403 Forbidden');
+      if (apiKeys.enabled && limiter?.authBlocked(addressOf(req))) {
+        metrics.rateLimited.inc({ kind: 'auth' });
+        return refuseUpgrade(socket, '429 Too Many Requests');
+      }
+      if (wss.clients.size >= maxConnections) {
+        metrics.rateLimited.inc({ kind: 'connection' });
+        return refuseUpgrade(socket, '503 Service Unavailable');
+      }
+      const release = limiter ? limiter.openConnection(addressOf(req)) : () => {};
+      if (!release) {
+        metrics.rateLimited.inc({ kind: 'connection' });
+        return refuseUpgrade(socket, '429 Too Many Requests');
+      }
+      wss.handleUpgrade(req, socket, head, (ws) => {
+        ws.once('close', release);
+        connectionOf.set(ws, new WsConnection(ws, socket, streamEventSent));
+        // A key in the URL or headers is checked now; one sent as connection params, with the first message.
+        const key = presentedKey(req, url);
+        if (apiKeys.accepts(key)) authenticated.add(ws);
+        else if (key !== undefined) {
+          admits(req, key);
+          ws.close(4401, 'invalid API key');
+          return;
+        }
+        wss.emit('connection', ws, req);
+      });
+    } catch (error) {
+      log('warn', 'WebSocket upgrade failed', { path: loggablePath(req.url), error: String(error) });
       socket.destroy();
-      return;
     }
-    const origin = req.headers.origin;
-    if (origin && !cors.allows(origin)) {
-      socket.end('HTTP/1.1 403 Forbidden\r\n\r\n');
-      return;
-    }
-    wss.handleUpgrade(req, socket, head, (ws) => {
-      connectionOf.set(ws, new WsConnection(ws, socket, streamEventSent));
-      wss.emit('connection', ws, req);
-    });
   });
   const keepAlive = new KeepAlive(options.keepAlive ?? DEFAULT_KEEP_ALIVE, () => log('info', 'closing a WebSocket client that stopped answering pings'));
   wss.on('connection', (ws) => {
     keepAlive.watch(ws);
     metrics.connections.inc({ transport: 'websocket' });
     ws.once('close', () => metrics.connections.dec({ transport: 'websocket' }));
+    if (!authenticated.has(ws)) {
+      const timer = setTimeout(() => {
+        if (!authenticated.has(ws)) ws.close(4401, 'no API key presented');
+      }, authTimeoutMs);
+      timer.unref();
+      ws.once('close', () => clearTimeout(timer));
+    }
   });
   const wsHandler = applyWSSHandler({
     wss,
@@ -184,13 +268,14 @@ export async function createBessServer(options: ServerOptions): Promise<BessServ
     experimental_encoder: streamEventEncoder(streamEventSent),
     // Keep-alive is ours (ops/keep-alive.ts): spread over time, protocol pings.
     createContext: ({ req, res, info }) => {
-      const url = new URL(req.url ?? '/', 'http://local');
+      const url = parseRequestTarget(req.url);
       const fromParams = info.connectionParams?.apiKey;
-      const key = presentedKey(req, url) ?? (typeof fromParams === 'string' ? fromParams : undefined);
-      if (!apiKeys.accepts(key)) {
-        metrics.authFailures.inc();
+      const key = (url && presentedKey(req, url)) ?? (typeof fromParams === 'string' ? fromParams : undefined);
+      if (!admits(req, key)) {
+        res.close(4401, 'invalid API key');
         throw new TRPCError({ code: 'UNAUTHORIZED', message: 'an API key is required (connection params apiKey, or ?api_key=)' });
       }
+      authenticated.add(res);
       const connection = connectionOf.get(res);
       return { ...contextFor(req, key), ...(connection ? { connection } : {}) };
     },
@@ -229,8 +314,8 @@ export async function createBessServer(options: ServerOptions): Promise<BessServ
         for (const ws of wss.clients) ws.close(1001, 'server shutting down');
         await new Promise<void>((resolve) => {
           server.close(() => resolve());
-          // Give in-flight requests a moment, then drop idle keep-alive sockets.
-          setTimeout(() => server.closeAllConnections(), 2000).unref();
+          // In-flight requests (a CSV export) get the grace period to finish; idle keep-alive sockets go now.
+          setTimeout(() => server.closeAllConnections(), options.shutdownGraceMs ?? DEFAULT_SHUTDOWN_GRACE_MS).unref();
           server.closeIdleConnections();
         });
         for (const ws of wss.clients) ws.terminate();
@@ -239,6 +324,26 @@ export async function createBessServer(options: ServerOptions): Promise<BessServ
       return closing;
     },
   };
+}
+
+/**
+ * Ready while every index could be written and read. A file refused for not being a regular file
+ * is listed but does not make the server unready (nothing else is affected by it); a failed index
+ * does, since the readings it holds are missing or stale.
+ */
+function sendReadiness(res: ServerResponse, dataset: BessDataset): void {
+  const { problems, damagedBlocks } = dataset.health();
+  const failed = problems.filter((p) => p.kind === 'failed');
+  // Public, like /health: which files, not the error text (it names the server's folders; the log has it).
+  const listed = problems.slice(0, 20).map(({ deviceId, signal, kind }) => ({ deviceId, signal, kind }));
+  sendJson(res, failed.length > 0 ? 503 : 200, {
+    ready: failed.length === 0,
+    devices: dataset.devices().length,
+    failedFiles: failed.length,
+    refusedFiles: problems.length - failed.length,
+    damagedBlocks,
+    problems: listed,
+  });
 }
 
 function sendHtml(res: ServerResponse, html: string): void {

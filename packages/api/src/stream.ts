@@ -1,4 +1,4 @@
-import type { AlignedRecord, BessDataset, RecordKind } from '@bess/core';
+import { UnknownDeviceError, type AlignedRecord, type BessDataset, type RecordKind } from '@bess/core';
 import { FanoutQueue, type Broadcaster, type Recipient } from './fanout-queue.js';
 
 /**
@@ -64,6 +64,11 @@ export interface StreamRequest {
   start: { position: number } | 'live';
 }
 
+/** Why a stream ended on the server's side: the client is told, with NOT_FOUND. */
+export class StreamEndedError extends Error {
+  readonly code = 'NOT_FOUND';
+}
+
 /** Per-subscriber buffer: a slow client loses its oldest events (counted), never grows memory. */
 export const SUBSCRIBER_QUEUE = 64;
 const PREFETCH = 100;
@@ -82,6 +87,8 @@ export class Subscription implements Recipient {
   private sink: DirectSink | null = null;
   private pendingSink: DirectSink | null = null;
   private envelopeKnown = false;
+  /** Why the stream ended, when it did not end by the subscriber's own close (its device went away). */
+  private failure: Error | null = null;
   dropped = 0;
 
   constructor(
@@ -140,7 +147,7 @@ export class Subscription implements Recipient {
     this.wake?.();
   }
 
-  /** The next event, or null once the subscription is closed or `signal` aborts. */
+  /** The next event, or null once the subscription is closed or `signal` aborts; throws why the stream ended, if it failed. */
   async next(signal?: AbortSignal): Promise<StreamEvent | null> {
     if (signal && !signal.aborted && !this.closed && !this.signals.has(signal)) {
       this.signals.add(signal);
@@ -162,7 +169,15 @@ export class Subscription implements Recipient {
         };
       });
     }
+    if (this.failure) throw this.failure;
     return null;
+  }
+
+  /** Ends the stream for a reason the subscriber is told (next() throws it once queued events are gone). */
+  fail(error: Error): void {
+    if (this.closed) return;
+    this.failure = error;
+    this.close();
   }
 
   close(): void {
@@ -193,6 +208,8 @@ class SharedReader implements Broadcaster {
   private ticks = 0;
   private readonly startedAt = performance.now();
 
+  private lastErrorLogged = -Infinity;
+
   constructor(
     private readonly dataset: BessDataset,
     private readonly request: StreamRequest,
@@ -205,13 +222,31 @@ class SharedReader implements Broadcaster {
   start(): void {
     if (this.request.start === 'live') {
       this.unlisten = this.dataset.onChange((change) => {
-        if (change.devices.has(this.request.deviceId)) void this.emitNew().catch(this.onError);
+        if (change.devices.has(this.request.deviceId)) void this.emitNew().catch(this.failed);
       });
-      void this.emitNew().catch(this.onError);
+      void this.emitNew().catch(this.failed);
     } else {
       this.schedule();
     }
   }
+
+  /**
+   * A read failed. When the device is gone (its folder removed) the stream cannot go on: every
+   * subscriber is told and the reader stops. Anything else is retried on the next tick, and
+   * logged at most once a minute per reader rather than once per tick.
+   */
+  private readonly failed = (error: unknown): void => {
+    if (error instanceof UnknownDeviceError) {
+      this.stop();
+      const gone = new StreamEndedError(`device ${this.request.deviceId} is no longer in the data folder`);
+      for (const s of [...this.subscribers]) s.fail(gone);
+      return;
+    }
+    const now = performance.now();
+    if (now - this.lastErrorLogged < 60_000) return;
+    this.lastErrorLogged = now;
+    this.onError(error);
+  };
 
   stop(): void {
     this.stopped = true;
@@ -237,7 +272,7 @@ class SharedReader implements Broadcaster {
     this.timer = setTimeout(() => {
       this.ticks++;
       this.replayOne(due)
-        .catch(this.onError)
+        .catch(this.failed)
         .finally(() => this.schedule());
     }, Math.max(0, due - performance.now()));
   }

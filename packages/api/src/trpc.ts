@@ -3,7 +3,8 @@ import { initTRPC, TRPCError } from '@trpc/server';
 import { ZodError } from 'zod';
 import type { ServerMetrics } from './ops/metrics.js';
 import type { ClientLimiter } from './ops/rate-limit.js';
-import type { StreamHub } from './stream.js';
+import { GateFullError, type WorkGate } from './ops/work-gate.js';
+import { StreamEndedError, type StreamHub } from './stream.js';
 import type { WsConnection } from './ws-direct.js';
 
 export interface Context {
@@ -11,6 +12,8 @@ export interface Context {
   hub: StreamHub;
   metrics?: ServerMetrics;
   limiter?: ClientLimiter;
+  /** The budget heavy queries share (heavyProcedure). */
+  workGate: WorkGate;
   /** Who is calling, for rate limits: the API key's digest prefix or the remote address. */
   clientId: string;
   /** The WebSocket connection the call came over, if any: streams write their events to it directly. */
@@ -42,6 +45,7 @@ const t = initTRPC.context<Context>().create({
 /** Engine errors become typed tRPC errors (NOT_FOUND, BAD_REQUEST); anything else stays a 500. */
 export function toTRPCError(error: unknown): unknown {
   if (error instanceof BessError) return new TRPCError({ code: error.code, message: error.message, cause: error });
+  if (error instanceof StreamEndedError) return new TRPCError({ code: 'NOT_FOUND', message: error.message, cause: error });
   return error;
 }
 
@@ -62,5 +66,18 @@ const limited = t.middleware(async ({ ctx, type, path, next }) => {
   return result;
 });
 
+/** Heavy queries wait for a place in the work gate; a client over its share is refused at once. */
+const gated = t.middleware(async ({ ctx, next }) => {
+  try {
+    return await ctx.workGate.run(ctx.clientId, () => next());
+  } catch (error) {
+    if (!(error instanceof GateFullError)) throw error;
+    ctx.metrics?.rateLimited.inc({ kind: error.scope === 'client' ? 'heavy_client' : 'heavy_server' });
+    throw new TRPCError({ code: 'TOO_MANY_REQUESTS', message: error.message });
+  }
+});
+
 export const router = t.router;
 export const publicProcedure = t.procedure.use(limited).use(engineErrors);
+/** For queries that scan ranges (anomalies, forecasts, cell statistics): they run within the work gate's budget. */
+export const heavyProcedure = publicProcedure.use(gated);

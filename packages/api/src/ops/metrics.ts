@@ -136,6 +136,9 @@ export function createServerMetrics() {
     rateLimited: registry.register(new Counter('bess_rate_limited_total', 'Requests refused by the rate limiter')),
     authFailures: registry.register(new Counter('bess_auth_failures_total', 'Requests refused for a missing or wrong API key')),
     ingestRows: registry.register(new Gauge('bess_ingest_rows', 'Indexed CSV lines by outcome (accepted or rejected reason)')),
+    ingestProblems: registry.register(new Gauge('bess_ingest_problem_files', 'Signal files not served as on disk: refused (not a regular file) or failed (index not written or read)')),
+    indexDamaged: registry.register(new Gauge('bess_index_damaged_blocks', 'Index blocks found damaged when read (each rebuilds its file from the CSV), since start')),
+    heavyQueries: registry.register(new Gauge('bess_heavy_queries', 'Heavy queries (scans, forecasts, cell statistics) running or waiting for the work gate')),
   };
 }
 export type ServerMetrics = ReturnType<typeof createServerMetrics>;

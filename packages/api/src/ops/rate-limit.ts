@@ -1,6 +1,7 @@
 /**
- * Per-client token buckets for queries, and a cap on concurrent subscriptions.
- * A client is its API key when keys are on, else its remote address.
+ * Per-client token buckets for queries, caps on concurrent subscriptions and WebSocket
+ * connections, and a throttle on failed key attempts. A client is its API key when keys are
+ * on (a digest of the whole key), else its remote address.
  */
 export interface RateLimitOptions {
   /** Sustained queries per second per client. */
@@ -9,21 +10,35 @@ export interface RateLimitOptions {
   burst: number;
   /** Concurrent subscriptions per client. */
   maxSubscriptions: number;
+  /** Open WebSocket connections per remote address. */
+  maxConnections: number;
+  /** Failed key attempts per remote address per minute before it is refused for a minute. */
+  authFailuresPerMinute: number;
 }
 
-export const DEFAULT_LIMITS: RateLimitOptions = { ratePerSecond: 50, burst: 200, maxSubscriptions: 50 };
+export const DEFAULT_LIMITS: RateLimitOptions = { ratePerSecond: 50, burst: 200, maxSubscriptions: 50, maxConnections: 64, authFailuresPerMinute: 20 };
+
+const MINUTE_MS = 60_000;
 
 export class ClientLimiter {
   private readonly buckets = new Map<string, { tokens: number; at: number }>();
   private readonly subscriptions = new Map<string, number>();
+  private readonly connections = new Map<string, number>();
+  private readonly authFailures = new Map<string, { count: number; since: number }>();
 
+  readonly options: RateLimitOptions;
+
+  /** Unset options take DEFAULT_LIMITS; a rate or cap of 0 means none. */
   constructor(
-    readonly options: RateLimitOptions = DEFAULT_LIMITS,
+    options: Partial<RateLimitOptions> = {},
     private readonly now: () => number = () => performance.now(),
-  ) {}
+  ) {
+    this.options = { ...DEFAULT_LIMITS, ...options };
+  }
 
   /** Takes one token; false when the client is over its rate. */
   allowQuery(client: string): boolean {
+    if (this.options.ratePerSecond <= 0) return true;
     const t = this.now();
     const bucket = this.buckets.get(client) ?? { tokens: this.options.burst, at: t };
     bucket.tokens = Math.min(this.options.burst, bucket.tokens + ((t - bucket.at) / 1000) * this.options.ratePerSecond);
@@ -37,21 +52,39 @@ export class ClientLimiter {
 
   /** Reserves a subscription slot; returns a release function, or null when the client is at its cap. */
   openSubscription(client: string): (() => void) | null {
-    const open = this.subscriptions.get(client) ?? 0;
-    if (open >= this.options.maxSubscriptions) return null;
-    this.subscriptions.set(client, open + 1);
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      const n = (this.subscriptions.get(client) ?? 1) - 1;
-      if (n <= 0) this.subscriptions.delete(client);
-      else this.subscriptions.set(client, n);
-    };
+    return reserve(this.subscriptions, client, this.options.maxSubscriptions);
   }
 
   subscriptionsOf(client: string): number {
     return this.subscriptions.get(client) ?? 0;
+  }
+
+  /** Reserves a WebSocket connection slot for a remote address; null when it is at its cap. */
+  openConnection(address: string): (() => void) | null {
+    return reserve(this.connections, address, this.options.maxConnections);
+  }
+
+  /** Counts a failed key attempt from `address`. */
+  authFailed(address: string): void {
+    if (this.options.authFailuresPerMinute <= 0) return;
+    const t = this.now();
+    const entry = this.authFailures.get(address);
+    if (!entry || t - entry.since > MINUTE_MS) this.authFailures.set(address, { count: 1, since: t });
+    else entry.count++;
+    if (this.authFailures.size > 10_000) {
+      for (const [a, e] of this.authFailures) if (t - e.since > MINUTE_MS) this.authFailures.delete(a);
+    }
+  }
+
+  /** Whether `address` has failed too often this minute: it is refused before its key is even looked at. */
+  authBlocked(address: string): boolean {
+    const entry = this.authFailures.get(address);
+    if (!entry) return false;
+    if (this.now() - entry.since > MINUTE_MS) {
+      this.authFailures.delete(address);
+      return false;
+    }
+    return entry.count >= this.options.authFailuresPerMinute;
   }
 
   /** Buckets that have refilled completely carry no state worth keeping. */
@@ -59,4 +92,20 @@ export class ClientLimiter {
     const full = (this.options.burst / this.options.ratePerSecond) * 1000;
     for (const [client, bucket] of this.buckets) if (t - bucket.at > full) this.buckets.delete(client);
   }
+}
+
+/** Takes one of `cap` slots of `client` in `counts`; returns its release (idempotent), or null at the cap. */
+function reserve(counts: Map<string, number>, client: string, cap: number): (() => void) | null {
+  if (cap <= 0) return () => {};
+  const open = counts.get(client) ?? 0;
+  if (open >= cap) return null;
+  counts.set(client, open + 1);
+  let released = false;
+  return () => {
+    if (released) return;
+    released = true;
+    const n = (counts.get(client) ?? 1) - 1;
+    if (n <= 0) counts.delete(client);
+    else counts.set(client, n);
+  };
 }

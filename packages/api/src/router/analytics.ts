@@ -2,7 +2,7 @@ import { ANOMALY_KINDS, detectAnomalies, DeviceAlertFeed, forecastSignal, remain
 import { tracked } from '@trpc/server';
 import { z } from 'zod';
 import { deviceId, signalName, streamInput, time } from '../schemas.js';
-import { publicProcedure, router, toTRPCError } from '../trpc.js';
+import { heavyProcedure, publicProcedure, router, toTRPCError } from '../trpc.js';
 import { openStream, requestedStepMs } from './records.js';
 
 /** Detection over a range is a scan: keep the last few results so paging through them is cheap. */
@@ -21,7 +21,7 @@ const anomaliesInput = z.object({
 
 export const analyticsRouter = router({
   /** Anomaly events of a device over a range, oldest first, paged by cursor. */
-  anomalies: publicProcedure.input(anomaliesInput).query(async ({ ctx, input }) => {
+  anomalies: heavyProcedure.input(anomaliesInput).query(async ({ ctx, input }) => {
     const info = ctx.dataset.device(input.deviceId);
     const key = JSON.stringify([input.deviceId, input.from, input.to, input.kinds, info.last]);
     let pending = cache.get(key);
@@ -37,11 +37,11 @@ export const analyticsRouter = router({
     return { items, total: all.length, nextCursor: start + items.length < all.length ? start + items.length : null };
   }),
   /** 1–24 h ahead with an 80 % interval, from the daily cycle. */
-  forecast: publicProcedure
+  forecast: heavyProcedure
     .input(z.object({ deviceId, signal: signalName, horizonHours: z.number().min(1).max(24).default(24) }))
     .query(({ ctx, input }) => forecastSignal(ctx.dataset, input.deviceId, input.signal, input.horizonHours)),
   /** SOH trend and remaining useful life to end of life (80 % SOH). */
-  rul: publicProcedure.input(z.object({ deviceId })).query(({ ctx, input }) => remainingUsefulLife(ctx.dataset, input.deviceId)),
+  rul: heavyProcedure.input(z.object({ deviceId })).query(({ ctx, input }) => remainingUsefulLife(ctx.dataset, input.deviceId)),
   /**
    * Alerts as a stream advances (replay or live): each condition when it starts or turns critical.
    * The device's BMS stream (PCS without BMS) drives it, paced, resumed and tracked by record time like
@@ -64,6 +64,8 @@ export const analyticsRouter = router({
       for (let event = await subscription.next(signal); event; event = await subscription.next(signal)) {
         for (const update of await feed.push(event.record)) if (update.status !== 'closed') yield tracked(event.id, update.event);
       }
+    } catch (error) {
+      throw toTRPCError(error);
     } finally {
       close();
     }

@@ -37,7 +37,8 @@ export function openStream(ctx: Context, kind: RecordKind, input: StreamInput, d
   } catch (error) {
     throw toTRPCError(error);
   }
-  const release = ctx.limiter?.openSubscription(ctx.clientId) ?? (() => {});
+  // One place admits a subscription: every transport (WebSocket, SSE, REST) opens its streams here.
+  const release = ctx.limiter ? ctx.limiter.openSubscription(ctx.clientId) : () => {};
   if (!release) {
     ctx.metrics?.rateLimited.inc({ kind: 'subscription' });
     throw new TRPCError({ code: 'TOO_MANY_REQUESTS', message: 'too many concurrent subscriptions for this client' });
@@ -69,6 +70,8 @@ export function recordRouter(kind: RecordKind) {
           countSent();
           yield tracked(event.id, subscription.recordFor(event));
         }
+      } catch (error) {
+        throw toTRPCError(error);
       } finally {
         close();
       }
