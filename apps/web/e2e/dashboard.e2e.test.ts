@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createBessServer, type BessServer } from '@bess/api';
+import { ApiKeys, createBessServer, type BessServer } from '@bess/api';
 import { openDataset, type BessDataset } from '@bess/core';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -155,5 +155,35 @@ describe('operator dashboard', () => {
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
     expect(overflow).toBeLessThanOrEqual(0);
     await shot('8-tablet');
+  });
+});
+
+describe('with API keys on', () => {
+  it('asks for a key, refuses a wrong one, and then serves the dashboard and its live stream through the session cookie', async () => {
+    const keyed = await createBessServer({ dataset, port: 0, host: '127.0.0.1', webDist, limits: null, apiKeys: new ApiKeys(['operator-key-e2e-123']) });
+    const context = await browser.newContext({ viewport: { width: 1366, height: 900 } });
+    const tab = await context.newPage();
+    try {
+      await tab.goto(keyed.url);
+      await tab.waitForSelector('#api-key');
+      await tab.fill('#api-key', 'wrong-key');
+      await tab.click('[data-testid=sign-in]');
+      expect(await (await tab.waitForSelector('[role=alert]')).textContent()).toMatch(/not valid/);
+      await tab.screenshot({ path: join(artifacts, '9-sign-in-refused.png') });
+      await tab.fill('#api-key', 'operator-key-e2e-123');
+      await tab.click('[data-testid=sign-in]');
+      await tab.waitForSelector('[data-testid=device-card]');
+      const cookie = (await context.cookies()).find((c) => c.name === 'bess_session');
+      expect(cookie?.httpOnly).toBe(true);
+      expect(cookie?.sameSite).toBe('Strict');
+      expect(await tab.evaluate(() => document.cookie)).not.toContain('bess_session');
+      await tab.goto(`${keyed.url}/#/device/ZHPESS232A230002/live`);
+      await tab.waitForFunction(() => Number(document.querySelector('[data-testid=chart]')?.getAttribute('data-points')) > 2);
+      expect(await tab.textContent('[data-testid=connection]')).toBe('Connected');
+      await tab.screenshot({ path: join(artifacts, '10-signed-in-live.png') });
+    } finally {
+      await context.close();
+      await keyed.close();
+    }
   });
 });

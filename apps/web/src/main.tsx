@@ -1,17 +1,32 @@
 import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
-import { StrictMode, useState } from 'react';
+import { StrictMode, useEffect, useState } from 'react';
 import { createRoot } from 'react-dom/client';
 import { App } from './App';
+import { SignIn } from './components/SignIn';
+import { fetchSession, type SessionState } from './lib/session';
 import { createClient, trpc } from './trpc';
 import './styles.css';
 
 function Root() {
+  const [session, setSession] = useState<SessionState | null>(null);
+  const [failure, setFailure] = useState<string | null>(null);
+  useEffect(() => {
+    fetchSession().then(setSession, (e: Error) => setFailure(e.message));
+  }, []);
+  if (failure) return <div className="state error" role="alert">The server cannot be reached: {failure}</div>;
+  if (!session) return null;
+  // After signing in, a fresh page: every query and the WebSocket then carry the new cookie.
+  if (!session.signedIn) return <SignIn onSignedIn={() => location.reload()} />;
+  return <Dashboard session={session} />;
+}
+
+function Dashboard({ session }: { session: SessionState }) {
   const [queryClient] = useState(() => new QueryClient({ defaultOptions: { queries: { retry: 1, refetchOnWindowFocus: false } } }));
-  const [trpcClient] = useState(createClient);
+  const [trpcClient] = useState(() => createClient(session.csrfToken));
   return (
     <trpc.Provider client={trpcClient} queryClient={queryClient}>
       <QueryClientProvider client={queryClient}>
-        <App />
+        <App session={session} />
       </QueryClientProvider>
     </trpc.Provider>
   );

@@ -24,7 +24,10 @@ export function useConnection(): Connection {
   );
 }
 
-export function createClient() {
+/** Calls one HTTP request batches at most (the server refuses larger batches). */
+const MAX_BATCH_ITEMS = 32;
+
+export function createClient(csrfToken?: string) {
   const wsUrl = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/trpc`;
   const wsClient = createWSClient({
     url: wsUrl,
@@ -37,7 +40,7 @@ export function createClient() {
       splitLink({
         condition: (op) => op.type === 'subscription',
         true: wsLink({ client: wsClient }),
-        false: httpBatchLink({ url: '/trpc' }),
+        false: httpBatchLink({ url: '/trpc', maxItems: MAX_BATCH_ITEMS, ...(csrfToken ? { headers: { 'X-CSRF-Token': csrfToken } } : {}) }),
       }),
     ],
   });

@@ -15,7 +15,9 @@ import { DEFAULT_KEEP_ALIVE, KeepAlive, type KeepAliveOptions } from './ops/keep
 import { silentLogger, type Logger } from './ops/log.js';
 import { createServerMetrics, type ServerMetrics } from './ops/metrics.js';
 import { ClientLimiter, type RateLimitOptions } from './ops/rate-limit.js';
-import { loggablePath, parseRequestTarget } from './ops/request-target.js';
+import { decodePathSegment, loggablePath, parseRequestTarget } from './ops/request-target.js';
+import { Sessions } from './ops/sessions.js';
+import { handleSession, SESSION_PATH } from './session-routes.js';
 import { DEFAULT_WORK_GATE, WorkGate, type WorkGateOptions } from './ops/work-gate.js';
 import { handleRest } from './rest.js';
 import { appRouter } from './root.js';
@@ -65,7 +67,9 @@ const DEFAULT_MAX_CONNECTIONS = 10_000;
 const DEFAULT_AUTH_TIMEOUT_MS = 10_000;
 const DEFAULT_SHUTDOWN_GRACE_MS = 30_000;
 /** Methods some route answers; anything else is a 405, whatever the path. */
-const METHODS = new Set(['GET', 'HEAD', 'POST', 'OPTIONS']);
+const METHODS = new Set(['GET', 'HEAD', 'POST', 'DELETE', 'OPTIONS']);
+/** Methods that change state: with a session cookie they must echo its CSRF token. */
+const UNSAFE_METHODS = new Set(['POST', 'DELETE']);
 
 const SECURITY_HEADERS: Record<string, string> = {
   'X-Content-Type-Options': 'nosniff',
@@ -86,6 +90,7 @@ export async function createBessServer(options: ServerOptions): Promise<BessServ
   const metrics = createServerMetrics();
   const limiter = options.limits === null ? undefined : new ClientLimiter(options.limits ?? {});
   const workGate = new WorkGate(options.workGate ?? DEFAULT_WORK_GATE);
+  const sessions = new Sessions();
   const hub = new StreamHub(dataset, {
     onDrop: () => metrics.eventsDropped.inc({ reason: 'slow_client' }),
     onError: (error) => log('error', 'stream reader failed', { error: String(error) }),
@@ -114,11 +119,19 @@ export async function createBessServer(options: ServerOptions): Promise<BessServ
     ...(limiter ? { limiter } : {}),
     clientId: clientOf(req, key),
   });
-  /** Whether a request may go on with `key`; counts the failure (and throttles its address) when not. */
+  /** The key a request presents: in a header or the query, else through its browser session's cookie. */
+  const keyOf = (req: IncomingMessage, url: URL): string | undefined => presentedKey(req, url) ?? sessions.of(req)?.key;
+  /** A state-changing request authenticated by cookie alone must carry the session's CSRF token. */
+  const csrfFails = (req: IncomingMessage, url: URL): boolean => {
+    if (!UNSAFE_METHODS.has(req.method ?? '') || presentedKey(req, url) !== undefined) return false;
+    const session = sessions.of(req);
+    return !!session && !sessions.csrfMatches(req, session);
+  };
+  /** Whether a request may go on with `key`; counts the failure when not, and throttles an address that guesses wrong keys. */
   const admits = (req: IncomingMessage, key: string | undefined): boolean => {
     if (apiKeys.accepts(key)) return true;
     metrics.authFailures.inc();
-    limiter?.authFailed(addressOf(req));
+    if (key !== undefined) limiter?.authFailed(addressOf(req));
     return false;
   };
 
@@ -127,7 +140,7 @@ export async function createBessServer(options: ServerOptions): Promise<BessServ
     basePath: '/trpc/',
     maxBatchSize: MAX_BATCH_SIZE,
     // handle() has already parsed the target and checked the key.
-    createContext: ({ req }) => contextFor(req, presentedKey(req, parseRequestTarget(req.url)!)),
+    createContext: ({ req }) => contextFor(req, keyOf(req, parseRequestTarget(req.url)!)),
   });
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -142,6 +155,7 @@ export async function createBessServer(options: ServerOptions): Promise<BessServ
     });
     const url = parseRequestTarget(req.url);
     if (!url) return sendDetail(res, 400, 'the request-target is not a valid URL path');
+    if (decodePathSegment(url.pathname) === null) return sendDetail(res, 400, 'malformed percent-encoding in the path');
     if (!METHODS.has(req.method ?? '')) {
       res.setHeader('Allow', [...METHODS].join(', '));
       return sendDetail(res, 405, 'Method Not Allowed');
@@ -154,9 +168,12 @@ export async function createBessServer(options: ServerOptions): Promise<BessServ
     if (path === '/docs/init.js') return sendScript(res, SWAGGER_INIT);
     if (path.startsWith('/docs/') && serveFile(res, swaggerUiDir, path.slice(5), 3600)) return;
     if (path === '/openapi.json') return sendJson(res, 200, openApiDocument());
+    if (path === SESSION_PATH) return handleSession(req, res, { apiKeys, sessions, admits });
+    // `/` is the prototype's API info for clients, and the dashboard (public, like its assets) for browsers.
+    if (path === '/' && options.webDist && (req.headers.accept ?? '').includes('text/html') && serveFile(res, options.webDist, '/index.html')) return;
 
     const isApi = path === '/' || path === '/metrics' || path.startsWith('/trpc/') || /^\/(bms|pcs)(\/|$)/.test(path);
-    const key = presentedKey(req, url);
+    const key = keyOf(req, url);
     if (isApi && apiKeys.enabled && limiter?.authBlocked(addressOf(req))) {
       metrics.rateLimited.inc({ kind: 'auth' });
       res.setHeader('Retry-After', '60');
@@ -166,14 +183,13 @@ export async function createBessServer(options: ServerOptions): Promise<BessServ
       res.setHeader('WWW-Authenticate', 'Bearer');
       return sendDetail(res, 401, 'an API key is required (Authorization: Bearer <key>, X-API-Key, or ?api_key=)');
     }
+    if (isApi && csrfFails(req, url)) return sendDetail(res, 403, 'missing or wrong X-CSRF-Token');
     if (path === '/metrics') {
       res.writeHead(200, { 'Content-Type': 'text/plain; version=0.0.4' });
       res.end(metrics.registry.render());
       return;
     }
     if (path.startsWith('/trpc/')) return trpcHttp(req, res);
-    // `/` is the prototype's API info for clients, and the dashboard for browsers.
-    if (path === '/' && options.webDist && (req.headers.accept ?? '').includes('text/html') && serveFile(res, options.webDist, '/index.html')) return;
     const ctx = contextFor(req, key);
     if (/^\/(bms|pcs)(\/|$)/.test(path) || path === '/') {
       if (limiter && !limiter.allowQuery(ctx.clientId)) {
@@ -216,7 +232,8 @@ export async function createBessServer(options: ServerOptions): Promise<BessServ
       if (!url) return refuseUpgrade(socket, '400 Bad Request');
       if (url.pathname !== '/trpc' && url.pathname !== '/trpc/') return refuseUpgrade(socket, '404 Not Found');
       const origin = req.headers.origin;
-      if (origin && !cors.allows(origin)) return refuseUpgrade(socket, '403 Forbidden');
+      // The dashboard's own page opens its WebSocket from this origin; other origins must be allowed by CORS.
+      if (origin && !isSameOrigin(req, origin) && !cors.allows(origin)) return refuseUpgrade(socket, '403 Forbidden');
       if (apiKeys.enabled && limiter?.authBlocked(addressOf(req))) {
         metrics.rateLimited.inc({ kind: 'auth' });
         return refuseUpgrade(socket, '429 Too Many Requests');
@@ -233,8 +250,8 @@ export async function createBessServer(options: ServerOptions): Promise<BessServ
       wss.handleUpgrade(req, socket, head, (ws) => {
         ws.once('close', release);
         connectionOf.set(ws, new WsConnection(ws, socket, streamEventSent));
-        // A key in the URL or headers is checked now; one sent as connection params, with the first message.
-        const key = presentedKey(req, url);
+        // A key in the URL, headers or session cookie is checked now; one sent as connection params, with the first message.
+        const key = keyOf(req, url);
         if (apiKeys.accepts(key)) authenticated.add(ws);
         else if (key !== undefined) {
           admits(req, key);
@@ -270,7 +287,7 @@ export async function createBessServer(options: ServerOptions): Promise<BessServ
     createContext: ({ req, res, info }) => {
       const url = parseRequestTarget(req.url);
       const fromParams = info.connectionParams?.apiKey;
-      const key = (url && presentedKey(req, url)) ?? (typeof fromParams === 'string' ? fromParams : undefined);
+      const key = (url && keyOf(req, url)) ?? (typeof fromParams === 'string' ? fromParams : undefined);
       if (!admits(req, key)) {
         res.close(4401, 'invalid API key');
         throw new TRPCError({ code: 'UNAUTHORIZED', message: 'an API key is required (connection params apiKey, or ?api_key=)' });
@@ -344,6 +361,11 @@ function sendReadiness(res: ServerResponse, dataset: BessDataset): void {
     damagedBlocks,
     problems: listed,
   });
+}
+
+function isSameOrigin(req: IncomingMessage, origin: string): boolean {
+  const host = req.headers.host;
+  return !!host && (origin === `http://${host}` || origin === `https://${host}`);
 }
 
 function sendHtml(res: ServerResponse, html: string): void {

@@ -6,7 +6,7 @@
 export class TimeSlicer {
   private since = performance.now();
 
-  constructor(private readonly sliceMs = 10) {}
+  constructor(private readonly sliceMs = 4) {}
 
   async pause(): Promise<void> {
     if (performance.now() - this.since < this.sliceMs) return;

@@ -1,5 +1,6 @@
 import { useEffect, useState } from 'react';
 import { href, type Route } from '../lib/route';
+import { signOut, type SessionState } from '../lib/session';
 import { useConnection } from '../trpc';
 
 const LABEL = { open: 'Connected', connecting: 'Connecting…', closed: 'Disconnected — retrying' } as const;
@@ -13,7 +14,7 @@ function useTheme(): [string, () => void] {
   return [theme, () => setTheme((t) => (t === 'dark' ? 'light' : 'dark'))];
 }
 
-export function Header({ route }: { route: Route }) {
+export function Header({ route, session }: { route: Route; session: SessionState }) {
   const connection = useConnection();
   const [theme, toggle] = useTheme();
   return (
@@ -29,6 +30,11 @@ export function Header({ route }: { route: Route }) {
       <button type="button" className="ghost" onClick={toggle} aria-label="Toggle theme">
         {theme === 'dark' ? '☀ Light' : '☾ Dark'}
       </button>
+      {session.keysRequired && (
+        <button type="button" className="ghost" onClick={() => void signOut(session.csrfToken).then(() => location.reload())}>
+          Sign out
+        </button>
+      )}
     </header>
   );
 }

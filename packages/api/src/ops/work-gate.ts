@@ -13,7 +13,7 @@ export interface WorkGateOptions {
   perClient: number;
 }
 
-export const DEFAULT_WORK_GATE: WorkGateOptions = { running: 2, queued: 64, perClient: 8 };
+export const DEFAULT_WORK_GATE: WorkGateOptions = { running: 1, queued: 64, perClient: 8 };
 
 export class GateFullError extends Error {
   constructor(readonly scope: 'client' | 'server') {

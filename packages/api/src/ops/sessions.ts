@@ -1,0 +1,79 @@
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+
+/**
+ * Browser sign-in for a server with API keys: the dashboard posts a key once and gets an
+ * HttpOnly, SameSite=Strict session cookie, which the page, tRPC over HTTP and the WebSocket
+ * then present instead of the key. Sessions live in memory (a restart signs everyone out) and
+ * carry a CSRF token that every state-changing request made with the cookie must echo in
+ * `X-CSRF-Token`.
+ */
+export const SESSION_COOKIE = 'bess_session';
+export const CSRF_HEADER = 'x-csrf-token';
+const DEFAULT_TTL_MS = 12 * 3_600_000;
+const MAX_SESSIONS = 10_000;
+
+interface Session {
+  key: string;
+  csrf: string;
+  expires: number;
+}
+
+export class Sessions {
+  private readonly byId = new Map<string, Session>();
+
+  constructor(readonly ttlMs = DEFAULT_TTL_MS) {}
+
+  /** A new session for a key already checked by the caller. */
+  create(key: string): { id: string; csrf: string } {
+    this.sweep();
+    if (this.byId.size >= MAX_SESSIONS) this.byId.delete(this.byId.keys().next().value!);
+    const id = randomBytes(32).toString('base64url');
+    const csrf = randomBytes(24).toString('base64url');
+    this.byId.set(id, { key, csrf, expires: Date.now() + this.ttlMs });
+    return { id, csrf };
+  }
+
+  /** The live session the request's cookie names, if any. */
+  of(req: IncomingMessage): (Session & { id: string }) | undefined {
+    const id = sessionIdOf(req);
+    if (!id) return undefined;
+    const session = this.byId.get(id);
+    if (!session) return undefined;
+    if (session.expires <= Date.now()) {
+      this.byId.delete(id);
+      return undefined;
+    }
+    return { ...session, id };
+  }
+
+  /** Whether the request echoes its session's CSRF token. */
+  csrfMatches(req: IncomingMessage, session: Session): boolean {
+    const sent = req.headers[CSRF_HEADER];
+    if (typeof sent !== 'string' || sent.length !== session.csrf.length) return false;
+    return timingSafeEqual(Buffer.from(sent), Buffer.from(session.csrf));
+  }
+
+  destroy(id: string): void {
+    this.byId.delete(id);
+  }
+
+  private sweep(): void {
+    const now = Date.now();
+    for (const [id, s] of this.byId) if (s.expires <= now) this.byId.delete(id);
+  }
+}
+
+export function sessionIdOf(req: IncomingMessage): string | undefined {
+  const cookies = req.headers.cookie;
+  if (!cookies) return undefined;
+  for (const part of cookies.split(';')) {
+    const eq = part.indexOf('=');
+    if (eq > 0 && part.slice(0, eq).trim() === SESSION_COOKIE) return part.slice(eq + 1).trim() || undefined;
+  }
+  return undefined;
+}
+
+export function sessionCookie(id: string, maxAgeSeconds: number): string {
+  return `${SESSION_COOKIE}=${id}; HttpOnly; SameSite=Strict; Path=/; Max-Age=${maxAgeSeconds}`;
+}
