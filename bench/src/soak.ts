@@ -27,7 +27,7 @@ const port = await new Promise<number>((res) => {
   });
 });
 const server = spawn(process.execPath, [resolve(repo, 'packages/api/dist/main.js')], {
-  env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', DATA_DIR: dataDir, BESS_LOG: 'warn', BESS_RATE_LIMIT: '0', BESS_MAX_SUBSCRIPTIONS: '0', BESS_MAX_CONNECTIONS_PER_CLIENT: '0' },
+  env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', DATA_DIR: dataDir, BESS_LOG: 'warn', BESS_RATE_LIMIT: '0', BESS_MAX_SUBSCRIPTIONS: '0', BESS_MAX_CONNECTIONS_PER_CLIENT: '0', BESS_MAX_REQUESTS_IN_FLIGHT: '0' },
   stdio: ['ignore', 'ignore', 'inherit'],
 });
 const base = `http://127.0.0.1:${port}`;

@@ -175,6 +175,50 @@ describe('batch bombs', () => {
   });
 });
 
+describe('fair turns', () => {
+  /** /health latencies, sampled every 20 ms until `done` settles (each sample waits for its answer). */
+  async function probeWhile(done: Promise<unknown>): Promise<number[]> {
+    let settled = false;
+    void done.finally(() => (settled = true));
+    const latencies: number[] = [];
+    while (!settled) {
+      latencies.push(await healthMs());
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    return latencies.sort((a, b) => a - b);
+  }
+
+  it('run a WebSocket message of 300 page queries one per loop turn, answering /health in between', async () => {
+    const { ws, messages, closed } = await socket();
+    const calls = Array.from({ length: 300 }, (_, i) => ({ id: i + 1, method: 'query', params: { path: 'bms.batch', input: { deviceId: DEVICE, batchSize: 1000, step: 1, skip: i * 1000 } } }));
+    const answered = new Promise<void>((resolve) => {
+      const check = setInterval(() => messages.length >= 300 && (clearInterval(check), resolve()), 10);
+    });
+    ws.send(JSON.stringify(calls));
+    const latencies = await probeWhile(answered);
+    expect(messages.filter((m) => JSON.stringify(m).includes('"records"')).length).toBe(300);
+    // Without turns the 300 calls ran back to back: /health waited 1-2 s.
+    expect(latencies.length).toBeGreaterThan(5);
+    expect(latencies[Math.floor(latencies.length * 0.99)]!).toBeLessThan(250);
+    ws.close();
+    await closed;
+  });
+
+  it('cut off an HTTP client that asks for megabytes and never reads them', async () => {
+    const input = Object.fromEntries(Array.from({ length: 32 }, (_, i) => [i, { deviceId: DEVICE, batchSize: 1000, step: 1, skip: i * 1000 }]));
+    const target = `/trpc/${Array.from({ length: 32 }, () => 'bms.batch').join(',')}?batch=1&input=${encodeURIComponent(JSON.stringify(input))}`;
+    const before = server.metrics.eventsDropped.get({ reason: 'client_cut_off' });
+    const client = connect(port, '127.0.0.1', () => {
+      client.write(`GET ${target} HTTP/1.1\r\nHost: x\r\nX-API-Key: ${KEY_A}\r\n\r\n`);
+      client.pause(); // never reads: the answer piles up in the server
+    });
+    client.on('error', () => {});
+    // Cut off after two 2-second checks without progress.
+    await eventually(() => server.metrics.eventsDropped.get({ reason: 'client_cut_off' }) > before, 10_000);
+    client.destroy();
+  }, 15_000);
+});
+
 /** A WebSocket on /trpc with the first key, collecting every message. */
 function socket(query = `?api_key=${KEY_A}`): Promise<{ ws: WebSocket; messages: unknown[]; closed: Promise<number> }> {
   return new Promise((resolve, reject) => {

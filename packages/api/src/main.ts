@@ -30,6 +30,7 @@ const limits: Partial<RateLimitOptions> = {
   maxSubscriptions: limitFromEnv('BESS_MAX_SUBSCRIPTIONS', DEFAULT_LIMITS.maxSubscriptions),
   maxConnections: limitFromEnv('BESS_MAX_CONNECTIONS_PER_CLIENT', DEFAULT_LIMITS.maxConnections),
   authFailuresPerMinute: limitFromEnv('BESS_AUTH_FAILURES_PER_MINUTE', DEFAULT_LIMITS.authFailuresPerMinute),
+  maxRequestsInFlight: limitFromEnv('BESS_MAX_REQUESTS_IN_FLIGHT', DEFAULT_LIMITS.maxRequestsInFlight),
 };
 const cors = CorsPolicy.fromEnv(process.env, apiKeys.enabled);
 if (!apiKeys.enabled) log('warn', 'no API keys configured (BESS_API_KEYS): the API is open to anyone who can reach it', { host });

@@ -19,6 +19,8 @@ import { decodePathSegment, loggablePath, parseRequestTarget } from './ops/reque
 import { Sessions } from './ops/sessions.js';
 import { handleSession, SESSION_PATH } from './session-routes.js';
 import { DEFAULT_WORK_GATE, WorkGate, type WorkGateOptions } from './ops/work-gate.js';
+import { FairTurns } from './ops/fair-turns.js';
+import { StalledResponses } from './ops/stalled-responses.js';
 import { handleRest } from './rest.js';
 import { appRouter } from './root.js';
 import { serveFile } from './static.js';
@@ -91,6 +93,7 @@ export async function createBessServer(options: ServerOptions): Promise<BessServ
   const limiter = options.limits === null ? undefined : new ClientLimiter(options.limits ?? {});
   const workGate = new WorkGate(options.workGate ?? DEFAULT_WORK_GATE);
   const sessions = new Sessions();
+  const turns = new FairTurns();
   const hub = new StreamHub(dataset, {
     onDrop: () => metrics.eventsDropped.inc({ reason: 'slow_client' }),
     onError: (error) => log('error', 'stream reader failed', { error: String(error) }),
@@ -116,6 +119,7 @@ export async function createBessServer(options: ServerOptions): Promise<BessServ
     hub,
     metrics,
     workGate,
+    turns,
     ...(limiter ? { limiter } : {}),
     clientId: clientOf(req, key),
   });
@@ -134,6 +138,11 @@ export async function createBessServer(options: ServerOptions): Promise<BessServ
     if (key !== undefined) limiter?.authFailed(addressOf(req));
     return false;
   };
+
+  const stalled = new StalledResponses(() => {
+    metrics.eventsDropped.inc({ reason: 'client_cut_off' });
+    log('warn', 'closing an HTTP client that stopped reading its answer');
+  });
 
   const trpcHttp = createHTTPHandler({
     router: appRouter,
@@ -174,7 +183,8 @@ export async function createBessServer(options: ServerOptions): Promise<BessServ
 
     const isApi = path === '/' || path === '/metrics' || path.startsWith('/trpc/') || /^\/(bms|pcs)(\/|$)/.test(path);
     const key = keyOf(req, url);
-    if (isApi && apiKeys.enabled && limiter?.authBlocked(addressOf(req))) {
+    // A signed-in browser is not throttled with its address: its cookie is not a guess.
+    if (isApi && apiKeys.enabled && limiter?.authBlocked(addressOf(req)) && !sessions.of(req)) {
       metrics.rateLimited.inc({ kind: 'auth' });
       res.setHeader('Retry-After', '60');
       return sendDetail(res, 429, 'too many failed key attempts from this address; retry in a minute');
@@ -184,6 +194,17 @@ export async function createBessServer(options: ServerOptions): Promise<BessServ
       return sendDetail(res, 401, 'an API key is required (Authorization: Bearer <key>, X-API-Key, or ?api_key=)');
     }
     if (isApi && csrfFails(req, url)) return sendDetail(res, 403, 'missing or wrong X-CSRF-Token');
+    // Requests a client has open at once (streams are capped as subscriptions instead).
+    const isStream = path.endsWith('/stream') || (req.headers.accept ?? '').includes('text/event-stream');
+    if (isApi && limiter && !isStream) {
+      const release = limiter.openRequest(clientOf(req, key));
+      if (!release) {
+        metrics.rateLimited.inc({ kind: 'in_flight' });
+        return sendDetail(res, 429, 'too many requests in flight for this client; read the answers first');
+      }
+      res.once('close', release);
+      stalled.watch(res);
+    }
     if (path === '/metrics') {
       res.writeHead(200, { 'Content-Type': 'text/plain; version=0.0.4' });
       res.end(metrics.registry.render());
@@ -196,6 +217,7 @@ export async function createBessServer(options: ServerOptions): Promise<BessServ
         metrics.rateLimited.inc({ kind: 'rest' });
         return sendDetail(res, 429, 'rate limit exceeded; slow down');
       }
+      await turns.turn();
       if (await handleRest(req, res, url, ctx)) return;
     }
     if (options.webDist && (serveFile(res, options.webDist, path, path.startsWith('/assets/') ? 31_536_000 : 0) || serveSpa(req, res, options.webDist, path))) return;
@@ -234,7 +256,7 @@ export async function createBessServer(options: ServerOptions): Promise<BessServ
       const origin = req.headers.origin;
       // The dashboard's own page opens its WebSocket from this origin; other origins must be allowed by CORS.
       if (origin && !isSameOrigin(req, origin) && !cors.allows(origin)) return refuseUpgrade(socket, '403 Forbidden');
-      if (apiKeys.enabled && limiter?.authBlocked(addressOf(req))) {
+      if (apiKeys.enabled && limiter?.authBlocked(addressOf(req)) && !sessions.of(req)) {
         metrics.rateLimited.inc({ kind: 'auth' });
         return refuseUpgrade(socket, '429 Too Many Requests');
       }
@@ -298,6 +320,7 @@ export async function createBessServer(options: ServerOptions): Promise<BessServ
     },
   });
   const slowClients = setInterval(() => {
+    stalled.sweep();
     for (const ws of wss.clients) {
       if (ws.bufferedAmount > MAX_BUFFERED_BYTES) {
         metrics.eventsDropped.inc({ reason: 'client_cut_off' });

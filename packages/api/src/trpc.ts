@@ -3,6 +3,7 @@ import { initTRPC, TRPCError } from '@trpc/server';
 import { ZodError } from 'zod';
 import type { ServerMetrics } from './ops/metrics.js';
 import type { ClientLimiter } from './ops/rate-limit.js';
+import type { FairTurns } from './ops/fair-turns.js';
 import { GateFullError, type WorkGate } from './ops/work-gate.js';
 import { StreamEndedError, type StreamHub } from './stream.js';
 import type { WsConnection } from './ws-direct.js';
@@ -14,6 +15,8 @@ export interface Context {
   limiter?: ClientLimiter;
   /** The budget heavy queries share (heavyProcedure). */
   workGate: WorkGate;
+  /** Queries take turns with the rest of the server's work (see FairTurns). */
+  turns: FairTurns;
   /** Who is calling, for rate limits: the API key's digest prefix or the remote address. */
   clientId: string;
   /** The WebSocket connection the call came over, if any: streams write their events to it directly. */
@@ -60,6 +63,7 @@ const limited = t.middleware(async ({ ctx, type, path, next }) => {
     ctx.metrics?.rateLimited.inc({ kind: 'query' });
     throw new TRPCError({ code: 'TOO_MANY_REQUESTS', message: 'rate limit exceeded; slow down' });
   }
+  if (type !== 'subscription') await ctx.turns.turn();
   const started = performance.now();
   const result = await next();
   if (type !== 'subscription') ctx.metrics?.queryLatency.observe((performance.now() - started) / 1000, { route: `trpc:${path}` });

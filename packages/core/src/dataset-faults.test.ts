@@ -79,6 +79,23 @@ describe('file-system faults', () => {
     expect(series!.v[0]).toBe(20 + (8_000 % 600) / 10);
   });
 
+  it('detects damaged page summaries before downsampling with them, and rebuilds them', async () => {
+    const { dataset, root } = await open((write) => write('CAB1', 'bms1_soc', csv('bms1_soc', minutes(5_000))));
+    const sum = indexPaths(join(root, '.bess-index'), 'CAB1', 'bms1_soc').sum;
+    const fd = openSync(sum, 'r+');
+    writeSync(fd, Buffer.from(Array.from({ length: 64 }, (_, i) => (i * 37 + 11) % 256)), 0, 64, 16);
+    closeSync(fd);
+    const range = [T0, T0 + 3 * 86_400_000] as const;
+    await expect(dataset.downsample('CAB1', 'bms1_soc', ...range, 20)).rejects.toBeInstanceOf(IndexDamagedError);
+    let buckets = null;
+    for (let i = 0; i < 100 && !buckets; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      buckets = await dataset.downsample('CAB1', 'bms1_soc', ...range, 20).catch(() => null);
+    }
+    expect(Math.min(...buckets!.min)).toBe(20);
+    expect(Math.max(...buckets!.max)).toBe(79.9);
+  });
+
   // Root ignores permissions, so the index is made unwritable by a file where its folder should be.
   it('reports an index that cannot be written in its health, and recovers once it can', async () => {
     const scratch = scratchRoot();

@@ -14,9 +14,11 @@ export interface RateLimitOptions {
   maxConnections: number;
   /** Failed key attempts per remote address per minute before it is refused for a minute. */
   authFailuresPerMinute: number;
+  /** HTTP requests (not streams) one client may have open at once: answers it does not read hold memory. */
+  maxRequestsInFlight: number;
 }
 
-export const DEFAULT_LIMITS: RateLimitOptions = { ratePerSecond: 50, burst: 200, maxSubscriptions: 50, maxConnections: 64, authFailuresPerMinute: 20 };
+export const DEFAULT_LIMITS: RateLimitOptions = { ratePerSecond: 50, burst: 200, maxSubscriptions: 50, maxConnections: 64, authFailuresPerMinute: 20, maxRequestsInFlight: 32 };
 
 const MINUTE_MS = 60_000;
 
@@ -24,6 +26,7 @@ export class ClientLimiter {
   private readonly buckets = new Map<string, { tokens: number; at: number }>();
   private readonly subscriptions = new Map<string, number>();
   private readonly connections = new Map<string, number>();
+  private readonly requests = new Map<string, number>();
   private readonly authFailures = new Map<string, { count: number; since: number }>();
 
   readonly options: RateLimitOptions;
@@ -57,6 +60,11 @@ export class ClientLimiter {
 
   subscriptionsOf(client: string): number {
     return this.subscriptions.get(client) ?? 0;
+  }
+
+  /** Reserves one of a client's in-flight HTTP requests; null when it is at its cap. */
+  openRequest(client: string): (() => void) | null {
+    return reserve(this.requests, client, this.options.maxRequestsInFlight);
   }
 
   /** Reserves a WebSocket connection slot for a remote address; null when it is at its cap. */

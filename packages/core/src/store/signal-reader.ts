@@ -223,7 +223,17 @@ export class SignalReader {
     const pages = summaryPages(this.meta.rows);
     return this.cache.get(`${this.id}:sum:${pages}`, () => {
       const out = new Float64Array(pages * SUMMARY_FIELDS);
-      readFully(descriptors.fd(this.sumPath), new Uint8Array(out.buffer), 0, this.sumPath);
+      try {
+        readFully(descriptors.fd(this.sumPath), new Uint8Array(out.buffer), 0, this.sumPath);
+      } catch {
+        this.onDamaged();
+        throw new IndexDamagedError(this.sumPath, 0);
+      }
+      const bad = firstInconsistentPage(out, this.meta);
+      if (bad >= 0) {
+        this.onDamaged();
+        throw new IndexDamagedError(this.sumPath, bad);
+      }
       return out;
     });
   }
@@ -303,6 +313,35 @@ export class SignalReader {
     if (i >= 0 && this.time(i) === t) return i;
     return i + 1;
   }
+}
+
+/**
+ * The first page whose summary cannot be right, or -1: counts must be 256 but for the last page,
+ * times must rise from page to page and agree with the block starts held in memory, min <= mean <= max.
+ * Random or zeroed bytes fail these at once; rows read later are checked against them (verify).
+ */
+function firstInconsistentPage(summaries: Float64Array, meta: IndexMeta): number {
+  const pages = summaries.length / SUMMARY_FIELDS;
+  let previousLast = -Infinity;
+  for (let p = 0; p < pages; p++) {
+    const o = p * SUMMARY_FIELDS;
+    const [tFirst, tLast, min, max, sum, count] = [summaries[o]!, summaries[o + 1]!, summaries[o + 2]!, summaries[o + 3]!, summaries[o + 4]!, summaries[o + 5]!];
+    // The last page may already have grown by a live append the meta does not know yet.
+    const countOk = p < pages - 1 ? count === SUMMARY_ROWS : count >= meta.rows - p * SUMMARY_ROWS && count <= SUMMARY_ROWS;
+    const blockStart = (p * SUMMARY_ROWS) % BLOCK_ROWS === 0 ? meta.blockStarts[(p * SUMMARY_ROWS) / BLOCK_ROWS] : tFirst;
+    const mean = sum / count;
+    const ok =
+      countOk &&
+      tFirst === blockStart &&
+      tFirst > previousLast &&
+      tLast >= tFirst &&
+      min <= max &&
+      mean >= min - Math.abs(min) * 1e-9 - 1e-9 &&
+      mean <= max + Math.abs(max) * 1e-9 + 1e-9;
+    if (!ok) return p;
+    previousLast = tLast;
+  }
+  return -1;
 }
 
 /** Index (in rows) of the last row of `rows` (`[t, v, ...]`, sorted, first at or before t) at or before `t`. */
