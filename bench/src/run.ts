@@ -10,7 +10,7 @@ import { machine, round, runStep } from './measure.js';
 /**
  * `pnpm bench`: generates (or reuses) a benchmark dataset with the project's own
  * generator, then measures ingestion, restart, paging, history, the reference
- * parsers, analytics, fan-out and a soak, each step in its own process (`--skip`
+ * parsers, analytics, fan-out, a soak and an attack, each step in its own process (`--skip`
  * leaves steps out). Results are merged into bench/results/<preset>.json.
  */
 const benchDir = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -140,6 +140,13 @@ if (!skip.has('fanout')) {
 if (!skip.has('soak')) {
   console.error('soak: 500 subscribers and a paging loop for 3 minutes');
   results.soak = await runStep('soak', [root, '500', '180']);
+  save();
+}
+
+if (!skip.has('attack')) {
+  // On the bundled sample: the attack measures the server's defences, not the data's size.
+  console.error('attack: one valid key within its limits, 20 s per phase, /health probed every 20 ms');
+  results.attack = await runStep('attack', [resolve(benchDir, '../data'), '20']);
   save();
 }
 

@@ -25,7 +25,7 @@ export function useConnection(): Connection {
 }
 
 /** Calls one HTTP request batches at most (the server refuses larger batches). */
-const MAX_BATCH_ITEMS = 32;
+const MAX_BATCH_ITEMS = 16;
 
 export function createClient(csrfToken?: string) {
   const wsUrl = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/trpc`;

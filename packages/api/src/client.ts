@@ -48,8 +48,8 @@ export function createBessClient(options: BessClientOptions): BessClient {
       splitLink({
         condition: (op) => op.type === 'subscription',
         true: subscriptions,
-        // The server refuses batches of more than 32 calls (MAX_BATCH_SIZE).
-        false: httpBatchLink({ url: `${base}/trpc`, maxItems: 32, ...(headers ? { headers } : {}) }),
+        // The server refuses batches of more than 16 calls (MAX_BATCH_SIZE).
+        false: httpBatchLink({ url: `${base}/trpc`, maxItems: 16, ...(headers ? { headers } : {}) }),
       }),
     ],
   });

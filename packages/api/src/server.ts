@@ -64,7 +64,7 @@ export interface BessServer {
 /** A client whose socket holds more than this unsent is not reading: it is cut off, not buffered without end. */
 const MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
 /** Calls one tRPC HTTP request may batch (the clients' links send at most this many). */
-export const MAX_BATCH_SIZE = 32;
+export const MAX_BATCH_SIZE = 16;
 const DEFAULT_MAX_CONNECTIONS = 10_000;
 const DEFAULT_AUTH_TIMEOUT_MS = 10_000;
 const DEFAULT_SHUTDOWN_GRACE_MS = 30_000;

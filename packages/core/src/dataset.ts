@@ -14,6 +14,7 @@ import { IndexPool } from './ingest/pool.js';
 import { BlockCache, SignalReader } from './store/signal-reader.js';
 import {
   BessError,
+  IndexDamagedError,
   UnknownDeviceError,
   UnknownSignalError,
   type AlignedRecord,
@@ -177,8 +178,13 @@ class IndexedDataset implements BessDataset {
         if (!this.devicesById.has(device.info.id)) continue; // gone meanwhile
         const grid = this.grid(device, kind, this.defaultStepMs(device.info.id, kind));
         if (grid.total === 0) continue;
-        this.records(device, kind, grid.times(0, WARM_ROWS));
-        this.records(device, kind, grid.times(Math.max(0, grid.total - WARM_ROWS), WARM_ROWS));
+        try {
+          this.records(device, kind, grid.times(0, WARM_ROWS));
+          this.records(device, kind, grid.times(Math.max(0, grid.total - WARM_ROWS), WARM_ROWS));
+        } catch (error) {
+          // A damaged index is being rebuilt (IndexDamagedError); the other devices still get warmed.
+          if (!(error instanceof IndexDamagedError)) throw error;
+        }
       }
     }
   }
