@@ -185,6 +185,15 @@ describe('prototype REST surface', () => {
     expect(lines[1]!.startsWith('2024-03-01T10:00:00Z,')).toBe(true);
   });
 
+  it('takes epoch milliseconds for from and to, as it documents', async () => {
+    const from = Date.UTC(2024, 2, 1, 10);
+    const res = await get(`/pcs/${DEVICE}/export.csv?from=${from}&to=${from + 3_600_000}`);
+    expect(res.status).toBe(200);
+    expect(res.body.trimEnd().split('\n')).toHaveLength(1 + 121);
+    const page = JSON.parse((await get(`/bms/${DEVICE}?from=${from}&batch_size=1`)).body);
+    expect(page.data[0].timestamp >= '2024-03-01T10:00:00Z').toBe(true);
+  });
+
   it('publishes an OpenAPI document and Swagger UI, and health', async () => {
     const doc = JSON.parse((await get('/openapi.json')).body);
     expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/bms/{device_id}', '/pcs/{device_id}/stream', '/bms/{device_id}/export.csv']));

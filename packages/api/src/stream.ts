@@ -279,6 +279,7 @@ class SharedReader implements Broadcaster {
 
   private async replayOne(due: number): Promise<void> {
     const { deviceId, kind, stepMs } = this.request;
+    this.dataset.device(deviceId); // gone since the last tick: the stream ends now, not after the prefetched records
     if (this.position < this.bufferStart || this.position >= this.bufferStart + this.buffer.length) {
       let page = await this.dataset.page(deviceId, kind, { skip: this.position, limit: PREFETCH, stepMs });
       if (page.records.length === 0 && page.total > 0) {

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { appendFileSync, closeSync, mkdirSync, openSync, renameSync, symlinkSync, writeSync } from 'node:fs';
+import { appendFileSync, closeSync, existsSync, mkdirSync, openSync, renameSync, symlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openDataset } from './dataset.js';
@@ -94,6 +94,19 @@ describe('file-system faults', () => {
     }
     expect(Math.min(...buckets!.min)).toBe(20);
     expect(Math.max(...buckets!.max)).toBe(79.9);
+  });
+
+  it('removes temporary index files a killed process left behind, and keeps a live one’s', async () => {
+    const scratch = scratchRoot();
+    const indexDir = join(scratch.root, 'index');
+    mkdirSync(join(indexDir, 'CAB1'), { recursive: true });
+    const dead = join(indexDir, 'CAB1', 'bms1_soc.bin.tmp-999999999');
+    const live = join(indexDir, 'CAB1', `bms1_soc.sum.tmp-${process.pid}`);
+    for (const path of [dead, live]) closeSync(openSync(path, 'w'));
+    await open((write) => write('CAB1', 'bms1_soc', csv('bms1_soc', minutes(10))), indexDir);
+    expect(existsSync(dead)).toBe(false);
+    expect(existsSync(live)).toBe(true);
+    scratch.remove();
   });
 
   // Root ignores permissions, so the index is made unwritable by a file where its folder should be.

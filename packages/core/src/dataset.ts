@@ -6,7 +6,7 @@ import { downsampleReader } from './align/downsample.js';
 import { RecordGrid, unionSegments } from './align/grid.js';
 import { BMS_SIGNALS, describeSignal, PCS_SIGNALS, parseCellSignal, RECORD_SIGNALS, type RecordKind } from './catalog.js';
 import { discoverDevices, type DiscoveredDevice } from './ingest/discover.js';
-import { indexPaths, sameSource, type IndexMeta } from './ingest/index-store.js';
+import { indexPaths, removeStaleTemporaries, sameSource, type IndexMeta } from './ingest/index-store.js';
 import { isRegularFile } from './ingest/source-file.js';
 import { coverageOf } from './ingest/stats.js';
 import { FolderNotices, type ChangedFiles } from './ingest/notices.js';
@@ -64,6 +64,7 @@ const STAT_BATCH = 32;
 /** Scans and indexes a data root, then serves it. */
 export async function openDataset(root: string, options: DatasetOptions = {}): Promise<BessDataset> {
   const dataset = new IndexedDataset(resolve(root), options);
+  dataset.removeStaleTemporaries();
   await dataset.refresh();
   return dataset;
 }
@@ -241,7 +242,13 @@ class IndexedDataset implements BessDataset {
     return this.pool.running;
   }
 
-  health(): DatasetHealth {
+  /** Leftovers of a process killed while writing an index (kill -9, power cut). */
+  removeStaleTemporaries(): void {
+    const removed = removeStaleTemporaries(this.indexDir);
+    if (removed > 0) this.log({ event: 'stale_temporaries_removed', files: removed });
+  }
+
+    health(): DatasetHealth {
     return { problems: [...this.problems.values()], damagedBlocks: this.damagedBlocks };
   }
 

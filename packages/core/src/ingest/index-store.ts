@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { closeSync, ftruncateSync, mkdirSync, openSync, readFileSync, readSync, renameSync, statSync, writeSync } from 'node:fs';
+import { closeSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { SignalQuality } from '../types.js';
 import { BLOCK_ROWS, decodeRows, encodeAppend, readScratch, rowBytes, writeSmallest, type RowFormat, type RowSink } from './row-format.js';
@@ -138,6 +138,50 @@ function writeAtomic(path: string, data: FileData): void {
     closeSync(fd);
   }
   if (fresh === null) renameSync(tmp, path);
+}
+
+const TEMPORARY = /\.tmp-(\d+)$/;
+
+/**
+ * Removes temporary files that a process killed mid-write left in the index folder (a live
+ * process's, such as another server's on the same folder, are left alone). Returns how many.
+ */
+export function removeStaleTemporaries(indexDir: string): number {
+  let removed = 0;
+  let devices: string[];
+  try {
+    devices = readdirSync(indexDir);
+  } catch {
+    return 0; // no index yet
+  }
+  for (const device of devices) {
+    let names: string[];
+    try {
+      names = readdirSync(join(indexDir, device));
+    } catch {
+      continue; // not a folder
+    }
+    for (const name of names) {
+      const pid = Number(TEMPORARY.exec(name)?.[1]);
+      if (!pid || processAlive(pid)) continue;
+      try {
+        unlinkSync(join(indexDir, device, name));
+        removed++;
+      } catch {
+        // gone meanwhile
+      }
+    }
+  }
+  return removed;
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 /** A descriptor of `path` created new, or null when it exists already. */
