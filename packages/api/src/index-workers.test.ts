@@ -31,4 +31,19 @@ describe('indexing workers', () => {
       await dataset.close();
     }
   });
+
+  it('give up on files that take too long: each job fails and is listed, and none is retried in this thread', async () => {
+    const slowRoot = mkdtempSync(join(tmpdir(), 'bess-slow-'));
+    cpSync(join(SAMPLE, DEVICE), join(slowRoot, DEVICE), { recursive: true });
+    // 1 ms is less than any job takes: every job times out, as one on a hung mount would.
+    const dataset = await openDataset(slowRoot, { indexDir: join(slowRoot, '.index'), workers: 2, jobTimeoutMs: 1 });
+    try {
+      const failed = dataset.health().problems.filter((p) => p.kind === 'failed');
+      expect(failed.length).toBe(591);
+      expect(failed[0]!.error).toMatch(/took over 1 ms; its worker was replaced/);
+    } finally {
+      await dataset.close();
+      rmSync(slowRoot, { recursive: true, force: true });
+    }
+  });
 });

@@ -92,7 +92,7 @@ class IndexedDataset implements BessDataset {
     const st = statSync(root, { throwIfNoEntry: false });
     if (!st?.isDirectory()) throw new Error(`data root ${root} is not a directory`);
     this.indexDir = options.indexDir ?? join(root, '.bess-index');
-    this.pool = new IndexPool(options.workers ?? availableParallelism(), options.workerIdleMs);
+    this.pool = new IndexPool(options.workers ?? availableParallelism(), options.workerIdleMs, options.jobTimeoutMs);
     this.cache = new BlockCache(options.cacheBytes ?? 64 * 1024 * 1024);
     this.log = options.log ?? (() => {});
   }

@@ -180,6 +180,8 @@ export interface OpenOptions {
   workers?: number;
   /** How long indexing workers wait for work before they exit (ms); default 5 000. */
   workerIdleMs?: number;
+  /** How long one file's indexing may take before its worker is replaced and the job fails (ms); default 120 000. */
+  jobTimeoutMs?: number;
   /** Structured log sink (one object per event). */
   log?: (event: Record<string, unknown>) => void;
 }

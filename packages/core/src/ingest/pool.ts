@@ -4,6 +4,12 @@ import { indexSignalFile, type IndexJob, type IndexOutcome } from './indexer.js'
 
 /** How long workers wait without work before they exit (a steady server gives their memory back). */
 export const WORKER_IDLE_MS = 5_000;
+/**
+ * How long one file may take before its worker is given up on (a file on a hung network mount
+ * blocks its read for ever): the job fails, is retried at the next refresh, and the others go on.
+ * The full set's largest file takes under a second.
+ */
+export const JOB_TIMEOUT_MS = 120_000;
 /** Jobs handed to one worker at a time: the next is waiting when the current one ends. */
 const JOBS_PER_WORKER = 2;
 
@@ -21,7 +27,7 @@ export class IndexPool {
   /** Jobs each running worker has been handed and not finished. */
   private readonly load = new Map<Worker, number>();
   private readonly queue: { job: IndexJob; resolve: (o: IndexOutcome) => void; reject: (e: Error) => void }[] = [];
-  private readonly pending = new Map<number, { resolve: (o: IndexOutcome) => void; reject: (e: Error) => void; worker: Worker }>();
+  private readonly pending = new Map<number, { resolve: (o: IndexOutcome) => void; reject: (e: Error) => void; worker: Worker; timer: NodeJS.Timeout }>();
   private readonly workerUrl = new URL('./index-worker.js', import.meta.url);
   private nextId = 0;
   private closing = false;
@@ -32,6 +38,7 @@ export class IndexPool {
   constructor(
     private readonly size = availableParallelism(),
     private readonly idleMs = WORKER_IDLE_MS,
+    private readonly jobTimeoutMs = JOB_TIMEOUT_MS,
   ) {
     this.inProcess = size <= 0 || import.meta.url.endsWith('.ts');
   }
@@ -52,6 +59,7 @@ export class IndexPool {
       const task = this.pending.get(m.id);
       if (!task) return;
       this.pending.delete(m.id);
+      clearTimeout(task.timer);
       if (m.error !== undefined) task.reject(new Error(m.error));
       else task.resolve(m.outcome!);
       this.release(worker);
@@ -67,16 +75,19 @@ export class IndexPool {
   }
 
   /** Drops a worker that failed; its job fails, and the queue goes on. */
-  private replace(worker: Worker, error: Error): void {
+  private replace(worker: Worker, error: Error, crashed = true): void {
     if (!this.workers.includes(worker)) return; // retired, or already replaced
     this.forget(worker);
     for (const [id, task] of this.pending) {
       if (task.worker !== worker) continue;
       this.pending.delete(id);
+      clearTimeout(task.timer);
       task.reject(error);
     }
     void worker.terminate();
     if (this.closing) return;
+    // A worker stuck on a file is no reason to index in this thread, where the same file would hang it.
+    if (!crashed) return this.dispatch();
     // Workers that keep dying are not worth respawning: finish the queue in this thread.
     if (++this.crashes > 8) {
       this.inProcess = true;
@@ -106,7 +117,12 @@ export class IndexPool {
       if (!worker) break;
       const task = this.queue.shift()!;
       const id = this.nextId++;
-      this.pending.set(id, { resolve: task.resolve, reject: task.reject, worker });
+      const timer = setTimeout(
+        () => this.replace(worker, new Error(`indexing ${task.job.csvPath} took over ${this.jobTimeoutMs} ms; its worker was replaced`), false),
+        this.jobTimeoutMs,
+      );
+      timer.unref();
+      this.pending.set(id, { resolve: task.resolve, reject: task.reject, worker, timer });
       this.load.set(worker, this.load.get(worker)! + 1);
       worker.postMessage({ id, job: task.job });
     }
