@@ -12,7 +12,7 @@ import { maxOf, percentile, report, round } from './measure.js';
  * Step: the server under attack by one valid key that stays within its rate limits, as a
  * hostile client would. Phases of `seconds` each, while an open-loop probe sends /health every
  * 20 ms on its own schedule (a stall shows in every probe it delays, not in one):
- *   ws-bomb      one WebSocket message of 1,000 bms.batch calls (1,000 records each) every 3.5 s
+ *   ws-bomb      1,000 bms.batch calls (1,000 records each) over one WebSocket every 3.5 s
  *   http-batch   12 parallel GETs of a 16-call bms.batch batch every 4.5 s
  *   slow-readers a 16-call batch (about 4 MB) every 700 ms on a new connection that never reads
  *   scans        16-call batches of analytics.anomalies over fresh ranges, 20 at a time
@@ -112,7 +112,12 @@ results.wsBomb = await phase('ws-bomb', async (until) => {
     const ws = new WebSocket(`ws://127.0.0.1:${port}/trpc?api_key=${KEY}`);
     sockets.push(ws);
     ws.on('error', () => {});
-    ws.on('open', () => ws.send(JSON.stringify(Array.from({ length: 1000 }, (_, i) => ({ id: i + 1, method: 'query', params: { path: 'bms.batch', input: pages(i)[0] } })))));
+    // 1,000 calls as 63 messages of at most 16 (the most one message may hold).
+    ws.on('open', () => {
+      for (let m = 0; m * 16 < 1000; m++) {
+        ws.send(JSON.stringify(Array.from({ length: Math.min(16, 1000 - m * 16) }, (_, k) => ({ id: m * 16 + k + 1, method: 'query', params: { path: 'bms.batch', input: pages(m * 16 + k)[0] } }))));
+      }
+    });
     await sleep(3500);
   }
   for (const ws of sockets) ws.terminate();

@@ -24,7 +24,7 @@ export function useConnection(): Connection {
   );
 }
 
-/** Calls one HTTP request batches at most (the server refuses larger batches). */
+/** Calls one HTTP request batches at most (the server refuses larger batches: MAX_BATCH_CALLS). */
 const MAX_BATCH_ITEMS = 16;
 
 export function createClient(csrfToken?: string) {

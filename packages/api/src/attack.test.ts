@@ -188,20 +188,61 @@ describe('fair turns', () => {
     return latencies.sort((a, b) => a - b);
   }
 
-  it('run a WebSocket message of 300 page queries one per loop turn, answering /health in between', async () => {
+  it('refuse a WebSocket message of more than 16 calls whole, queueing none of them', async () => {
     const { ws, messages, closed } = await socket();
-    const calls = Array.from({ length: 300 }, (_, i) => ({ id: i + 1, method: 'query', params: { path: 'bms.batch', input: { deviceId: DEVICE, batchSize: 1000, step: 1, skip: i * 1000 } } }));
-    const answered = new Promise<void>((resolve) => {
-      const check = setInterval(() => messages.length >= 300 && (clearInterval(check), resolve()), 10);
-    });
+    const calls = Array.from({ length: 1000 }, (_, i) => ({ id: i + 1, method: 'query', params: { path: 'devices.list' } }));
     ws.send(JSON.stringify(calls));
+    await eventually(() => messages.length > 0);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(messages).toHaveLength(1);
+    expect(JSON.stringify(messages[0])).toContain('at most 16 calls');
+    ws.close();
+    await closed;
+  });
+
+  it('run 240 page queries over 16 messages one per loop turn, answering /health in between', async () => {
+    const { ws, messages, closed } = await socket();
+    const answered = new Promise<void>((resolve) => {
+      const check = setInterval(() => messages.length >= 240 && (clearInterval(check), resolve()), 10);
+    });
+    for (let m = 0; m < 16; m++) {
+      const calls = Array.from({ length: 15 }, (_, k) => {
+        const i = m * 15 + k;
+        return { id: i + 1, method: 'query', params: { path: 'bms.batch', input: { deviceId: DEVICE, batchSize: 1000, step: 1, skip: i * 1000 } } };
+      });
+      ws.send(JSON.stringify(calls));
+    }
     const latencies = await probeWhile(answered);
-    expect(messages.filter((m) => JSON.stringify(m).includes('"records"')).length).toBe(300);
-    // Without turns the 300 calls ran back to back: /health waited 1-2 s.
+    expect(messages.filter((m) => JSON.stringify(m).includes('"records"')).length).toBe(240);
+    // Without turns the calls ran back to back: /health waited 1-2 s.
     expect(latencies.length).toBeGreaterThan(5);
     expect(latencies[Math.floor(latencies.length * 0.99)]!).toBeLessThan(250);
     ws.close();
     await closed;
+  });
+
+  it('serve another client’s query promptly while one client floods the queue', { timeout: 30_000 }, async () => {
+    const flooders = await Promise.all(Array.from({ length: 4 }, () => socket()));
+    let id = 0;
+    const flood = setInterval(() => {
+      for (const f of flooders) f.ws.send(JSON.stringify(Array.from({ length: 16 }, () => ({ id: ++id, method: 'query', params: { path: 'devices.summary', input: { deviceId: DEVICE } } }))));
+    }, 5);
+    await new Promise((r) => setTimeout(r, 500));
+    const times: number[] = [];
+    for (let i = 0; i < 10; i++) {
+      const started = performance.now();
+      const res = await fetch(`${server.url}/trpc/devices.list`, { headers: { 'X-API-Key': KEY_B } });
+      expect(res.status).toBe(200);
+      times.push(performance.now() - started);
+    }
+    clearInterval(flood);
+    for (const f of flooders) f.ws.close();
+    await Promise.all(flooders.map((f) => f.closed));
+    times.sort((a, b) => a - b);
+    // The flooder's calls wait behind each other; the other client's get the next turn.
+    expect(times[8]!).toBeLessThan(250);
+    // The flooder's own backlog (at most 256 calls) drains before its next call is answered.
+    expect((await fetch(`${server.url}/trpc/devices.list`, { headers: { 'X-API-Key': KEY_A } })).status).toBe(200);
   });
 
   it('cut off an HTTP client that asks for megabytes and never reads them', async () => {
@@ -254,6 +295,11 @@ describe('browser sessions', () => {
     ws.close();
     // Signing out needs the CSRF token: a forged cross-site request cannot end (or change) anything.
     expect((await fetch(`${server.url}/auth/session`, { method: 'DELETE', headers: { Cookie: jar } })).status).toBe(403);
+    // A token of the right length in characters but not in bytes (latin-1 bytes on the wire) is wrong, not a 500.
+    const forged = await raw(Buffer.concat([Buffer.from(`DELETE /auth/session HTTP/1.1\r\nHost: x\r\nCookie: ${jar}\r\nX-CSRF-Token: `), Buffer.alloc(csrfToken.length, 0xe9), Buffer.from('\r\n\r\n')]));
+    expect(statusOf(forged)).toBe(403);
+    const forgedPost = await raw(Buffer.concat([Buffer.from(`POST /trpc/bms.devices HTTP/1.1\r\nHost: x\r\nCookie: ${jar}\r\nContent-Length: 0\r\nX-CSRF-Token: `), Buffer.alloc(csrfToken.length, 0xe9), Buffer.from('\r\n\r\n')]));
+    expect(statusOf(forgedPost)).toBe(403);
     expect((await fetch(`${server.url}/auth/session`, { method: 'DELETE', headers: { Cookie: jar, 'X-CSRF-Token': csrfToken } })).status).toBe(204);
     expect((await fetch(`${server.url}/bms/devices`, { headers: { Cookie: jar } })).status).toBe(401);
   });

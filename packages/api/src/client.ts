@@ -48,7 +48,7 @@ export function createBessClient(options: BessClientOptions): BessClient {
       splitLink({
         condition: (op) => op.type === 'subscription',
         true: subscriptions,
-        // The server refuses batches of more than 16 calls (MAX_BATCH_SIZE).
+        // The server refuses batches of more than 16 calls (MAX_BATCH_CALLS in ws-call-cap.ts).
         false: httpBatchLink({ url: `${base}/trpc`, maxItems: 16, ...(headers ? { headers } : {}) }),
       }),
     ],

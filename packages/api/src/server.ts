@@ -26,6 +26,7 @@ import { appRouter } from './root.js';
 import { serveFile } from './static.js';
 import { StreamHub, type StreamEvent } from './stream.js';
 import type { Context } from './trpc.js';
+import { CallCappedWebSocket, MAX_BATCH_CALLS } from './ws-call-cap.js';
 import { WsConnection } from './ws-direct.js';
 import { streamEventEncoder } from './ws-encoder.js';
 
@@ -63,8 +64,6 @@ export interface BessServer {
 
 /** A client whose socket holds more than this unsent is not reading: it is cut off, not buffered without end. */
 const MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
-/** Calls one tRPC HTTP request may batch (the clients' links send at most this many). */
-export const MAX_BATCH_SIZE = 16;
 const DEFAULT_MAX_CONNECTIONS = 10_000;
 const DEFAULT_AUTH_TIMEOUT_MS = 10_000;
 const DEFAULT_SHUTDOWN_GRACE_MS = 30_000;
@@ -147,7 +146,7 @@ export async function createBessServer(options: ServerOptions): Promise<BessServ
   const trpcHttp = createHTTPHandler({
     router: appRouter,
     basePath: '/trpc/',
-    maxBatchSize: MAX_BATCH_SIZE,
+    maxBatchSize: MAX_BATCH_CALLS,
     // handle() has already parsed the target and checked the key.
     createContext: ({ req }) => contextFor(req, keyOf(req, parseRequestTarget(req.url)!)),
   });
@@ -217,7 +216,12 @@ export async function createBessServer(options: ServerOptions): Promise<BessServ
         metrics.rateLimited.inc({ kind: 'rest' });
         return sendDetail(res, 429, 'rate limit exceeded; slow down');
       }
-      await turns.turn();
+      try {
+        await turns.turn(ctx.clientId);
+      } catch {
+        metrics.rateLimited.inc({ kind: 'turns' });
+        return sendDetail(res, 429, 'too many requests waiting for this client; wait for the answers');
+      }
       if (await handleRest(req, res, url, ctx)) return;
     }
     if (options.webDist && (serveFile(res, options.webDist, path, path.startsWith('/assets/') ? 31_536_000 : 0) || serveSpa(req, res, options.webDist, path))) return;
@@ -236,7 +240,12 @@ export async function createBessServer(options: ServerOptions): Promise<BessServ
   const streamEventSent = (event: StreamEvent): void => metrics.streamSendLateness.observe(event.secondsLate());
   // No permessage-deflate (ws's default, stated): streams write prebuilt frames (ws-direct.ts), and
   // compressing each event for each subscriber would cost more CPU than the bytes it saves here.
-  const wss = new WebSocketServer({ noServer: true, maxPayload: 1024 * 1024, perMessageDeflate: false });
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: 1024 * 1024,
+    perMessageDeflate: false,
+    WebSocket: CallCappedWebSocket,
+  });
   /** Each WebSocket's connection object, made at the upgrade, when its raw socket is at hand. */
   const connectionOf = new WeakMap<WebSocket, WsConnection>();
   const maxConnections = options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;

@@ -3,7 +3,7 @@ import { initTRPC, TRPCError } from '@trpc/server';
 import { ZodError } from 'zod';
 import type { ServerMetrics } from './ops/metrics.js';
 import type { ClientLimiter } from './ops/rate-limit.js';
-import type { FairTurns } from './ops/fair-turns.js';
+import { TurnRefusedError, type FairTurns } from './ops/fair-turns.js';
 import { GateFullError, type WorkGate } from './ops/work-gate.js';
 import { StreamEndedError, type StreamHub } from './stream.js';
 import type { WsConnection } from './ws-direct.js';
@@ -60,7 +60,15 @@ const engineErrors = t.middleware(async ({ next }) => {
 
 const limited = t.middleware(async ({ ctx, type, path, next }) => {
   // Refusals take turns too: 800 of them answered in one go held the loop for 130 ms.
-  if (type !== 'subscription') await ctx.turns.turn();
+  if (type !== 'subscription') {
+    try {
+      await ctx.turns.turn(ctx.clientId);
+    } catch (error) {
+      if (!(error instanceof TurnRefusedError)) throw error;
+      ctx.metrics?.rateLimited.inc({ kind: 'turns' });
+      throw new TRPCError({ code: 'TOO_MANY_REQUESTS', message: error.message });
+    }
+  }
   if (type !== 'subscription' && ctx.limiter && !ctx.limiter.allowQuery(ctx.clientId)) {
     ctx.metrics?.rateLimited.inc({ kind: 'query' });
     throw new TRPCError({ code: 'TOO_MANY_REQUESTS', message: 'rate limit exceeded; slow down' });

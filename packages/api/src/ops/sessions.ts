@@ -50,8 +50,11 @@ export class Sessions {
   /** Whether the request echoes its session's CSRF token. */
   csrfMatches(req: IncomingMessage, session: Session): boolean {
     const sent = req.headers[CSRF_HEADER];
-    if (typeof sent !== 'string' || sent.length !== session.csrf.length) return false;
-    return timingSafeEqual(Buffer.from(sent), Buffer.from(session.csrf));
+    if (typeof sent !== 'string') return false;
+    // Compared as bytes: a header of the token's length in characters can be longer in bytes (non-ASCII).
+    const sentBytes = Buffer.from(sent);
+    const expected = Buffer.from(session.csrf);
+    return sentBytes.length === expected.length && timingSafeEqual(sentBytes, expected);
   }
 
   destroy(id: string): void {
