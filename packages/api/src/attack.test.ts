@@ -241,7 +241,7 @@ describe('fair turns', () => {
     times.sort((a, b) => a - b);
     // The flooder's calls wait behind each other; the other client's get the next turn.
     expect(times[8]!).toBeLessThan(250);
-    // The flooder's own backlog (at most 256 calls) drains before its next call is answered.
+    // The flooder's own backlog (at most 1,024 calls) drains before its next call is answered.
     expect((await fetch(`${server.url}/trpc/devices.list`, { headers: { 'X-API-Key': KEY_A } })).status).toBe(200);
   });
 
@@ -292,7 +292,7 @@ describe('browser sessions', () => {
       ws.once('close', (code) => reject(new Error(`closed ${code}`)));
     });
     expect(first).toContain('"timestamp"');
-    ws.close();
+    const wsClosed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));
     // Signing out needs the CSRF token: a forged cross-site request cannot end (or change) anything.
     expect((await fetch(`${server.url}/auth/session`, { method: 'DELETE', headers: { Cookie: jar } })).status).toBe(403);
     // A token of the right length in characters but not in bytes (latin-1 bytes on the wire) is wrong, not a 500.
@@ -302,6 +302,8 @@ describe('browser sessions', () => {
     expect(statusOf(forgedPost)).toBe(403);
     expect((await fetch(`${server.url}/auth/session`, { method: 'DELETE', headers: { Cookie: jar, 'X-CSRF-Token': csrfToken } })).status).toBe(204);
     expect((await fetch(`${server.url}/bms/devices`, { headers: { Cookie: jar } })).status).toBe(401);
+    // Signing out ends what the session had open.
+    expect(await wsClosed).toBe(4401);
   });
 });
 
@@ -357,6 +359,8 @@ describe('floods', () => {
     expect(statuses.slice(0, first429).every((s) => s === 401)).toBe(true);
     expect(statuses.slice(first429).every((s) => s === 429)).toBe(true);
     expect((await fetch(`${server.url}/bms/devices`, { headers: { 'X-API-Key': KEY_A } })).status).toBe(429);
+    // Signing in is throttled too: it is a key check like any other.
+    expect((await fetch(`${server.url}/auth/session`, { method: 'POST', body: JSON.stringify({ key: KEY_A }) })).status).toBe(429);
     const blocked = await socket().then(
       () => 'open',
       () => 'refused',

@@ -176,7 +176,7 @@ export async function createBessServer(options: ServerOptions): Promise<BessServ
     if (path === '/docs/init.js') return sendScript(res, SWAGGER_INIT);
     if (path.startsWith('/docs/') && serveFile(res, swaggerUiDir, path.slice(5), 3600)) return;
     if (path === '/openapi.json') return sendJson(res, 200, openApiDocument());
-    if (path === SESSION_PATH) return handleSession(req, res, { apiKeys, sessions, admits });
+    if (path === SESSION_PATH) return handleSession(req, res, { apiKeys, sessions, admits, blocked: (r) => !!limiter?.authBlocked(addressOf(r)) });
     // `/` is the prototype's API info for clients, and the dashboard (public, like its assets) for browsers.
     if (path === '/' && options.webDist && (req.headers.accept ?? '').includes('text/html') && serveFile(res, options.webDist, '/index.html')) return;
 
@@ -204,6 +204,9 @@ export async function createBessServer(options: ServerOptions): Promise<BessServ
       res.once('close', release);
       stalled.watch(res);
     }
+    // A stream opened with the session cookie ends when the session does (sign-out).
+    const session = isApi && isStream && presentedKey(req, url) === undefined ? sessions.of(req) : undefined;
+    if (session) res.once('close', sessions.attach(session.id, () => res.destroy()));
     if (path === '/metrics') {
       res.writeHead(200, { 'Content-Type': 'text/plain; version=0.0.4' });
       res.end(metrics.registry.render());
@@ -289,6 +292,9 @@ export async function createBessServer(options: ServerOptions): Promise<BessServ
           ws.close(4401, 'invalid API key');
           return;
         }
+        // A WebSocket signed in by cookie closes when its session ends (sign-out).
+        const session = apiKeys.enabled && presentedKey(req, url) === undefined ? sessions.of(req) : undefined;
+        if (session) ws.once('close', sessions.attach(session.id, () => ws.close(4401, 'signed out')));
         wss.emit('connection', ws, req);
       });
     } catch (error) {

@@ -12,6 +12,8 @@ export interface SessionRouteDeps {
   sessions: Sessions;
   /** Checks a presented key, counting and throttling failures as every other route does. */
   admits: (req: IncomingMessage, key: string | undefined) => boolean;
+  /** Whether the request's address is refused for guessing keys. */
+  blocked: (req: IncomingMessage) => boolean;
 }
 
 export async function handleSession(req: IncomingMessage, res: ServerResponse, deps: SessionRouteDeps): Promise<void> {
@@ -45,8 +47,13 @@ export async function handleSession(req: IncomingMessage, res: ServerResponse, d
   }
   if (typeof key !== 'string' || key.length === 0 || key.length > 512) return sendDetail(res, 422, [{ loc: ['body', 'key'], msg: 'a key is required', type: 'value_error' }]);
   if (!apiKeys.enabled) return sendJson(res, 200, { signedIn: true });
+  if (deps.blocked(req)) {
+    res.setHeader('Retry-After', '60');
+    return sendDetail(res, 429, 'too many failed key attempts from this address; retry in a minute');
+  }
   if (!deps.admits(req, key)) return sendDetail(res, 401, 'that key is not valid');
   const created = sessions.create(key);
+  if (!created) return sendDetail(res, 503, 'the server holds as many sessions as it will; retry later');
   res.setHeader('Set-Cookie', sessionCookie(created.id, Math.floor(sessions.ttlMs / 1000)));
   res.setHeader('Cache-Control', 'no-store');
   sendJson(res, 200, { signedIn: true, csrfToken: created.csrf });

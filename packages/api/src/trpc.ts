@@ -66,6 +66,8 @@ const limited = t.middleware(async ({ ctx, type, path, next }) => {
     } catch (error) {
       if (!(error instanceof TurnRefusedError)) throw error;
       ctx.metrics?.rateLimited.inc({ kind: 'turns' });
+      // Over WebSocket the rest of what it sent would be refused one by one: the connection ends instead.
+      ctx.connection?.closeForPolicy('too many calls waiting');
       throw new TRPCError({ code: 'TOO_MANY_REQUESTS', message: error.message });
     }
   }

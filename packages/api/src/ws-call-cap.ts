@@ -11,6 +11,8 @@ export const MAX_BATCH_CALLS = 16;
  */
 export class CallCappedWebSocket extends WebSocket {
   override emit(event: string | symbol, ...args: unknown[]): boolean {
+    // Messages that arrived with the ones that made the server close this connection are dropped.
+    if (event === 'message' && this.readyState !== WebSocket.OPEN) return false;
     if (event === 'message' && args[1] === false && tooManyCalls(args[0])) {
       this.send(
         JSON.stringify({

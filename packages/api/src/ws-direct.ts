@@ -27,6 +27,11 @@ export class WsConnection {
     private readonly onSend: (event: StreamEvent) => void,
   ) {}
 
+  /** Closes the connection for a policy violation (a client that floods the server with calls). */
+  closeForPolicy(reason: string): void {
+    if (this.ws.readyState === WebSocket.OPEN) this.ws.close(1008, reason);
+  }
+
   /** A sink for the subscription whose messages start with `head`, or null when frames cannot be written directly. */
   sink(head: string, onSend?: (event: StreamEvent) => void): DirectSink | null {
     if (this.ws.extensions !== '') return null;

@@ -6,7 +6,7 @@
  *
  * Waiting calls are queued per client and served round robin, so a client that floods the queue
  * delays its own calls, not everyone's; a client with `perClient` calls waiting is refused at
- * once (TurnRefusedError), so the queue's memory stays bounded.
+ * once (TurnRefusedError), so the queue's memory stays bounded (over WebSocket, the connection is closed).
  */
 export class TurnRefusedError extends Error {
   constructor() {
@@ -24,7 +24,7 @@ export class FairTurns {
 
   constructor(
     private readonly sliceMs = 4,
-    private readonly perClient = 256,
+    private readonly perClient = 1024,
   ) {}
 
   async turn(client: string): Promise<void> {

@@ -12,6 +12,8 @@ export const SESSION_COOKIE = 'bess_session';
 export const CSRF_HEADER = 'x-csrf-token';
 const DEFAULT_TTL_MS = 12 * 3_600_000;
 const MAX_SESSIONS = 10_000;
+/** Sessions one key may hold: signing in again past it ends that key's oldest, never another key's. */
+const MAX_SESSIONS_PER_KEY = 200;
 
 interface Session {
   key: string;
@@ -21,13 +23,17 @@ interface Session {
 
 export class Sessions {
   private readonly byId = new Map<string, Session>();
+  /** What to close when a session ends: its WebSockets and streams. */
+  private readonly attached = new Map<string, Set<() => void>>();
 
   constructor(readonly ttlMs = DEFAULT_TTL_MS) {}
 
-  /** A new session for a key already checked by the caller. */
-  create(key: string): { id: string; csrf: string } {
+  /** A new session for a key already checked by the caller; null when the server holds as many as it will. */
+  create(key: string): { id: string; csrf: string } | null {
     this.sweep();
-    if (this.byId.size >= MAX_SESSIONS) this.byId.delete(this.byId.keys().next().value!);
+    const mine = [...this.byId].filter(([, s]) => s.key === key);
+    if (mine.length >= MAX_SESSIONS_PER_KEY) this.destroy(mine[0]![0]);
+    else if (this.byId.size >= MAX_SESSIONS) return null;
     const id = randomBytes(32).toString('base64url');
     const csrf = randomBytes(24).toString('base64url');
     this.byId.set(id, { key, csrf, expires: Date.now() + this.ttlMs });
@@ -57,13 +63,28 @@ export class Sessions {
     return sentBytes.length === expected.length && timingSafeEqual(sentBytes, expected);
   }
 
+  /** Ends a session, and closes what it has open. */
   destroy(id: string): void {
     this.byId.delete(id);
+    const closers = this.attached.get(id);
+    this.attached.delete(id);
+    for (const close of closers ?? []) close();
+  }
+
+  /** Registers something to close when the session ends (sign-out, expiry); returns the detach. */
+  attach(id: string, close: () => void): () => void {
+    let set = this.attached.get(id);
+    if (!set) this.attached.set(id, (set = new Set()));
+    set.add(close);
+    return () => {
+      set.delete(close);
+      if (set.size === 0 && this.attached.get(id) === set) this.attached.delete(id);
+    };
   }
 
   private sweep(): void {
     const now = Date.now();
-    for (const [id, s] of this.byId) if (s.expires <= now) this.byId.delete(id);
+    for (const [id, s] of this.byId) if (s.expires <= now) this.destroy(id);
   }
 }
 
