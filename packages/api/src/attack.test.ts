@@ -284,6 +284,7 @@ describe('browser sessions', () => {
     const { csrfToken } = (await signIn.json()) as { csrfToken: string };
     const jar = cookie.split(';')[0]!;
     expect((await fetch(`${server.url}/bms/devices`, { headers: { Cookie: jar } })).status).toBe(200);
+    expect((await fetch(`${server.url}/bms/devices`, { headers: { Cookie: `bess_session=planted; ${jar}` } })).status).toBe(200);
     expect((await fetch(`${server.url}/trpc/devices.list`, { headers: { Cookie: jar } })).status).toBe(200);
     const ws = new WebSocket(`ws://127.0.0.1:${port}/trpc`, { headers: { Cookie: jar, Origin: `http://127.0.0.1:${port}` } });
     const first = await new Promise<string>((resolve, reject) => {

@@ -42,15 +42,17 @@ export class Sessions {
 
   /** The live session the request's cookie names, if any. */
   of(req: IncomingMessage): (Session & { id: string }) | undefined {
-    const id = sessionIdOf(req);
-    if (!id) return undefined;
-    const session = this.byId.get(id);
-    if (!session) return undefined;
-    if (session.expires <= Date.now()) {
-      this.byId.delete(id);
-      return undefined;
+    // Every cookie of that name is tried: one planted beside the real one (from a sibling subdomain) cannot hide it.
+    for (const id of sessionIdsOf(req)) {
+      const session = this.byId.get(id);
+      if (!session) continue;
+      if (session.expires <= Date.now()) {
+        this.destroy(id);
+        continue;
+      }
+      return { ...session, id };
     }
-    return { ...session, id };
+    return undefined;
   }
 
   /** Whether the request echoes its session's CSRF token. */
@@ -88,14 +90,19 @@ export class Sessions {
   }
 }
 
-export function sessionIdOf(req: IncomingMessage): string | undefined {
+/** The values of the request's session cookies (at most 8 looked at). */
+export function sessionIdsOf(req: IncomingMessage): string[] {
   const cookies = req.headers.cookie;
-  if (!cookies) return undefined;
+  if (!cookies) return [];
+  const ids: string[] = [];
   for (const part of cookies.split(';')) {
     const eq = part.indexOf('=');
-    if (eq > 0 && part.slice(0, eq).trim() === SESSION_COOKIE) return part.slice(eq + 1).trim() || undefined;
+    if (eq <= 0 || part.slice(0, eq).trim() !== SESSION_COOKIE) continue;
+    const id = part.slice(eq + 1).trim();
+    if (id) ids.push(id);
+    if (ids.length === 8) break;
   }
-  return undefined;
+  return ids;
 }
 
 export function sessionCookie(id: string, maxAgeSeconds: number): string {
