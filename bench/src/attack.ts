@@ -1,12 +1,13 @@
 import { spawn } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
 import { maxOf, percentile, report, round } from './measure.js';
+import { freePort, rssMbOf, waitForHealth } from './server-process.js';
 
 /**
  * Step: the server under attack by one valid key that stays within its rate limits, as a
@@ -28,26 +29,14 @@ const DEVICES = ['ZHPESS232A230002', 'ZHPESS232A230003', 'ZHPESS232A230007'];
 // A copy, so the server's index and anything the attack does stay out of the data folder.
 const dataDir = mkdtempSync(join(tmpdir(), 'bess-attack-'));
 cpSync(dataArg, dataDir, { recursive: true, filter: (src) => !src.includes('.bess-index') });
-const port = await new Promise<number>((res) => {
-  const s = createServer().listen(0, '127.0.0.1', () => {
-    const p = (s.address() as { port: number }).port;
-    s.close(() => res(p));
-  });
-});
+const port = await freePort();
 const server = spawn(process.execPath, [resolve(repo, 'packages/api/dist/main.js')], {
   env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', DATA_DIR: dataDir, BESS_LOG: 'error', BESS_API_KEYS: KEY },
   stdio: ['ignore', 'ignore', 'inherit'],
 });
 const base = `http://127.0.0.1:${port}`;
-for (let i = 0; ; i++) {
-  try {
-    if ((await fetch(`${base}/health`)).ok) break;
-  } catch {
-    if (i > 600) throw new Error('server did not start');
-  }
-  await new Promise((r) => setTimeout(r, 100));
-}
-const rssMb = () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${server.pid}/status`, 'utf8'))?.[1] ?? NaN) / 1024;
+await waitForHealth(`${base}/health`);
+const rssMb = () => rssMbOf(server.pid!);
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 let fivexx = 0;
 

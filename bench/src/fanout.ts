@@ -1,10 +1,10 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { dirname, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
 import { percentile, report, round } from './measure.js';
+import { freePort, rssMbOf, waitForHealth } from './server-process.js';
 
 /**
  * Step: N WebSocket subscribers of `bms.stream` against a real server process (so the server's
@@ -209,8 +209,7 @@ function histogramQuantiles(before: Map<number, number>, after: Map<number, numb
   return { p50: q(50), p99: q(99), count: total };
 }
 function rssOf(pid: number): number {
-  const m = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? round(Number(m[1]) / 1024, 1) : NaN;
+  return round(rssMbOf(pid), 1);
 }
 function peakOf(pid: number): number {
   try {
@@ -219,23 +218,4 @@ function peakOf(pid: number): number {
   } catch {
     return NaN;
   }
-}
-async function freePort(): Promise<number> {
-  return new Promise((res) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => res(p));
-    });
-  });
-}
-async function waitForHealth(healthUrl: string): Promise<void> {
-  for (let i = 0; i < 600; i++) {
-    try {
-      if ((await fetch(healthUrl)).ok) return;
-    } catch {
-      // not up yet
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error('server did not become healthy');
 }

@@ -1,12 +1,11 @@
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createTRPCClient, createWSClient, wsLink } from '@trpc/client';
 import type { AppRouter } from '@bess/api';
 import WebSocket from 'ws';
 import { maxOf, percentile, report, round } from './measure.js';
+import { freePort, rssMbOf, waitForHealth } from './server-process.js';
 
 /**
  * Step: a bounded soak on loopback. `subscribers` WebSocket streams at 1 event/s
@@ -20,26 +19,14 @@ const subscribers = Number(subscribersArg);
 const seconds = Number(secondsArg);
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
-const port = await new Promise<number>((res) => {
-  const s = createServer().listen(0, '127.0.0.1', () => {
-    const p = (s.address() as { port: number }).port;
-    s.close(() => res(p));
-  });
-});
+const port = await freePort();
 const server = spawn(process.execPath, [resolve(repo, 'packages/api/dist/main.js')], {
   env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', DATA_DIR: dataDir, BESS_LOG: 'warn', BESS_RATE_LIMIT: '0', BESS_MAX_SUBSCRIPTIONS: '0', BESS_MAX_CONNECTIONS_PER_CLIENT: '0', BESS_MAX_REQUESTS_IN_FLIGHT: '0' },
   stdio: ['ignore', 'ignore', 'inherit'],
 });
 const base = `http://127.0.0.1:${port}`;
-for (let i = 0; ; i++) {
-  try {
-    if ((await fetch(`${base}/health`)).ok) break;
-  } catch {
-    if (i > 600) throw new Error('server did not start');
-  }
-  await new Promise((r) => setTimeout(r, 100));
-}
-const rss = () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${server.pid}/status`, 'utf8'))?.[1] ?? NaN) / 1024;
+await waitForHealth(`${base}/health`);
+const rss = () => rssMbOf(server.pid!);
 
 const url = `ws://127.0.0.1:${port}/trpc`;
 const api = createTRPCClient<AppRouter>({ links: [wsLink({ client: createWSClient({ url, WebSocket: WebSocket as never }) })] });

@@ -11,15 +11,18 @@ export function sendDetail(res: ServerResponse, status: number, detail: unknown)
   sendJson(res, status, { detail });
 }
 
-/** Resolves when the response can take more data, or when the client has gone. */
-export function drained(res: ServerResponse): Promise<void> {
+/**
+ * Resolves when `writer` (the response itself, or a stream piped into it) can take more data,
+ * or when the client has gone; leaves no listener behind either way.
+ */
+export function drained(res: ServerResponse, writer: NodeJS.EventEmitter = res): Promise<void> {
   return new Promise((resolve) => {
     const done = () => {
-      res.off('drain', done);
+      writer.off('drain', done);
       res.off('close', done);
       resolve();
     };
-    res.once('drain', done);
+    writer.once('drain', done);
     res.once('close', done);
   });
 }

@@ -208,22 +208,8 @@ async function serveCsv(res: ServerResponse, ctx: Context, kind: RecordKind, inp
   for (let skip = 0; skip < first.total && !gone; skip += EXPORT_PAGE) {
     const page = await batch(ctx.dataset, kind, { ...input, skip, batchSize: EXPORT_PAGE });
     for (const record of page.records) {
-      if (!csv.write(record) && !gone) await csvDrained(csv, res);
+      if (!csv.write(record) && !gone) await drained(res, csv);
     }
   }
   csv.end();
-}
-
-
-/** Resolves when the CSV formatter takes more rows, or the client has gone; leaves no listener behind either way. */
-function csvDrained(csv: ReturnType<typeof format>, res: ServerResponse): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      csv.off('drain', done);
-      res.off('close', done);
-      resolve();
-    };
-    csv.once('drain', done);
-    res.once('close', done);
-  });
 }
