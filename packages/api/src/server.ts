@@ -122,14 +122,21 @@ export async function createBessServer(options: ServerOptions): Promise<BessServ
     ...(limiter ? { limiter } : {}),
     clientId: clientOf(req, key),
   });
-  /** The key a request presents: in a header or the query, else through its browser session's cookie. */
-  const keyOf = (req: IncomingMessage, url: URL): string | undefined => presentedKey(req, url) ?? sessions.of(req)?.key;
-  /** A state-changing request authenticated by cookie alone must carry the session's CSRF token. */
-  const csrfFails = (req: IncomingMessage, url: URL): boolean => {
-    if (!UNSAFE_METHODS.has(req.method ?? '') || presentedKey(req, url) !== undefined) return false;
+  /**
+   * Who a request says it is: the key it presents in a header or the query, its browser session
+   * (cookie), the key it goes on with (the presented one, else the session's), and the session
+   * when the cookie alone signs it in.
+   */
+  const credentialsOf = (req: IncomingMessage, url: URL) => {
+    const presented = presentedKey(req, url);
     const session = sessions.of(req);
-    return !!session && !sessions.csrfMatches(req, session);
+    return { session, key: presented ?? session?.key, cookieSession: presented === undefined ? session : undefined };
   };
+  /** The key a request goes on with (see credentialsOf). */
+  const keyOf = (req: IncomingMessage, url: URL): string | undefined => credentialsOf(req, url).key;
+  /** An address that guesses keys is refused, unless the request is from a signed-in browser (its cookie is not a guess). */
+  const refusedForGuessing = (req: IncomingMessage, session: unknown): boolean =>
+    apiKeys.enabled && !!limiter?.authBlocked(addressOf(req)) && session === undefined;
   /** Whether a request may go on with `key`; counts the failure when not, and throttles an address that guesses wrong keys. */
   const admits = (req: IncomingMessage, key: string | undefined): boolean => {
     if (apiKeys.accepts(key)) return true;
@@ -181,9 +188,8 @@ export async function createBessServer(options: ServerOptions): Promise<BessServ
     if (path === '/' && options.webDist && (req.headers.accept ?? '').includes('text/html') && serveFile(res, options.webDist, '/index.html')) return;
 
     const isApi = path === '/' || path === '/metrics' || path.startsWith('/trpc/') || /^\/(bms|pcs)(\/|$)/.test(path);
-    const key = keyOf(req, url);
-    // A signed-in browser is not throttled with its address: its cookie is not a guess.
-    if (isApi && apiKeys.enabled && limiter?.authBlocked(addressOf(req)) && !sessions.of(req)) {
+    const { session, key, cookieSession } = credentialsOf(req, url);
+    if (isApi && refusedForGuessing(req, session)) {
       metrics.rateLimited.inc({ kind: 'auth' });
       res.setHeader('Retry-After', '60');
       return sendDetail(res, 429, 'too many failed key attempts from this address; retry in a minute');
@@ -192,7 +198,10 @@ export async function createBessServer(options: ServerOptions): Promise<BessServ
       res.setHeader('WWW-Authenticate', 'Bearer');
       return sendDetail(res, 401, 'an API key is required (Authorization: Bearer <key>, X-API-Key, or ?api_key=)');
     }
-    if (isApi && csrfFails(req, url)) return sendDetail(res, 403, 'missing or wrong X-CSRF-Token');
+    // A state-changing request signed in by the cookie alone must carry the session's CSRF token.
+    if (isApi && cookieSession && UNSAFE_METHODS.has(req.method ?? '') && !sessions.csrfMatches(req, cookieSession)) {
+      return sendDetail(res, 403, 'missing or wrong X-CSRF-Token');
+    }
     // Requests a client has open at once (streams are capped as subscriptions instead).
     const isStream = path.endsWith('/stream') || (req.headers.accept ?? '').includes('text/event-stream');
     if (isApi && limiter && !isStream) {
@@ -205,8 +214,7 @@ export async function createBessServer(options: ServerOptions): Promise<BessServ
       stalled.watch(res);
     }
     // A stream opened with the session cookie ends when the session does (sign-out).
-    const session = isApi && isStream && presentedKey(req, url) === undefined ? sessions.of(req) : undefined;
-    if (session) res.once('close', sessions.attach(session.id, () => res.destroy()));
+    if (isApi && isStream && cookieSession) res.once('close', sessions.attach(cookieSession.id, () => res.destroy()));
     if (path === '/metrics') {
       res.writeHead(200, { 'Content-Type': 'text/plain; version=0.0.4' });
       res.end(metrics.registry.render());
@@ -268,7 +276,8 @@ export async function createBessServer(options: ServerOptions): Promise<BessServ
       const origin = req.headers.origin;
       // The dashboard's own page opens its WebSocket from this origin; other origins must be allowed by CORS.
       if (origin && !isSameOrigin(req, origin) && !cors.allows(origin)) return refuseUpgrade(socket, '403 Forbidden');
-      if (apiKeys.enabled && limiter?.authBlocked(addressOf(req)) && !sessions.of(req)) {
+      const { session, key, cookieSession } = credentialsOf(req, url);
+      if (refusedForGuessing(req, session)) {
         metrics.rateLimited.inc({ kind: 'auth' });
         return refuseUpgrade(socket, '429 Too Many Requests');
       }
@@ -285,7 +294,6 @@ export async function createBessServer(options: ServerOptions): Promise<BessServ
         ws.once('close', release);
         connectionOf.set(ws, new WsConnection(ws, socket, streamEventSent));
         // A key in the URL, headers or session cookie is checked now; one sent as connection params, with the first message.
-        const key = keyOf(req, url);
         if (apiKeys.accepts(key)) authenticated.add(ws);
         else if (key !== undefined) {
           admits(req, key);
@@ -293,8 +301,7 @@ export async function createBessServer(options: ServerOptions): Promise<BessServ
           return;
         }
         // A WebSocket signed in by cookie closes when its session ends (sign-out).
-        const session = apiKeys.enabled && presentedKey(req, url) === undefined ? sessions.of(req) : undefined;
-        if (session) ws.once('close', sessions.attach(session.id, () => ws.close(4401, 'signed out')));
+        if (apiKeys.enabled && cookieSession) ws.once('close', sessions.attach(cookieSession.id, () => ws.close(4401, 'signed out')));
         wss.emit('connection', ws, req);
       });
     } catch (error) {
