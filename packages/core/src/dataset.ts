@@ -7,7 +7,7 @@ import { RecordGrid, unionSegments } from './align/grid.js';
 import { BMS_SIGNALS, describeSignal, PCS_SIGNALS, parseCellSignal, RECORD_SIGNALS, type RecordKind } from './catalog.js';
 import { discoverDevices, type DiscoveredDevice } from './ingest/discover.js';
 import { indexPaths, removeStaleTemporaries, sameSource, type IndexMeta } from './ingest/index-store.js';
-import { isRegularFile } from './ingest/source-file.js';
+import { isRegularFile, NotRegularFileError } from './ingest/source-file.js';
 import { coverageOf } from './ingest/stats.js';
 import { FolderNotices, type ChangedFiles } from './ingest/notices.js';
 import { IndexPool } from './ingest/pool.js';
@@ -318,7 +318,7 @@ class IndexedDataset implements BessDataset {
     await Promise.all(
       discovered.map(async (found) => {
         seen.add(found.id);
-        for (const [signal, what] of found.refused) this.noteProblem(found.id, signal, `NotRegularFileError: ${join(found.dir, signal)}.csv is ${what}, not a regular file: not read`);
+        for (const [signal, what] of found.refused) this.noteProblem(found.id, signal, new NotRegularFileError(join(found.dir, `${signal}.csv`), what));
         const changed = await this.syncDevice(found, counts, only?.get(found.id));
         if (changed.length > 0) {
           change.devices.set(found.id, changed);
@@ -361,12 +361,14 @@ class IndexedDataset implements BessDataset {
 
   /** Records a failed index attempt; logged when it is new or its cause changed, not on every retry. */
   private noteProblem(deviceId: string, signal: string, error: unknown): void {
-    const text = String(error);
-    const kind = /NotRegularFileError/.test(text) ? 'refused' : 'failed';
+    // Errors from worker threads arrive as text (their stack): the name says what they were.
+    const firstLine = String(error).split('\n', 1)[0]!;
+    const kind = /NotRegularFileError/.test(firstLine) ? 'refused' : 'failed';
     const key = `${deviceId}/${signal}`;
     const before = this.problems.get(key);
-    this.problems.set(key, { deviceId, signal, kind, error: text.split('\n', 1)[0]!.slice(0, 300), at: Date.now() });
-    if (before?.error !== this.problems.get(key)!.error) this.log({ event: kind === 'refused' ? 'file_refused' : 'index_failed', level: kind === 'refused' ? 'warn' : 'error', device: deviceId, signal, error: text.split('\n', 1)[0] });
+    const problem: IngestProblem = { deviceId, signal, kind, error: firstLine.slice(0, 300), at: Date.now() };
+    this.problems.set(key, problem);
+    if (before?.error !== problem.error) this.log({ event: kind === 'refused' ? 'file_refused' : 'index_failed', level: kind === 'refused' ? 'warn' : 'error', device: deviceId, signal, error: firstLine });
   }
 
   /** The noticed cabinets as discovery would list them: their files, with the noticed ones added or dropped as they exist or not. */

@@ -1,5 +1,6 @@
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { kindOf } from './source-file.js';
 
 /** Device folder names and signal file stems we accept: no dots-only names, no separators. */
 export const DEVICE_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
@@ -34,7 +35,7 @@ export async function discoverDevices(root: string): Promise<DiscoveredDevice[]>
       if (!SIGNAL_NAME.test(signal)) continue;
       // The entry's own type (lstat's): a link is refused even when it points at a regular file.
       if (file.isFile()) files.set(signal, join(dir, file.name));
-      else refused.set(signal, file.isSymbolicLink() ? 'a symbolic link' : file.isFIFO() ? 'a named pipe' : file.isDirectory() ? 'a directory' : 'not a regular file');
+      else refused.set(signal, kindOf(file));
     }
     if (files.size > 0) devices.push({ id: entry.name, dir, files, refused });
   }

@@ -52,7 +52,8 @@ export function isRegularFile(path: string): boolean {
   }
 }
 
-function kindOf(st: Stats): string {
+/** What a directory entry or a file's stat is, in words, when it is not a regular file. */
+export function kindOf(st: Pick<Stats, 'isSymbolicLink' | 'isFIFO' | 'isDirectory' | 'isCharacterDevice' | 'isBlockDevice' | 'isSocket'>): string {
   if (st.isSymbolicLink()) return 'a symbolic link';
   if (st.isFIFO()) return 'a named pipe';
   if (st.isDirectory()) return 'a directory';
