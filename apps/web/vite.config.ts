@@ -12,7 +12,11 @@ export default defineConfig({
   build: { outDir: 'dist', sourcemap: false, chunkSizeWarningLimit: 700 },
   server: {
     port: 5173,
-    proxy: { '/trpc': { target: 'http://127.0.0.1:8002', ws: true }, '/bms': 'http://127.0.0.1:8002', '/pcs': 'http://127.0.0.1:8002' },
+    proxy: {
+      '/trpc': { target: 'http://127.0.0.1:8002', ws: true },
+      '/bms': 'http://127.0.0.1:8002',
+      '/pcs': 'http://127.0.0.1:8002',
+    },
   },
   test: {
     include: ['src/**/*.test.ts', 'e2e/**/*.test.ts'],

@@ -1,4 +1,18 @@
-import { backtest, detectAnomalies, FAULT_KINDS, matchesLabel, openDataset, readLabels, replayAlerts, resample, scoreDetection, type AnomalyEvent, type BessDataset, type KindScore, type Label } from '@bess/core';
+import {
+  backtest,
+  detectAnomalies,
+  FAULT_KINDS,
+  matchesLabel,
+  openDataset,
+  readLabels,
+  replayAlerts,
+  resample,
+  scoreDetection,
+  type AnomalyEvent,
+  type BessDataset,
+  type KindScore,
+  type Label,
+} from '@bess/core';
 import { peakRssMb, report, round } from './measure.js';
 
 /**
@@ -27,7 +41,17 @@ interface Scan {
 
 async function scan(root: string): Promise<Scan> {
   const dataset = await openDataset(root);
-  const s: Scan = { dataset, deviceDays: 0, batch: [], batchSeconds: 0, stream: [], streamRecords: 0, streamReadings: 0, streamBusyUs: 0, stepMs: 0 };
+  const s: Scan = {
+    dataset,
+    deviceDays: 0,
+    batch: [],
+    batchSeconds: 0,
+    stream: [],
+    streamRecords: 0,
+    streamReadings: 0,
+    streamBusyUs: 0,
+    stepMs: 0,
+  };
   for (const d of dataset.devices()) {
     const started = performance.now();
     s.batch.push(...(await detectAnomalies(dataset, d.id)));
@@ -37,22 +61,36 @@ async function scan(root: string): Promise<Scan> {
     s.streamRecords += replay.records;
     s.streamReadings += replay.readings;
     s.streamBusyUs += replay.busyMs * 1000;
-    for (const kind of ['bms', 'pcs'] as const) if (kind === 'bms' ? d.hasBms : d.hasPcs) s.stepMs = Math.max(s.stepMs, dataset.defaultStepMs(d.id, kind));
+    for (const kind of ['bms', 'pcs'] as const)
+      if (kind === 'bms' ? d.hasBms : d.hasPcs) s.stepMs = Math.max(s.stepMs, dataset.defaultStepMs(d.id, kind));
     s.deviceDays += (d.last! - d.first!) / DAY;
   }
   return s;
 }
 
-const rounded = (list: KindScore[]) => list.map((s) => ({ ...s, precision: round(s.precision), recall: round(s.recall), f1: round(s.f1) }));
+const rounded = (list: KindScore[]) =>
+  list.map((s) => ({ ...s, precision: round(s.precision), recall: round(s.recall), f1: round(s.f1) }));
 const missed = (events: AnomalyEvent[], labels: Label[], toleranceMs: number) =>
   labels
     .filter((l) => !events.some((e) => matchesLabel(e, l, toleranceMs)))
-    .map((l) => ({ device: l.device, kind: l.kind, start: new Date(l.start).toISOString(), end: new Date(l.end).toISOString() }));
+    .map((l) => ({
+      device: l.device,
+      kind: l.kind,
+      start: new Date(l.start).toISOString(),
+      end: new Date(l.end).toISOString(),
+    }));
 const unmatched = (events: AnomalyEvent[], labels: Label[], toleranceMs: number) =>
   events
     .filter((e) => (FAULT_KINDS as readonly string[]).includes(e.kind))
     .filter((e) => !labels.some((l) => matchesLabel(e, l, toleranceMs)))
-    .map((e) => ({ device: e.deviceId, kind: e.kind, signals: e.signals, start: new Date(e.start).toISOString(), end: new Date(e.end).toISOString(), message: e.message }));
+    .map((e) => ({
+      device: e.deviceId,
+      kind: e.kind,
+      signals: e.signals,
+      start: new Date(e.start).toISOString(),
+      end: new Date(e.end).toISOString(),
+      message: e.message,
+    }));
 
 function alarms(events: AnomalyEvent[], deviceDays: number) {
   const raised = events.filter((e) => e.severity !== 'info');
@@ -69,7 +107,9 @@ const streamTolerance = faulty.stepMs;
 const batch = rounded(scoreDetection(faulty.batch, labels, FAULT_KINDS));
 const streaming = rounded(scoreDetection(faulty.stream, labels, FAULT_KINDS, streamTolerance));
 // Pack-relative cell outliers (batch only: they need the per-cell files) should point at the injected weak and hot cells.
-const cellFaults = labels.filter((l) => l.kind === 'weak_cell_voltage' || l.kind === 'cell_overtemp').map((l) => ({ ...l, kind: 'cell_outlier' }));
+const cellFaults = labels
+  .filter((l) => l.kind === 'weak_cell_voltage' || l.kind === 'cell_overtemp')
+  .map((l) => ({ ...l, kind: 'cell_outlier' }));
 const cellOutliers = rounded(scoreDetection(faulty.batch, cellFaults, ['cell_outlier']))[0];
 
 const clean = await scan(cleanRoot);
@@ -79,10 +119,22 @@ const device = faulty.dataset.devices()[0]!;
 const backtests: Record<string, unknown> = {};
 const forecastDevice = clean.dataset.devices()[0]!;
 for (const signal of ['bms1_soc', 'bms1_cell_max_t', 'bms1_cell_ave_t', 'pcs1_ap']) {
-  const raw = await clean.dataset.readSignal(forecastDevice.id, signal, forecastDevice.first!, forecastDevice.last!, 10_000_000);
+  const raw = await clean.dataset.readSignal(
+    forecastDevice.id,
+    signal,
+    forecastDevice.first!,
+    forecastDevice.last!,
+    10_000_000,
+  );
   const { values } = resample(raw.t, raw.v, forecastDevice.first!, forecastDevice.last!);
   const r = backtest(values, 96, 14 * 96, 24);
-  backtests[signal] = { origins: r.origins, modelMae: round(r.modelMae), seasonalNaiveMae: round(r.naiveMae), improvement: round(r.improvement), coverage80: round(r.coverage80) };
+  backtests[signal] = {
+    origins: r.origins,
+    modelMae: round(r.modelMae),
+    seasonalNaiveMae: round(r.naiveMae),
+    improvement: round(r.improvement),
+    coverage80: round(r.coverage80),
+  };
 }
 
 // A device-month scanned in full (the long-range cost).
@@ -101,16 +153,36 @@ report({
     streamingToleranceMs: streamTolerance,
   },
   // The labels each detector missed and its events of labelled kinds that match no label (the first 20 of each).
-  batch: { scores: batch, cellOutliers, missed: missed(faulty.batch, labels, 0).slice(0, 20), unmatched: unmatched(faulty.batch, labels, 0).slice(0, 20) },
-  streaming: { scores: streaming, missed: missed(faulty.stream, labels, streamTolerance).slice(0, 20), unmatched: unmatched(faulty.stream, labels, streamTolerance).slice(0, 20) },
-  cleanSet: { deviceDays: round(clean.deviceDays, 1), batch: alarms(clean.batch, clean.deviceDays), streaming: alarms(clean.stream, clean.deviceDays) },
+  batch: {
+    scores: batch,
+    cellOutliers,
+    missed: missed(faulty.batch, labels, 0).slice(0, 20),
+    unmatched: unmatched(faulty.batch, labels, 0).slice(0, 20),
+  },
+  streaming: {
+    scores: streaming,
+    missed: missed(faulty.stream, labels, streamTolerance).slice(0, 20),
+    unmatched: unmatched(faulty.stream, labels, streamTolerance).slice(0, 20),
+  },
+  cleanSet: {
+    deviceDays: round(clean.deviceDays, 1),
+    batch: alarms(clean.batch, clean.deviceDays),
+    streaming: alarms(clean.stream, clean.deviceDays),
+  },
   backtests: { set: 'clean', device: forecastDevice.id, ...backtests },
   cost: {
     streamingRecords: faulty.streamRecords + clean.streamRecords,
     streamingReadings: faulty.streamReadings + clean.streamReadings,
     // Detector busy time per item fed (an aligned record or a raw reading).
-    streamingMicrosecondsPerItem: round((faulty.streamBusyUs + clean.streamBusyUs) / (faulty.streamRecords + faulty.streamReadings + clean.streamRecords + clean.streamReadings), 2),
-    batchScanSecondsPerDeviceDay: round((faulty.batchSeconds + clean.batchSeconds) / (faulty.deviceDays + clean.deviceDays), 3),
+    streamingMicrosecondsPerItem: round(
+      (faulty.streamBusyUs + clean.streamBusyUs) /
+        (faulty.streamRecords + faulty.streamReadings + clean.streamRecords + clean.streamReadings),
+      2,
+    ),
+    batchScanSecondsPerDeviceDay: round(
+      (faulty.batchSeconds + clean.batchSeconds) / (faulty.deviceDays + clean.deviceDays),
+      3,
+    ),
     deviceMonthScanSeconds: round(monthSeconds, 2),
   },
   peakRssMb: peakRssMb(),

@@ -31,7 +31,14 @@ const dataDir = mkdtempSync(join(tmpdir(), 'bess-attack-'));
 cpSync(dataArg, dataDir, { recursive: true, filter: (src) => !src.includes('.bess-index') });
 const port = await freePort();
 const server = spawn(process.execPath, [resolve(repo, 'packages/api/dist/main.js')], {
-  env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', DATA_DIR: dataDir, BESS_LOG: 'error', BESS_API_KEYS: KEY },
+  env: {
+    ...process.env,
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    DATA_DIR: dataDir,
+    BESS_LOG: 'error',
+    BESS_API_KEYS: KEY,
+  },
   stdio: ['ignore', 'ignore', 'inherit'],
 });
 const base = `http://127.0.0.1:${port}`;
@@ -44,7 +51,13 @@ function batchUrl(path: string, inputs: unknown[]): string {
   const input = Object.fromEntries(inputs.map((v, i) => [i, v]));
   return `/trpc/${inputs.map(() => path).join(',')}?batch=1&input=${encodeURIComponent(JSON.stringify(input))}`;
 }
-const pages = (from: number) => Array.from({ length: 16 }, (_, i) => ({ deviceId: DEVICES[i % 3], batchSize: 1000, step: 1, skip: (from + i) * 1000 }));
+const pages = (from: number) =>
+  Array.from({ length: 16 }, (_, i) => ({
+    deviceId: DEVICES[i % 3],
+    batchSize: 1000,
+    step: 1,
+    skip: (from + i) * 1000,
+  }));
 
 /** GETs `path` with the key and reads the whole answer; counts 5xx. */
 function get(path: string): Promise<number> {
@@ -89,7 +102,16 @@ async function phase(name: string, attack: (until: number) => Promise<void>) {
   await Promise.all(probes);
   agent.destroy();
   console.error(`${name}: /health p99 ${round(percentile(latencies, 99), 1)} ms`);
-  return { health: { p50: round(percentile(latencies, 50), 1), p99: round(percentile(latencies, 99), 1), max: round(maxOf(latencies), 1), probes: latencies.length, errors }, peakRssMb: round(peakRss, 1) };
+  return {
+    health: {
+      p50: round(percentile(latencies, 50), 1),
+      p99: round(percentile(latencies, 99), 1),
+      max: round(maxOf(latencies), 1),
+      probes: latencies.length,
+      errors,
+    },
+    peakRssMb: round(peakRss, 1),
+  };
 }
 
 const results: Record<string, unknown> = {};
@@ -104,7 +126,15 @@ results.wsBomb = await phase('ws-bomb', async (until) => {
     // 1,000 calls as 63 messages of at most 16 (the most one message may hold).
     ws.on('open', () => {
       for (let m = 0; m * 16 < 1000; m++) {
-        ws.send(JSON.stringify(Array.from({ length: Math.min(16, 1000 - m * 16) }, (_, k) => ({ id: m * 16 + k + 1, method: 'query', params: { path: 'bms.batch', input: pages(m * 16 + k)[0] } }))));
+        ws.send(
+          JSON.stringify(
+            Array.from({ length: Math.min(16, 1000 - m * 16) }, (_, k) => ({
+              id: m * 16 + k + 1,
+              method: 'query',
+              params: { path: 'bms.batch', input: pages(m * 16 + k)[0] },
+            })),
+          ),
+        );
       }
     });
     await sleep(3500);
@@ -153,4 +183,12 @@ const alive = server.exitCode === null;
 server.kill('SIGTERM');
 await new Promise((r) => server.once('exit', r));
 rmSync(dataDir, { recursive: true, force: true });
-report({ seconds, ...results, slowReadersOpened: opened, clientsCutOff: cutOff, fivexxSeen: fivexx, fivexxCounted: serverFivexx, serverAlive: alive });
+report({
+  seconds,
+  ...results,
+  slowReadersOpened: opened,
+  clientsCutOff: cutOff,
+  fivexxSeen: fivexx,
+  fivexxCounted: serverFivexx,
+  serverAlive: alive,
+});

@@ -44,12 +44,24 @@ const port = await freePort();
 const serverNodeArgs = (process.env.FANOUT_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
 const serverMain = process.env.FANOUT_SERVER ?? resolve(repo, 'packages/api/dist/main.js');
 const server = spawn(process.execPath, [...serverNodeArgs, serverMain], {
-  env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', DATA_DIR: dataDir, BESS_LOG: 'warn', BESS_RATE_LIMIT: '0', BESS_MAX_SUBSCRIPTIONS: '0', BESS_MAX_CONNECTIONS_PER_CLIENT: '0', BESS_MAX_REQUESTS_IN_FLIGHT: '0' },
+  env: {
+    ...process.env,
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    DATA_DIR: dataDir,
+    BESS_LOG: 'warn',
+    BESS_RATE_LIMIT: '0',
+    BESS_MAX_SUBSCRIPTIONS: '0',
+    BESS_MAX_CONNECTIONS_PER_CLIENT: '0',
+    BESS_MAX_REQUESTS_IN_FLIGHT: '0',
+  },
   stdio: ['ignore', 'ignore', 'inherit'],
 });
 const base = `http://127.0.0.1:${port}`;
 await waitForHealth(`${base}/health`);
-const deviceIds = ((await (await fetch(`${base}/trpc/bms.devices`)).json()) as { result: { data: { id: string }[] } }).result.data.map((d) => d.id);
+const deviceIds = (
+  (await (await fetch(`${base}/trpc/bms.devices`)).json()) as { result: { data: { id: string }[] } }
+).result.data.map((d) => d.id);
 
 const DATA_PREFIX = Buffer.from('"result":{"type":"data","data":{"id":"');
 const STARTED = Buffer.from('"type":"started"');
@@ -73,7 +85,13 @@ for (let i = 0; i < subscribers; i++) {
   const ws = new WebSocket(`ws://127.0.0.1:${port}/trpc`, { perMessageDeflate: false });
   sockets.push(ws);
   ws.on('open', () => {
-    ws.send(JSON.stringify({ id: 1, method: 'subscription', params: { path: 'bms.stream', input: { deviceId: sub.device, interval } } }));
+    ws.send(
+      JSON.stringify({
+        id: 1,
+        method: 'subscription',
+        params: { path: 'bms.stream', input: { deviceId: sub.device, interval } },
+      }),
+    );
   });
   ws.on('message', (data: Buffer) => {
     const now = performance.now();
@@ -137,7 +155,9 @@ subs.forEach((s, i) => {
   const b = bases[i]!;
   // due in [measureFrom, measureTo): k from kFirst to kLast
   const kFirst = Number.isFinite(b) ? Math.ceil((measureFrom - b) / intervalMs) : 0;
-  const dueCount = Number.isFinite(b) ? Math.ceil((measureTo - b) / intervalMs) - kFirst : Math.round((duration * 1000) / intervalMs);
+  const dueCount = Number.isFinite(b)
+    ? Math.ceil((measureTo - b) / intervalMs) - kFirst
+    : Math.round((duration * 1000) / intervalMs);
   expected += dueCount;
   const index = indexOf.get(s.device)!;
   const seen = new Set<number>();
@@ -162,9 +182,15 @@ report({
   expected,
   received,
   deliveredRatio: round(received / expected, 4),
-  latenessMs: { p50: round(percentile(lateness, 50), 1), p99: round(percentile(lateness, 99), 1), max: round(percentile(lateness, 100), 1) },
+  latenessMs: {
+    p50: round(percentile(lateness, 50), 1),
+    p99: round(percentile(lateness, 99), 1),
+    max: round(percentile(lateness, 100), 1),
+  },
   /** p99 lateness of the events due in each second of the window: whether lateness is steady or a few bad seconds. */
-  latenessP99BySecondMs: Array.from({ length: Math.ceil(duration) }, (_, i) => round(percentile(bySecond[i] ?? [], 99), 0)),
+  latenessP99BySecondMs: Array.from({ length: Math.ceil(duration) }, (_, i) =>
+    round(percentile(bySecond[i] ?? [], 99), 0),
+  ),
   latenessVsStreamMs: { p50: round(percentile(vsStream, 50), 1), p99: round(percentile(vsStream, 99), 1) },
   serverSendLatenessMs: histogramQuantiles(sendHistogramBefore, sendHistogramAfter),
   errors,
@@ -198,7 +224,10 @@ async function sendLatenessHistogram(): Promise<Map<number, number>> {
   }
   return buckets;
 }
-function histogramQuantiles(before: Map<number, number>, after: Map<number, number>): { p50: string; p99: string; count: number } {
+function histogramQuantiles(
+  before: Map<number, number>,
+  after: Map<number, number>,
+): { p50: string; p99: string; count: number } {
   const bounds = [...after.keys()].sort((a, b) => a - b);
   const counts = bounds.map((b) => (after.get(b) ?? 0) - (before.get(b) ?? 0));
   const total = counts.at(-1) ?? 0;

@@ -6,7 +6,8 @@ export function cabinetCsvFiles(root: string): string[] {
   const out: string[] = [];
   for (const device of readdirSync(root, { withFileTypes: true })) {
     if (!device.isDirectory() || device.name.startsWith('.') || device.name === 'meter') continue;
-    for (const file of readdirSync(join(root, device.name))) if (file.endsWith('.csv')) out.push(join(root, device.name, file));
+    for (const file of readdirSync(join(root, device.name)))
+      if (file.endsWith('.csv')) out.push(join(root, device.name, file));
   }
   return out.sort();
 }

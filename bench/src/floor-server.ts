@@ -29,7 +29,8 @@ const streams = new Map<string, Stream>();
 
 const http = createServer((req, res) => {
   if (req.url === '/health') return void res.end('ok');
-  if (req.url === '/trpc/bms.devices') return void res.end(JSON.stringify({ result: { data: deviceIds.map((id) => ({ id })) } }));
+  if (req.url === '/trpc/bms.devices')
+    return void res.end(JSON.stringify({ result: { data: deviceIds.map((id) => ({ id })) } }));
   res.statusCode = 404;
   res.end(); // /metrics too: the floor has no send-lateness histogram
 });
@@ -37,7 +38,10 @@ const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false });
 http.on('upgrade', (req, socket, head) => {
   wss.handleUpgrade(req, socket, head, (ws) => {
     ws.on('message', (data) => {
-      const request = JSON.parse(String(data)) as { id: unknown; params: { input: { deviceId: string; interval: number } } };
+      const request = JSON.parse(String(data)) as {
+        id: unknown;
+        params: { input: { deviceId: string; interval: number } };
+      };
       const { deviceId, interval } = request.params.input;
       ws.send(JSON.stringify({ id: request.id, result: { type: 'started' } }));
       let stream = streams.get(deviceId);
@@ -72,7 +76,9 @@ function send(stream: Stream, record: AlignedRecord): void {
     const requestId = stream.requestIds[i];
     let frame = frames.get(requestId);
     if (!frame) {
-      frame = textFrame(`{"id":${JSON.stringify(requestId)},"result":{"type":"data","data":{"id":${id},"data":${json}},"id":${id}}}`);
+      frame = textFrame(
+        `{"id":${JSON.stringify(requestId)},"result":{"type":"data","data":{"id":${id},"data":${json}},"id":${id}}}`,
+      );
       frames.set(requestId, frame);
     }
     const socket = stream.sockets[i]!;

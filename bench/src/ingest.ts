@@ -22,4 +22,11 @@ const seconds = (performance.now() - started) / 1000;
 const rows = dataset.devices().reduce((n, d) => n + d.signals.reduce((m, s) => m + s.rows, 0), 0);
 await dataset.close();
 rmSync(previous, { recursive: true, force: true });
-report({ files, bytes, rows, seconds: round(seconds), mbPerSecond: round(bytes / 1e6 / seconds, 1), peakRssMb: peakRssMb() });
+report({
+  files,
+  bytes,
+  rows,
+  seconds: round(seconds),
+  mbPerSecond: round(bytes / 1e6 / seconds, 1),
+  peakRssMb: peakRssMb(),
+});

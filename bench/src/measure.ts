@@ -36,7 +36,12 @@ export function machine(): Machine {
   try {
     commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
     // Measured with uncommitted changes to tracked files: the commit alone would not say what ran.
-    if (execFileSync('git', ['status', '--porcelain', '--untracked-files=no', '--', ':(top,exclude)bench/results'], { encoding: 'utf8' }).trim()) commit += '-dirty';
+    if (
+      execFileSync('git', ['status', '--porcelain', '--untracked-files=no', '--', ':(top,exclude)bench/results'], {
+        encoding: 'utf8',
+      }).trim()
+    )
+      commit += '-dirty';
   } catch {
     // not a git checkout
   }
@@ -54,10 +59,18 @@ export function machine(): Machine {
  * Runs one benchmark step in a fresh Node process, so its peak RSS is its own,
  * and returns the JSON it prints as its last line.
  */
-export function runStep<T>(script: string, args: string[], extraNodeArgs: string[] = [], env: NodeJS.ProcessEnv = process.env): Promise<T> {
+export function runStep<T>(
+  script: string,
+  args: string[],
+  extraNodeArgs: string[] = [],
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<T> {
   const path = fileURLToPath(new URL(`./${script}.js`, import.meta.url));
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...extraNodeArgs, path, ...args], { stdio: ['ignore', 'pipe', 'inherit'], env });
+    const child = spawn(process.execPath, [...extraNodeArgs, path, ...args], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+      env,
+    });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.on('error', reject);

@@ -24,11 +24,19 @@ async function timed(fn: () => Promise<unknown>, runs: number): Promise<{ p50: n
     await fn();
     samples.push(performance.now() - t);
   }
-  return { p50: round(percentile(samples, 50), 3), p99: round(percentile(samples, 99), 3), max: round(maxOf(samples), 3) };
+  return {
+    p50: round(percentile(samples, 50), 3),
+    p99: round(percentile(samples, 99), 3),
+    max: round(maxOf(samples), 3),
+  };
 }
 
 const kinds: RecordKind[] = ['bms', 'pcs'];
-const totals = new Map(await Promise.all(kinds.map(async (kind) => [kind, (await dataset.page(first.id, kind, { skip: 0, limit: 1 })).total] as const)));
+const totals = new Map(
+  await Promise.all(
+    kinds.map(async (kind) => [kind, (await dataset.page(first.id, kind, { skip: 0, limit: 1 })).total] as const),
+  ),
+);
 
 // The first pages a restarted server builds run before V8 has optimised the paging code (it
 // compiles hot functions in the background after some calls): measured on their own, over
@@ -45,7 +53,11 @@ const firstPagesAfterRestart = await timed(async () => {
 const pages: Record<string, unknown> = {};
 for (const kind of kinds) {
   const total = totals.get(kind)!;
-  for (const [label, skip] of [['start', 0], ['middle', Math.floor(total / 2)], ['end', Math.max(0, total - 100)]] as const) {
+  for (const [label, skip] of [
+    ['start', 0],
+    ['middle', Math.floor(total / 2)],
+    ['end', Math.max(0, total - 100)],
+  ] as const) {
     // Different devices and nearby offsets, so the block cache is not simply replaying one page.
     let n = 0;
     pages[`${kind}.${label}`] = await timed(async () => {
@@ -58,7 +70,11 @@ for (const kind of kinds) {
 
 const history: Record<string, unknown> = {};
 const span = { from: first.first!, to: first.last! };
-for (const [label, ms] of [['day', 86_400_000], ['month', 30 * 86_400_000], ['all', span.to - span.from]] as const) {
+for (const [label, ms] of [
+  ['day', 86_400_000],
+  ['month', 30 * 86_400_000],
+  ['all', span.to - span.from],
+] as const) {
   let n = 0;
   history[label] = await timed(async () => {
     const device = devices[n++ % devices.length]!;
@@ -77,7 +93,10 @@ if (withCells.length > 0) {
     await cellSnapshot(dataset, d.id, d.first! + ((n * 7_919_000_000) % (d.last! - d.first!)));
   }, 30);
   const d = withCells[0]!;
-  cells.monthStats = await timed(() => cellStats(dataset, d.id, d.last! - 30 * 86_400_000, d.last!, { maxPoints: 300 }), 3);
+  cells.monthStats = await timed(
+    () => cellStats(dataset, d.id, d.last! - 30 * 86_400_000, d.last!, { maxPoints: 300 }),
+    3,
+  );
 }
 // The server re-checks every file for new rows every 2 s (BESS_WATCH_MS): how long one check
 // holds the event loop (the longest gap of a 1 ms ticker while it runs), and how long it takes.
@@ -102,9 +121,36 @@ for (let i = 0; i < 10; i++) {
 }
 const refreshCheck = {
   files: devices.reduce((n, d) => n + d.signals.length, 0),
-  ms: { p50: round(percentile(refreshes.map((r) => r.ms), 50), 1), max: round(maxOf(refreshes.map((r) => r.ms)), 1) },
-  longestBlockMs: { p50: round(percentile(refreshes.map((r) => r.longestBlockMs), 50), 1), max: round(maxOf(refreshes.map((r) => r.longestBlockMs)), 1) },
+  ms: {
+    p50: round(
+      percentile(
+        refreshes.map((r) => r.ms),
+        50,
+      ),
+      1,
+    ),
+    max: round(maxOf(refreshes.map((r) => r.ms)), 1),
+  },
+  longestBlockMs: {
+    p50: round(
+      percentile(
+        refreshes.map((r) => r.longestBlockMs),
+        50,
+      ),
+      1,
+    ),
+    max: round(maxOf(refreshes.map((r) => r.longestBlockMs)), 1),
+  },
 };
 
 await dataset.close();
-report({ firstPageMs: round(firstPageMs, 1), warmMs: round(warmMs, 1), firstPagesAfterRestart, pages, refreshCheck, history, cells, peakRssMb: peakRssMb() });
+report({
+  firstPageMs: round(firstPageMs, 1),
+  warmMs: round(warmMs, 1),
+  firstPagesAfterRestart,
+  pages,
+  refreshCheck,
+  history,
+  cells,
+  peakRssMb: peakRssMb(),
+});

@@ -49,7 +49,11 @@ const previous = existsSync(outFile) ? (JSON.parse(readFileSync(outFile, 'utf8')
  */
 function save(): Record<string, unknown> {
   const steps = Object.keys(results).filter((k) => !['preset', 'days', 'machine'].includes(k));
-  const merged: Record<string, unknown> = { ...previous, ...results, runs: { ...(previous.runs as object), ...Object.fromEntries(steps.map((k) => [k, results.machine])) } };
+  const merged: Record<string, unknown> = {
+    ...previous,
+    ...results,
+    runs: { ...(previous.runs as object), ...Object.fromEntries(steps.map((k) => [k, results.machine])) },
+  };
   writeFileSync(outFile, `${JSON.stringify(merged, null, 2)}\n`);
   return merged;
 }
@@ -57,7 +61,16 @@ function save(): Record<string, unknown> {
 if (!existsSync(join(root, '.complete'))) {
   const started = performance.now();
   console.error(`generating ${root} (${days} days, 3 cabinets with per-cell files)`);
-  await generateDataset({ root, devices: 3, days, start: preset.start, seed: 2025, cells: true, dirt: false, faults: 'default' });
+  await generateDataset({
+    root,
+    devices: 3,
+    days,
+    start: preset.start,
+    seed: 2025,
+    cells: true,
+    dirt: false,
+    faults: 'default',
+  });
   writeFileSync(join(root, '.complete'), new Date().toISOString());
   results.generateSeconds = round((performance.now() - started) / 1000, 1);
 }
@@ -109,14 +122,37 @@ if (!skip.has('analytics')) {
   const cleanRoot = join(benchDir, 'data', `clean-${evalDays}d`);
   if (!existsSync(join(evalRoot, '.complete'))) {
     const plan = randomFaultPlan(DEFAULT_DEVICE_IDS, Date.parse(`${evalStart}T00:00:00Z`), evalDays, planSeed, perKind);
-    await generateDataset({ root: evalRoot, devices: DEFAULT_DEVICE_IDS, days: evalDays, start: evalStart, seed: evalSeed, cells: true, cellPeriodS: 600, dirt: true, faults: plan });
+    await generateDataset({
+      root: evalRoot,
+      devices: DEFAULT_DEVICE_IDS,
+      days: evalDays,
+      start: evalStart,
+      seed: evalSeed,
+      cells: true,
+      cellPeriodS: 600,
+      dirt: true,
+      faults: plan,
+    });
     writeFileSync(join(evalRoot, '.complete'), '');
   }
   if (!existsSync(join(cleanRoot, '.complete'))) {
-    await generateDataset({ root: cleanRoot, devices: DEFAULT_DEVICE_IDS, days: evalDays, start: evalStart, seed: 4242, cells: true, cellPeriodS: 600, dirt: true, faults: 'none' });
+    await generateDataset({
+      root: cleanRoot,
+      devices: DEFAULT_DEVICE_IDS,
+      days: evalDays,
+      start: evalStart,
+      seed: 4242,
+      cells: true,
+      cellPeriodS: 600,
+      dirt: true,
+      faults: 'none',
+    });
     writeFileSync(join(cleanRoot, '.complete'), '');
   }
-  const sets = { evaluation: { seed: evalSeed, faultPlan: { seed: planSeed, perKindPerDevice: perKind } }, clean: { seed: 4242 } };
+  const sets = {
+    evaluation: { seed: evalSeed, faultPlan: { seed: planSeed, perKindPerDevice: perKind } },
+    clean: { seed: 4242 },
+  };
   results.analytics = await runStep('analytics', [evalRoot, cleanRoot, JSON.stringify(sets)]);
   save();
 }
@@ -127,9 +163,13 @@ if (!skip.has('fanout')) {
   const floorServer = fileURLToPath(new URL('./floor-server.js', import.meta.url));
   const runs: { product: FanoutResult[]; floor: FanoutResult[] } = { product: [], floor: [] };
   for (let i = 0; i < FANOUT_RUNS; i++) {
-    console.error(`fan-out ${i + 1}/${FANOUT_RUNS}: 5000 WebSocket subscribers at 1 event/s, the product, then the floor`);
+    console.error(
+      `fan-out ${i + 1}/${FANOUT_RUNS}: 5000 WebSocket subscribers at 1 event/s, the product, then the floor`,
+    );
     runs.product.push(await runStep('fanout', [root, '5000', '1', '30']));
-    runs.floor.push(await runStep('fanout', [root, '5000', '1', '30'], [], { ...process.env, FANOUT_SERVER: floorServer }));
+    runs.floor.push(
+      await runStep('fanout', [root, '5000', '1', '30'], [], { ...process.env, FANOUT_SERVER: floorServer }),
+    );
   }
   console.error('fan-out: 500 WebSocket subscribers at 10 events/s');
   results.fanout = [runs.product[0], await runStep('fanout', [root, '500', '0.1', '30'])];

@@ -21,7 +21,17 @@ const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
 const port = await freePort();
 const server = spawn(process.execPath, [resolve(repo, 'packages/api/dist/main.js')], {
-  env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', DATA_DIR: dataDir, BESS_LOG: 'warn', BESS_RATE_LIMIT: '0', BESS_MAX_SUBSCRIPTIONS: '0', BESS_MAX_CONNECTIONS_PER_CLIENT: '0', BESS_MAX_REQUESTS_IN_FLIGHT: '0' },
+  env: {
+    ...process.env,
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    DATA_DIR: dataDir,
+    BESS_LOG: 'warn',
+    BESS_RATE_LIMIT: '0',
+    BESS_MAX_SUBSCRIPTIONS: '0',
+    BESS_MAX_CONNECTIONS_PER_CLIENT: '0',
+    BESS_MAX_REQUESTS_IN_FLIGHT: '0',
+  },
   stdio: ['ignore', 'ignore', 'inherit'],
 });
 const base = `http://127.0.0.1:${port}`;
@@ -29,7 +39,9 @@ await waitForHealth(`${base}/health`);
 const rss = () => rssMbOf(server.pid!);
 
 const url = `ws://127.0.0.1:${port}/trpc`;
-const api = createTRPCClient<AppRouter>({ links: [wsLink({ client: createWSClient({ url, WebSocket: WebSocket as never }) })] });
+const api = createTRPCClient<AppRouter>({
+  links: [wsLink({ client: createWSClient({ url, WebSocket: WebSocket as never }) })],
+});
 const devices = await api.bms.devices.query();
 let events = 0;
 let errors = 0;
@@ -37,7 +49,10 @@ const closers: (() => void)[] = [];
 for (let i = 0; i < subscribers; i++) {
   const wsClient = createWSClient({ url, WebSocket: WebSocket as never });
   const client = createTRPCClient<AppRouter>({ links: [wsLink({ client: wsClient })] });
-  const sub = client.pcs.stream.subscribe({ deviceId: devices[i % devices.length]!.id, interval: 1 }, { onData: () => events++, onError: () => errors++ });
+  const sub = client.pcs.stream.subscribe(
+    { deviceId: devices[i % devices.length]!.id, interval: 1 },
+    { onData: () => events++, onError: () => errors++ },
+  );
   closers.push(() => {
     sub.unsubscribe();
     wsClient.close();
@@ -80,7 +95,15 @@ report({
   requests,
   requestsPerSecond: round(requests / elapsed, 1),
   errors,
-  latencyMs: { p50: round(percentile(latencies, 50), 2), p99: round(percentile(latencies, 99), 2), max: round(maxOf(latencies), 2) },
-  serverRssMb: { firstMinute: round(mean(firstMinute), 1), lastMinute: round(mean(lastMinute), 1), drift: round(mean(lastMinute) - mean(firstMinute), 1) },
+  latencyMs: {
+    p50: round(percentile(latencies, 50), 2),
+    p99: round(percentile(latencies, 99), 2),
+    max: round(maxOf(latencies), 2),
+  },
+  serverRssMb: {
+    firstMinute: round(mean(firstMinute), 1),
+    lastMinute: round(mean(lastMinute), 1),
+    drift: round(mean(lastMinute) - mean(firstMinute), 1),
+  },
 });
 process.exit(0);

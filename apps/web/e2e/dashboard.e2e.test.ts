@@ -15,7 +15,15 @@ const here = dirname(fileURLToPath(import.meta.url));
 const webDist = resolve(here, '../dist');
 const sample = resolve(here, '../../../data');
 const artifacts = resolve(here, '../test-artifacts');
-const CHROMIUM_FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
+const CHROMIUM_FLAGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+];
 
 let dataset: BessDataset;
 let server: BessServer;
@@ -24,7 +32,8 @@ let page: Page;
 let indexDir: string;
 
 beforeAll(async () => {
-  if (!existsSync(join(webDist, 'index.html'))) throw new Error('apps/web/dist is missing: run the build first (pnpm test does)');
+  if (!existsSync(join(webDist, 'index.html')))
+    throw new Error('apps/web/dist is missing: run the build first (pnpm test does)');
   mkdirSync(artifacts, { recursive: true });
   indexDir = mkdtempSync(join(tmpdir(), 'bess-e2e-index-'));
   dataset = await openDataset(sample, { indexDir, workers: 0 });
@@ -42,7 +51,8 @@ afterAll(async () => {
 });
 
 const shot = (name: string) => page.screenshot({ path: join(artifacts, `${name}.png`), fullPage: true });
-const points = (selector: string) => page.$$eval(selector, (els) => els.map((e) => Number(e.getAttribute('data-points'))));
+const points = (selector: string) =>
+  page.$$eval(selector, (els) => els.map((e) => Number(e.getAttribute('data-points'))));
 
 describe('operator dashboard', () => {
   it('shows every cabinet on the fleet overview with its latest state', async () => {
@@ -60,7 +70,11 @@ describe('operator dashboard', () => {
     await page.click('[data-testid=device-card] >> nth=0');
     await page.waitForSelector('[data-testid=bms-charts] [data-testid=chart]');
     await page.selectOption('[data-testid=interval]', '0.1');
-    await page.waitForFunction(() => Number(document.querySelector('[data-testid=bms-charts] [data-testid=chart]')?.getAttribute('data-points')) >= 5);
+    await page.waitForFunction(
+      () =>
+        Number(document.querySelector('[data-testid=bms-charts] [data-testid=chart]')?.getAttribute('data-points')) >=
+        5,
+    );
     const before = await points('[data-testid=bms-charts] [data-testid=chart]');
     await page.waitForTimeout(1500);
     const after = await points('[data-testid=bms-charts] [data-testid=chart]');
@@ -77,20 +91,34 @@ describe('operator dashboard', () => {
     await page.waitForTimeout(800);
     expect(await points('[data-testid=bms-charts] [data-testid=chart]')).toEqual(paused);
     await page.click('[data-testid=pause]');
-    await page.waitForFunction((n) => Number(document.querySelector('[data-testid=bms-charts] [data-testid=chart]')?.getAttribute('data-points')) > n, paused[0]!);
+    await page.waitForFunction(
+      (n) =>
+        Number(document.querySelector('[data-testid=bms-charts] [data-testid=chart]')?.getAttribute('data-points')) > n,
+      paused[0]!,
+    );
   });
 
   it('renders history over a month-long range from downsampled series', async () => {
     await page.click('[data-testid=tab-history]');
     await page.click('[data-testid=preset-month]');
     await page.waitForSelector('[data-testid=history-chart]');
-    await page.waitForFunction(() => [...document.querySelectorAll('[data-testid=history-chart]')].every((e) => Number(e.getAttribute('data-points')) > 50));
+    await page.waitForFunction(() =>
+      [...document.querySelectorAll('[data-testid=history-chart]')].every(
+        (e) => Number(e.getAttribute('data-points')) > 50,
+      ),
+    );
     const counts = await points('[data-testid=history-chart]');
     expect(counts.length).toBeGreaterThanOrEqual(6);
     expect(Math.max(...counts)).toBeLessThanOrEqual(600);
-    expect(await page.getAttribute('[data-testid=download-bms]', 'href')).toMatch(/^\/bms\/ZHPESS232A230002\/export\.csv\?from=/);
+    expect(await page.getAttribute('[data-testid=download-bms]', 'href')).toMatch(
+      /^\/bms\/ZHPESS232A230002\/export\.csv\?from=/,
+    );
     // the injected faults show as anomaly markers on the charts they concern
-    await page.waitForFunction(() => [...document.querySelectorAll('[data-testid=history-chart]')].some((e) => Number(e.getAttribute('data-markers')) > 0));
+    await page.waitForFunction(() =>
+      [...document.querySelectorAll('[data-testid=history-chart]')].some(
+        (e) => Number(e.getAttribute('data-markers')) > 0,
+      ),
+    );
     await shot('3-history-month');
   });
 
@@ -110,7 +138,11 @@ describe('operator dashboard', () => {
     }, first);
     expect(await values()).not.toEqual(first);
     await page.click('[data-testid=heat-cell] >> nth=20');
-    await page.waitForFunction(() => Number(document.querySelector('[data-testid=cell-history] [data-testid=chart]')?.getAttribute('data-points')) > 10);
+    await page.waitForFunction(
+      () =>
+        Number(document.querySelector('[data-testid=cell-history] [data-testid=chart]')?.getAttribute('data-points')) >
+        10,
+    );
     expect(await page.textContent('[data-testid=cell-history]')).toContain("against its pack's median");
     await page.waitForSelector('[data-testid=rank-table]');
     await shot('4-cells');
@@ -122,11 +154,15 @@ describe('operator dashboard', () => {
     const all = await table.$$eval('tbody tr', (rows) => rows.length);
     expect(await table.textContent()).toContain('cell overtemp');
     await page.click('[data-testid=severity-critical]');
-    const critical = await page.$$eval('[data-testid=alerts-table] tbody tr', (rows) => rows.map((r) => r.textContent ?? ''));
+    const critical = await page.$$eval('[data-testid=alerts-table] tbody tr', (rows) =>
+      rows.map((r) => r.textContent ?? ''),
+    );
     expect(critical.length).toBeGreaterThan(0);
     expect(critical.length).toBeLessThanOrEqual(all);
     expect(critical.every((r) => r.startsWith('critical'))).toBe(true);
-    await page.waitForFunction(() => Number(document.querySelector('[data-testid=forecast-chart]')?.getAttribute('data-points')) > 96);
+    await page.waitForFunction(
+      () => Number(document.querySelector('[data-testid=forecast-chart]')?.getAttribute('data-points')) > 96,
+    );
     expect(await page.textContent('[data-testid=rul-card]')).toMatch(/Not enough to tell yet/);
     await shot('5-alerts');
   });
@@ -151,7 +187,9 @@ describe('operator dashboard', () => {
   it('fits a tablet screen', async () => {
     await page.setViewportSize({ width: 820, height: 1100 });
     await page.goto(`${server.url}/#/device/ZHPESS232A230002/live`);
-    await page.waitForFunction(() => Number(document.querySelector('[data-testid=chart]')?.getAttribute('data-points')) > 2);
+    await page.waitForFunction(
+      () => Number(document.querySelector('[data-testid=chart]')?.getAttribute('data-points')) > 2,
+    );
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
     expect(overflow).toBeLessThanOrEqual(0);
     await shot('8-tablet');
@@ -160,7 +198,14 @@ describe('operator dashboard', () => {
 
 describe('with API keys on', () => {
   it('asks for a key, refuses a wrong one, and then serves the dashboard and its live stream through the session cookie', async () => {
-    const keyed = await createBessServer({ dataset, port: 0, host: '127.0.0.1', webDist, limits: null, apiKeys: new ApiKeys(['operator-key-e2e-123']) });
+    const keyed = await createBessServer({
+      dataset,
+      port: 0,
+      host: '127.0.0.1',
+      webDist,
+      limits: null,
+      apiKeys: new ApiKeys(['operator-key-e2e-123']),
+    });
     const context = await browser.newContext({ viewport: { width: 1366, height: 900 } });
     const tab = await context.newPage();
     try {
@@ -178,7 +223,9 @@ describe('with API keys on', () => {
       expect(cookie?.sameSite).toBe('Strict');
       expect(await tab.evaluate(() => document.cookie)).not.toContain('bess_session');
       await tab.goto(`${keyed.url}/#/device/ZHPESS232A230002/live`);
-      await tab.waitForFunction(() => Number(document.querySelector('[data-testid=chart]')?.getAttribute('data-points')) > 2);
+      await tab.waitForFunction(
+        () => Number(document.querySelector('[data-testid=chart]')?.getAttribute('data-points')) > 2,
+      );
       expect(await tab.textContent('[data-testid=connection]')).toBe('Connected');
       await tab.screenshot({ path: join(artifacts, '10-signed-in-live.png') });
     } finally {

@@ -9,7 +9,9 @@ export function App({ session }: { session: SessionState }) {
   return (
     <div className="app">
       <Header route={route} session={session} />
-      <main>{route.page === 'fleet' ? <FleetOverview /> : <DeviceView deviceId={route.deviceId} tab={route.tab} />}</main>
+      <main>
+        {route.page === 'fleet' ? <FleetOverview /> : <DeviceView deviceId={route.deviceId} tab={route.tab} />}
+      </main>
     </div>
   );
 }

@@ -13,7 +13,12 @@ function Root() {
   useEffect(() => {
     fetchSession().then(setSession, (e: Error) => setFailure(e.message));
   }, []);
-  if (failure) return <div className="state error" role="alert">The server cannot be reached: {failure}</div>;
+  if (failure)
+    return (
+      <div className="state error" role="alert">
+        The server cannot be reached: {failure}
+      </div>
+    );
   if (!session) return null;
   // After signing in, a fresh page: every query and the WebSocket then carry the new cookie.
   if (!session.signedIn) return <SignIn onSignedIn={() => location.reload()} />;
@@ -21,7 +26,9 @@ function Root() {
 }
 
 function Dashboard({ session }: { session: SessionState }) {
-  const [queryClient] = useState(() => new QueryClient({ defaultOptions: { queries: { retry: 1, refetchOnWindowFocus: false } } }));
+  const [queryClient] = useState(
+    () => new QueryClient({ defaultOptions: { queries: { retry: 1, refetchOnWindowFocus: false } } }),
+  );
   const [trpcClient] = useState(() => createClient(session.csrfToken));
   return (
     <trpc.Provider client={trpcClient} queryClient={queryClient}>

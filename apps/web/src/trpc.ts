@@ -40,7 +40,11 @@ export function createClient(csrfToken?: string) {
       splitLink({
         condition: (op) => op.type === 'subscription',
         true: wsLink({ client: wsClient }),
-        false: httpBatchLink({ url: '/trpc', maxItems: MAX_BATCH_ITEMS, ...(csrfToken ? { headers: { 'X-CSRF-Token': csrfToken } } : {}) }),
+        false: httpBatchLink({
+          url: '/trpc',
+          maxItems: MAX_BATCH_ITEMS,
+          ...(csrfToken ? { headers: { 'X-CSRF-Token': csrfToken } } : {}),
+        }),
       }),
     ],
   });

@@ -39,20 +39,26 @@ describe('API keys', () => {
   it('refuse a WebSocket subscription without a key and serve one with it', async () => {
     const anonymous = createBessClient({ url: server.url, WebSocket });
     const error = await new Promise<unknown>((resolve) => {
-      anonymous.api.bms.stream.subscribe({ deviceId: 'ZHPESS232A230002', interval: 0.1 }, { onError: resolve, onData: () => resolve(null) });
+      anonymous.api.bms.stream.subscribe(
+        { deviceId: 'ZHPESS232A230002', interval: 0.1 },
+        { onError: resolve, onData: () => resolve(null) },
+      );
     });
     // the server refuses the connection's context, so the subscription fails instead of streaming
     expect(error).toBeInstanceOf(Error);
     anonymous.close();
     const keyed = createBessClient({ url: server.url, WebSocket, apiKey: KEY });
     const got = await new Promise<string>((resolve, reject) => {
-      const sub = keyed.api.bms.stream.subscribe({ deviceId: 'ZHPESS232A230002', interval: 0.1 }, {
-        onData: (e) => {
-          sub.unsubscribe();
-          resolve(e.data.timestamp);
+      const sub = keyed.api.bms.stream.subscribe(
+        { deviceId: 'ZHPESS232A230002', interval: 0.1 },
+        {
+          onData: (e) => {
+            sub.unsubscribe();
+            resolve(e.data.timestamp);
+          },
+          onError: reject,
         },
-        onError: reject,
-      });
+      );
     });
     expect(got).toMatch(/^2024-03-01T/);
     keyed.close();
@@ -65,7 +71,10 @@ describe('CORS', () => {
     expect(allowed.headers.get('access-control-allow-origin')).toBe('https://ops.example');
     const other = await get('/bms/devices', { Origin: 'https://evil.example', 'X-API-Key': KEY });
     expect(other.headers.get('access-control-allow-origin')).toBeNull();
-    const preflight = await fetch(`${server.url}/bms/devices`, { method: 'OPTIONS', headers: { Origin: 'https://evil.example' } });
+    const preflight = await fetch(`${server.url}/bms/devices`, {
+      method: 'OPTIONS',
+      headers: { Origin: 'https://evil.example' },
+    });
     expect(preflight.status).toBe(403);
   });
 });

@@ -21,7 +21,15 @@ describe('analytics procedures', () => {
   it('lists the sample’s injected faults as anomaly events, paged by cursor', async () => {
     const all = await bess.api.analytics.anomalies.query({ deviceId: DEVICE, limit: 500 });
     const kinds = new Set(all.items.map((e) => e.kind));
-    for (const k of ['cell_overtemp', 'weak_cell_voltage', 'current_spike', 'sensor_stuck', 'phase_imbalance', 'offline_gap']) expect(kinds, k).toContain(k);
+    for (const k of [
+      'cell_overtemp',
+      'weak_cell_voltage',
+      'current_spike',
+      'sensor_stuck',
+      'phase_imbalance',
+      'offline_gap',
+    ])
+      expect(kinds, k).toContain(k);
     const hot = all.items.find((e) => e.kind === 'cell_overtemp')!;
     expect(hot.start).toBeGreaterThanOrEqual(Date.parse('2024-03-01T13:00:00Z'));
     expect(hot.start).toBeLessThanOrEqual(Date.parse('2024-03-01T14:30:00Z'));
@@ -40,12 +48,17 @@ describe('analytics procedures', () => {
     const rul = await bess.api.analytics.rul.query({ deviceId: DEVICE });
     expect(rul.status).toBe('insufficient_history');
     expect(rul.reason).toMatch(/days of SOH history/);
-    await expect(bess.api.analytics.forecast.query({ deviceId: DEVICE, signal: 'nope', horizonHours: 6 })).rejects.toMatchObject({ data: { code: 'NOT_FOUND' } });
+    await expect(
+      bess.api.analytics.forecast.query({ deviceId: DEVICE, signal: 'nope', horizonHours: 6 }),
+    ).rejects.toMatchObject({ data: { code: 'NOT_FOUND' } });
   });
 
   it('raises alerts as a replay passes through a fault', async () => {
     const alerts: { kind: string; severity: string }[] = [];
-    const sub = bess.api.analytics.alerts.subscribe({ deviceId: DEVICE, interval: 0.1, from: '2024-03-01T13:00:00Z' }, { onData: (e) => alerts.push(e.data) });
+    const sub = bess.api.analytics.alerts.subscribe(
+      { deviceId: DEVICE, interval: 0.1, from: '2024-03-01T13:00:00Z' },
+      { onData: (e) => alerts.push(e.data) },
+    );
     await eventually(() => alerts.some((a) => a.kind === 'cell_overtemp' && a.severity === 'critical'), 15_000);
     sub.unsubscribe();
   });
@@ -54,11 +67,21 @@ describe('analytics procedures', () => {
     // The sample's phase imbalance is only in the PCS phase currents, and its hot cell's own file
     // (bms1_p1_t6) is no field of any record: a BMS-only detector sees neither.
     const alerts: { at: string; kind: string; signals: string[]; start: number }[] = [];
-    const onData = (e: { id: string; data: { kind: string; signals: string[]; start: number } }) => alerts.push({ ...e.data, at: e.id });
-    const phases = bess.api.analytics.alerts.subscribe({ deviceId: DEVICE, interval: 0.1, from: '2024-03-03T17:25:00Z' }, { onData });
-    const cells = bess.api.analytics.alerts.subscribe({ deviceId: DEVICE, interval: 0.1, from: '2024-03-01T13:00:00Z' }, { onData });
+    const onData = (e: { id: string; data: { kind: string; signals: string[]; start: number } }) =>
+      alerts.push({ ...e.data, at: e.id });
+    const phases = bess.api.analytics.alerts.subscribe(
+      { deviceId: DEVICE, interval: 0.1, from: '2024-03-03T17:25:00Z' },
+      { onData },
+    );
+    const cells = bess.api.analytics.alerts.subscribe(
+      { deviceId: DEVICE, interval: 0.1, from: '2024-03-01T13:00:00Z' },
+      { onData },
+    );
     try {
-      await eventually(() => alerts.some((a) => a.kind === 'phase_imbalance') && alerts.some((a) => a.signals.includes('bms1_p1_t6')), 15_000);
+      await eventually(
+        () => alerts.some((a) => a.kind === 'phase_imbalance') && alerts.some((a) => a.signals.includes('bms1_p1_t6')),
+        15_000,
+      );
     } finally {
       phases.unsubscribe();
       cells.unsubscribe();

@@ -53,7 +53,11 @@ function raw(bytes: string | Buffer, ms = 1500): Promise<string> {
       const text = Buffer.concat(chunks).toString('latin1');
       const head = text.indexOf('\r\n\r\n');
       const length = /content-length: *(\d+)/i.exec(text)?.[1];
-      if (head >= 0 && (length === undefined ? !/transfer-encoding/i.test(text) : text.length >= head + 4 + Number(length))) done();
+      if (
+        head >= 0 &&
+        (length === undefined ? !/transfer-encoding/i.test(text) : text.length >= head + 4 + Number(length))
+      )
+        done();
     });
     socket.on('error', done);
     socket.on('close', done);
@@ -99,7 +103,9 @@ describe('malformed request-targets', () => {
   it('are answered with a 4xx, with and without a WebSocket upgrade, and the server stays up', async () => {
     for (const target of MALFORMED_TARGETS) {
       for (const upgrade of [false, true]) {
-        const headers = upgrade ? 'Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n' : '';
+        const headers = upgrade
+          ? 'Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n'
+          : '';
         const answer = await raw(`GET ${target} HTTP/1.1\r\nHost: 127.0.0.1\r\nX-API-Key: ${KEY_A}\r\n${headers}\r\n`);
         const status = statusOf(answer);
         // A 4xx, or the socket closed without a response (an upgrade refused outright).
@@ -117,14 +123,28 @@ describe('malformed request-targets', () => {
     );
     const target = fc.oneof(
       fc.array(segment, { maxLength: 5 }).map((parts) => `/${parts.join('/')}`),
-      fc.tuple(fc.array(segment, { maxLength: 4 }), fc.stringMatching(/^[A-Za-z0-9=&%_.-]{0,40}$/)).map(([parts, q]) => `/${parts.join('/')}?${q}`),
+      fc
+        .tuple(fc.array(segment, { maxLength: 4 }), fc.stringMatching(/^[A-Za-z0-9=&%_.-]{0,40}$/))
+        .map(([parts, q]) => `/${parts.join('/')}?${q}`),
       fc.constantFrom(...MALFORMED_TARGETS),
     );
-    const method = fc.constantFrom('GET', 'HEAD', 'POST', 'OPTIONS', 'TRACE', 'PUT', 'DELETE', 'PATCH', 'PROPFIND', 'FOO');
+    const method = fc.constantFrom(
+      'GET',
+      'HEAD',
+      'POST',
+      'OPTIONS',
+      'TRACE',
+      'PUT',
+      'DELETE',
+      'PATCH',
+      'PROPFIND',
+      'FOO',
+    );
     await fc.assert(
       fc.asyncProperty(method, target, fc.boolean(), async (m, t, keyed) => {
         const key = keyed ? `X-API-Key: ${KEY_B}\r\n` : '';
-        const body = m === 'POST' || m === 'PUT' ? 'Content-Length: 2\r\nContent-Type: application/json\r\n\r\n{}' : '\r\n';
+        const body =
+          m === 'POST' || m === 'PUT' ? 'Content-Length: 2\r\nContent-Type: application/json\r\n\r\n{}' : '\r\n';
         const answer = await raw(`${m} ${t} HTTP/1.1\r\nHost: 127.0.0.1\r\n${key}Connection: close\r\n${body}`);
         const status = statusOf(answer);
         if (status !== null) expect(status, `${m} ${t}`).toBeLessThan(500);
@@ -154,7 +174,9 @@ describe('batch bombs', () => {
     const headers = { 'X-API-Key': KEY_A };
     expect((await fetch(batch(17), { headers })).status).toBe(400);
 
-    const bombs = Array.from({ length: 8 }, () => fetch(batch(16), { headers }).then(async (r) => ({ status: r.status, body: await r.text() })));
+    const bombs = Array.from({ length: 8 }, () =>
+      fetch(batch(16), { headers }).then(async (r) => ({ status: r.status, body: await r.text() })),
+    );
     const latencies: number[] = [];
     let settled = false;
     void Promise.all(bombs).then(() => (settled = true));
@@ -190,7 +212,11 @@ describe('fair turns', () => {
 
   it('refuse a WebSocket message of more than 16 calls whole, queueing none of them', async () => {
     const { ws, messages, closed } = await socket();
-    const calls = Array.from({ length: 1000 }, (_, i) => ({ id: i + 1, method: 'query', params: { path: 'devices.list' } }));
+    const calls = Array.from({ length: 1000 }, (_, i) => ({
+      id: i + 1,
+      method: 'query',
+      params: { path: 'devices.list' },
+    }));
     ws.send(JSON.stringify(calls));
     await eventually(() => messages.length > 0);
     await new Promise((r) => setTimeout(r, 200));
@@ -208,7 +234,11 @@ describe('fair turns', () => {
     for (let m = 0; m < 16; m++) {
       const calls = Array.from({ length: 15 }, (_, k) => {
         const i = m * 15 + k;
-        return { id: i + 1, method: 'query', params: { path: 'bms.batch', input: { deviceId: DEVICE, batchSize: 1000, step: 1, skip: i * 1000 } } };
+        return {
+          id: i + 1,
+          method: 'query',
+          params: { path: 'bms.batch', input: { deviceId: DEVICE, batchSize: 1000, step: 1, skip: i * 1000 } },
+        };
       });
       ws.send(JSON.stringify(calls));
     }
@@ -225,7 +255,16 @@ describe('fair turns', () => {
     const flooders = await Promise.all(Array.from({ length: 4 }, () => socket()));
     let id = 0;
     const flood = setInterval(() => {
-      for (const f of flooders) f.ws.send(JSON.stringify(Array.from({ length: 16 }, () => ({ id: ++id, method: 'query', params: { path: 'devices.summary', input: { deviceId: DEVICE } } }))));
+      for (const f of flooders)
+        f.ws.send(
+          JSON.stringify(
+            Array.from({ length: 16 }, () => ({
+              id: ++id,
+              method: 'query',
+              params: { path: 'devices.summary', input: { deviceId: DEVICE } },
+            })),
+          ),
+        );
     }, 5);
     await new Promise((r) => setTimeout(r, 500));
     const times: number[] = [];
@@ -246,7 +285,9 @@ describe('fair turns', () => {
   });
 
   it('cut off an HTTP client that asks for megabytes and never reads them', async () => {
-    const input = Object.fromEntries(Array.from({ length: 16 }, (_, i) => [i, { deviceId: DEVICE, batchSize: 1000, step: 1, skip: i * 1000 }]));
+    const input = Object.fromEntries(
+      Array.from({ length: 16 }, (_, i) => [i, { deviceId: DEVICE, batchSize: 1000, step: 1, skip: i * 1000 }]),
+    );
     const target = `/trpc/${Array.from({ length: 16 }, () => 'bms.batch').join(',')}?batch=1&input=${encodeURIComponent(JSON.stringify(input))}`;
     const before = server.metrics.eventsDropped.get({ reason: 'client_cut_off' });
     const client = connect(port, '127.0.0.1', () => {
@@ -284,24 +325,59 @@ describe('browser sessions', () => {
     const { csrfToken } = (await signIn.json()) as { csrfToken: string };
     const jar = cookie.split(';')[0]!;
     expect((await fetch(`${server.url}/bms/devices`, { headers: { Cookie: jar } })).status).toBe(200);
-    expect((await fetch(`${server.url}/bms/devices`, { headers: { Cookie: `bess_session=planted; ${jar}` } })).status).toBe(200);
+    expect(
+      (await fetch(`${server.url}/bms/devices`, { headers: { Cookie: `bess_session=planted; ${jar}` } })).status,
+    ).toBe(200);
     expect((await fetch(`${server.url}/trpc/devices.list`, { headers: { Cookie: jar } })).status).toBe(200);
-    const ws = new WebSocket(`ws://127.0.0.1:${port}/trpc`, { headers: { Cookie: jar, Origin: `http://127.0.0.1:${port}` } });
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/trpc`, {
+      headers: { Cookie: jar, Origin: `http://127.0.0.1:${port}` },
+    });
     const first = await new Promise<string>((resolve, reject) => {
-      ws.once('open', () => ws.send(JSON.stringify({ id: 1, method: 'subscription', params: { path: 'bms.stream', input: { deviceId: DEVICE, interval: 0.1 } } })));
+      ws.once('open', () =>
+        ws.send(
+          JSON.stringify({
+            id: 1,
+            method: 'subscription',
+            params: { path: 'bms.stream', input: { deviceId: DEVICE, interval: 0.1 } },
+          }),
+        ),
+      );
       ws.on('message', (m) => String(m).includes('"data"') && resolve(String(m)));
       ws.once('close', (code) => reject(new Error(`closed ${code}`)));
     });
     expect(first).toContain('"timestamp"');
     const wsClosed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));
     // Signing out needs the CSRF token: a forged cross-site request cannot end (or change) anything.
-    expect((await fetch(`${server.url}/auth/session`, { method: 'DELETE', headers: { Cookie: jar } })).status).toBe(403);
+    expect((await fetch(`${server.url}/auth/session`, { method: 'DELETE', headers: { Cookie: jar } })).status).toBe(
+      403,
+    );
     // A token of the right length in characters but not in bytes (latin-1 bytes on the wire) is wrong, not a 500.
-    const forged = await raw(Buffer.concat([Buffer.from(`DELETE /auth/session HTTP/1.1\r\nHost: x\r\nCookie: ${jar}\r\nX-CSRF-Token: `), Buffer.alloc(csrfToken.length, 0xe9), Buffer.from('\r\n\r\n')]));
+    const forged = await raw(
+      Buffer.concat([
+        Buffer.from(`DELETE /auth/session HTTP/1.1\r\nHost: x\r\nCookie: ${jar}\r\nX-CSRF-Token: `),
+        Buffer.alloc(csrfToken.length, 0xe9),
+        Buffer.from('\r\n\r\n'),
+      ]),
+    );
     expect(statusOf(forged)).toBe(403);
-    const forgedPost = await raw(Buffer.concat([Buffer.from(`POST /trpc/bms.devices HTTP/1.1\r\nHost: x\r\nCookie: ${jar}\r\nContent-Length: 0\r\nX-CSRF-Token: `), Buffer.alloc(csrfToken.length, 0xe9), Buffer.from('\r\n\r\n')]));
+    const forgedPost = await raw(
+      Buffer.concat([
+        Buffer.from(
+          `POST /trpc/bms.devices HTTP/1.1\r\nHost: x\r\nCookie: ${jar}\r\nContent-Length: 0\r\nX-CSRF-Token: `,
+        ),
+        Buffer.alloc(csrfToken.length, 0xe9),
+        Buffer.from('\r\n\r\n'),
+      ]),
+    );
     expect(statusOf(forgedPost)).toBe(403);
-    expect((await fetch(`${server.url}/auth/session`, { method: 'DELETE', headers: { Cookie: jar, 'X-CSRF-Token': csrfToken } })).status).toBe(204);
+    expect(
+      (
+        await fetch(`${server.url}/auth/session`, {
+          method: 'DELETE',
+          headers: { Cookie: jar, 'X-CSRF-Token': csrfToken },
+        })
+      ).status,
+    ).toBe(204);
     expect((await fetch(`${server.url}/bms/devices`, { headers: { Cookie: jar } })).status).toBe(401);
     // Signing out ends what the session had open.
     expect(await wsClosed).toBe(4401);
@@ -312,13 +388,32 @@ describe('floods', () => {
   it('hold the subscription cap per client across one socket and many', async () => {
     const one = await socket();
     for (let id = 1; id <= 20; id++) {
-      one.ws.send(JSON.stringify({ id, method: 'subscription', params: { path: 'bms.stream', input: { deviceId: DEVICE, interval: 1 } } }));
+      one.ws.send(
+        JSON.stringify({
+          id,
+          method: 'subscription',
+          params: { path: 'bms.stream', input: { deviceId: DEVICE, interval: 1 } },
+        }),
+      );
     }
     const other = await socket();
-    other.ws.send(JSON.stringify({ id: 1, method: 'subscription', params: { path: 'pcs.stream', input: { deviceId: DEVICE, interval: 1 } } }));
+    other.ws.send(
+      JSON.stringify({
+        id: 1,
+        method: 'subscription',
+        params: { path: 'pcs.stream', input: { deviceId: DEVICE, interval: 1 } },
+      }),
+    );
     await new Promise((r) => setTimeout(r, 500));
-    const refused = (m: unknown[]) => new Set(m.filter((x) => JSON.stringify(x).includes('TOO_MANY_REQUESTS')).map((x) => (x as { id: number }).id)).size;
-    const streaming = (m: unknown[]) => new Set(m.filter((x) => (x as { result?: { type?: string } }).result?.type === 'data').map((x) => (x as { id: number }).id)).size;
+    const refused = (m: unknown[]) =>
+      new Set(m.filter((x) => JSON.stringify(x).includes('TOO_MANY_REQUESTS')).map((x) => (x as { id: number }).id))
+        .size;
+    const streaming = (m: unknown[]) =>
+      new Set(
+        m
+          .filter((x) => (x as { result?: { type?: string } }).result?.type === 'data')
+          .map((x) => (x as { id: number }).id),
+      ).size;
     expect(refused(one.messages)).toBe(15);
     expect(streaming(one.messages)).toBe(5);
     // The same key on another socket is the same client: it is at its cap too.
@@ -353,7 +448,8 @@ describe('floods', () => {
 
   it('throttle failed key attempts per address', async () => {
     const statuses: number[] = [];
-    for (let i = 0; i < 40; i++) statuses.push((await fetch(`${server.url}/bms/devices`, { headers: { 'X-API-Key': `guess-${i}` } })).status);
+    for (let i = 0; i < 40; i++)
+      statuses.push((await fetch(`${server.url}/bms/devices`, { headers: { 'X-API-Key': `guess-${i}` } })).status);
     // 30 wrong keys a minute per address (one was tried above); then every request is refused, even with a valid key.
     const first429 = statuses.indexOf(429);
     expect(first429).toBeGreaterThan(25);
@@ -361,7 +457,9 @@ describe('floods', () => {
     expect(statuses.slice(first429).every((s) => s === 429)).toBe(true);
     expect((await fetch(`${server.url}/bms/devices`, { headers: { 'X-API-Key': KEY_A } })).status).toBe(429);
     // Signing in is throttled too: it is a key check like any other.
-    expect((await fetch(`${server.url}/auth/session`, { method: 'POST', body: JSON.stringify({ key: KEY_A }) })).status).toBe(429);
+    expect(
+      (await fetch(`${server.url}/auth/session`, { method: 'POST', body: JSON.stringify({ key: KEY_A }) })).status,
+    ).toBe(429);
     const blocked = await socket().then(
       () => 'open',
       () => 'refused',

@@ -1,4 +1,13 @@
-import { createTRPCClient, createWSClient, httpBatchLink, httpSubscriptionLink, splitLink, wsLink, type TRPCClient, type TRPCLink } from '@trpc/client';
+import {
+  createTRPCClient,
+  createWSClient,
+  httpBatchLink,
+  httpSubscriptionLink,
+  splitLink,
+  wsLink,
+  type TRPCClient,
+  type TRPCLink,
+} from '@trpc/client';
 import type { AppRouter } from './root.js';
 
 export interface BessClientOptions {
@@ -56,4 +65,3 @@ export function createBessClient(options: BessClientOptions): BessClient {
   // Kept apart from the client: tRPC's client is a proxy that reads every property as a procedure path.
   return { api: client, close: closeSocket };
 }
-

@@ -24,7 +24,13 @@ afterAll(async () => {
   await stop();
 });
 
-const replay = (intervalMs: number): StreamRequest => ({ kind: 'bms', deviceId: 'ZHPESS232A230002', intervalMs, stepMs: 30_000, start: { position: 0 } });
+const replay = (intervalMs: number): StreamRequest => ({
+  kind: 'bms',
+  deviceId: 'ZHPESS232A230002',
+  intervalMs,
+  stepMs: 30_000,
+  start: { position: 0 },
+});
 
 /** What tRPC's WebSocket adapter hands its encoder for a tracked event (see its transformTRPCResponse). */
 const trackedMessage = (requestId: unknown, event: StreamEvent, jsonrpc?: string) => ({
@@ -45,11 +51,17 @@ describe('fan-out: one broadcast, one serialisation', () => {
     const lateness: number[] = [];
     const encoder = streamEventEncoder((e) => lateness.push(performance.now() - e.dueAt));
     const stringify = vi.spyOn(JSON, 'stringify');
-    const frames = [trackedMessage(1, event), trackedMessage('abc', event, '2.0'), trackedMessage(7, event)].map((m) => encoder.encode(m));
+    const frames = [trackedMessage(1, event), trackedMessage('abc', event, '2.0'), trackedMessage(7, event)].map((m) =>
+      encoder.encode(m),
+    );
     const recordSerialisations = stringify.mock.calls.filter(([value]) => value === event.record).length;
     stringify.mockRestore();
     expect(recordSerialisations).toBe(1);
-    expect(frames).toEqual([trackedMessage(1, event), trackedMessage('abc', event, '2.0'), trackedMessage(7, event)].map((m) => JSON.stringify(m)));
+    expect(frames).toEqual(
+      [trackedMessage(1, event), trackedMessage('abc', event, '2.0'), trackedMessage(7, event)].map((m) =>
+        JSON.stringify(m),
+      ),
+    );
     expect(lateness).toHaveLength(3);
     expect(lateness.every((ms) => ms >= 0)).toBe(true);
     // the JSON is the broadcast's, reused: not re-serialised per subscriber
@@ -111,7 +123,9 @@ describe('fan-out: one broadcast, one serialisation', () => {
     const n = FANOUT_CHUNK * 2 + 50;
     // two streams (two readers) whose events fall due at the same moments
     const streams = [replay(20), { ...replay(20), stepMs: 60_000 }];
-    const subs = streams.flatMap((request, stream) => Array.from({ length: n }, () => ({ stream, sub: hub.subscribe(request) })));
+    const subs = streams.flatMap((request, stream) =>
+      Array.from({ length: n }, () => ({ stream, sub: hub.subscribe(request) })),
+    );
     const order: number[][] = [[], [], []];
     await Promise.all(
       subs.map(async ({ stream, sub }) => {
@@ -170,15 +184,29 @@ describe('fan-out: one broadcast, one serialisation', () => {
   });
 
   it('sends WebSocket subscribers the encoded events (counted in the send-lateness histogram), readable by any JSON client', async () => {
-    const before = server.metrics.streamSendLateness.lines().find((l) => l.startsWith('bess_stream_send_lateness_seconds_count')) ?? '0';
+    const before =
+      server.metrics.streamSendLateness.lines().find((l) => l.startsWith('bess_stream_send_lateness_seconds_count')) ??
+      '0';
     const ws = new WebSocket(`${server.url.replace('http', 'ws')}/trpc`);
     await new Promise((resolve) => ws.once('open', resolve));
     const frames: string[] = [];
     ws.on('message', (data: Buffer) => frames.push(data.toString()));
-    ws.send(JSON.stringify({ id: 1, method: 'subscription', params: { path: 'bms.stream', input: { deviceId: 'ZHPESS232A230002', interval: 0.1 } } }));
+    ws.send(
+      JSON.stringify({
+        id: 1,
+        method: 'subscription',
+        params: { path: 'bms.stream', input: { deviceId: 'ZHPESS232A230002', interval: 0.1 } },
+      }),
+    );
     await eventually(() => frames.length >= 4);
     ws.close();
-    const events = frames.map((f) => JSON.parse(f) as { id: number; result: { type: string; id?: string; data?: { id: string; data: { timestamp: string } } } });
+    const events = frames.map(
+      (f) =>
+        JSON.parse(f) as {
+          id: number;
+          result: { type: string; id?: string; data?: { id: string; data: { timestamp: string } } };
+        },
+    );
     expect(events[0]).toEqual({ id: 1, result: { type: 'started' } });
     for (const [i, e] of events.slice(1, 4).entries()) {
       expect(e.result.type).toBe('data');
@@ -186,7 +214,9 @@ describe('fan-out: one broadcast, one serialisation', () => {
       expect(e.result.data!.data.timestamp).toBe(e.result.id);
       expect(JSON.stringify(e)).toBe(frames[i + 1]);
     }
-    const after = server.metrics.streamSendLateness.lines().find((l) => l.startsWith('bess_stream_send_lateness_seconds_count'))!;
+    const after = server.metrics.streamSendLateness
+      .lines()
+      .find((l) => l.startsWith('bess_stream_send_lateness_seconds_count'))!;
     expect(Number(after.split(' ').at(-1))).toBeGreaterThan(Number(before.split(' ').at(-1)));
   });
 
@@ -197,7 +227,9 @@ describe('fan-out: one broadcast, one serialisation', () => {
     ws.on('message', (data: Buffer) => frames.push(data.toString()));
     const input = { deviceId: 'ZHPESS232A230002', interval: 0.1 };
     // a string request id and a JSON-RPC version: the envelope the direct frames must repeat
-    ws.send(JSON.stringify({ id: 'a"b', jsonrpc: '2.0', method: 'subscription', params: { path: 'bms.stream', input } }));
+    ws.send(
+      JSON.stringify({ id: 'a"b', jsonrpc: '2.0', method: 'subscription', params: { path: 'bms.stream', input } }),
+    );
     await eventually(() => frames.length >= 16);
     expect(server.hub.stats()).toMatchObject({ subscribers: 1, direct: 1 });
     ws.send(JSON.stringify({ id: 'a"b', jsonrpc: '2.0', method: 'subscription.stop' }));
@@ -205,14 +237,24 @@ describe('fan-out: one broadcast, one serialisation', () => {
     await new Promise((r) => setTimeout(r, 100)); // anything written after the stop would arrive in this time
     ws.close();
 
-    const expected = await dataset.page('ZHPESS232A230002', 'bms', { skip: 0, limit: frames.length, stepMs: dataset.defaultStepMs('ZHPESS232A230002', 'bms') });
+    const expected = await dataset.page('ZHPESS232A230002', 'bms', {
+      skip: 0,
+      limit: frames.length,
+      stepMs: dataset.defaultStepMs('ZHPESS232A230002', 'bms'),
+    });
     expect(frames[0]).toBe('{"id":"a\\"b","jsonrpc":"2.0","result":{"type":"started"}}');
     expect(frames.at(-1)).toBe('{"id":"a\\"b","jsonrpc":"2.0","result":{"type":"stopped"}}');
     const data = frames.slice(1, -1);
     expect(data.length).toBeGreaterThanOrEqual(15);
     data.forEach((frame, i) => {
       const record = expected.records[i]!;
-      expect(frame).toBe(JSON.stringify({ id: 'a"b', jsonrpc: '2.0', result: { type: 'data', data: { id: record.timestamp, data: record }, id: record.timestamp } }));
+      expect(frame).toBe(
+        JSON.stringify({
+          id: 'a"b',
+          jsonrpc: '2.0',
+          result: { type: 'data', data: { id: record.timestamp, data: record }, id: record.timestamp },
+        }),
+      );
     });
     await eventually(() => server.hub.stats().subscribers === 0);
   });
@@ -221,8 +263,12 @@ describe('fan-out: one broadcast, one serialisation', () => {
     for (const text of ['{"a":1}', 'é'.repeat(100), 'x'.repeat(65_535), '€'.repeat(30_000)]) {
       const receiver = new Receiver({ isServer: false });
       const messages: string[] = [];
-      receiver.on('message', (data: Buffer, isBinary: boolean) => messages.push(isBinary ? '<binary>' : data.toString()));
-      await new Promise<void>((resolve, reject) => receiver.write(textFrame(text), (error?: Error | null) => (error ? reject(error) : resolve())));
+      receiver.on('message', (data: Buffer, isBinary: boolean) =>
+        messages.push(isBinary ? '<binary>' : data.toString()),
+      );
+      await new Promise<void>((resolve, reject) =>
+        receiver.write(textFrame(text), (error?: Error | null) => (error ? reject(error) : resolve())),
+      );
       expect(messages).toEqual([text]);
     }
   });

@@ -46,10 +46,14 @@ describe('a data folder with traps in it', () => {
     expect(ready).toMatchObject({ ready: true, refusedFiles: 3, failedFiles: 0 });
     expect(ready.problems.map((p: { signal: string }) => p.signal).sort()).toEqual(['leak', 'null', 'pipe']);
     expect(await text('/metrics')).toContain('bess_ingest_problem_files{kind="refused"} 3');
-    const summary = await text(`/trpc/devices.summary?input=${encodeURIComponent(JSON.stringify({ deviceId: DEVICE }))}`);
+    const summary = await text(
+      `/trpc/devices.summary?input=${encodeURIComponent(JSON.stringify({ deviceId: DEVICE }))}`,
+    );
     expect(summary).not.toContain('"leak"');
     expect(summary).not.toContain('root:');
-    const leak = await fetch(`${server.url}/trpc/history.series?input=${encodeURIComponent(JSON.stringify({ deviceId: DEVICE, signals: ['leak'], from: 0, to: 1e13 }))}`);
+    const leak = await fetch(
+      `${server.url}/trpc/history.series?input=${encodeURIComponent(JSON.stringify({ deviceId: DEVICE, signals: ['leak'], from: 0, to: 1e13 }))}`,
+    );
     expect(leak.status).toBe(404);
     expect(await leak.text()).not.toContain('root:');
   });
@@ -85,11 +89,17 @@ describe('an index that cannot be written', () => {
     try {
       const res = await fetch(`${broken.url}/ready`);
       expect(res.status).toBe(503);
-      const body = (await res.json()) as { ready: boolean; failedFiles: number; problems: { deviceId: string; kind: string }[] };
+      const body = (await res.json()) as {
+        ready: boolean;
+        failedFiles: number;
+        problems: { deviceId: string; kind: string }[];
+      };
       expect(body.ready).toBe(false);
       expect(body.failedFiles).toBe(71);
       expect(body.problems[0]).toMatchObject({ deviceId: 'ZHPESS232A230007', kind: 'failed' });
-      expect(await (await fetch(`${broken.url}/metrics`)).text()).toMatch(/bess_ingest_problem_files\{kind="failed"\} [1-9]\d*/);
+      expect(await (await fetch(`${broken.url}/metrics`)).text()).toMatch(
+        /bess_ingest_problem_files\{kind="failed"\} [1-9]\d*/,
+      );
       // The other cabinets are served as usual.
       expect((await fetch(`${broken.url}/bms/ZHPESS232A230002?batch_size=1`)).status).toBe(200);
     } finally {
@@ -105,7 +115,8 @@ describe('rate limits', () => {
     const [a, b] = ['abcd-key-1111111111', 'abcd-key-2222222222'];
     const keyed = await startSampleServer({ apiKeys: new ApiKeys([a, b]), limits: { ratePerSecond: 1, burst: 5 } });
     try {
-      const statusFor = async (key: string) => (await fetch(`${keyed.server.url}/bms/devices`, { headers: { 'X-API-Key': key } })).status;
+      const statusFor = async (key: string) =>
+        (await fetch(`${keyed.server.url}/bms/devices`, { headers: { 'X-API-Key': key } })).status;
       const flood: number[] = [];
       for (let i = 0; i < 10; i++) flood.push(await statusFor(a));
       expect(flood).toContain(429);

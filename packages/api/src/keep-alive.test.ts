@@ -44,7 +44,14 @@ describe('WebSocket keep-alive', () => {
     const clients = await Promise.all(Array.from({ length: 80 }, () => connect()));
     const firstPing: number[] = [];
     const started = performance.now();
-    await Promise.all(clients.map((ws, i) => new Promise<void>((resolve) => ws.once('ping', () => ((firstPing[i] = performance.now() - started), resolve())))));
+    await Promise.all(
+      clients.map(
+        (ws, i) =>
+          new Promise<void>((resolve) =>
+            ws.once('ping', () => ((firstPing[i] = performance.now() - started), resolve())),
+          ),
+      ),
+    );
     // 80 clients in 8 slots at random: were they pinged together, they would share one turn
     const turns = new Set(firstPing.map((ms) => Math.floor(ms / (INTERVAL_MS / SLOTS))));
     expect(turns.size).toBeGreaterThanOrEqual(SLOTS / 2);

@@ -33,16 +33,23 @@ const limits: Partial<RateLimitOptions> = {
   maxRequestsInFlight: limitFromEnv('BESS_MAX_REQUESTS_IN_FLIGHT', DEFAULT_LIMITS.maxRequestsInFlight),
 };
 const cors = CorsPolicy.fromEnv(process.env, apiKeys.enabled);
-if (!apiKeys.enabled) log('warn', 'no API keys configured (BESS_API_KEYS): the API is open to anyone who can reach it', { host });
+if (!apiKeys.enabled)
+  log('warn', 'no API keys configured (BESS_API_KEYS): the API is open to anyone who can reach it', { host });
 
 const started = performance.now();
 const levels = new Set<string>(['debug', 'info', 'warn', 'error']);
 const dataset = await openDataset(dataDir, {
   // The engine's events say their level when it is not info (a refused file, a failed index).
-  log: ({ level, ...event }) => log(typeof level === 'string' && levels.has(level) ? (level as Level) : 'info', 'ingest', event),
+  log: ({ level, ...event }) =>
+    log(typeof level === 'string' && levels.has(level) ? (level as Level) : 'info', 'ingest', event),
 });
 const rows = dataset.devices().reduce((n, d) => n + d.signals.reduce((m, s) => m + s.rows, 0), 0);
-log('info', 'dataset ready', { dataDir, devices: dataset.devices().length, rows, ms: Math.round(performance.now() - started) });
+log('info', 'dataset ready', {
+  dataDir,
+  devices: dataset.devices().length,
+  rows,
+  ms: Math.round(performance.now() - started),
+});
 // New rows come in through file-change notifications; the full check of every file is the safety net.
 const stopWatching = dataset.watch(Number(process.env.BESS_WATCH_MS ?? 30_000));
 
@@ -56,7 +63,11 @@ const server = await createBessServer({
   limits,
   log,
 });
-log('info', 'listening', { url: server.url, dashboard: existsSync(resolve(webDist, 'index.html')), docs: `${server.url}/docs` });
+log('info', 'listening', {
+  url: server.url,
+  dashboard: existsSync(resolve(webDist, 'index.html')),
+  docs: `${server.url}/docs`,
+});
 // The first dashboards after a restart open devices at their first or last page: prepare those.
 const warmStarted = performance.now();
 dataset.warm().then(

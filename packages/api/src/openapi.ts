@@ -11,7 +11,10 @@ import { RECORD_SCHEMAS, batchInput, qualitySchema, streamInput } from './schema
 const KINDS: RecordKind[] = ['bms', 'pcs'];
 
 function jsonSchema(schema: z.ZodType): Record<string, unknown> {
-  const { $schema: _ignored, ...rest } = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+  const { $schema: _ignored, ...rest } = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as Record<
+    string,
+    unknown
+  >;
   return rest;
 }
 
@@ -20,24 +23,53 @@ function queryParameters(schema: z.ZodType, rename: Record<string, string>, skip
   const props = (jsonSchema(schema).properties ?? {}) as Record<string, Record<string, unknown>>;
   return Object.entries(props)
     .filter(([key]) => !skip.includes(key))
-    .map(([key, prop]) => ({ name: rename[key] ?? key, in: 'query', required: false, schema: prop, description: prop.description }));
+    .map(([key, prop]) => ({
+      name: rename[key] ?? key,
+      in: 'query',
+      required: false,
+      schema: prop,
+      description: prop.description,
+    }));
 }
 
-const deviceParameter = { name: 'device_id', in: 'path', required: true, schema: { type: 'string' }, description: 'Cabinet id' };
+const deviceParameter = {
+  name: 'device_id',
+  in: 'path',
+  required: true,
+  schema: { type: 'string' },
+  description: 'Cabinet id',
+};
 const errors = {
-  '404': { description: 'Unknown device', content: { 'application/json': { schema: { type: 'object', properties: { detail: { type: 'string' } } } } } },
-  '422': { description: 'Invalid parameters (detail names each one)', content: { 'application/json': { schema: { type: 'object', properties: { detail: { type: 'array' } } } } } },
+  '404': {
+    description: 'Unknown device',
+    content: { 'application/json': { schema: { type: 'object', properties: { detail: { type: 'string' } } } } },
+  },
+  '422': {
+    description: 'Invalid parameters (detail names each one)',
+    content: { 'application/json': { schema: { type: 'object', properties: { detail: { type: 'array' } } } } },
+  },
 };
 
 export function openApiDocument(): Record<string, unknown> {
   const paths: Record<string, unknown> = {
     '/health': { get: { summary: 'Liveness', responses: { '200': { description: 'alive' } } } },
-    '/ready': { get: { summary: 'Readiness (indexes loaded)', responses: { '200': { description: 'ready' }, '503': { description: 'not ready' } } } },
+    '/ready': {
+      get: {
+        summary: 'Readiness (indexes loaded)',
+        responses: { '200': { description: 'ready' }, '503': { description: 'not ready' } },
+      },
+    },
   };
   for (const kind of KINDS) {
     const K = kind.toUpperCase();
     const record = jsonSchema(RECORD_SCHEMAS[kind]);
-    paths[`/${kind}/devices`] = { get: { tags: [K], summary: `Devices with ${K} data`, responses: { '200': { description: 'device ids and details' } } } };
+    paths[`/${kind}/devices`] = {
+      get: {
+        tags: [K],
+        summary: `Devices with ${K} data`,
+        responses: { '200': { description: 'device ids and details' } },
+      },
+    };
     paths[`/${kind}/{device_id}`] = {
       get: {
         tags: [K],
@@ -52,7 +84,10 @@ export function openApiDocument(): Record<string, unknown> {
                   type: 'object',
                   properties: {
                     device_id: { type: 'string' },
-                    total_records: { type: 'integer', description: 'records available for this query, for paging to the end' },
+                    total_records: {
+                      type: 'integer',
+                      description: 'records available for this query, for paging to the end',
+                    },
                     batch_size: { type: 'integer' },
                     skip: { type: 'integer' },
                     data: { type: 'array', items: record },
@@ -70,7 +105,10 @@ export function openApiDocument(): Record<string, unknown> {
         tags: [K],
         summary: `Server-Sent Events: one aligned ${K} record per event`,
         parameters: [deviceParameter, ...queryParameters(streamInput, {}, ['deviceId', 'lastEventId'])],
-        responses: { '200': { description: '`data: {record}` events', content: { 'text/event-stream': { schema: record } } }, ...errors },
+        responses: {
+          '200': { description: '`data: {record}` events', content: { 'text/event-stream': { schema: record } } },
+          ...errors,
+        },
       },
     };
     paths[`/${kind}/{device_id}/export.csv`] = {
@@ -78,15 +116,29 @@ export function openApiDocument(): Record<string, unknown> {
         tags: [K],
         summary: `Aligned ${K} records of a range as CSV`,
         parameters: [deviceParameter, ...queryParameters(batchInput, {}, ['deviceId', 'batchSize', 'skip'])],
-        responses: { '200': { description: 'CSV with a header row', content: { 'text/csv': { schema: { type: 'string' } } } }, ...errors },
+        responses: {
+          '200': { description: 'CSV with a header row', content: { 'text/csv': { schema: { type: 'string' } } } },
+          ...errors,
+        },
       },
     };
   }
   return {
     openapi: '3.1.0',
-    info: { title: 'BESS telemetry API', version: '1.0.0', description: 'REST surface of the BESS telemetry platform. TypeScript clients should import the typed tRPC router (`@bess/api`).' },
+    info: {
+      title: 'BESS telemetry API',
+      version: '1.0.0',
+      description:
+        'REST surface of the BESS telemetry platform. TypeScript clients should import the typed tRPC router (`@bess/api`).',
+    },
     paths,
-    components: { schemas: { BMSReading: jsonSchema(RECORD_SCHEMAS.bms), PCSReading: jsonSchema(RECORD_SCHEMAS.pcs), SignalQuality: jsonSchema(qualitySchema) } },
+    components: {
+      schemas: {
+        BMSReading: jsonSchema(RECORD_SCHEMAS.bms),
+        PCSReading: jsonSchema(RECORD_SCHEMAS.pcs),
+        SignalQuality: jsonSchema(qualitySchema),
+      },
+    },
   };
 }
 

@@ -29,9 +29,21 @@ export const REST_ENDPOINTS = [
   { method: 'GET', path: '/openapi.json', description: 'OpenAPI document' },
   ...KINDS.flatMap((k) => [
     { method: 'GET', path: `/${k}/devices`, description: `List all devices with ${k.toUpperCase()} data` },
-    { method: 'GET', path: `/${k}/{device_id}`, description: `Batch of aligned ${k.toUpperCase()} records (batch_size, skip, from, to, step)` },
-    { method: 'GET', path: `/${k}/{device_id}/stream`, description: `Server-Sent Events stream of ${k.toUpperCase()} records (interval, from, live)` },
-    { method: 'GET', path: `/${k}/{device_id}/export.csv`, description: `Aligned ${k.toUpperCase()} records of a range as CSV (from, to, step)` },
+    {
+      method: 'GET',
+      path: `/${k}/{device_id}`,
+      description: `Batch of aligned ${k.toUpperCase()} records (batch_size, skip, from, to, step)`,
+    },
+    {
+      method: 'GET',
+      path: `/${k}/{device_id}/stream`,
+      description: `Server-Sent Events stream of ${k.toUpperCase()} records (interval, from, live)`,
+    },
+    {
+      method: 'GET',
+      path: `/${k}/{device_id}/export.csv`,
+      description: `Aligned ${k.toUpperCase()} records of a range as CSV (from, to, step)`,
+    },
   ]),
   { method: 'POST/GET', path: '/trpc/{procedure}', description: 'Typed tRPC API (also WebSocket at /trpc)' },
 ];
@@ -90,7 +102,9 @@ function sendError(res: ServerResponse, error: unknown): void {
     return sendDetail(res, 422, [{ loc: ['query', cause.field ?? ''], msg: cause.message, type: 'value_error' }]);
   }
   if (error instanceof TRPCError) {
-    const status = { NOT_FOUND: 404, TOO_MANY_REQUESTS: 429, BAD_REQUEST: 422, SERVICE_UNAVAILABLE: 503 }[error.code as string] ?? 500;
+    const status =
+      { NOT_FOUND: 404, TOO_MANY_REQUESTS: 429, BAD_REQUEST: 422, SERVICE_UNAVAILABLE: 503 }[error.code as string] ??
+      500;
     return sendDetail(res, status, error.message);
   }
   throw error;
@@ -104,7 +118,13 @@ export async function handleRest(req: IncomingMessage, res: ServerResponse, url:
   const parts = url.pathname.split('/').filter(Boolean);
   if (req.method !== 'GET' && req.method !== 'HEAD') return false;
   if (parts.length === 0) {
-    sendJson(res, 200, { name: 'BESS telemetry API', version: '1.0.0', docs: '/docs', openapi: '/openapi.json', endpoints: REST_ENDPOINTS });
+    sendJson(res, 200, {
+      name: 'BESS telemetry API',
+      version: '1.0.0',
+      docs: '/docs',
+      openapi: '/openapi.json',
+      endpoints: REST_ENDPOINTS,
+    });
     return true;
   }
   const kind = parts[0] as RecordKind;
@@ -136,7 +156,14 @@ export async function handleRest(req: IncomingMessage, res: ServerResponse, url:
     }
     if (parts[2] === 'stream') {
       const lastEventId = req.headers['last-event-id'];
-      const input = parseQuery(streamInput, queryInput(url, STREAM_PARAMS, { deviceId: rawId, ...(typeof lastEventId === 'string' ? { lastEventId } : {}) }), STREAM_PARAMS);
+      const input = parseQuery(
+        streamInput,
+        queryInput(url, STREAM_PARAMS, {
+          deviceId: rawId,
+          ...(typeof lastEventId === 'string' ? { lastEventId } : {}),
+        }),
+        STREAM_PARAMS,
+      );
       if (req.method === 'HEAD') {
         ctx.dataset.device(input.deviceId); // 404 for an unknown device, as GET would answer
         res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache' });
@@ -159,13 +186,24 @@ export async function handleRest(req: IncomingMessage, res: ServerResponse, url:
 }
 
 /** One `data: {json}` event per record, with the record time as event id so EventSource resumes. */
-async function serveSse(req: IncomingMessage, res: ServerResponse, ctx: Context, kind: RecordKind, input: z.output<typeof streamInput>): Promise<void> {
+async function serveSse(
+  req: IncomingMessage,
+  res: ServerResponse,
+  ctx: Context,
+  kind: RecordKind,
+  input: z.output<typeof streamInput>,
+): Promise<void> {
   const { subscription, close } = openStream(ctx, kind, input);
   const aborted = new AbortController();
   const stop = () => aborted.abort();
   req.on('close', stop);
   res.on('close', stop);
-  res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache', Connection: 'keep-alive', 'X-Accel-Buffering': 'no' });
+  res.writeHead(200, {
+    'Content-Type': 'text/event-stream',
+    'Cache-Control': 'no-cache',
+    Connection: 'keep-alive',
+    'X-Accel-Buffering': 'no',
+  });
   res.write(': stream open\n\n');
   ctx.metrics?.connections.inc({ transport: 'sse' });
   const heartbeat = setInterval(() => res.write(': ping\n\n'), HEARTBEAT_MS);
@@ -191,7 +229,12 @@ async function serveSse(req: IncomingMessage, res: ServerResponse, ctx: Context,
 }
 
 /** The aligned records of a range as CSV, paged through the engine: constant memory however long the range. */
-async function serveCsv(res: ServerResponse, ctx: Context, kind: RecordKind, input: z.output<typeof batchInput>): Promise<void> {
+async function serveCsv(
+  res: ServerResponse,
+  ctx: Context,
+  kind: RecordKind,
+  input: z.output<typeof batchInput>,
+): Promise<void> {
   const first = await batch(ctx.dataset, kind, { ...input, skip: 0, batchSize: 1 });
   if (res.req.method === 'HEAD') {
     res.writeHead(200, { 'Content-Type': 'text/csv; charset=utf-8' });
@@ -200,7 +243,10 @@ async function serveCsv(res: ServerResponse, ctx: Context, kind: RecordKind, inp
   }
   const fields = RECORD_SIGNALS[kind].map((s) => s.field!);
   const name = `${input.deviceId}-${kind}${input.from !== undefined ? `-${new Date(input.from).toISOString().slice(0, 10)}` : ''}.csv`;
-  res.writeHead(200, { 'Content-Type': 'text/csv; charset=utf-8', 'Content-Disposition': `attachment; filename="${name}"` });
+  res.writeHead(200, {
+    'Content-Type': 'text/csv; charset=utf-8',
+    'Content-Disposition': `attachment; filename="${name}"`,
+  });
   const csv = format({ headers: ['timestamp', ...fields], includeEndRowDelimiter: true });
   csv.pipe(res);
   let gone = false;

@@ -1,4 +1,12 @@
-import { BMS_SIGNALS, DEVICE_ID, PCS_SIGNALS, REJECT_REASONS, SIGNAL_NAME, type RecordKind, type SignalSpec } from '@bess/core';
+import {
+  BMS_SIGNALS,
+  DEVICE_ID,
+  PCS_SIGNALS,
+  REJECT_REASONS,
+  SIGNAL_NAME,
+  type RecordKind,
+  type SignalSpec,
+} from '@bess/core';
 import { z } from 'zod';
 
 /**
@@ -7,7 +15,12 @@ import { z } from 'zod';
  */
 
 /** Device ids look like folder names; anything else (paths, NUL, unicode tricks) is refused before lookup. */
-export const deviceId = z.string().min(1).max(128).regex(DEVICE_ID, 'not a device id').describe('Cabinet id, e.g. ZHPESS232A230002');
+export const deviceId = z
+  .string()
+  .min(1)
+  .max(128)
+  .regex(DEVICE_ID, 'not a device id')
+  .describe('Cabinet id, e.g. ZHPESS232A230002');
 export const signalName = z.string().min(1).max(128).regex(SIGNAL_NAME, 'not a signal name');
 
 /** A time: epoch milliseconds or an ISO 8601 string (zone-less means UTC). */
@@ -32,9 +45,17 @@ export const batchInput = z
     skip: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).default(0).describe('Records to skip'),
     from: time.optional(),
     to: time.optional(),
-    step: z.number().min(1).max(31_536_000).optional().describe('Grid step in seconds; default: the fastest signal’s measured period'),
+    step: z
+      .number()
+      .min(1)
+      .max(31_536_000)
+      .optional()
+      .describe('Grid step in seconds; default: the fastest signal’s measured period'),
   })
-  .refine((v) => v.from === undefined || v.to === undefined || v.from <= v.to, { message: 'from must not be after to', path: ['from'] });
+  .refine((v) => v.from === undefined || v.to === undefined || v.from <= v.to, {
+    message: 'from must not be after to',
+    path: ['from'],
+  });
 
 export const streamInput = z.object({
   deviceId,
@@ -60,10 +81,14 @@ export const deviceInput = z.object({ deviceId });
 
 function recordSchema(signals: readonly SignalSpec[]) {
   const shape: Record<string, z.ZodType> = { timestamp: z.string().describe('ISO 8601, UTC') };
-  for (const s of signals) shape[s.field!] = z.number().nullable().describe(`${s.label} (${s.unit}); null when no fresh reading`);
+  for (const s of signals)
+    shape[s.field!] = z.number().nullable().describe(`${s.label} (${s.unit}); null when no fresh reading`);
   return z.object(shape);
 }
-export const RECORD_SCHEMAS: Record<RecordKind, z.ZodObject> = { bms: recordSchema(BMS_SIGNALS), pcs: recordSchema(PCS_SIGNALS) };
+export const RECORD_SCHEMAS: Record<RecordKind, z.ZodObject> = {
+  bms: recordSchema(BMS_SIGNALS),
+  pcs: recordSchema(PCS_SIGNALS),
+};
 
 export const qualitySchema = z.object({
   linesRead: z.number(),

@@ -35,33 +35,55 @@ describe('typed tRPC client', () => {
     expect(summary.hasCells).toBe(true);
     const soc = summary.signals.find((s) => s.signal === 'bms1_soc')!;
     expect(soc.periodSeconds).toBe(60);
-    expect(soc.quality.linesRead).toBe(soc.quality.accepted + Object.values(soc.quality.rejected).reduce((a, b) => a + b, 0));
+    expect(soc.quality.linesRead).toBe(
+      soc.quality.accepted + Object.values(soc.quality.rejected).reduce((a, b) => a + b, 0),
+    );
     const page = await client.bms.batch.query({ deviceId: DEVICE, batchSize: 5, skip: 100 });
     expect(page.records).toHaveLength(5);
     expect(page.total).toBeGreaterThan(4000);
     expect(page.stepSeconds).toBe(60);
-    expect(Object.keys(page.records[0]!)).toEqual(expect.arrayContaining(['timestamp', 'soc', 'soh', 'voltage', 'current', 'cell_max_temp']));
+    expect(Object.keys(page.records[0]!)).toEqual(
+      expect.arrayContaining(['timestamp', 'soc', 'soh', 'voltage', 'current', 'cell_max_temp']),
+    );
     const last = await client.bms.batch.query({ deviceId: DEVICE, batchSize: 1000, skip: page.total - 3 });
     expect(last.records).toHaveLength(3);
   });
 
   it('answers unknown devices with NOT_FOUND and bad input with BAD_REQUEST naming the field', async () => {
-    await expect(client.bms.batch.query({ deviceId: 'NOPE', batchSize: 5, skip: 0 })).rejects.toMatchObject({ data: { code: 'NOT_FOUND' } });
-    await expect(client.bms.batch.query({ deviceId: DEVICE, batchSize: 5000, skip: 0 })).rejects.toMatchObject({ data: { code: 'BAD_REQUEST', field: 'batchSize' } });
-    await expect(client.bms.batch.query({ deviceId: '../../etc', batchSize: 5, skip: 0 })).rejects.toMatchObject({ data: { code: 'BAD_REQUEST', field: 'deviceId' } });
-    await expect(client.bms.batch.query({ deviceId: DEVICE, batchSize: 5, skip: -1 })).rejects.toMatchObject({ data: { field: 'skip' } });
-    await expect(client.history.series.query({ deviceId: DEVICE, signals: ['nope'], from: 0, to: 1 })).rejects.toMatchObject({ data: { code: 'NOT_FOUND' } });
+    await expect(client.bms.batch.query({ deviceId: 'NOPE', batchSize: 5, skip: 0 })).rejects.toMatchObject({
+      data: { code: 'NOT_FOUND' },
+    });
+    await expect(client.bms.batch.query({ deviceId: DEVICE, batchSize: 5000, skip: 0 })).rejects.toMatchObject({
+      data: { code: 'BAD_REQUEST', field: 'batchSize' },
+    });
+    await expect(client.bms.batch.query({ deviceId: '../../etc', batchSize: 5, skip: 0 })).rejects.toMatchObject({
+      data: { code: 'BAD_REQUEST', field: 'deviceId' },
+    });
+    await expect(client.bms.batch.query({ deviceId: DEVICE, batchSize: 5, skip: -1 })).rejects.toMatchObject({
+      data: { field: 'skip' },
+    });
+    await expect(
+      client.history.series.query({ deviceId: DEVICE, signals: ['nope'], from: 0, to: 1 }),
+    ).rejects.toMatchObject({ data: { code: 'NOT_FOUND' } });
   });
 
   it('returns downsampled history and cell snapshots', async () => {
-    const h = await client.history.series.query({ deviceId: DEVICE, signals: ['bms1_soc', 'pcs1_ap'], from: '2024-03-01', to: '2024-03-04', maxPoints: 100 });
+    const h = await client.history.series.query({
+      deviceId: DEVICE,
+      signals: ['bms1_soc', 'pcs1_ap'],
+      from: '2024-03-01',
+      to: '2024-03-04',
+      maxPoints: 100,
+    });
     expect(h.series).toHaveLength(2);
     expect(h.series[0]!.t.length).toBeLessThanOrEqual(100);
     expect(h.series[0]!.unit).toBe('%');
     const snap = await client.cells.snapshot.query({ deviceId: DEVICE, at: '2024-03-02T12:00:00Z' });
     expect(snap.cells).toHaveLength(260);
     expect(snap.cells.filter((c) => c.voltage !== null).length).toBe(260);
-    await expect(client.cells.snapshot.query({ deviceId: 'ZHPESS232A230003', at: '2024-03-02T12:00:00Z' })).rejects.toMatchObject({ data: { code: 'NOT_FOUND' } });
+    await expect(
+      client.cells.snapshot.query({ deviceId: 'ZHPESS232A230003', at: '2024-03-02T12:00:00Z' }),
+    ).rejects.toMatchObject({ data: { code: 'NOT_FOUND' } });
   });
 });
 
@@ -84,7 +106,10 @@ describe('subscriptions', () => {
   it('streams over SSE too (httpSubscriptionLink)', async () => {
     const sse = createBessClient({ url: server.url, transport: 'sse', EventSource });
     const got: string[] = [];
-    const sub = sse.api.bms.stream.subscribe({ deviceId: DEVICE, interval: 0.1, from: '2024-03-02T00:00:00Z' }, { onData: (e) => got.push(e.data.timestamp) });
+    const sub = sse.api.bms.stream.subscribe(
+      { deviceId: DEVICE, interval: 0.1, from: '2024-03-02T00:00:00Z' },
+      { onData: (e) => got.push(e.data.timestamp) },
+    );
     await eventually(() => got.length >= 3);
     sub.unsubscribe();
     expect(got.slice(0, 3)).toEqual(['2024-03-02T00:00:00Z', '2024-03-02T00:01:00Z', '2024-03-02T00:02:00Z']);
@@ -98,7 +123,10 @@ describe('subscriptions', () => {
     const lastSeen = first.at(-1)!;
     // A client reconnecting sends lastEventId; the stream continues right after it.
     const resumed: string[] = [];
-    const b = client.bms.stream.subscribe({ deviceId: DEVICE, interval: 0.1, lastEventId: lastSeen }, { onData: (e) => resumed.push(e.id) });
+    const b = client.bms.stream.subscribe(
+      { deviceId: DEVICE, interval: 0.1, lastEventId: lastSeen },
+      { onData: (e) => resumed.push(e.id) },
+    );
     await eventually(() => resumed.length >= 2);
     b.unsubscribe();
     expect(Date.parse(resumed[0]!)).toBe(Date.parse(lastSeen) + 60_000);
@@ -106,7 +134,9 @@ describe('subscriptions', () => {
 
   it('shares one reader among subscribers of the same stream and leaves nothing running after they leave', async () => {
     const counts = [0, 0, 0];
-    const subs = counts.map((_, i) => client.pcs.stream.subscribe({ deviceId: 'ZHPESS232A230007', interval: 0.2 }, { onData: () => counts[i]!++ }));
+    const subs = counts.map((_, i) =>
+      client.pcs.stream.subscribe({ deviceId: 'ZHPESS232A230007', interval: 0.2 }, { onData: () => counts[i]!++ }),
+    );
     await eventually(() => counts.every((c) => c >= 2));
     expect(server.hub.stats().readers).toBe(1);
     expect(server.hub.stats().subscribers).toBe(3);
@@ -141,12 +171,24 @@ describe('prototype REST surface', () => {
 
   it('gives 404 for unknown devices and 422 for invalid parameters, never 500', async () => {
     expect((await get('/bms/NOPE?batch_size=10')).status).toBe(404);
-    for (const path of ['/bms/ZHPESS232A230002?batch_size=0', '/bms/ZHPESS232A230002?batch_size=abc', '/pcs/ZHPESS232A230002?skip=-5', '/bms/ZHPESS232A230002/stream?interval=50', '/bms/ZHPESS232A230002?from=yesterday']) {
+    for (const path of [
+      '/bms/ZHPESS232A230002?batch_size=0',
+      '/bms/ZHPESS232A230002?batch_size=abc',
+      '/pcs/ZHPESS232A230002?skip=-5',
+      '/bms/ZHPESS232A230002/stream?interval=50',
+      '/bms/ZHPESS232A230002?from=yesterday',
+    ]) {
       const res = await get(path);
       expect(res.status, path).toBe(422);
       expect(JSON.parse(res.body).detail[0].loc[0]).toBe('query');
     }
-    for (const path of ['/bms/..%2F..%2Fetc', '/bms/%2e%2e/%2e%2e/etc/passwd', '/bms/%2Fetc%2Fpasswd', '/bms/a%00b', '/..%2f..%2fetc%2fpasswd']) {
+    for (const path of [
+      '/bms/..%2F..%2Fetc',
+      '/bms/%2e%2e/%2e%2e/etc/passwd',
+      '/bms/%2Fetc%2Fpasswd',
+      '/bms/a%00b',
+      '/..%2f..%2fetc%2fpasswd',
+    ]) {
       const res = await get(path);
       expect(res.status, path).toBeLessThan(500);
       expect(res.body, path).not.toContain('root:');
@@ -167,7 +209,9 @@ describe('prototype REST surface', () => {
           }
         });
       });
-      req.on('error', (e) => (e.message.includes('aborted') || (e as NodeJS.ErrnoException).code === 'ECONNRESET' ? undefined : reject(e)));
+      req.on('error', (e) =>
+        e.message.includes('aborted') || (e as NodeJS.ErrnoException).code === 'ECONNRESET' ? undefined : reject(e),
+      );
       req.end();
     });
     const events = text.split('\n\n').filter((e) => e.includes('data: '));
@@ -180,7 +224,9 @@ describe('prototype REST surface', () => {
     const res = await get(`/pcs/${DEVICE}/export.csv?from=2024-03-01T10:00:00Z&to=2024-03-01T11:00:00Z`);
     expect(res.status).toBe(200);
     const lines = res.body.trimEnd().split('\n');
-    expect(lines[0]).toBe('timestamp,apparent_power,dc_current,dc_voltage,ac_current_a,ac_current_b,ac_current_c,ac_voltage_ab,ac_voltage_bc,ac_voltage_ca,temp_environment,temp_ambient,temp_igbt');
+    expect(lines[0]).toBe(
+      'timestamp,apparent_power,dc_current,dc_voltage,ac_current_a,ac_current_b,ac_current_c,ac_voltage_ab,ac_voltage_bc,ac_voltage_ca,temp_environment,temp_ambient,temp_igbt',
+    );
     expect(lines).toHaveLength(1 + 121);
     expect(lines[1]!.startsWith('2024-03-01T10:00:00Z,')).toBe(true);
   });
@@ -196,7 +242,9 @@ describe('prototype REST surface', () => {
 
   it('publishes an OpenAPI document and Swagger UI, and health', async () => {
     const doc = JSON.parse((await get('/openapi.json')).body);
-    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/bms/{device_id}', '/pcs/{device_id}/stream', '/bms/{device_id}/export.csv']));
+    expect(Object.keys(doc.paths)).toEqual(
+      expect.arrayContaining(['/bms/{device_id}', '/pcs/{device_id}/stream', '/bms/{device_id}/export.csv']),
+    );
     const params = doc.paths['/bms/{device_id}'].get.parameters.map((p: { name: string }) => p.name);
     expect(params).toEqual(expect.arrayContaining(['device_id', 'batch_size', 'skip', 'from', 'to', 'step']));
     expect((await get('/docs')).body).toContain('swagger-ui');

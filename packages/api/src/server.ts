@@ -97,22 +97,31 @@ export async function createBessServer(options: ServerOptions): Promise<BessServ
     onDrop: () => metrics.eventsDropped.inc({ reason: 'slow_client' }),
     onError: (error) => log('error', 'stream reader failed', { error: String(error) }),
   });
-  const problemsOf = (kind: 'refused' | 'failed') => () => dataset.health().problems.filter((p) => p.kind === kind).length;
+  const problemsOf = (kind: 'refused' | 'failed') => () =>
+    dataset.health().problems.filter((p) => p.kind === kind).length;
   metrics.ingestProblems.set(problemsOf('refused'), { kind: 'refused' });
   metrics.ingestProblems.set(problemsOf('failed'), { kind: 'failed' });
   metrics.indexDamaged.set(() => dataset.health().damagedBlocks);
   metrics.heavyQueries.set(() => workGate.stats().running, { state: 'running' });
   metrics.heavyQueries.set(() => workGate.stats().queued, { state: 'queued' });
-  metrics.ingestRows.set(() => dataset.devices().reduce((n, d) => n + d.signals.reduce((m, s) => m + s.quality.accepted, 0), 0), { outcome: 'accepted' });
   metrics.ingestRows.set(
-    () => dataset.devices().reduce((n, d) => n + d.signals.reduce((m, s) => m + (s.quality.linesRead - s.quality.accepted), 0), 0),
+    () => dataset.devices().reduce((n, d) => n + d.signals.reduce((m, s) => m + s.quality.accepted, 0), 0),
+    { outcome: 'accepted' },
+  );
+  metrics.ingestRows.set(
+    () =>
+      dataset
+        .devices()
+        .reduce((n, d) => n + d.signals.reduce((m, s) => m + (s.quality.linesRead - s.quality.accepted), 0), 0),
     { outcome: 'rejected' },
   );
 
   const addressOf = (req: IncomingMessage): string => req.socket.remoteAddress ?? 'unknown';
   // A key's client id is a digest of the whole key: distinct keys never share a bucket, and the id reveals nothing.
   const clientOf = (req: IncomingMessage, key: string | undefined): string =>
-    apiKeys.enabled && key ? `key:${createHash('sha256').update(key).digest('base64url').slice(0, 22)}` : `ip:${addressOf(req)}`;
+    apiKeys.enabled && key
+      ? `key:${createHash('sha256').update(key).digest('base64url').slice(0, 22)}`
+      : `ip:${addressOf(req)}`;
   const contextFor = (req: IncomingMessage, key: string | undefined): Context => ({
     dataset,
     hub,
@@ -166,7 +175,13 @@ export async function createBessServer(options: ServerOptions): Promise<BessServ
     res.on('finish', () => {
       const ms = performance.now() - started;
       metrics.httpRequests.inc({ status: `${Math.floor(res.statusCode / 100)}xx` });
-      log('debug', 'request', { requestId, method: req.method, path: loggablePath(req.url), status: res.statusCode, ms: Number(ms.toFixed(2)) });
+      log('debug', 'request', {
+        requestId,
+        method: req.method,
+        path: loggablePath(req.url),
+        status: res.statusCode,
+        ms: Number(ms.toFixed(2)),
+      });
     });
     const url = parseRequestTarget(req.url);
     if (!url) return sendDetail(res, 400, 'the request-target is not a valid URL path');
@@ -183,9 +198,21 @@ export async function createBessServer(options: ServerOptions): Promise<BessServ
     if (path === '/docs/init.js') return sendScript(res, SWAGGER_INIT);
     if (path.startsWith('/docs/') && serveFile(res, swaggerUiDir, path.slice(5), 3600)) return;
     if (path === '/openapi.json') return sendJson(res, 200, openApiDocument());
-    if (path === SESSION_PATH) return handleSession(req, res, { apiKeys, sessions, admits, blocked: (r) => !!limiter?.authBlocked(addressOf(r)) });
+    if (path === SESSION_PATH)
+      return handleSession(req, res, {
+        apiKeys,
+        sessions,
+        admits,
+        blocked: (r) => !!limiter?.authBlocked(addressOf(r)),
+      });
     // `/` is the prototype's API info for clients, and the dashboard (public, like its assets) for browsers.
-    if (path === '/' && options.webDist && (req.headers.accept ?? '').includes('text/html') && serveFile(res, options.webDist, '/index.html')) return;
+    if (
+      path === '/' &&
+      options.webDist &&
+      (req.headers.accept ?? '').includes('text/html') &&
+      serveFile(res, options.webDist, '/index.html')
+    )
+      return;
 
     const isApi = path === '/' || path === '/metrics' || path.startsWith('/trpc/') || /^\/(bms|pcs)(\/|$)/.test(path);
     const { session, key, cookieSession } = credentialsOf(req, url);
@@ -214,7 +241,11 @@ export async function createBessServer(options: ServerOptions): Promise<BessServ
       stalled.watch(res);
     }
     // A stream opened with the session cookie ends when the session does (sign-out).
-    if (isApi && isStream && cookieSession) res.once('close', sessions.attach(cookieSession.id, () => res.destroy()));
+    if (isApi && isStream && cookieSession)
+      res.once(
+        'close',
+        sessions.attach(cookieSession.id, () => res.destroy()),
+      );
     if (path === '/metrics') {
       res.writeHead(200, { 'Content-Type': 'text/plain; version=0.0.4' });
       res.end(metrics.registry.render());
@@ -235,7 +266,12 @@ export async function createBessServer(options: ServerOptions): Promise<BessServ
       }
       if (await handleRest(req, res, url, ctx)) return;
     }
-    if (options.webDist && (serveFile(res, options.webDist, path, path.startsWith('/assets/') ? 31_536_000 : 0) || serveSpa(req, res, options.webDist, path))) return;
+    if (
+      options.webDist &&
+      (serveFile(res, options.webDist, path, path.startsWith('/assets/') ? 31_536_000 : 0) ||
+        serveSpa(req, res, options.webDist, path))
+    )
+      return;
     sendDetail(res, 404, 'Not Found');
   }
 
@@ -301,7 +337,11 @@ export async function createBessServer(options: ServerOptions): Promise<BessServ
           return;
         }
         // A WebSocket signed in by cookie closes when its session ends (sign-out).
-        if (apiKeys.enabled && cookieSession) ws.once('close', sessions.attach(cookieSession.id, () => ws.close(4401, 'signed out')));
+        if (apiKeys.enabled && cookieSession)
+          ws.once(
+            'close',
+            sessions.attach(cookieSession.id, () => ws.close(4401, 'signed out')),
+          );
         wss.emit('connection', ws, req);
       });
     } catch (error) {
@@ -309,7 +349,9 @@ export async function createBessServer(options: ServerOptions): Promise<BessServ
       socket.destroy();
     }
   });
-  const keepAlive = new KeepAlive(options.keepAlive ?? DEFAULT_KEEP_ALIVE, () => log('info', 'closing a WebSocket client that stopped answering pings'));
+  const keepAlive = new KeepAlive(options.keepAlive ?? DEFAULT_KEEP_ALIVE, () =>
+    log('info', 'closing a WebSocket client that stopped answering pings'),
+  );
   wss.on('connection', (ws) => {
     keepAlive.watch(ws);
     metrics.connections.inc({ transport: 'websocket' });
@@ -334,7 +376,10 @@ export async function createBessServer(options: ServerOptions): Promise<BessServ
       const key = (url && keyOf(req, url)) ?? (typeof fromParams === 'string' ? fromParams : undefined);
       if (!admits(req, key)) {
         res.close(4401, 'invalid API key');
-        throw new TRPCError({ code: 'UNAUTHORIZED', message: 'an API key is required (connection params apiKey, or ?api_key=)' });
+        throw new TRPCError({
+          code: 'UNAUTHORIZED',
+          message: 'an API key is required (connection params apiKey, or ?api_key=)',
+        });
       }
       authenticated.add(res);
       const connection = connectionOf.get(res);

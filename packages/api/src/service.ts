@@ -22,7 +22,12 @@ export function kindDevices(dataset: BessDataset, kind: RecordKind) {
         first: d.first === null ? null : isoTime(d.first),
         last: d.last === null ? null : isoTime(d.last),
         stepSeconds: dataset.defaultStepMs(d.id, kind) / 1000,
-        signals: signals.map((s) => ({ signal: s.signal, field: s.spec.field ?? null, unit: s.spec.unit, rows: s.rows })),
+        signals: signals.map((s) => ({
+          signal: s.signal,
+          field: s.spec.field ?? null,
+          unit: s.spec.unit,
+          rows: s.rows,
+        })),
         rows: signals.reduce((n, s) => n + s.rows, 0),
       };
     });

@@ -21,7 +21,11 @@ export async function handleSession(req: IncomingMessage, res: ServerResponse, d
   const session = sessions.of(req);
   if (req.method === 'GET' || req.method === 'HEAD') {
     res.setHeader('Cache-Control', 'no-store');
-    return sendJson(res, 200, { keysRequired: apiKeys.enabled, signedIn: !apiKeys.enabled || !!session, ...(session ? { csrfToken: session.csrf } : {}) });
+    return sendJson(res, 200, {
+      keysRequired: apiKeys.enabled,
+      signedIn: !apiKeys.enabled || !!session,
+      ...(session ? { csrfToken: session.csrf } : {}),
+    });
   }
   if (req.method === 'DELETE') {
     if (session) {
@@ -45,7 +49,8 @@ export async function handleSession(req: IncomingMessage, res: ServerResponse, d
   } catch {
     return sendDetail(res, 400, 'expected JSON: {"key": "..."}');
   }
-  if (typeof key !== 'string' || key.length === 0 || key.length > 512) return sendDetail(res, 422, [{ loc: ['body', 'key'], msg: 'a key is required', type: 'value_error' }]);
+  if (typeof key !== 'string' || key.length === 0 || key.length > 512)
+    return sendDetail(res, 422, [{ loc: ['body', 'key'], msg: 'a key is required', type: 'value_error' }]);
   if (!apiKeys.enabled) return sendJson(res, 200, { signedIn: true });
   if (deps.blocked(req)) {
     res.setHeader('Retry-After', '60');

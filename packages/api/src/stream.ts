@@ -269,12 +269,15 @@ class SharedReader implements Broadcaster {
   private schedule(): void {
     if (this.stopped) return;
     const due = this.startedAt + this.ticks * this.request.intervalMs;
-    this.timer = setTimeout(() => {
-      this.ticks++;
-      this.replayOne(due)
-        .catch(this.failed)
-        .finally(() => this.schedule());
-    }, Math.max(0, due - performance.now()));
+    this.timer = setTimeout(
+      () => {
+        this.ticks++;
+        this.replayOne(due)
+          .catch(this.failed)
+          .finally(() => this.schedule());
+      },
+      Math.max(0, due - performance.now()),
+    );
   }
 
   private async replayOne(due: number): Promise<void> {

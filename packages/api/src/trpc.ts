@@ -48,7 +48,8 @@ const t = initTRPC.context<Context>().create({
 /** Engine errors become typed tRPC errors (NOT_FOUND, BAD_REQUEST); anything else stays a 500. */
 export function toTRPCError(error: unknown): unknown {
   if (error instanceof BessError) return new TRPCError({ code: error.code, message: error.message, cause: error });
-  if (error instanceof StreamEndedError) return new TRPCError({ code: 'NOT_FOUND', message: error.message, cause: error });
+  if (error instanceof StreamEndedError)
+    return new TRPCError({ code: 'NOT_FOUND', message: error.message, cause: error });
   return error;
 }
 
@@ -77,7 +78,8 @@ const limited = t.middleware(async ({ ctx, type, path, next }) => {
   }
   const started = performance.now();
   const result = await next();
-  if (type !== 'subscription') ctx.metrics?.queryLatency.observe((performance.now() - started) / 1000, { route: `trpc:${path}` });
+  if (type !== 'subscription')
+    ctx.metrics?.queryLatency.observe((performance.now() - started) / 1000, { route: `trpc:${path}` });
   return result;
 });
 

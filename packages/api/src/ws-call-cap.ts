@@ -17,7 +17,11 @@ export class CallCappedWebSocket extends WebSocket {
       this.send(
         JSON.stringify({
           id: null,
-          error: { code: -32600, message: `a message may hold at most ${MAX_BATCH_CALLS} calls`, data: { code: 'BAD_REQUEST', httpStatus: 400 } },
+          error: {
+            code: -32600,
+            message: `a message may hold at most ${MAX_BATCH_CALLS} calls`,
+            data: { code: 'BAD_REQUEST', httpStatus: 400 },
+          },
         }),
       );
       return true;

@@ -6,7 +6,8 @@ export interface WsEncoder {
   decode(data: string | ArrayBuffer | Uint8Array): unknown;
 }
 
-const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isPlainObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /**
  * tRPC's default JSON encoder, except for stream events: a broadcast to 5,000 subscribers

@@ -151,13 +151,25 @@ export const OTHER_SIGNALS: readonly SignalSpec[] = [
   spec('dh1_humi', 'env', 'Enclosure humidity', '%', [0, 100], 600, { limits: { warnHigh: 85, alarmHigh: 95 } }),
   spec('dh1_temp', 'env', 'Enclosure temperature', '°C', [-40, 80], 600, { limits: { warnHigh: 40, alarmHigh: 50 } }),
   ...[1, 2, 3, 4, 5].flatMap((n) => [
-    spec(`fa${n}_smokeFlag`, 'safety', `Fire detector ${n} smoke flag`, 'flag', [0, 1], 600, { limits: { alarmHigh: 0.5 } }),
-    spec(`fa${n}_co`, 'safety', `Fire detector ${n} CO`, 'ppm', [0, 5000], 600, { limits: { warnHigh: 50, alarmHigh: 200 } }),
-    spec(`fa${n}_voc`, 'safety', `Fire detector ${n} VOC`, 'ppm', [0, 5000], 600, { limits: { warnHigh: 100, alarmHigh: 500 } }),
-    spec(`fa${n}_level`, 'safety', `Fire detector ${n} alarm level`, 'level', [0, 10], 600, { limits: { alarmHigh: 0.5 } }),
+    spec(`fa${n}_smokeFlag`, 'safety', `Fire detector ${n} smoke flag`, 'flag', [0, 1], 600, {
+      limits: { alarmHigh: 0.5 },
+    }),
+    spec(`fa${n}_co`, 'safety', `Fire detector ${n} CO`, 'ppm', [0, 5000], 600, {
+      limits: { warnHigh: 50, alarmHigh: 200 },
+    }),
+    spec(`fa${n}_voc`, 'safety', `Fire detector ${n} VOC`, 'ppm', [0, 5000], 600, {
+      limits: { warnHigh: 100, alarmHigh: 500 },
+    }),
+    spec(`fa${n}_level`, 'safety', `Fire detector ${n} alarm level`, 'level', [0, 10], 600, {
+      limits: { alarmHigh: 0.5 },
+    }),
     spec(`fa${n}_errcode`, 'safety', `Fire detector ${n} error code`, 'code', [0, 65535], 600),
-    spec(`fa${n}_t1`, 'safety', `Fire detector ${n} temperature 1`, '°C', [-40, 150], 600, { limits: { warnHigh: 55, alarmHigh: 70 } }),
-    spec(`fa${n}_t2`, 'safety', `Fire detector ${n} temperature 2`, '°C', [-40, 150], 600, { limits: { warnHigh: 55, alarmHigh: 70 } }),
+    spec(`fa${n}_t1`, 'safety', `Fire detector ${n} temperature 1`, '°C', [-40, 150], 600, {
+      limits: { warnHigh: 55, alarmHigh: 70 },
+    }),
+    spec(`fa${n}_t2`, 'safety', `Fire detector ${n} temperature 2`, '°C', [-40, 150], 600, {
+      limits: { warnHigh: 55, alarmHigh: 70 },
+    }),
   ]),
 ];
 
@@ -193,9 +205,7 @@ export function allCellSignals(quantity?: CellAddress['quantity']): string[] {
   return out;
 }
 
-const KNOWN = new Map<string, SignalSpec>(
-  [...BMS_SIGNALS, ...PCS_SIGNALS, ...OTHER_SIGNALS].map((s) => [s.signal, s]),
-);
+const KNOWN = new Map<string, SignalSpec>([...BMS_SIGNALS, ...PCS_SIGNALS, ...OTHER_SIGNALS].map((s) => [s.signal, s]));
 
 /**
  * What a signal file is. Unknown stems are still ingested and served (subsystem

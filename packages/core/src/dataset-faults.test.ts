@@ -1,5 +1,14 @@
 import { execFileSync } from 'node:child_process';
-import { appendFileSync, closeSync, existsSync, mkdirSync, openSync, renameSync, symlinkSync, writeSync } from 'node:fs';
+import {
+  appendFileSync,
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  renameSync,
+  symlinkSync,
+  writeSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openDataset } from './dataset.js';
@@ -20,7 +29,10 @@ describe('file-system faults', () => {
       remove();
     }
   });
-  async function open(fill: (write: (device: string, signal: string, text: string) => string, root: string) => void, indexDir?: string) {
+  async function open(
+    fill: (write: (device: string, signal: string, text: string) => string, root: string) => void,
+    indexDir?: string,
+  ) {
     const scratch = scratchRoot();
     fill(scratch.write, scratch.root);
     const dataset = await openDataset(scratch.root, { workers: 0, ...(indexDir ? { indexDir } : {}) });
@@ -67,7 +79,9 @@ describe('file-system faults', () => {
     writeSync(fd, Buffer.alloc(40_000), 0, 40_000, 40_000);
     closeSync(fd);
     const from = T0 + 8_000 * 60_000;
-    await expect(dataset.readSignal('CAB1', 'bms1_soc', from, from + 3_000 * 60_000)).rejects.toBeInstanceOf(IndexDamagedError);
+    await expect(dataset.readSignal('CAB1', 'bms1_soc', from, from + 3_000 * 60_000)).rejects.toBeInstanceOf(
+      IndexDamagedError,
+    );
     expect(dataset.health().damagedBlocks).toBeGreaterThan(0);
     // The rebuild runs in the background; then the same range reads as the CSV says.
     let series = null;

@@ -21,15 +21,61 @@ beforeAll(async () => {
   const pcsRows = (sig: string) => [...series(30, 0, 1800, (s) => s), ...series(30, 5400, 7200, (s) => s)];
   scratch.write('CAB1', 'pcs1_ap', csv('pcs1_ap', pcsRows('pcs1_ap')));
   scratch.write('CAB1', 'pcs1_dcv', csv('pcs1_dcv', pcsRows('pcs1_dcv')));
-  scratch.write('CAB1', 'pcs1_t_igbt', csv('pcs1_t_igbt', [...series(600, 0, 1800, (s) => 40 + s / 600), ...series(600, 5400, 7200, (s) => 40 + s / 600)]));
+  scratch.write(
+    'CAB1',
+    'pcs1_t_igbt',
+    csv('pcs1_t_igbt', [...series(600, 0, 1800, (s) => 40 + s / 600), ...series(600, 5400, 7200, (s) => 40 + s / 600)]),
+  );
   // BMS: SOC every 60 s, SOH once an hour, cell max temp only during the first 20 minutes.
-  scratch.write('CAB1', 'bms1_soc', csv('bms1_soc', series(60, 0, 7200, (s) => 50 + s / 60)));
-  scratch.write('CAB1', 'bms1_soh', csv('bms1_soh', series(3600, 0, 7200, () => 97.5)));
-  scratch.write('CAB1', 'bms1_cell_max_t', csv('bms1_cell_max_t', series(120, 0, 1200, () => 31)));
-  scratch.write('CAB2', 'bms1_soc', csv('bms1_soc', series(60, 0, 600, () => 10)));
+  scratch.write(
+    'CAB1',
+    'bms1_soc',
+    csv(
+      'bms1_soc',
+      series(60, 0, 7200, (s) => 50 + s / 60),
+    ),
+  );
+  scratch.write(
+    'CAB1',
+    'bms1_soh',
+    csv(
+      'bms1_soh',
+      series(3600, 0, 7200, () => 97.5),
+    ),
+  );
+  scratch.write(
+    'CAB1',
+    'bms1_cell_max_t',
+    csv(
+      'bms1_cell_max_t',
+      series(120, 0, 1200, () => 31),
+    ),
+  );
+  scratch.write(
+    'CAB2',
+    'bms1_soc',
+    csv(
+      'bms1_soc',
+      series(60, 0, 600, () => 10),
+    ),
+  );
   // Two weeks of a 1-min current with one 1-sample spike, for downsampling through page summaries.
-  scratch.write('CAB3', 'bms1_c', csv('bms1_c', series(60, 0, 20_160 * 60, (s) => (s === 7_777 * 60 ? 999 : Math.sin(s / 3600) * 100))));
-  scratch.write('meter/m1', 'com_ae', csv('com_ae', series(60, 0, 600, () => 1)));
+  scratch.write(
+    'CAB3',
+    'bms1_c',
+    csv(
+      'bms1_c',
+      series(60, 0, 20_160 * 60, (s) => (s === 7_777 * 60 ? 999 : Math.sin(s / 3600) * 100)),
+    ),
+  );
+  scratch.write(
+    'meter/m1',
+    'com_ae',
+    csv(
+      'com_ae',
+      series(60, 0, 600, () => 1),
+    ),
+  );
   dataset = await openDataset(scratch.root, { workers: 0 });
 });
 afterAll(async () => {
@@ -70,7 +116,11 @@ describe('alignment', () => {
 
   it('takes the last reading at or before each time, never a later one', async () => {
     const page = await dataset.page('CAB1', 'pcs', { skip: 0, limit: 3, stepMs: 45_000 });
-    expect(page.records.map((r) => r.timestamp)).toEqual(['2024-03-01T00:00:00Z', '2024-03-01T00:00:45Z', '2024-03-01T00:01:30Z']);
+    expect(page.records.map((r) => r.timestamp)).toEqual([
+      '2024-03-01T00:00:00Z',
+      '2024-03-01T00:00:45Z',
+      '2024-03-01T00:01:30Z',
+    ]);
     // at 00:00:45 the latest apparent-power reading is the one from 00:00:30
     expect(page.records.map((r) => r.apparent_power)).toEqual([0, 30, 90]);
     // slow IGBT temperature carries forward within its staleness limit
@@ -81,7 +131,8 @@ describe('alignment', () => {
 
   it('makes slow signals null once their reading is stale', async () => {
     const page = await dataset.page('CAB1', 'bms', { skip: 0, limit: 120 });
-    const at = (min: number) => page.records.find((r) => r.timestamp === stamp(T0 + min * 60_000).replace(' ', 'T') + 'Z')!;
+    const at = (min: number) =>
+      page.records.find((r) => r.timestamp === stamp(T0 + min * 60_000).replace(' ', 'T') + 'Z')!;
     expect(at(18).cell_max_temp).toBe(31);
     // last reading at 00:18, period 2 min, stale after 6 min
     expect(at(24).cell_max_temp).toBe(31);
@@ -104,7 +155,8 @@ describe('alignment', () => {
   it('pages stably: concatenated pages equal one large page, at any skip', async () => {
     const all = await dataset.page('CAB1', 'pcs', { skip: 0, limit: 1000 });
     const pieces = [];
-    for (let skip = 0; skip < all.total; skip += 7) pieces.push(...(await dataset.page('CAB1', 'pcs', { skip, limit: 7 })).records);
+    for (let skip = 0; skip < all.total; skip += 7)
+      pieces.push(...(await dataset.page('CAB1', 'pcs', { skip, limit: 7 })).records);
     expect(pieces).toEqual(all.records);
     const again = await dataset.page('CAB1', 'pcs', { skip: 100, limit: 20 });
     expect(again.records).toEqual(all.records.slice(100, 120));
@@ -165,7 +217,9 @@ describe('warm-up after a start', () => {
       for (const kind of kinds) {
         const total = (await dataset.page(device.id, kind, { skip: 0, limit: 1 })).total;
         for (const skip of [0, Math.max(0, total - 100)]) {
-          expect(await fresh.page(device.id, kind, { skip, limit: 100 })).toEqual(await dataset.page(device.id, kind, { skip, limit: 100 }));
+          expect(await fresh.page(device.id, kind, { skip, limit: 100 })).toEqual(
+            await dataset.page(device.id, kind, { skip, limit: 100 }),
+          );
         }
       }
     }
@@ -177,9 +231,24 @@ describe('watching for new rows', () => {
   it('checks a large cabinet folder for changes, batch by batch, and sees the one file that grew', async () => {
     const big = scratchRoot();
     // A cabinet of 300 signal files (the real ones have about 600): ten batches of stats.
-    for (let i = 0; i < 300; i++) big.write('CAB7', `bms1_p1_v${i + 1}`, csv(`bms1_p1_v${i + 1}`, series(60, 0, 600, () => 3.3)));
+    for (let i = 0; i < 300; i++)
+      big.write(
+        'CAB7',
+        `bms1_p1_v${i + 1}`,
+        csv(
+          `bms1_p1_v${i + 1}`,
+          series(60, 0, 600, () => 3.3),
+        ),
+      );
     // A small cabinet, checked in one batch, finishes first: devices still come in name order.
-    big.write('CAB8', 'bms1_soc', csv('bms1_soc', series(60, 0, 600, () => 50)));
+    big.write(
+      'CAB8',
+      'bms1_soc',
+      csv(
+        'bms1_soc',
+        series(60, 0, 600, () => 50),
+      ),
+    );
     const watched = await openDataset(big.root, { workers: 0 });
     try {
       expect(watched.devices().map((d) => d.id)).toEqual(['CAB7', 'CAB8']);
@@ -199,15 +268,30 @@ describe('watching for new rows', () => {
 describe('file-change notices', () => {
   it('brings in an append, a new signal file and a deleted one without waiting for the poll', async () => {
     const live = scratchRoot();
-    live.write('CAB5', 'bms1_soc', csv('bms1_soc', series(60, 0, 600, (s) => 50 + s / 60)));
-    live.write('CAB5', 'bms1_soh', csv('bms1_soh', series(60, 0, 600, () => 97)));
+    live.write(
+      'CAB5',
+      'bms1_soc',
+      csv(
+        'bms1_soc',
+        series(60, 0, 600, (s) => 50 + s / 60),
+      ),
+    );
+    live.write(
+      'CAB5',
+      'bms1_soh',
+      csv(
+        'bms1_soh',
+        series(60, 0, 600, () => 97),
+      ),
+    );
     const watched = await openDataset(live.root, { workers: 0 });
-    const nextChange = () => new Promise<DatasetChange>((resolve) => {
-      const off = watched.onChange((change) => {
-        off();
-        resolve(change);
+    const nextChange = () =>
+      new Promise<DatasetChange>((resolve) => {
+        const off = watched.onChange((change) => {
+          off();
+          resolve(change);
+        });
       });
-    });
     // A poll an hour apart: whatever arrives here came through the notices.
     const stop = watched.watch(3_600_000);
     try {
@@ -217,7 +301,14 @@ describe('file-change notices', () => {
       expect((await watched.valueAt('CAB5', 'bms1_soc', T0 + 600 * S))?.v).toBe(61);
 
       change = nextChange();
-      live.write('CAB5', 'bms1_cell_max_t', csv('bms1_cell_max_t', series(60, 0, 600, () => 31)));
+      live.write(
+        'CAB5',
+        'bms1_cell_max_t',
+        csv(
+          'bms1_cell_max_t',
+          series(60, 0, 600, () => 31),
+        ),
+      );
       expect((await change).devices.get('CAB5')).toEqual(['bms1_cell_max_t']);
       expect(watched.device('CAB5').signals.map((s) => s.signal)).toContain('bms1_cell_max_t');
 
@@ -243,8 +334,13 @@ describe('raw reads', () => {
     expect(down.t.length).toBeLessThanOrEqual(10);
     expect(Math.min(...down.min)).toBe(50);
     expect(Math.max(...down.max)).toBe(169);
-    await expect(dataset.readSignal('CAB1', 'nope', 0, 1)).rejects.toMatchObject({ code: 'NOT_FOUND', field: 'signal' });
-    await expect(dataset.readSignal('CAB1', 'bms1_soc', T0, T0 + 7200 * S, 5)).rejects.toMatchObject({ code: 'BAD_REQUEST' });
+    await expect(dataset.readSignal('CAB1', 'nope', 0, 1)).rejects.toMatchObject({
+      code: 'NOT_FOUND',
+      field: 'signal',
+    });
+    await expect(dataset.readSignal('CAB1', 'bms1_soc', T0, T0 + 7200 * S, 5)).rejects.toMatchObject({
+      code: 'BAD_REQUEST',
+    });
   });
 });
 
@@ -257,7 +353,12 @@ describe('downsampling', () => {
       const b = Math.floor((t - from) / bucketMs);
       buckets.set(b, [...(buckets.get(b) ?? []), raw.v[i]!]);
     });
-    return [...buckets.values()].map((vs) => ({ min: Math.min(...vs), max: Math.max(...vs), mean: vs.reduce((a, b) => a + b, 0) / vs.length, count: vs.length }));
+    return [...buckets.values()].map((vs) => ({
+      min: Math.min(...vs),
+      max: Math.max(...vs),
+      mean: vs.reduce((a, b) => a + b, 0) / vs.length,
+      count: vs.length,
+    }));
   };
 
   /** The fast downsample against the row-by-row one: the same buckets, extremes and means. */
@@ -293,12 +394,32 @@ describe('downsampling', () => {
 describe('files that change under the engine', () => {
   it('drops a deleted signal, rebuilds a replaced one, and keeps serving the rest', async () => {
     const { rmSync, writeFileSync } = await import('node:fs');
-    scratch.write('CAB4', 'bms1_soc', csv('bms1_soc', series(60, 0, 600, () => 40)));
-    scratch.write('CAB4', 'bms1_v', csv('bms1_v', series(60, 0, 600, () => 800)));
+    scratch.write(
+      'CAB4',
+      'bms1_soc',
+      csv(
+        'bms1_soc',
+        series(60, 0, 600, () => 40),
+      ),
+    );
+    scratch.write(
+      'CAB4',
+      'bms1_v',
+      csv(
+        'bms1_v',
+        series(60, 0, 600, () => 800),
+      ),
+    );
     await dataset.refresh();
     expect(dataset.device('CAB4').signals.map((s) => s.signal)).toEqual(['bms1_soc', 'bms1_v']);
     rmSync(`${scratch.root}/CAB4/bms1_v.csv`);
-    writeFileSync(`${scratch.root}/CAB4/bms1_soc.csv`, csv('bms1_soc', series(60, 0, 300, () => 41)));
+    writeFileSync(
+      `${scratch.root}/CAB4/bms1_soc.csv`,
+      csv(
+        'bms1_soc',
+        series(60, 0, 300, () => 41),
+      ),
+    );
     await dataset.refresh();
     expect(dataset.device('CAB4').signals.map((s) => s.signal)).toEqual(['bms1_soc']);
     const page = await dataset.page('CAB4', 'bms', { skip: 0, limit: 100 });
@@ -313,7 +434,12 @@ describe('live tail', () => {
     const seen: string[][] = [];
     const stop = dataset.onChange((c) => seen.push(c.devices.get('CAB2') ?? []));
     const path = `${scratch.root}/CAB2/bms1_soc.csv`;
-    appendFileSync(path, series(60, 600, 900, () => 11).map(([t, v]) => `${t},${v}\n`).join(''));
+    appendFileSync(
+      path,
+      series(60, 600, 900, () => 11)
+        .map(([t, v]) => `${t},${v}\n`)
+        .join(''),
+    );
     await dataset.refresh();
     stop();
     expect(seen).toEqual([['bms1_soc']]);

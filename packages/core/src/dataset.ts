@@ -4,7 +4,14 @@ import { join, resolve } from 'node:path';
 import { valuesAsOf } from './align/as-of.js';
 import { downsampleReader } from './align/downsample.js';
 import { RecordGrid, unionSegments } from './align/grid.js';
-import { BMS_SIGNALS, describeSignal, PCS_SIGNALS, parseCellSignal, RECORD_SIGNALS, type RecordKind } from './catalog.js';
+import {
+  BMS_SIGNALS,
+  describeSignal,
+  PCS_SIGNALS,
+  parseCellSignal,
+  RECORD_SIGNALS,
+  type RecordKind,
+} from './catalog.js';
 import { discoverDevices, type DiscoveredDevice } from './ingest/discover.js';
 import { indexPaths, removeStaleTemporaries, sameSource, type IndexMeta } from './ingest/index-store.js';
 import { isRegularFile, NotRegularFileError } from './ingest/source-file.js';
@@ -144,14 +151,24 @@ class IndexedDataset implements BessDataset {
     return this.grid(device, kind, step).positionOf(t);
   }
 
-  async readSignal(deviceId: string, signal: string, from: number, to: number, maxRows = DEFAULT_MAX_ROWS): Promise<Series> {
+  async readSignal(
+    deviceId: string,
+    signal: string,
+    from: number,
+    to: number,
+    maxRows = DEFAULT_MAX_ROWS,
+  ): Promise<Series> {
     const reader = this.reader(deviceId, signal);
     checkRange(from, to);
     const first = reader.indexAtOrAfter(from);
     const last = reader.indexAtOrBefore(to);
     const count = Math.max(0, last - first + 1);
     if (count > maxRows) {
-      throw new BessError('BAD_REQUEST', `range holds ${count} readings, more than ${maxRows}; narrow it or downsample`, 'to');
+      throw new BessError(
+        'BAD_REQUEST',
+        `range holds ${count} readings, more than ${maxRows}; narrow it or downsample`,
+        'to',
+      );
     }
     return reader.copyRows(first, count);
   }
@@ -163,7 +180,13 @@ class IndexedDataset implements BessDataset {
     return i < 0 ? null : { t: reader.time(i), v: reader.value(i) };
   }
 
-  async downsample(deviceId: string, signal: string, from: number, to: number, maxPoints: number): Promise<BucketSeries> {
+  async downsample(
+    deviceId: string,
+    signal: string,
+    from: number,
+    to: number,
+    maxPoints: number,
+  ): Promise<BucketSeries> {
     const reader = this.reader(deviceId, signal);
     checkRange(from, to);
     checkFinite('from', from);
@@ -248,7 +271,7 @@ class IndexedDataset implements BessDataset {
     if (removed > 0) this.log({ event: 'stale_temporaries_removed', files: removed });
   }
 
-    health(): DatasetHealth {
+  health(): DatasetHealth {
     return { problems: [...this.problems.values()], damagedBlocks: this.damagedBlocks };
   }
 
@@ -257,8 +280,7 @@ class IndexedDataset implements BessDataset {
     this.listeners.clear();
     await this.refreshing?.catch(() => undefined);
     await this.pool.close();
-    for (const device of this.devicesById.values())
-      for (const s of device.signals.values()) s.reader.release();
+    for (const device of this.devicesById.values()) for (const s of device.signals.values()) s.reader.release();
   }
 
   private state(deviceId: string): DeviceState {
@@ -318,7 +340,8 @@ class IndexedDataset implements BessDataset {
     await Promise.all(
       discovered.map(async (found) => {
         seen.add(found.id);
-        for (const [signal, what] of found.refused) this.noteProblem(found.id, signal, new NotRegularFileError(join(found.dir, `${signal}.csv`), what));
+        for (const [signal, what] of found.refused)
+          this.noteProblem(found.id, signal, new NotRegularFileError(join(found.dir, `${signal}.csv`), what));
         const changed = await this.syncDevice(found, counts, only?.get(found.id));
         if (changed.length > 0) {
           change.devices.set(found.id, changed);
@@ -345,7 +368,9 @@ class IndexedDataset implements BessDataset {
   }
 
   private openReader(deviceId: string, signal: string, meta: IndexMeta): SignalReader {
-    return new SignalReader(indexPaths(this.indexDir, deviceId, signal).bin, meta, this.cache, () => this.rebuildDamaged(deviceId, signal));
+    return new SignalReader(indexPaths(this.indexDir, deviceId, signal).bin, meta, this.cache, () =>
+      this.rebuildDamaged(deviceId, signal),
+    );
   }
 
   /** An index read back wrong: it is rebuilt from its CSV, and its readings are served again once that is done. */
@@ -368,7 +393,14 @@ class IndexedDataset implements BessDataset {
     const before = this.problems.get(key);
     const problem: IngestProblem = { deviceId, signal, kind, error: firstLine.slice(0, 300), at: Date.now() };
     this.problems.set(key, problem);
-    if (before?.error !== problem.error) this.log({ event: kind === 'refused' ? 'file_refused' : 'index_failed', level: kind === 'refused' ? 'warn' : 'error', device: deviceId, signal, error: firstLine });
+    if (before?.error !== problem.error)
+      this.log({
+        event: kind === 'refused' ? 'file_refused' : 'index_failed',
+        level: kind === 'refused' ? 'warn' : 'error',
+        device: deviceId,
+        signal,
+        error: firstLine,
+      });
   }
 
   /** The noticed cabinets as discovery would list them: their files, with the noticed ones added or dropped as they exist or not. */
@@ -391,7 +423,11 @@ class IndexedDataset implements BessDataset {
   }
 
   /** Brings one cabinet's indexes up to date; with `only`, the other files are taken as unchanged without a look. */
-  private async syncDevice(found: DiscoveredDevice, counts: Record<string, number>, only?: ReadonlySet<string>): Promise<string[]> {
+  private async syncDevice(
+    found: DiscoveredDevice,
+    counts: Record<string, number>,
+    only?: ReadonlySet<string>,
+  ): Promise<string[]> {
     const previous = this.devicesById.get(found.id);
     const signals = new Map<string, SignalState>();
     const changed: string[] = [];
@@ -515,5 +551,6 @@ function checkFinite(field: string, value: number): void {
 function checkRange(from?: number, to?: number): void {
   if (from !== undefined && Number.isNaN(from)) throw new BessError('BAD_REQUEST', 'from is not a time', 'from');
   if (to !== undefined && Number.isNaN(to)) throw new BessError('BAD_REQUEST', 'to is not a time', 'to');
-  if (from !== undefined && to !== undefined && from > to) throw new BessError('BAD_REQUEST', 'from is after to', 'from');
+  if (from !== undefined && to !== undefined && from > to)
+    throw new BessError('BAD_REQUEST', 'from is after to', 'from');
 }

@@ -129,7 +129,10 @@ export class IndexDamagedError extends BessError {
     readonly path: string,
     readonly page: number,
   ) {
-    super('SERVICE_UNAVAILABLE', `the index of ${path.split('/').slice(-2).join('/')} is damaged and is being rebuilt from its CSV; retry shortly`);
+    super(
+      'SERVICE_UNAVAILABLE',
+      `the index of ${path.split('/').slice(-2).join('/')} is damaged and is being rebuilt from its CSV; retry shortly`,
+    );
   }
 }
 

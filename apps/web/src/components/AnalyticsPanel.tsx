@@ -16,7 +16,9 @@ export default function AnalyticsPanel({ deviceId }: { deviceId: string }) {
   const [severity, setSeverity] = useState<SeverityFilter>('all');
   const anomalies = trpc.analytics.anomalies.useQuery({ deviceId, limit: 500 });
   const rul = trpc.analytics.rul.useQuery({ deviceId });
-  const items = (anomalies.data?.items ?? []).filter((e) => severity === 'all' || e.severity === 'critical' || (severity === 'warning' && e.severity === 'warning'));
+  const items = (anomalies.data?.items ?? []).filter(
+    (e) => severity === 'all' || e.severity === 'critical' || (severity === 'warning' && e.severity === 'warning'),
+  );
   return (
     <div>
       <div className="grid">
@@ -28,11 +30,19 @@ export default function AnalyticsPanel({ deviceId }: { deviceId: string }) {
       <h2>Alerts</h2>
       <div className="controls" role="group" aria-label="Severity filter">
         {(['all', 'warning', 'critical'] as const).map((s) => (
-          <button key={s} type="button" className={severity === s ? 'active' : ''} onClick={() => setSeverity(s)} data-testid={`severity-${s}`}>
+          <button
+            key={s}
+            type="button"
+            className={severity === s ? 'active' : ''}
+            onClick={() => setSeverity(s)}
+            data-testid={`severity-${s}`}
+          >
             {s === 'all' ? 'All' : s === 'warning' ? 'Warning and above' : 'Critical only'}
           </button>
         ))}
-        <span className="muted small">{anomalies.data ? `${items.length} of ${anomalies.data.total} events over the whole history` : ''}</span>
+        <span className="muted small">
+          {anomalies.data ? `${items.length} of ${anomalies.data.total} events over the whole history` : ''}
+        </span>
       </div>
       {anomalies.error && <ErrorState error={anomalies.error} what="Anomaly detection" />}
       {anomalies.isLoading && <Loading>Scanning the history for anomalies…</Loading>}
@@ -70,7 +80,24 @@ export default function AnalyticsPanel({ deviceId }: { deviceId: string }) {
   );
 }
 
-function RulCard({ rul, error }: { rul: { status: string; reason?: string | undefined; soh: number | null; fadePerYear: number | null; endOfLife: number | null; endOfLifeInterval: [number, number] | null; endOfLifeSoh: number; historyDays: number } | undefined; error: { message: string } | null }) {
+function RulCard({
+  rul,
+  error,
+}: {
+  rul:
+    | {
+        status: string;
+        reason?: string | undefined;
+        soh: number | null;
+        fadePerYear: number | null;
+        endOfLife: number | null;
+        endOfLifeInterval: [number, number] | null;
+        endOfLifeSoh: number;
+        historyDays: number;
+      }
+    | undefined;
+  error: { message: string } | null;
+}) {
   return (
     <div className="panel" data-testid="rul-card">
       <h3>State of health and remaining life</h3>
@@ -85,7 +112,11 @@ function RulCard({ rul, error }: { rul: { status: string; reason?: string | unde
           <dt>Reaches {rul.endOfLifeSoh} %</dt>
           <dd>{rul.status === 'ok' && rul.endOfLife ? formatDateTime(rul.endOfLife).slice(0, 10) : '—'}</dd>
           <dt>80 % interval</dt>
-          <dd>{rul.endOfLifeInterval && Number.isFinite(rul.endOfLifeInterval[1]) ? `${formatDateTime(rul.endOfLifeInterval[0]).slice(0, 10)} – ${formatDateTime(rul.endOfLifeInterval[1]).slice(0, 10)}` : '—'}</dd>
+          <dd>
+            {rul.endOfLifeInterval && Number.isFinite(rul.endOfLifeInterval[1])
+              ? `${formatDateTime(rul.endOfLifeInterval[0]).slice(0, 10)} – ${formatDateTime(rul.endOfLifeInterval[1]).slice(0, 10)}`
+              : '—'}
+          </dd>
         </dl>
       )}
       {rul?.status === 'insufficient_history' && <p className="muted small">Not enough to tell yet: {rul.reason}.</p>}
@@ -93,13 +124,28 @@ function RulCard({ rul, error }: { rul: { status: string; reason?: string | unde
   );
 }
 
-function ForecastChart({ deviceId, signal, label, unit }: { deviceId: string; signal: string; label: string; unit: string }) {
+function ForecastChart({
+  deviceId,
+  signal,
+  label,
+  unit,
+}: {
+  deviceId: string;
+  signal: string;
+  label: string;
+  unit: string;
+}) {
   const forecast = trpc.analytics.forecast.useQuery({ deviceId, signal, horizonHours: 24 });
   const to = forecast.data?.trainedOn.to;
-  const history = trpc.history.series.useQuery({ deviceId, signals: [signal], from: (to ?? 0) - 86_400_000, to: to ?? 1, maxPoints: 200 }, { enabled: to !== undefined });
+  const history = trpc.history.series.useQuery(
+    { deviceId, signals: [signal], from: (to ?? 0) - 86_400_000, to: to ?? 1, maxPoints: 200 },
+    { enabled: to !== undefined },
+  );
   const data = useMemo(() => {
     const past = history.data?.series[0];
-    const rows: { t: number; actual?: number; forecast?: number; band?: [number, number] }[] = past ? past.t.map((t, i) => ({ t, actual: past.mean[i]! })) : [];
+    const rows: { t: number; actual?: number; forecast?: number; band?: [number, number] }[] = past
+      ? past.t.map((t, i) => ({ t, actual: past.mean[i]! }))
+      : [];
     for (const p of forecast.data?.points ?? []) rows.push({ t: p.t, forecast: p.value, band: [p.lower, p.upper] });
     return rows;
   }, [history.data, forecast.data]);
@@ -116,9 +162,23 @@ function ForecastChart({ deviceId, signal, label, unit }: { deviceId: string; si
           <XAxis {...timeAxisProps(tick)} />
           <YAxis {...valueAxisProps} />
           <Tooltip {...tooltipProps} />
-          <Area dataKey="band" stroke="none" fill="#8a5cf6" fillOpacity={0.2} isAnimationActive={false} name="80 % interval" />
+          <Area
+            dataKey="band"
+            stroke="none"
+            fill="#8a5cf6"
+            fillOpacity={0.2}
+            isAnimationActive={false}
+            name="80 % interval"
+          />
           <Line dataKey="actual" stroke="#2a9d8f" dot={false} isAnimationActive={false} name="measured" />
-          <Line dataKey="forecast" stroke="#8a5cf6" strokeDasharray="4 3" dot={false} isAnimationActive={false} name="forecast" />
+          <Line
+            dataKey="forecast"
+            stroke="#8a5cf6"
+            strokeDasharray="4 3"
+            dot={false}
+            isAnimationActive={false}
+            name="forecast"
+          />
         </ComposedChart>
       </ResponsiveContainer>
     </figure>

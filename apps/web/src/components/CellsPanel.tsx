@@ -15,7 +15,17 @@ function heat(value: number | null, low: number, high: number): string {
   return `hsl(${Math.round(220 - 220 * x)} 70% 50%)`;
 }
 
-export default function CellsPanel({ deviceId, hasCells, first, last }: { deviceId: string; hasCells: boolean; first: string | null; last: string | null }) {
+export default function CellsPanel({
+  deviceId,
+  hasCells,
+  first,
+  last,
+}: {
+  deviceId: string;
+  hasCells: boolean;
+  first: string | null;
+  last: string | null;
+}) {
   if (!hasCells) return <Empty>This cabinet logs no per-cell data (no bms1_p*_v* / bms1_p*_t* files).</Empty>;
   return <Cells deviceId={deviceId} first={Date.parse(first!)} last={Date.parse(last!)} />;
 }
@@ -49,23 +59,36 @@ function Cells({ deviceId, first, last }: { deviceId: string; first: number; las
           <input type="radio" checked={quantity === 'voltage'} onChange={() => setQuantity('voltage')} /> Voltage
         </label>
         <label>
-          <input type="radio" checked={quantity === 'temperature'} onChange={() => setQuantity('temperature')} /> Temperature
+          <input type="radio" checked={quantity === 'temperature'} onChange={() => setQuantity('temperature')} />{' '}
+          Temperature
         </label>
         <button type="button" onClick={() => setPlaying((p) => !p)} data-testid="cells-play">
           {playing ? '❚❚ Stop' : '▶ Play'}
         </button>
-        <input type="range" min={first} max={last} step={STEP} value={at} onChange={(e) => setAt(Number(e.target.value))} aria-label="Snapshot time" data-testid="cells-slider" className="slider" />
+        <input
+          type="range"
+          min={first}
+          max={last}
+          step={STEP}
+          value={at}
+          onChange={(e) => setAt(Number(e.target.value))}
+          aria-label="Snapshot time"
+          data-testid="cells-slider"
+          className="slider"
+        />
         <span data-testid="cells-time">{formatDateTime(at)}</span>
       </div>
       <p className="muted small">
-        Spread {formatValue(quantity === 'voltage' ? snapshot.data.voltageSpread : snapshot.data.temperatureSpread, unit)} · range {formatValue(low, unit)} – {formatValue(high, unit)}. Hover a cell for its value, click for its history.
+        Spread{' '}
+        {formatValue(quantity === 'voltage' ? snapshot.data.voltageSpread : snapshot.data.temperatureSpread, unit)} ·
+        range {formatValue(low, unit)} – {formatValue(high, unit)}. Hover a cell for its value, click for its history.
       </p>
       <div className="heatmap" data-testid="heatmap">
         {Array.from({ length: CABINET.packs }, (_, p) => (
           <div className="heat-row" key={p}>
             <span className="heat-label">Pack {p + 1}</span>
-            {snapshot.data!.cells
-              .filter((c) => c.pack === p + 1)
+            {snapshot
+              .data!.cells.filter((c) => c.pack === p + 1)
               .map((c) => {
                 const v = c[quantity];
                 const m = median(c.pack);
@@ -86,8 +109,19 @@ function Cells({ deviceId, first, last }: { deviceId: string; first: number; las
           </div>
         ))}
       </div>
-      {selected && <CellHistory deviceId={deviceId} pack={selected.pack} cell={selected.cell} quantity={quantity} from={first} to={last} />}
-      <h2>Weakest and hottest cells ({formatDateTime(first)} – {formatDateTime(last)})</h2>
+      {selected && (
+        <CellHistory
+          deviceId={deviceId}
+          pack={selected.pack}
+          cell={selected.cell}
+          quantity={quantity}
+          from={first}
+          to={last}
+        />
+      )}
+      <h2>
+        Weakest and hottest cells ({formatDateTime(first)} – {formatDateTime(last)})
+      </h2>
       {stats.error && <ErrorState error={stats.error} what="Cell statistics" />}
       {stats.data && (
         <div className="grid">
@@ -105,7 +139,15 @@ function Cells({ deviceId, first, last }: { deviceId: string; first: number; las
   );
 }
 
-function RankTable({ title, rows, unit }: { title: string; rows: { pack: number; cell: number; mean: number; min: number; max: number; deviation: number }[]; unit: string }) {
+function RankTable({
+  title,
+  rows,
+  unit,
+}: {
+  title: string;
+  rows: { pack: number; cell: number; mean: number; min: number; max: number; deviation: number }[];
+  unit: string;
+}) {
   return (
     <div className="panel">
       <h3>{title}</h3>
@@ -137,7 +179,21 @@ function RankTable({ title, rows, unit }: { title: string; rows: { pack: number;
   );
 }
 
-function CellHistory({ deviceId, pack, cell, quantity, from, to }: { deviceId: string; pack: number; cell: number; quantity: Quantity; from: number; to: number }) {
+function CellHistory({
+  deviceId,
+  pack,
+  cell,
+  quantity,
+  from,
+  to,
+}: {
+  deviceId: string;
+  pack: number;
+  cell: number;
+  quantity: Quantity;
+  from: number;
+  to: number;
+}) {
   const history = trpc.cells.history.useQuery({ deviceId, pack, cell, quantity, from, to, maxPoints: 400 });
   if (history.error) return <ErrorState error={history.error} what={`Pack ${pack} cell ${cell}`} />;
   const h = history.data;
@@ -147,7 +203,13 @@ function CellHistory({ deviceId, pack, cell, quantity, from, to }: { deviceId: s
       <TimeChart
         title={`Pack ${pack} cell ${cell} ${quantity} against its pack's median`}
         unit={quantity === 'voltage' ? 'V' : '°C'}
-        data={h.t.map((t, i) => ({ t, mean: h.mean[i] ?? null, min: h.min[i] ?? null, max: h.max[i] ?? null, median: h.packMedian[i] ?? null }))}
+        data={h.t.map((t, i) => ({
+          t,
+          mean: h.mean[i] ?? null,
+          min: h.min[i] ?? null,
+          max: h.max[i] ?? null,
+          median: h.packMedian[i] ?? null,
+        }))}
         series={[
           { key: 'median', label: `pack ${pack} median`, color: '#8a5cf6' },
           { key: 'max', label: 'cell max', color: '#e76f51' },

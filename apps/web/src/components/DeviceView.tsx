@@ -29,7 +29,12 @@ export function DeviceView({ deviceId, tab }: { deviceId: string; tab: DeviceTab
         <h1>{d.id}</h1>
         <nav className="tabs" aria-label="Device views">
           {TABS.map((t) => (
-            <a key={t.tab} href={href({ page: 'device', deviceId, tab: t.tab })} className={t.tab === tab ? 'active' : ''} data-testid={`tab-${t.tab}`}>
+            <a
+              key={t.tab}
+              href={href({ page: 'device', deviceId, tab: t.tab })}
+              className={t.tab === tab ? 'active' : ''}
+              data-testid={`tab-${t.tab}`}
+            >
               {t.label}
             </a>
           ))}

@@ -18,10 +18,17 @@ export function FleetOverview() {
         {overview.data.map((d) => {
           const bms = d.bms as Record<string, number | null> | null;
           const pcs = d.pcs as Record<string, number | null> | null;
-          const status = bms ? worstStatus(BMS_SIGNALS.map((s) => ({ signal: s.signal, value: bms[s.field!] }))) : 'unknown';
+          const status = bms
+            ? worstStatus(BMS_SIGNALS.map((s) => ({ signal: s.signal, value: bms[s.field!] })))
+            : 'unknown';
           const state = powerState(bms?.current);
           return (
-            <a key={d.id} className={`card status-${status}`} href={href({ page: 'device', deviceId: d.id, tab: 'live' })} data-testid="device-card">
+            <a
+              key={d.id}
+              className={`card status-${status}`}
+              href={href({ page: 'device', deviceId: d.id, tab: 'live' })}
+              data-testid="device-card"
+            >
               <div className="card-head">
                 <strong>{d.id}</strong>
                 <span className={`pill ${status}`}>{status === 'ok' ? 'normal' : status}</span>

@@ -6,7 +6,9 @@ import { useConnection } from '../trpc';
 const LABEL = { open: 'Connected', connecting: 'Connecting…', closed: 'Disconnected — retrying' } as const;
 
 function useTheme(): [string, () => void] {
-  const [theme, setTheme] = useState(() => localStorage.getItem('theme') ?? (matchMedia('(prefers-color-scheme: dark)').matches ? 'dark' : 'light'));
+  const [theme, setTheme] = useState(
+    () => localStorage.getItem('theme') ?? (matchMedia('(prefers-color-scheme: dark)').matches ? 'dark' : 'light'),
+  );
   useEffect(() => {
     document.documentElement.dataset.theme = theme;
     localStorage.setItem('theme', theme);
@@ -31,7 +33,11 @@ export function Header({ route, session }: { route: Route; session: SessionState
         {theme === 'dark' ? '☀ Light' : '☾ Dark'}
       </button>
       {session.keysRequired && (
-        <button type="button" className="ghost" onClick={() => void signOut(session.csrfToken).then(() => location.reload())}>
+        <button
+          type="button"
+          className="ghost"
+          onClick={() => void signOut(session.csrfToken).then(() => location.reload())}
+        >
           Sign out
         </button>
       )}

@@ -1,6 +1,17 @@
 import { fieldSpec, type RecordKind } from '@bess/core/catalog';
 import { useMemo, useState } from 'react';
-import { Area, Brush, CartesianGrid, ComposedChart, Line, ReferenceArea, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
+import {
+  Area,
+  Brush,
+  CartesianGrid,
+  ComposedChart,
+  Line,
+  ReferenceArea,
+  ResponsiveContainer,
+  Tooltip,
+  XAxis,
+  YAxis,
+} from 'recharts';
 import { gridProps, timeAxisProps, tooltipProps, valueAxisProps } from './chartStyle';
 import { formatDateTime, fromInputValue, timeTick, toInputValue } from '../lib/format';
 import { trpc } from '../trpc';
@@ -28,33 +39,73 @@ const HISTORY_FIELDS: { kind: RecordKind; field: string }[] = [
 ];
 const MAX_POINTS = 600;
 
-export default function HistoryPanel({ deviceId, first, last }: { deviceId: string; first: string | null; last: string | null }) {
+export default function HistoryPanel({
+  deviceId,
+  first,
+  last,
+}: {
+  deviceId: string;
+  first: string | null;
+  last: string | null;
+}) {
   const end = last ? Date.parse(last) : Date.now();
   const start = first ? Date.parse(first) : end - DAY;
-  const [range, setRange] = useState<{ from: number; to: number; preset: string }>({ from: Math.max(start, end - DAY), to: end, preset: 'day' });
+  const [range, setRange] = useState<{ from: number; to: number; preset: string }>({
+    from: Math.max(start, end - DAY),
+    to: end,
+    preset: 'day',
+  });
   const signals = HISTORY_FIELDS.map((f) => signalOf(f.kind, f.field));
-  const history = trpc.history.series.useQuery({ deviceId, signals, from: range.from, to: range.to, maxPoints: MAX_POINTS }, { placeholderData: (prev) => prev });
+  const history = trpc.history.series.useQuery(
+    { deviceId, signals, from: range.from, to: range.to, maxPoints: MAX_POINTS },
+    { placeholderData: (prev) => prev },
+  );
   const anomalies = trpc.analytics.anomalies.useQuery({ deviceId, from: range.from, to: range.to, limit: 500 });
-  const markersFor = (signal: string) => (anomalies.data?.items ?? []).filter((e) => e.signals.includes(signal) || e.signals.includes('*'));
+  const markersFor = (signal: string) =>
+    (anomalies.data?.items ?? []).filter((e) => e.signals.includes(signal) || e.signals.includes('*'));
 
-  const pick = (preset: (typeof PRESETS)[number]) => setRange({ from: preset.ms === Infinity ? start : Math.max(start, end - preset.ms), to: end, preset: preset.key });
+  const pick = (preset: (typeof PRESETS)[number]) =>
+    setRange({ from: preset.ms === Infinity ? start : Math.max(start, end - preset.ms), to: end, preset: preset.key });
   const exportQuery = `from=${new Date(range.from).toISOString()}&to=${new Date(range.to).toISOString()}`;
 
   return (
     <div>
       <div className="controls" role="group" aria-label="History range">
         {PRESETS.map((p) => (
-          <button key={p.key} type="button" className={range.preset === p.key ? 'active' : ''} onClick={() => pick(p)} data-testid={`preset-${p.key}`}>
+          <button
+            key={p.key}
+            type="button"
+            className={range.preset === p.key ? 'active' : ''}
+            onClick={() => pick(p)}
+            data-testid={`preset-${p.key}`}
+          >
             {p.label}
           </button>
         ))}
         <label>
-          From <input type="datetime-local" value={toInputValue(range.from)} onChange={(e) => setRange((r) => ({ ...r, from: fromInputValue(e.target.value) ?? r.from, preset: 'custom' }))} />
+          From{' '}
+          <input
+            type="datetime-local"
+            value={toInputValue(range.from)}
+            onChange={(e) =>
+              setRange((r) => ({ ...r, from: fromInputValue(e.target.value) ?? r.from, preset: 'custom' }))
+            }
+          />
         </label>
         <label>
-          To <input type="datetime-local" value={toInputValue(range.to)} onChange={(e) => setRange((r) => ({ ...r, to: fromInputValue(e.target.value) ?? r.to, preset: 'custom' }))} />
+          To{' '}
+          <input
+            type="datetime-local"
+            value={toInputValue(range.to)}
+            onChange={(e) => setRange((r) => ({ ...r, to: fromInputValue(e.target.value) ?? r.to, preset: 'custom' }))}
+          />
         </label>
-        <a className="button" href={`/bms/${encodeURIComponent(deviceId)}/export.csv?${exportQuery}`} download data-testid="download-bms">
+        <a
+          className="button"
+          href={`/bms/${encodeURIComponent(deviceId)}/export.csv?${exportQuery}`}
+          download
+          data-testid="download-bms"
+        >
           ⤓ BMS CSV
         </a>
         <a className="button" href={`/pcs/${encodeURIComponent(deviceId)}/export.csv?${exportQuery}`} download>
@@ -62,7 +113,8 @@ export default function HistoryPanel({ deviceId, first, last }: { deviceId: stri
         </a>
       </div>
       <p className="muted small" data-testid="history-range">
-        {formatDateTime(range.from)} – {formatDateTime(range.to)}, at most {MAX_POINTS} points per chart (min–max band and mean per bucket). Drag the handles under a chart to zoom.
+        {formatDateTime(range.from)} – {formatDateTime(range.to)}, at most {MAX_POINTS} points per chart (min–max band
+        and mean per bucket). Drag the handles under a chart to zoom.
       </p>
       {history.error && <ErrorState error={history.error} what="History" />}
       {history.isLoading && <Loading />}
@@ -71,8 +123,17 @@ export default function HistoryPanel({ deviceId, first, last }: { deviceId: stri
           {HISTORY_FIELDS.map((f, i) => {
             const series = history.data.series[i];
             const spec = fieldSpec(f.kind, f.field)!;
-            if (!series || series.t.length === 0) return <Empty key={f.field}>No {spec.label.toLowerCase()} readings in this range.</Empty>;
-            return <BandChart key={f.field} title={spec.label} unit={spec.unit} series={series} markers={markersFor(spec.signal)} />;
+            if (!series || series.t.length === 0)
+              return <Empty key={f.field}>No {spec.label.toLowerCase()} readings in this range.</Empty>;
+            return (
+              <BandChart
+                key={f.field}
+                title={spec.label}
+                unit={spec.unit}
+                series={series}
+                markers={markersFor(spec.signal)}
+              />
+            );
           })}
         </div>
       )}
@@ -88,13 +149,32 @@ interface Marker {
   kind: string;
 }
 
-function BandChart({ title, unit, series, markers }: { title: string; unit: string; series: { t: number[]; min: number[]; max: number[]; mean: number[] }; markers: Marker[] }) {
-  const data = useMemo(() => series.t.map((t, i) => ({ t, band: [series.min[i]!, series.max[i]!], mean: series.mean[i]! })), [series]);
+function BandChart({
+  title,
+  unit,
+  series,
+  markers,
+}: {
+  title: string;
+  unit: string;
+  series: { t: number[]; min: number[]; max: number[]; mean: number[] };
+  markers: Marker[];
+}) {
+  const data = useMemo(
+    () => series.t.map((t, i) => ({ t, band: [series.min[i]!, series.max[i]!], mean: series.mean[i]! })),
+    [series],
+  );
   const span = (series.t.at(-1) ?? 0) - (series.t[0] ?? 0);
   const tick = timeTick(span);
   const labelled = useMemo(() => labelledIds(markers, span), [markers, span]);
   return (
-    <figure className="chart" data-testid="history-chart" data-points={data.length} data-markers={markers.length} aria-label={title}>
+    <figure
+      className="chart"
+      data-testid="history-chart"
+      data-points={data.length}
+      data-markers={markers.length}
+      aria-label={title}
+    >
       <figcaption>
         {title} <span className="muted">({unit})</span>
       </figcaption>
@@ -113,10 +193,26 @@ function BandChart({ title, unit, series, markers }: { title: string; unit: stri
               fill={m.severity === 'critical' ? '#d64545' : '#e9a23b'}
               fillOpacity={0.25}
               ifOverflow="hidden"
-              {...(labelled.has(m.id) ? { label: { value: m.kind.replaceAll('_', ' '), position: 'insideTop' as const, fontSize: 10, fill: 'var(--muted)' } } : {})}
+              {...(labelled.has(m.id)
+                ? {
+                    label: {
+                      value: m.kind.replaceAll('_', ' '),
+                      position: 'insideTop' as const,
+                      fontSize: 10,
+                      fill: 'var(--muted)',
+                    },
+                  }
+                : {})}
             />
           ))}
-          <Area dataKey="band" stroke="none" fill="#2a9d8f" fillOpacity={0.25} isAnimationActive={false} name="min–max" />
+          <Area
+            dataKey="band"
+            stroke="none"
+            fill="#2a9d8f"
+            fillOpacity={0.25}
+            isAnimationActive={false}
+            name="min–max"
+          />
           <Line dataKey="mean" stroke="#2a9d8f" dot={false} strokeWidth={1.4} isAnimationActive={false} name="mean" />
           <Brush dataKey="t" height={18} tickFormatter={tick} stroke="#2a9d8f" />
         </ComposedChart>

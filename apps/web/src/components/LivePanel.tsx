@@ -22,10 +22,22 @@ interface StreamSettings {
   lastEventId?: string;
 }
 
-function useRecordStream(kind: RecordKind, deviceId: string, settings: StreamSettings, paused: boolean, cursor: React.MutableRefObject<StreamCursor>) {
+function useRecordStream(
+  kind: RecordKind,
+  deviceId: string,
+  settings: StreamSettings,
+  paused: boolean,
+  cursor: React.MutableRefObject<StreamCursor>,
+) {
   const windowRef = useRef(new SlidingWindow<Point>(LIVE_WINDOW));
   const [points, setPoints] = useState<readonly Point[]>([]);
-  const input = { deviceId, interval: settings.interval, live: settings.live, ...(settings.from !== undefined ? { from: settings.from } : {}), ...(settings.lastEventId ? { lastEventId: settings.lastEventId } : {}) };
+  const input = {
+    deviceId,
+    interval: settings.interval,
+    live: settings.live,
+    ...(settings.from !== undefined ? { from: settings.from } : {}),
+    ...(settings.lastEventId ? { lastEventId: settings.lastEventId } : {}),
+  };
   const onData = (event: { id: string; data: Record<string, unknown> }) => {
     cursor.current = advance(cursor.current, event.id);
     const point: Point = { t: Date.parse(event.data.timestamp as string) };
@@ -33,7 +45,8 @@ function useRecordStream(kind: RecordKind, deviceId: string, settings: StreamSet
     setPoints(windowRef.current.push(point));
   };
   const options = { enabled: !paused, onData };
-  const sub = kind === 'bms' ? trpc.bms.stream.useSubscription(input, options) : trpc.pcs.stream.useSubscription(input, options);
+  const sub =
+    kind === 'bms' ? trpc.bms.stream.useSubscription(input, options) : trpc.pcs.stream.useSubscription(input, options);
   return { points, error: sub.error, reset: () => setPoints(windowRef.current.clear()) };
 }
 
@@ -50,20 +63,42 @@ export function LivePanel({ deviceId, first, last }: { deviceId: string; first: 
     pcsCursor.current = freshCursor();
     bms.reset();
     pcs.reset();
-    setSettings((s) => ({ interval: s.interval, live: s.live, ...(s.from !== undefined ? { from: s.from } : {}), ...next, lastEventId: undefined }));
+    setSettings((s) => ({
+      interval: s.interval,
+      live: s.live,
+      ...(s.from !== undefined ? { from: s.from } : {}),
+      ...next,
+      lastEventId: undefined,
+    }));
   };
   const togglePause = () => {
-    if (paused) setSettings((s) => resumeInput({ ...s }, bmsCursor.current.received >= pcsCursor.current.received ? bmsCursor.current : pcsCursor.current));
+    if (paused)
+      setSettings((s) =>
+        resumeInput(
+          { ...s },
+          bmsCursor.current.received >= pcsCursor.current.received ? bmsCursor.current : pcsCursor.current,
+        ),
+      );
     setPaused((p) => !p);
   };
-  const bounds = useMemo(() => ({ min: first ? toInputValue(Date.parse(first)) : undefined, max: last ? toInputValue(Date.parse(last)) : undefined }), [first, last]);
+  const bounds = useMemo(
+    () => ({
+      min: first ? toInputValue(Date.parse(first)) : undefined,
+      max: last ? toInputValue(Date.parse(last)) : undefined,
+    }),
+    [first, last],
+  );
 
   return (
     <div>
       <div className="controls" role="group" aria-label="Stream controls">
         <label>
           Replay speed{' '}
-          <select value={settings.interval} onChange={(e) => restart({ interval: Number(e.target.value) })} data-testid="interval">
+          <select
+            value={settings.interval}
+            onChange={(e) => restart({ interval: Number(e.target.value) })}
+            data-testid="interval"
+          >
             {INTERVALS.map((i) => (
               <option key={i} value={i}>
                 1 record / {i} s
@@ -73,10 +108,17 @@ export function LivePanel({ deviceId, first, last }: { deviceId: string; first: 
         </label>
         <label>
           Start at (UTC){' '}
-          <input type="datetime-local" min={bounds.min} max={bounds.max} onChange={(e) => restart({ from: fromInputValue(e.target.value) })} data-testid="start-at" />
+          <input
+            type="datetime-local"
+            min={bounds.min}
+            max={bounds.max}
+            onChange={(e) => restart({ from: fromInputValue(e.target.value) })}
+            data-testid="start-at"
+          />
         </label>
         <label className="check">
-          <input type="checkbox" checked={settings.live} onChange={(e) => restart({ live: e.target.checked })} /> Live (follow new data)
+          <input type="checkbox" checked={settings.live} onChange={(e) => restart({ live: e.target.checked })} /> Live
+          (follow new data)
         </label>
         <button type="button" onClick={togglePause} data-testid="pause">
           {paused ? '▶ Resume' : '❚❚ Pause'}

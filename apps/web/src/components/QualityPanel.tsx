@@ -11,7 +11,14 @@ interface SignalRow {
   gaps: number;
   first: string | null;
   last: string | null;
-  quality: { linesRead: number; accepted: number; rejected: Record<string, number>; outOfOrder: number; outOfRange: number; parser: string };
+  quality: {
+    linesRead: number;
+    accepted: number;
+    rejected: Record<string, number>;
+    outOfOrder: number;
+    outOfRange: number;
+    parser: string;
+  };
 }
 
 /** Per signal: how complete the data is and every line that was not a reading, by reason. */
@@ -22,7 +29,8 @@ export function QualityPanel({ signals }: { signals: SignalRow[] }) {
   return (
     <div>
       <p className="muted">
-        {signals.length} signals{cells.length ? ` (${cells.length} per-cell files, summarised below)` : ''}. Every CSV line is either a reading or counted here with the reason it was rejected.
+        {signals.length} signals{cells.length ? ` (${cells.length} per-cell files, summarised below)` : ''}. Every CSV
+        line is either a reading or counted here with the reason it was rejected.
       </p>
       <div className="table-wrap">
         <table data-testid="quality-table">
@@ -48,7 +56,12 @@ export function QualityPanel({ signals }: { signals: SignalRow[] }) {
                 <td>{s.rows.toLocaleString('en')}</td>
                 <td className={s.coverage < 0.95 ? 'warn' : ''}>{(s.coverage * 100).toFixed(1)} %</td>
                 <td>{s.gaps}</td>
-                <td title={Object.entries(s.quality.rejected).filter(([, n]) => n > 0).map(([r, n]) => `${r}: ${n}`).join(', ')}>
+                <td
+                  title={Object.entries(s.quality.rejected)
+                    .filter(([, n]) => n > 0)
+                    .map(([r, n]) => `${r}: ${n}`)
+                    .join(', ')}
+                >
                   {rejectedTotal(s) ? (
                     Object.entries(s.quality.rejected)
                       .filter(([, n]) => n > 0)

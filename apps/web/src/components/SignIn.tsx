@@ -25,7 +25,15 @@ export function SignIn({ onSignedIn }: { onSignedIn: () => void }) {
         <h1 id="sign-in-title">BESS telemetry</h1>
         <p>This server requires an API key.</p>
         <label htmlFor="api-key">API key</label>
-        <input id="api-key" name="api-key" type="password" autoComplete="current-password" value={key} onChange={(e) => setKey(e.target.value)} required />
+        <input
+          id="api-key"
+          name="api-key"
+          type="password"
+          autoComplete="current-password"
+          value={key}
+          onChange={(e) => setKey(e.target.value)}
+          required
+        />
         <button type="submit" disabled={busy || key.trim() === ''} data-testid="sign-in">
           {busy ? 'Signing in…' : 'Sign in'}
         </button>

@@ -1,7 +1,13 @@
 import type { ReactNode } from 'react';
 
 /** Says what is wrong in words an operator can act on. */
-export function ErrorState({ error, what }: { error: { message: string; data?: { code?: string } | null } | null; what: string }) {
+export function ErrorState({
+  error,
+  what,
+}: {
+  error: { message: string; data?: { code?: string } | null } | null;
+  what: string;
+}) {
   const code = error?.data?.code;
   const text =
     code === 'NOT_FOUND'

@@ -8,10 +8,23 @@ import { formatDateTime } from '../lib/format';
 export const gridProps = { strokeDasharray: '3 3', stroke: 'var(--grid)' };
 
 export function timeAxisProps(tick: (t: number) => string) {
-  return { dataKey: 't', type: 'number' as const, domain: ['dataMin', 'dataMax'] as [string, string], scale: 'time' as const, tickFormatter: tick, stroke: 'var(--muted)', fontSize: 11 };
+  return {
+    dataKey: 't',
+    type: 'number' as const,
+    domain: ['dataMin', 'dataMax'] as [string, string],
+    scale: 'time' as const,
+    tickFormatter: tick,
+    stroke: 'var(--muted)',
+    fontSize: 11,
+  };
 }
 
-export const valueAxisProps = { stroke: 'var(--muted)', fontSize: 11, width: 52, domain: ['auto', 'auto'] as [string, string] };
+export const valueAxisProps = {
+  stroke: 'var(--muted)',
+  fontSize: 11,
+  width: 52,
+  domain: ['auto', 'auto'] as [string, string],
+};
 
 export const tooltipProps = {
   labelFormatter: (t: unknown) => formatDateTime(Number(t)),

@@ -29,7 +29,11 @@ describe('resume bookkeeping', () => {
     expect(resumeInput({ deviceId: 'X', interval: 1 }, c)).toEqual({ deviceId: 'X', interval: 1 });
     c = advance(advance(c, '2024-03-01T00:00:00Z'), '2024-03-01T00:01:00Z');
     expect(c.received).toBe(2);
-    expect(resumeInput({ deviceId: 'X', interval: 1 }, c)).toEqual({ deviceId: 'X', interval: 1, lastEventId: '2024-03-01T00:01:00Z' });
+    expect(resumeInput({ deviceId: 'X', interval: 1 }, c)).toEqual({
+      deviceId: 'X',
+      interval: 1,
+      lastEventId: '2024-03-01T00:01:00Z',
+    });
   });
 });
 
@@ -67,8 +71,18 @@ describe('status from catalogue limits', () => {
     expect(statusOf(null, limits)).toBe('unknown');
   });
   it('takes the worst of a cabinet’s signals', () => {
-    expect(worstStatus([{ signal: 'bms1_soc', value: 50 }, { signal: 'bms1_cell_max_t', value: 58 }])).toBe('alarm');
-    expect(worstStatus([{ signal: 'bms1_soc', value: 50 }, { signal: 'bms1_cell_v_diff', value: 0.06 }])).toBe('warning');
+    expect(
+      worstStatus([
+        { signal: 'bms1_soc', value: 50 },
+        { signal: 'bms1_cell_max_t', value: 58 },
+      ]),
+    ).toBe('alarm');
+    expect(
+      worstStatus([
+        { signal: 'bms1_soc', value: 50 },
+        { signal: 'bms1_cell_v_diff', value: 0.06 },
+      ]),
+    ).toBe('warning');
     expect(powerState(120)).toBe('discharging');
     expect(powerState(-80)).toBe('charging');
     expect(powerState(1)).toBe('idle');

@@ -4,7 +4,11 @@
  * (still shaded), so labels of events close in time do not print over each other.
  * The alerts tab lists every event.
  */
-export function labelledIds(markers: readonly { id: string; start: number }[], span: number, minGapShare = 0.12): Set<string> {
+export function labelledIds(
+  markers: readonly { id: string; start: number }[],
+  span: number,
+  minGapShare = 0.12,
+): Set<string> {
   const out = new Set<string>();
   let last = -Infinity;
   for (const m of [...markers].sort((a, b) => a.start - b.start)) {

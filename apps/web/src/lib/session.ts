@@ -15,11 +15,26 @@ export async function fetchSession(): Promise<SessionState> {
 
 /** Exchanges a key for a session cookie; the error says why when it is refused. */
 export async function signIn(key: string): Promise<void> {
-  const res = await fetch(PATH, { method: 'POST', credentials: 'same-origin', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ key }) });
+  const res = await fetch(PATH, {
+    method: 'POST',
+    credentials: 'same-origin',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ key }),
+  });
   if (res.ok) return;
-  throw new Error(res.status === 401 ? 'That key is not valid.' : res.status === 429 ? 'Too many wrong keys from this address; wait a minute.' : `The server answered ${res.status}.`);
+  throw new Error(
+    res.status === 401
+      ? 'That key is not valid.'
+      : res.status === 429
+        ? 'Too many wrong keys from this address; wait a minute.'
+        : `The server answered ${res.status}.`,
+  );
 }
 
 export async function signOut(csrfToken: string | undefined): Promise<void> {
-  await fetch(PATH, { method: 'DELETE', credentials: 'same-origin', headers: csrfToken ? { 'X-CSRF-Token': csrfToken } : {} });
+  await fetch(PATH, {
+    method: 'DELETE',
+    credentials: 'same-origin',
+    headers: csrfToken ? { 'X-CSRF-Token': csrfToken } : {},
+  });
 }

@@ -6,8 +6,16 @@ export type Status = 'ok' | 'warning' | 'alarm' | 'unknown';
 export function statusOf(value: number | null | undefined, limits: SignalLimits | undefined): Status {
   if (value === null || value === undefined || Number.isNaN(value)) return 'unknown';
   if (!limits) return 'ok';
-  if ((limits.alarmHigh !== undefined && value >= limits.alarmHigh) || (limits.alarmLow !== undefined && value <= limits.alarmLow)) return 'alarm';
-  if ((limits.warnHigh !== undefined && value >= limits.warnHigh) || (limits.warnLow !== undefined && value <= limits.warnLow)) return 'warning';
+  if (
+    (limits.alarmHigh !== undefined && value >= limits.alarmHigh) ||
+    (limits.alarmLow !== undefined && value <= limits.alarmLow)
+  )
+    return 'alarm';
+  if (
+    (limits.warnHigh !== undefined && value >= limits.warnHigh) ||
+    (limits.warnLow !== undefined && value <= limits.warnLow)
+  )
+    return 'warning';
   return 'ok';
 }
 

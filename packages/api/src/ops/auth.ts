@@ -20,7 +20,12 @@ export class ApiKeys {
   static fromEnv(env: NodeJS.ProcessEnv = process.env): ApiKeys {
     const keys = (env.BESS_API_KEYS ?? '').split(',').map((k) => k.trim());
     if (env.BESS_API_KEY_FILE) {
-      keys.push(...readFileSync(env.BESS_API_KEY_FILE, 'utf8').split('\n').map((k) => k.trim()).filter((k) => k && !k.startsWith('#')));
+      keys.push(
+        ...readFileSync(env.BESS_API_KEY_FILE, 'utf8')
+          .split('\n')
+          .map((k) => k.trim())
+          .filter((k) => k && !k.startsWith('#')),
+      );
     }
     return new ApiKeys(keys);
   }

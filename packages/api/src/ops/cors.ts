@@ -9,7 +9,10 @@ export class CorsPolicy {
   constructor(readonly origins: readonly string[]) {}
 
   static fromEnv(env: NodeJS.ProcessEnv, keysEnabled: boolean): CorsPolicy {
-    const configured = (env.BESS_CORS_ORIGINS ?? '').split(',').map((o) => o.trim()).filter(Boolean);
+    const configured = (env.BESS_CORS_ORIGINS ?? '')
+      .split(',')
+      .map((o) => o.trim())
+      .filter(Boolean);
     if (keysEnabled && configured.includes('*')) {
       throw new Error('BESS_CORS_ORIGINS=* is not allowed while API keys are on; list the allowed origins');
     }
@@ -27,7 +30,10 @@ export class CorsPolicy {
     if (origin && this.allows(origin)) {
       res.setHeader('Access-Control-Allow-Origin', this.origins.includes('*') ? '*' : origin);
       res.setHeader('Vary', 'Origin');
-      res.setHeader('Access-Control-Allow-Headers', 'Content-Type, Authorization, X-API-Key, Last-Event-ID, trpc-accept');
+      res.setHeader(
+        'Access-Control-Allow-Headers',
+        'Content-Type, Authorization, X-API-Key, Last-Event-ID, trpc-accept',
+      );
       res.setHeader('Access-Control-Allow-Methods', 'GET, POST, OPTIONS');
     }
     if (req.method === 'OPTIONS') {

@@ -4,7 +4,10 @@ const ORDER: Record<Level, number> = { debug: 10, info: 20, warn: 30, error: 40 
 
 export type Logger = (level: Level, msg: string, fields?: Record<string, unknown>) => void;
 
-export function jsonLogger(threshold: Level = 'info', write: (line: string) => void = (l) => process.stdout.write(l)): Logger {
+export function jsonLogger(
+  threshold: Level = 'info',
+  write: (line: string) => void = (l) => process.stdout.write(l),
+): Logger {
   return (level, msg, fields = {}) => {
     if (ORDER[level] < ORDER[threshold]) return;
     write(`${JSON.stringify({ time: new Date().toISOString(), level, msg, ...fields })}\n`);

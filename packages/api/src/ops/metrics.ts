@@ -120,8 +120,12 @@ export function createServerMetrics() {
   return {
     registry,
     httpRequests: registry.register(new Counter('bess_http_requests_total', 'HTTP requests by route and status class')),
-    queryLatency: registry.register(new Histogram('bess_query_duration_seconds', 'Query handling time by procedure or route')),
-    connections: registry.register(new Gauge('bess_open_connections', 'Open WebSocket and SSE connections by transport')),
+    queryLatency: registry.register(
+      new Histogram('bess_query_duration_seconds', 'Query handling time by procedure or route'),
+    ),
+    connections: registry.register(
+      new Gauge('bess_open_connections', 'Open WebSocket and SSE connections by transport'),
+    ),
     subscriptions: registry.register(new Gauge('bess_active_subscriptions', 'Active stream subscriptions')),
     eventsSent: registry.register(new Counter('bess_stream_events_sent_total', 'Stream events delivered to clients')),
     /** From an event's due time (its replay tick, or when a live record was seen) to handing it to the subscriber's socket. */
@@ -132,13 +136,34 @@ export function createServerMetrics() {
         [0.001, 0.002, 0.005, 0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.5, 1, 2, 5],
       ),
     ),
-    eventsDropped: registry.register(new Counter('bess_stream_events_dropped_total', 'Stream events dropped for slow clients')),
+    eventsDropped: registry.register(
+      new Counter('bess_stream_events_dropped_total', 'Stream events dropped for slow clients'),
+    ),
     rateLimited: registry.register(new Counter('bess_rate_limited_total', 'Requests refused by the rate limiter')),
-    authFailures: registry.register(new Counter('bess_auth_failures_total', 'Requests refused for a missing or wrong API key')),
-    ingestRows: registry.register(new Gauge('bess_ingest_rows', 'Indexed CSV lines by outcome (accepted or rejected reason)')),
-    ingestProblems: registry.register(new Gauge('bess_ingest_problem_files', 'Signal files not served as on disk: refused (not a regular file) or failed (index not written or read)')),
-    indexDamaged: registry.register(new Gauge('bess_index_damaged_blocks', 'Index blocks found damaged when read (each rebuilds its file from the CSV), since start')),
-    heavyQueries: registry.register(new Gauge('bess_heavy_queries', 'Heavy queries (scans, forecasts, cell statistics) running or waiting for the work gate')),
+    authFailures: registry.register(
+      new Counter('bess_auth_failures_total', 'Requests refused for a missing or wrong API key'),
+    ),
+    ingestRows: registry.register(
+      new Gauge('bess_ingest_rows', 'Indexed CSV lines by outcome (accepted or rejected reason)'),
+    ),
+    ingestProblems: registry.register(
+      new Gauge(
+        'bess_ingest_problem_files',
+        'Signal files not served as on disk: refused (not a regular file) or failed (index not written or read)',
+      ),
+    ),
+    indexDamaged: registry.register(
+      new Gauge(
+        'bess_index_damaged_blocks',
+        'Index blocks found damaged when read (each rebuilds its file from the CSV), since start',
+      ),
+    ),
+    heavyQueries: registry.register(
+      new Gauge(
+        'bess_heavy_queries',
+        'Heavy queries (scans, forecasts, cell statistics) running or waiting for the work gate',
+      ),
+    ),
   };
 }
 export type ServerMetrics = ReturnType<typeof createServerMetrics>;

@@ -18,7 +18,14 @@ export interface RateLimitOptions {
   maxRequestsInFlight: number;
 }
 
-export const DEFAULT_LIMITS: RateLimitOptions = { ratePerSecond: 50, burst: 200, maxSubscriptions: 50, maxConnections: 64, authFailuresPerMinute: 20, maxRequestsInFlight: 32 };
+export const DEFAULT_LIMITS: RateLimitOptions = {
+  ratePerSecond: 50,
+  burst: 200,
+  maxSubscriptions: 50,
+  maxConnections: 64,
+  authFailuresPerMinute: 20,
+  maxRequestsInFlight: 32,
+};
 
 const MINUTE_MS = 60_000;
 

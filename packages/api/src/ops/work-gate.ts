@@ -17,7 +17,11 @@ export const DEFAULT_WORK_GATE: WorkGateOptions = { running: 1, queued: 64, perC
 
 export class GateFullError extends Error {
   constructor(readonly scope: 'client' | 'server') {
-    super(scope === 'client' ? 'too many heavy queries in flight for this client; wait for them' : 'the server is busy with heavy queries; retry shortly');
+    super(
+      scope === 'client'
+        ? 'too many heavy queries in flight for this client; wait for them'
+        : 'the server is busy with heavy queries; retry shortly',
+    );
   }
 }
 
@@ -32,7 +36,8 @@ export class WorkGate {
   async run<T>(client: string, job: () => Promise<T> | T): Promise<T> {
     const mine = this.held.get(client) ?? 0;
     if (mine >= this.options.perClient) throw new GateFullError('client');
-    if (this.active >= this.options.running && this.waiting.length >= this.options.queued) throw new GateFullError('server');
+    if (this.active >= this.options.running && this.waiting.length >= this.options.queued)
+      throw new GateFullError('server');
     this.held.set(client, mine + 1);
     try {
       if (this.active >= this.options.running) await new Promise<void>((resolve) => this.waiting.push(resolve));
@@ -41,7 +46,8 @@ export class WorkGate {
         return await job();
       } finally {
         const next = this.waiting.shift();
-        if (next) next(); // the place passes straight to the next job
+        if (next)
+          next(); // the place passes straight to the next job
         else this.active--;
       }
     } finally {

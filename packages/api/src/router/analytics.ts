@@ -1,4 +1,11 @@
-import { ANOMALY_KINDS, detectAnomalies, DeviceAlertFeed, forecastSignal, remainingUsefulLife, type AnomalyEvent } from '@bess/core';
+import {
+  ANOMALY_KINDS,
+  detectAnomalies,
+  DeviceAlertFeed,
+  forecastSignal,
+  remainingUsefulLife,
+  type AnomalyEvent,
+} from '@bess/core';
 import { tracked } from '@trpc/server';
 import { z } from 'zod';
 import { deviceId, signalName, streamInput, time } from '../schemas.js';
@@ -26,12 +33,18 @@ export const analyticsRouter = router({
     const key = JSON.stringify([input.deviceId, input.from, input.to, input.kinds, info.last]);
     let pending = cache.get(key);
     if (!pending) {
-      pending = detectAnomalies(ctx.dataset, input.deviceId, { ...(input.from !== undefined ? { from: input.from } : {}), ...(input.to !== undefined ? { to: input.to } : {}), ...(input.kinds ? { kinds: input.kinds } : {}) });
+      pending = detectAnomalies(ctx.dataset, input.deviceId, {
+        ...(input.from !== undefined ? { from: input.from } : {}),
+        ...(input.to !== undefined ? { to: input.to } : {}),
+        ...(input.kinds ? { kinds: input.kinds } : {}),
+      });
       if (cache.size >= CACHE_ENTRIES) cache.delete(cache.keys().next().value!);
       cache.set(key, pending);
       pending.catch(() => cache.delete(key));
     }
-    const all = (await pending).filter((e) => !input.severity || e.severity === 'critical' || input.severity === 'warning');
+    const all = (await pending).filter(
+      (e) => !input.severity || e.severity === 'critical' || input.severity === 'warning',
+    );
     const start = input.cursor ?? 0;
     const items = all.slice(start, start + input.limit);
     return { items, total: all.length, nextCursor: start + items.length < all.length ? start + items.length : null };
@@ -41,7 +54,9 @@ export const analyticsRouter = router({
     .input(z.object({ deviceId, signal: signalName, horizonHours: z.number().min(1).max(24).default(24) }))
     .query(({ ctx, input }) => forecastSignal(ctx.dataset, input.deviceId, input.signal, input.horizonHours)),
   /** SOH trend and remaining useful life to end of life (80 % SOH). */
-  rul: heavyProcedure.input(z.object({ deviceId })).query(({ ctx, input }) => remainingUsefulLife(ctx.dataset, input.deviceId)),
+  rul: heavyProcedure
+    .input(z.object({ deviceId }))
+    .query(({ ctx, input }) => remainingUsefulLife(ctx.dataset, input.deviceId)),
   /**
    * Alerts as a stream advances (replay or live): each condition when it starts or turns critical.
    * The device's BMS stream (PCS without BMS) drives it, paced, resumed and tracked by record time like
@@ -62,7 +77,8 @@ export const analyticsRouter = router({
     const { subscription, close } = openStream(ctx, feed.driver, input);
     try {
       for (let event = await subscription.next(signal); event; event = await subscription.next(signal)) {
-        for (const update of await feed.push(event.record)) if (update.status !== 'closed') yield tracked(event.id, update.event);
+        for (const update of await feed.push(event.record))
+          if (update.status !== 'closed') yield tracked(event.id, update.event);
       }
     } catch (error) {
       throw toTRPCError(error);

@@ -14,7 +14,12 @@ export function requestedStepMs(input: StreamInput): number | undefined {
 }
 
 /** Where a stream starts: after the last event a reconnecting client saw, at `from`, at the start, or live. */
-export function streamStart(ctx: Context, kind: RecordKind, input: StreamInput, stepMs: number): StreamRequest['start'] {
+export function streamStart(
+  ctx: Context,
+  kind: RecordKind,
+  input: StreamInput,
+  stepMs: number,
+): StreamRequest['start'] {
   if (input.lastEventId) {
     const last = Date.parse(input.lastEventId);
     if (!Number.isNaN(last)) return { position: ctx.dataset.positionOf(input.deviceId, kind, last + 1, stepMs) };
@@ -31,9 +36,16 @@ export function openStream(ctx: Context, kind: RecordKind, input: StreamInput, d
   let request: StreamRequest;
   try {
     const info = ctx.dataset.device(input.deviceId);
-    if (!hasKind(info, kind)) throw new TRPCError({ code: 'NOT_FOUND', message: `device ${info.id} logs no ${kind.toUpperCase()} data` });
+    if (!hasKind(info, kind))
+      throw new TRPCError({ code: 'NOT_FOUND', message: `device ${info.id} logs no ${kind.toUpperCase()} data` });
     const stepMs = requestedStepMs(input) ?? ctx.dataset.defaultStepMs(input.deviceId, kind);
-    request = { kind, deviceId: input.deviceId, intervalMs: Math.round(input.interval * 1000), stepMs, start: streamStart(ctx, kind, input, stepMs) };
+    request = {
+      kind,
+      deviceId: input.deviceId,
+      intervalMs: Math.round(input.interval * 1000),
+      stepMs,
+      start: streamStart(ctx, kind, input, stepMs),
+    };
   } catch (error) {
     throw toTRPCError(error);
   }
@@ -64,7 +76,12 @@ export function recordRouter(kind: RecordKind) {
       // Over WebSocket, once tRPC has sent the first event, later ones go straight to the socket.
       const countSent = () => ctx.metrics?.eventsSent.inc({ kind });
       const connection = ctx.connection;
-      const { subscription, close } = openStream(ctx, kind, input, connection && ((head) => connection.sink(head, countSent)));
+      const { subscription, close } = openStream(
+        ctx,
+        kind,
+        input,
+        connection && ((head) => connection.sink(head, countSent)),
+      );
       try {
         for (let event = await subscription.next(signal); event; event = await subscription.next(signal)) {
           countSent();

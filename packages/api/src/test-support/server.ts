@@ -15,7 +15,10 @@ export function sharedDataset(): BessDataset {
   return lastDataset;
 }
 
-export async function startSampleServer(options: Partial<ServerOptions> = {}, root = SAMPLE): Promise<{ server: BessServer; dataset: BessDataset; stop: () => Promise<void> }> {
+export async function startSampleServer(
+  options: Partial<ServerOptions> = {},
+  root = SAMPLE,
+): Promise<{ server: BessServer; dataset: BessDataset; stop: () => Promise<void> }> {
   const indexDir = mkdtempSync(join(tmpdir(), 'bess-api-index-'));
   const dataset = await openDataset(root, { indexDir, workers: 0 });
   lastDataset = dataset;

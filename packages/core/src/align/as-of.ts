@@ -10,7 +10,11 @@ const WALK_LIMIT = 32;
  * older than `staleAfterMs`. Dense grids walk forward row by row; sparse ones
  * (a step much longer than the signal's period) jump by binary search.
  */
-export function valuesAsOf(reader: SignalReader, times: readonly number[], staleAfterMs: number | null): (number | null)[] {
+export function valuesAsOf(
+  reader: SignalReader,
+  times: readonly number[],
+  staleAfterMs: number | null,
+): (number | null)[] {
   const out: (number | null)[] = new Array(times.length).fill(null);
   const rows = reader.rows;
   if (rows === 0 || times.length === 0) return out;

@@ -19,7 +19,10 @@ export function downsampleReader(reader: SignalReader, from: number, to: number,
   const rows = reader.rows;
   const summaries = reader.summaries();
   const meta = reader.meta;
-  const pageMs = rows > SUMMARY_ROWS && meta.first !== null && meta.last !== null ? ((meta.last - meta.first) / rows) * SUMMARY_ROWS : Infinity;
+  const pageMs =
+    rows > SUMMARY_ROWS && meta.first !== null && meta.last !== null
+      ? ((meta.last - meta.first) / rows) * SUMMARY_ROWS
+      : Infinity;
   // Narrow buckets read every row: whole blocks then cost fewer reads than pages.
   const byPage = bucketMs >= pageMs;
   const unit = byPage ? SUMMARY_ROWS : BLOCK_ROWS;

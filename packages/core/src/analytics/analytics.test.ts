@@ -5,7 +5,16 @@ import { FAULT_KINDS, generateDataset } from '../generate/index.js';
 import { csv, scratchRoot, stamp } from '../test-support/tmp.js';
 import type { AlignedRecord, BessDataset } from '../types.js';
 import { detectAnomalies } from './detect.js';
-import { driftDetections, ewmaDetections, fastRiseDetections, imbalanceDetections, packOutlierDetections, spikeDetections, stuckDetections, thresholdDetections } from './detectors.js';
+import {
+  driftDetections,
+  ewmaDetections,
+  fastRiseDetections,
+  imbalanceDetections,
+  packOutlierDetections,
+  spikeDetections,
+  stuckDetections,
+  thresholdDetections,
+} from './detectors.js';
 import { backtest, randomFaultPlan, readLabels, replayAlerts, scoreDetection } from './evaluate.js';
 import { mergeDetections } from './events.js';
 import { resample, SLOTS_PER_DAY } from './forecast.js';
@@ -20,7 +29,7 @@ function series(minutes: number, f: (i: number) => number) {
   const t = new Float64Array(minutes);
   const v = new Float64Array(minutes);
   let seed = 1;
-  const noise = () => ((seed = (seed * 16807) % 2147483647) / 2147483647 - 0.5);
+  const noise = () => (seed = (seed * 16807) % 2147483647) / 2147483647 - 0.5;
   for (let i = 0; i < minutes; i++) {
     t[i] = T0 + i * MIN;
     v[i] = Number((f(i) + noise()).toFixed(1));
@@ -31,26 +40,64 @@ const daily = (i: number) => 25 + 3 * Math.sin((2 * Math.PI * i) / 1440);
 
 describe('detectors on constructed series', () => {
   const limits = describeSignal('bms1_cell_max_t').limits!;
-  const opts = { signal: 'bms1_cell_max_t', limits, kindHigh: 'cell_overtemp' as const, maxGapMs: 5 * MIN, label: 'T', unit: '°C' };
+  const opts = {
+    signal: 'bms1_cell_max_t',
+    limits,
+    kindHigh: 'cell_overtemp' as const,
+    maxGapMs: 5 * MIN,
+    label: 'T',
+    unit: '°C',
+  };
 
   it('limits fire on the excursion with the right severity and stay quiet otherwise', () => {
     expect(thresholdDetections(series(3000, daily), opts)).toEqual([]);
     const hot = series(3000, (i) => (i >= 1000 && i < 1060 ? 58 : daily(i)));
     const found = thresholdDetections(hot, opts);
     expect(found).toHaveLength(1);
-    expect(found[0]).toMatchObject({ kind: 'cell_overtemp', severity: 'critical', start: T0 + 1000 * MIN, threshold: 55 });
+    expect(found[0]).toMatchObject({
+      kind: 'cell_overtemp',
+      severity: 'critical',
+      start: T0 + 1000 * MIN,
+      threshold: 55,
+    });
   });
 
   it('spikes are judged against the signal’s own recent spread', () => {
     const quiet = series(2000, () => 50);
-    expect(spikeDetections(quiet, { signal: 'c', kind: 'current_spike', window: 31, z: 8, floor: 25, label: 'I', unit: 'A' })).toEqual([]);
+    expect(
+      spikeDetections(quiet, {
+        signal: 'c',
+        kind: 'current_spike',
+        window: 31,
+        z: 8,
+        floor: 25,
+        label: 'I',
+        unit: 'A',
+      }),
+    ).toEqual([]);
     const spiky = series(2000, (i) => (i === 1500 ? 650 : 50));
-    const found = spikeDetections(spiky, { signal: 'c', kind: 'current_spike', window: 31, z: 8, floor: 25, label: 'I', unit: 'A' });
+    const found = spikeDetections(spiky, {
+      signal: 'c',
+      kind: 'current_spike',
+      window: 31,
+      z: 8,
+      floor: 25,
+      label: 'I',
+      unit: 'A',
+    });
     expect(found.map((d) => d.start)).toEqual([T0 + 1500 * MIN]);
   });
 
   it('a stuck sensor is one value repeated for hours on a signal that normally moves, judged by its own usual holds', () => {
-    const o = { signal: 's', minDurationMs: 120 * MIN, minReadings: 30, maxGapMs: 5 * MIN, judgeFrom: T0, minBaselineMs: 1440 * MIN, label: 'T' };
+    const o = {
+      signal: 's',
+      minDurationMs: 120 * MIN,
+      minReadings: 30,
+      maxGapMs: 5 * MIN,
+      judgeFrom: T0,
+      minBaselineMs: 1440 * MIN,
+      label: 'T',
+    };
     const stuck = series(10 * 1440, daily);
     stuck.v.fill(30.1, 8000, 8300);
     const found = stuckDetections(stuck, o);
@@ -71,8 +118,12 @@ describe('detectors on constructed series', () => {
 
   it('fast temperature rise and phase imbalance', () => {
     const rising = series(600, (i) => (i > 300 ? 25 + (i - 300) * 2 : 25));
-    expect(fastRiseDetections(rising, { signal: 't', perMinute: 1, windowMs: 6 * MIN, label: 'T' }).length).toBeGreaterThan(0);
-    expect(fastRiseDetections(series(3000, daily), { signal: 't', perMinute: 1, windowMs: 6 * MIN, label: 'T' })).toEqual([]);
+    expect(
+      fastRiseDetections(rising, { signal: 't', perMinute: 1, windowMs: 6 * MIN, label: 'T' }).length,
+    ).toBeGreaterThan(0);
+    expect(
+      fastRiseDetections(series(3000, daily), { signal: 't', perMinute: 1, windowMs: 6 * MIN, label: 'T' }),
+    ).toEqual([]);
     const t = Array.from({ length: 100 }, (_, i) => T0 + i * MIN);
     const a = t.map((_, i) => (i >= 40 && i < 70 ? 90 : 66));
     const b = t.map(() => 66);
@@ -118,18 +169,43 @@ describe('detectors on constructed series', () => {
       signal: `bms1_p1_v${i + 1}`,
       label: `cell ${i + 1}`,
       // steady offsets of a few mV, daily noise, and cell 30 losing 2 mV a day from day 4
-      values: days.map((_, d) => 3.3 + ((i * 7) % 11) / 1000 + (((i * 31 + d * 17) % 7) - 3) / 10_000 - (i === 29 ? Math.max(0, d - 4) * 0.002 : 0)),
+      values: days.map(
+        (_, d) =>
+          3.3 +
+          ((i * 7) % 11) / 1000 +
+          (((i * 31 + d * 17) % 7) - 3) / 10_000 -
+          (i === 29 ? Math.max(0, d - 4) * 0.002 : 0),
+      ),
     }));
     const opts = { windowDays: 10, minSlopePerDay: 0.001, minChange: 0.01, unit: 'V', scale: 1000, scaledUnit: 'mV' };
     const found = driftDetections(days, cells, opts);
     expect(found.map((d) => d.signals[0])).toEqual(['bms1_p1_v30']);
     expect(found[0]!.observed).toBeCloseTo(-2, 1);
-    expect(driftDetections(days, cells.map((c, i) => (i === 29 ? { ...c, values: cells[0]!.values } : c)), opts)).toEqual([]);
+    expect(
+      driftDetections(
+        days,
+        cells.map((c, i) => (i === 29 ? { ...c, values: cells[0]!.values } : c)),
+        opts,
+      ),
+    ).toEqual([]);
   });
 
   it('merges consecutive detections of one condition into one event with a stable id', () => {
-    const d = (start: number, severity: 'warning' | 'critical', observed: number) => ({ kind: 'cell_overtemp' as const, severity, signals: ['x'], start, end: start + MIN, observed, threshold: 45, message: '' });
-    const merged = mergeDetections('DEV', [d(T0, 'warning', 46), d(T0 + 5 * MIN, 'critical', 57), d(T0 + 60 * MIN, 'warning', 46)]);
+    const d = (start: number, severity: 'warning' | 'critical', observed: number) => ({
+      kind: 'cell_overtemp' as const,
+      severity,
+      signals: ['x'],
+      start,
+      end: start + MIN,
+      observed,
+      threshold: 45,
+      message: '',
+    });
+    const merged = mergeDetections('DEV', [
+      d(T0, 'warning', 46),
+      d(T0 + 5 * MIN, 'critical', 57),
+      d(T0 + 60 * MIN, 'warning', 46),
+    ]);
     expect(merged).toHaveLength(2);
     expect(merged[0]).toMatchObject({ severity: 'critical', observed: 57, start: T0, end: T0 + 6 * MIN });
     expect(mergeDetections('DEV', [d(T0, 'warning', 46)])[0]!.id).toBe(merged[0]!.id);
@@ -138,8 +214,15 @@ describe('detectors on constructed series', () => {
   it('the streaming detector reports a condition once when it starts, and again when it turns critical', () => {
     const detector = createStreamingDetector({ deviceId: 'DEV' });
     // What the alerts subscription sends: opened and escalated events.
-    const alerts = { push: (r: AlignedRecord) => detector.pushRecord('bms', r).flatMap((u) => (u.status === 'closed' ? [] : [u.event])) };
-    const rec = (min: number, cellMax: number) => ({ timestamp: new Date(T0 + min * MIN).toISOString(), cell_max_temp: cellMax, soc: 50 });
+    const alerts = {
+      push: (r: AlignedRecord) =>
+        detector.pushRecord('bms', r).flatMap((u) => (u.status === 'closed' ? [] : [u.event])),
+    };
+    const rec = (min: number, cellMax: number) => ({
+      timestamp: new Date(T0 + min * MIN).toISOString(),
+      cell_max_temp: cellMax,
+      soc: 50,
+    });
     expect(alerts.push(rec(0, 30))).toEqual([]);
     expect(alerts.push(rec(1, 47)).map((e) => e.severity)).toEqual(['warning']);
     expect(alerts.push(rec(2, 48))).toEqual([]);
@@ -179,7 +262,10 @@ describe('forecasting', () => {
 describe('remaining useful life', () => {
   it('recovers the end-of-life date of a linear fade within its interval', () => {
     // 2.5 %/year from 98 %: reaches 80 % after 7.2 years.
-    const days = Array.from({ length: 400 }, (_, i) => ({ t: T0 + i * 86_400_000, v: 98 - (2.5 * i) / 365.25 + (i % 7 === 0 ? 0.3 : 0) }));
+    const days = Array.from({ length: 400 }, (_, i) => ({
+      t: T0 + i * 86_400_000,
+      v: 98 - (2.5 * i) / 365.25 + (i % 7 === 0 ? 0.3 : 0),
+    }));
     const rul = fitRul('DEV', days, 400);
     expect(rul.status).toBe('ok');
     expect(rul.fadePerYear!).toBeCloseTo(-2.5, 1);
@@ -199,7 +285,16 @@ describe('detection on generated data with labelled faults', () => {
   const scratch = scratchRoot();
   let dataset: BessDataset;
   beforeAll(async () => {
-    await generateDataset({ root: scratch.root, devices: 1, days: 7, seed: 99, cells: true, cellPeriodS: 600, faults: 'default', workers: 0 });
+    await generateDataset({
+      root: scratch.root,
+      devices: 1,
+      days: 7,
+      seed: 99,
+      cells: true,
+      cellPeriodS: 600,
+      faults: 'default',
+      workers: 0,
+    });
     dataset = await openDataset(scratch.root, { workers: 0 });
   });
   afterAll(async () => {
@@ -223,7 +318,12 @@ describe('detection on generated data with labelled faults', () => {
     const id = dataset.devices()[0]!.id;
     const replay = await replayAlerts(dataset, id);
     expect(replay.records).toBeGreaterThan(0);
-    const scores = scoreDetection(replay.events, readLabels(scratch.root), FAULT_KINDS, dataset.defaultStepMs(id, 'bms'));
+    const scores = scoreDetection(
+      replay.events,
+      readLabels(scratch.root),
+      FAULT_KINDS,
+      dataset.defaultStepMs(id, 'bms'),
+    );
     for (const s of scores) expect(s.recall, s.kind).toBe(1);
     for (const s of scores) expect(s.precision, s.kind).toBe(1);
   });
@@ -232,17 +332,44 @@ describe('detection on generated data with labelled faults', () => {
 describe('detection on hand-written cell files', () => {
   it('names an overcharged cell and a frozen one from their own files, each against its side of the cell limits', async () => {
     const scratch = scratchRoot();
-    const minutes = (n: number, value: (i: number) => number): [string, number][] => Array.from({ length: n }, (_, i) => [stamp(T0 + i * MIN), value(i)]);
+    const minutes = (n: number, value: (i: number) => number): [string, number][] =>
+      Array.from({ length: n }, (_, i) => [stamp(T0 + i * MIN), value(i)]);
     const overcharged = cellSignal(2, 9, 'voltage');
     const frozen = cellSignal(4, 30, 'temperature');
     // 30 minutes; the overcharge lasts from minute 10 to 19, the frost from minute 5 to 7.
-    scratch.write('CAB1', overcharged, csv(overcharged, minutes(30, (i) => (i >= 10 && i < 20 ? 3.7 : 3.3))));
-    scratch.write('CAB1', frozen, csv(frozen, minutes(30, (i) => (i >= 5 && i < 8 ? -12 : 18))));
-    scratch.write('CAB1', cellSignal(2, 10, 'voltage'), csv(cellSignal(2, 10, 'voltage'), minutes(30, () => 3.3)));
+    scratch.write(
+      'CAB1',
+      overcharged,
+      csv(
+        overcharged,
+        minutes(30, (i) => (i >= 10 && i < 20 ? 3.7 : 3.3)),
+      ),
+    );
+    scratch.write(
+      'CAB1',
+      frozen,
+      csv(
+        frozen,
+        minutes(30, (i) => (i >= 5 && i < 8 ? -12 : 18)),
+      ),
+    );
+    scratch.write(
+      'CAB1',
+      cellSignal(2, 10, 'voltage'),
+      csv(
+        cellSignal(2, 10, 'voltage'),
+        minutes(30, () => 3.3),
+      ),
+    );
     const dataset = await openDataset(scratch.root, { workers: 0 });
     try {
       const events = await detectAnomalies(dataset, 'CAB1');
-      const found = events.map((e) => [e.kind, e.severity, e.signals.join(), new Date(e.start).toISOString().slice(11, 16)]);
+      const found = events.map((e) => [
+        e.kind,
+        e.severity,
+        e.signals.join(),
+        new Date(e.start).toISOString().slice(11, 16),
+      ]);
       expect(found).toEqual(
         expect.arrayContaining([
           ['cell_overvoltage', 'critical', overcharged, '00:10'],

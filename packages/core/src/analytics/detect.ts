@@ -1,10 +1,34 @@
 import { CABINET, cellSignal, describeSignal, parseCellSignal } from '../catalog.js';
 import type { BessDataset, DeviceInfo, Series } from '../types.js';
-import { driftDetections, ewmaDetections, fastRiseDetections, gapDetections, imbalanceDetections, packOutlierDetections, spikeDetections, stuckDetections, thresholdDetections } from './detectors.js';
+import {
+  driftDetections,
+  ewmaDetections,
+  fastRiseDetections,
+  gapDetections,
+  imbalanceDetections,
+  packOutlierDetections,
+  spikeDetections,
+  stuckDetections,
+  thresholdDetections,
+} from './detectors.js';
 import { mergeDetections, type AnomalyEvent, type AnomalyKind, type Detection } from './events.js';
 import { resample, SLOT_MS } from './forecast.js';
 import { TimeSlicer } from '../time-slicer.js';
-import { cellSides, CURRENT_SPIKE, DEVICE_SILENCE_MS, FAST_RISE, HEARTBEAT_SIGNALS, LIMIT_RULES, PACK_WIDE, PHASE_IMBALANCE, ruleLimits, STUCK_BASELINE_MS, STUCK_MIN_BASELINE_MS, STUCK_MIN_MS, watchForStuck } from './rules.js';
+import {
+  cellSides,
+  CURRENT_SPIKE,
+  DEVICE_SILENCE_MS,
+  FAST_RISE,
+  HEARTBEAT_SIGNALS,
+  LIMIT_RULES,
+  PACK_WIDE,
+  PHASE_IMBALANCE,
+  ruleLimits,
+  STUCK_BASELINE_MS,
+  STUCK_MIN_BASELINE_MS,
+  STUCK_MIN_MS,
+  watchForStuck,
+} from './rules.js';
 
 /** Scanned a month at a time, with an overlap so windows and runs that straddle chunks are seen whole. */
 const CHUNK_MS = 30 * 86_400_000;
@@ -28,7 +52,11 @@ export interface DetectOptions {
 }
 
 /** Every anomaly of one device over a range, merged into events with their evidence. */
-export async function detectAnomalies(dataset: BessDataset, deviceId: string, options: DetectOptions = {}): Promise<AnomalyEvent[]> {
+export async function detectAnomalies(
+  dataset: BessDataset,
+  deviceId: string,
+  options: DetectOptions = {},
+): Promise<AnomalyEvent[]> {
   const info = dataset.device(deviceId);
   if (info.first === null || info.last === null) return [];
   const from = Math.max(options.from ?? info.first, info.first);
@@ -51,10 +79,18 @@ export async function detectAnomalies(dataset: BessDataset, deviceId: string, op
 function explainedByPack(events: AnomalyEvent[]): AnomalyEvent[] {
   const packWide = events.filter((e) => PACK_WIDE[e.kind]);
   if (packWide.length === 0) return events;
-  return events.filter((e) => !packWide.some((p) => PACK_WIDE[p.kind] === e.kind && e.start <= p.end && e.end >= p.start));
+  return events.filter(
+    (e) => !packWide.some((p) => PACK_WIDE[p.kind] === e.kind && e.start <= p.end && e.end >= p.start),
+  );
 }
 
-async function detectChunk(dataset: BessDataset, info: DeviceInfo, from: number, to: number, slicer: TimeSlicer): Promise<Detection[]> {
+async function detectChunk(
+  dataset: BessDataset,
+  info: DeviceInfo,
+  from: number,
+  to: number,
+  slicer: TimeSlicer,
+): Promise<Detection[]> {
   const has = new Map(info.signals.map((s) => [s.signal, s]));
   const read = async (signal: string): Promise<Series> => {
     await slicer.pause();
@@ -106,7 +142,14 @@ async function detectChunk(dataset: BessDataset, info: DeviceInfo, from: number,
   }
 
   if (has.has(CURRENT_SPIKE.signal)) {
-    out.push(...spikeDetections(await read(CURRENT_SPIKE.signal), { ...CURRENT_SPIKE, kind: 'current_spike', label: describeSignal(CURRENT_SPIKE.signal).label, unit: 'A' }));
+    out.push(
+      ...spikeDetections(await read(CURRENT_SPIKE.signal), {
+        ...CURRENT_SPIKE,
+        kind: 'current_spike',
+        label: describeSignal(CURRENT_SPIKE.signal).label,
+        unit: 'A',
+      }),
+    );
   }
   if (has.has(FAST_RISE.signal)) {
     out.push(...fastRiseDetections(await read(FAST_RISE.signal), { ...FAST_RISE, label: 'Hottest cell temperature' }));
@@ -115,7 +158,13 @@ async function detectChunk(dataset: BessDataset, info: DeviceInfo, from: number,
     if (!watchForStuck(s.spec) || s.medianPeriodMs === null) continue;
     await slicer.pause();
     // The signal's usual holds are learned from the week before the range as well as the range itself.
-    const series = await dataset.readSignal(info.id, s.signal, Math.max(info.first!, from - STUCK_BASELINE_MS), to, MAX_ROWS);
+    const series = await dataset.readSignal(
+      info.id,
+      s.signal,
+      Math.max(info.first!, from - STUCK_BASELINE_MS),
+      to,
+      MAX_ROWS,
+    );
     out.push(
       ...stuckDetections(series, {
         signal: s.signal,
@@ -136,7 +185,15 @@ async function detectChunk(dataset: BessDataset, info: DeviceInfo, from: number,
     await slicer.pause();
     const raw = await dataset.readSignal(info.id, signal, baseFrom, to, MAX_ROWS);
     const { start, values } = resample(raw.t, raw.v, baseFrom, to);
-    const found = ewmaDetections(start, SLOT_MS, values, { signal, label: s.spec.label, unit: s.spec.unit, lambda: 0.1, L: 6, floor: EWMA_FLOOR_C, profileDays: EWMA_PROFILE_DAYS });
+    const found = ewmaDetections(start, SLOT_MS, values, {
+      signal,
+      label: s.spec.label,
+      unit: s.spec.unit,
+      lambda: 0.1,
+      L: 6,
+      floor: EWMA_FLOOR_C,
+      profileDays: EWMA_PROFILE_DAYS,
+    });
     // A drift is slow by definition: an excursion shorter than an hour is something else.
     out.push(
       ...mergeDetections(info.id, found, 0)
@@ -147,7 +204,8 @@ async function detectChunk(dataset: BessDataset, info: DeviceInfo, from: number,
   await slicer.pause();
   out.push(...(await deviceGaps(dataset, info, from, to)));
   await slicer.pause();
-  if (has.has('pcs1_ia') && has.has('pcs1_ib') && has.has('pcs1_ic')) out.push(...(await phaseImbalance(dataset, info.id, from, to, slicer)));
+  if (has.has('pcs1_ia') && has.has('pcs1_ib') && has.has('pcs1_ic'))
+    out.push(...(await phaseImbalance(dataset, info.id, from, to, slicer)));
   return out;
 }
 
@@ -168,7 +226,13 @@ async function deviceGaps(dataset: BessDataset, info: DeviceInfo, from: number, 
   return gapDetections({ t: times, v: new Float64Array(times.length) }, { signals: ['*'], minGapMs, label: 'Device' });
 }
 
-async function phaseImbalance(dataset: BessDataset, deviceId: string, from: number, to: number, slicer: TimeSlicer): Promise<Detection[]> {
+async function phaseImbalance(
+  dataset: BessDataset,
+  deviceId: string,
+  from: number,
+  to: number,
+  slicer: TimeSlicer,
+): Promise<Detection[]> {
   const t: number[] = [];
   const phases: [(number | null)[], (number | null)[], (number | null)[]] = [[], [], []];
   const total = (await dataset.page(deviceId, 'pcs', { skip: 0, limit: 1, from, to })).total;
@@ -192,7 +256,13 @@ const OUTLIER_BUCKET_MS = 20 * 60_000;
 const OUTLIER_FLOOR = { voltage: 0.05, temperature: 6 } as const;
 
 /** Low-voltage and hot cells against their own pack (the pack-level min/max hide which cell it is). */
-async function packOutliers(dataset: BessDataset, info: DeviceInfo, from: number, to: number, slicer: TimeSlicer): Promise<Detection[]> {
+async function packOutliers(
+  dataset: BessDataset,
+  info: DeviceInfo,
+  from: number,
+  to: number,
+  slicer: TimeSlicer,
+): Promise<Detection[]> {
   const present = new Set(info.signals.map((s) => s.signal));
   const buckets = Math.max(1, Math.ceil((to - from + 1) / OUTLIER_BUCKET_MS));
   const bucketMs = Math.max(1, Math.ceil((to - from + 1) / buckets));
@@ -210,7 +280,15 @@ async function packOutliers(dataset: BessDataset, info: DeviceInfo, from: number
         series.t.forEach((bt, i) => (values[Math.round((bt - from) / bucketMs)] = series.mean[i]!));
         cells.push({ signal, label: describeSignal(signal).label, values });
       }
-      out.push(...packOutlierDetections(t, cells, { k: 6, floor: OUTLIER_FLOOR[quantity], bucketMs, unit: quantity === 'voltage' ? 'V' : '°C', lowOnly: quantity === 'voltage' }));
+      out.push(
+        ...packOutlierDetections(t, cells, {
+          k: 6,
+          floor: OUTLIER_FLOOR[quantity],
+          bucketMs,
+          unit: quantity === 'voltage' ? 'V' : '°C',
+          lowOnly: quantity === 'voltage',
+        }),
+      );
     }
   }
   // Cells are logged at staggered times, so a short load step (a current spike) catches some
@@ -223,7 +301,13 @@ async function packOutliers(dataset: BessDataset, info: DeviceInfo, from: number
 const DRIFT_WINDOW_DAYS = 10;
 
 /** Cell voltages sliding away from their pack over days (one daily mean per cell). */
-async function cellDrift(dataset: BessDataset, info: DeviceInfo, from: number, to: number, slicer: TimeSlicer): Promise<Detection[]> {
+async function cellDrift(
+  dataset: BessDataset,
+  info: DeviceInfo,
+  from: number,
+  to: number,
+  slicer: TimeSlicer,
+): Promise<Detection[]> {
   const dayStart = Math.floor(from / 86_400_000) * 86_400_000;
   const dayCount = Math.floor((to - dayStart) / 86_400_000) + 1;
   if (dayCount < DRIFT_WINDOW_DAYS) return [];
@@ -236,13 +320,28 @@ async function cellDrift(dataset: BessDataset, info: DeviceInfo, from: number, t
       const signal = cellSignal(pack, cell, 'voltage');
       if (!present.has(signal)) continue;
       await slicer.pause();
-      const series = await dataset.downsample(info.id, signal, dayStart, dayStart + dayCount * 86_400_000 - 1, dayCount);
+      const series = await dataset.downsample(
+        info.id,
+        signal,
+        dayStart,
+        dayStart + dayCount * 86_400_000 - 1,
+        dayCount,
+      );
       const values: (number | null)[] = new Array(dayCount).fill(null);
       series.t.forEach((t, i) => (values[Math.round((t - dayStart) / 86_400_000)] = series.mean[i]!));
       cells.push({ signal, label: describeSignal(signal).label, values });
     }
     // 1 mV a day that has already moved the cell 10 mV: far beyond a healthy pack's steady offsets.
-    out.push(...driftDetections(days, cells, { windowDays: DRIFT_WINDOW_DAYS, minSlopePerDay: 0.001, minChange: 0.01, unit: 'V', scale: 1000, scaledUnit: 'mV' }));
+    out.push(
+      ...driftDetections(days, cells, {
+        windowDays: DRIFT_WINDOW_DAYS,
+        minSlopePerDay: 0.001,
+        minChange: 0.01,
+        unit: 'V',
+        scale: 1000,
+        scaledUnit: 'mV',
+      }),
+    );
   }
   return out;
 }

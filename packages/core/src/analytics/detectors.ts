@@ -91,7 +91,17 @@ export function spikeDetections(
   for (let i = o.window; i < t.length; i++) {
     window.set(v.subarray(i - o.window, i));
     const spike = spikeAgainst(window, v[i]!, o);
-    if (spike) out.push({ kind: o.kind, severity: spike.severity, signals: [o.signal], start: t[i]!, end: t[i]!, observed: v[i]!, threshold: spike.threshold, message: spike.message });
+    if (spike)
+      out.push({
+        kind: o.kind,
+        severity: spike.severity,
+        signals: [o.signal],
+        start: t[i]!,
+        end: t[i]!,
+        observed: v[i]!,
+        threshold: spike.threshold,
+        message: spike.message,
+      });
   }
   return out;
 }
@@ -186,7 +196,15 @@ export const MOVING_SHARE = 0.3;
  */
 export function stuckDetections(
   series: Series,
-  o: { signal: string; minDurationMs: number; minReadings: number; maxGapMs: number; judgeFrom: number; minBaselineMs: number; label: string },
+  o: {
+    signal: string;
+    minDurationMs: number;
+    minReadings: number;
+    maxGapMs: number;
+    judgeFrom: number;
+    minBaselineMs: number;
+    label: string;
+  },
 ): Detection[] {
   const { t, v } = series;
   if (t.length < o.minReadings * 2) return [];
@@ -227,7 +245,10 @@ export function stuckDetections(
 }
 
 /** Temperature rising faster than `perMinute` over `windowMs`. */
-export function fastRiseDetections(series: Series, o: { signal: string; perMinute: number; windowMs: number; label: string }): Detection[] {
+export function fastRiseDetections(
+  series: Series,
+  o: { signal: string; perMinute: number; windowMs: number; label: string },
+): Detection[] {
   const { t, v } = series;
   const out: Detection[] = [];
   let j = 0;
@@ -308,7 +329,8 @@ export function imbalanceDetections(
     const c = phases[2][i];
     if (a == null || b == null || c == null) continue;
     const mean = (a + b + c) / 3;
-    const deviation = mean >= o.minCurrent ? Math.max(Math.abs(a - mean), Math.abs(b - mean), Math.abs(c - mean)) / mean : 0;
+    const deviation =
+      mean >= o.minCurrent ? Math.max(Math.abs(a - mean), Math.abs(b - mean), Math.abs(c - mean)) / mean : 0;
     if (deviation >= o.ratio) {
       if (start < 0) {
         start = t[i]!;
@@ -394,7 +416,8 @@ export function ewmaDetections(
     const x = values[k]!;
     if (Number.isNaN(x)) continue;
     const same: number[] = [];
-    for (let d = 1; d <= o.profileDays; d++) if (!Number.isNaN(values[k - d * perDay]!)) same.push(values[k - d * perDay]!);
+    for (let d = 1; d <= o.profileDays; d++)
+      if (!Number.isNaN(values[k - d * perDay]!)) same.push(values[k - d * perDay]!);
     if (same.length < 3) continue;
     same.sort((a, b) => a - b);
     const r = x - same[same.length >> 1]!;
@@ -440,19 +463,26 @@ export function driftDetections(
   const out: Detection[] = [];
   const deviation = cells.map(() => [] as (number | null)[]);
   for (let d = 0; d < days.length; d++) {
-    const column = cells.map((c) => c.values[d]).filter((v): v is number => v != null).sort((a, b) => a - b);
+    const column = cells
+      .map((c) => c.values[d])
+      .filter((v): v is number => v != null)
+      .sort((a, b) => a - b);
     const median = column.length >= 5 ? column[column.length >> 1]! : null;
     cells.forEach((c, i) => deviation[i]!.push(median === null || c.values[d] == null ? null : c.values[d]! - median));
   }
   for (let i = 0; i < cells.length; i++) {
-    const pts = deviation[i]!.map((v, d) => ({ d, v })).slice(-o.windowDays).filter((p): p is { d: number; v: number } => p.v !== null);
+    const pts = deviation[i]!.map((v, d) => ({ d, v }))
+      .slice(-o.windowDays)
+      .filter((p): p is { d: number; v: number } => p.v !== null);
     if (pts.length < o.windowDays * 0.7) continue;
     const slopes: number[] = [];
-    for (let a = 0; a < pts.length; a++) for (let b = a + 1; b < pts.length; b++) slopes.push((pts[b]!.v - pts[a]!.v) / (pts[b]!.d - pts[a]!.d));
+    for (let a = 0; a < pts.length; a++)
+      for (let b = a + 1; b < pts.length; b++) slopes.push((pts[b]!.v - pts[a]!.v) / (pts[b]!.d - pts[a]!.d));
     slopes.sort((x, y) => x - y);
     const slope = slopes[slopes.length >> 1]!;
     const change = pts.at(-1)!.v - pts[0]!.v;
-    if (Math.abs(slope) < o.minSlopePerDay || Math.abs(change) < o.minChange || Math.sign(slope) !== Math.sign(change)) continue;
+    if (Math.abs(slope) < o.minSlopePerDay || Math.abs(change) < o.minChange || Math.sign(slope) !== Math.sign(change))
+      continue;
     out.push({
       kind: 'cell_drift',
       severity: Math.abs(change) >= 2 * o.minChange ? 'critical' : 'warning',

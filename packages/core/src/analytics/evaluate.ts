@@ -43,7 +43,12 @@ export function matchesLabel(e: AnomalyEvent, l: Label, toleranceMs = 0): boolea
  * start that long after the label ends: an aligned record stamped t shows the last
  * reading at or before t, so a live alert can trail the fault by one grid step.
  */
-export function scoreDetection(events: AnomalyEvent[], labels: Label[], kinds: readonly string[], toleranceMs = 0): KindScore[] {
+export function scoreDetection(
+  events: AnomalyEvent[],
+  labels: Label[],
+  kinds: readonly string[],
+  toleranceMs = 0,
+): KindScore[] {
   return kinds.map((kind) => {
     const ls = labels.filter((l) => l.kind === kind);
     const es = events.filter((e) => e.kind === kind);
@@ -51,7 +56,16 @@ export function scoreDetection(events: AnomalyEvent[], labels: Label[], kinds: r
     const matchedEvents = es.filter((e) => ls.some((l) => matchesLabel(e, l, toleranceMs))).length;
     const precision = es.length ? matchedEvents / es.length : ls.length ? 0 : 1;
     const recall = ls.length ? detectedLabels / ls.length : 1;
-    return { kind, labels: ls.length, detectedLabels, events: es.length, matchedEvents, precision, recall, f1: precision + recall ? (2 * precision * recall) / (precision + recall) : 0 };
+    return {
+      kind,
+      labels: ls.length,
+      detectedLabels,
+      events: es.length,
+      matchedEvents,
+      precision,
+      recall,
+      f1: precision + recall ? (2 * precision * recall) / (precision + recall) : 0,
+    };
   });
 }
 
@@ -72,7 +86,12 @@ export interface BacktestResult {
  * Rolling-origin backtest on 15-minute slot values: from each origin, forecast
  * `horizonSlots` ahead with only the data before it, and compare with what happened.
  */
-export function backtest(values: Float64Array, horizonSlots: number, firstOrigin: number, everySlots = 24): BacktestResult {
+export function backtest(
+  values: Float64Array,
+  horizonSlots: number,
+  firstOrigin: number,
+  everySlots = 24,
+): BacktestResult {
   const phi = choosePhi(values.subarray(0, firstOrigin + 1), horizonSlots);
   let model = 0;
   let naive = 0;
@@ -96,7 +115,15 @@ export function backtest(values: Float64Array, horizonSlots: number, firstOrigin
   }
   const modelMae = model / n;
   const naiveMae = naive / n;
-  return { origins, horizonSlots, modelMae, naiveMae, improvement: 1 - modelMae / naiveMae, coverage80: inside / n, phi };
+  return {
+    origins,
+    horizonSlots,
+    modelMae,
+    naiveMae,
+    improvement: 1 - modelMae / naiveMae,
+    coverage80: inside / n,
+    phi,
+  };
 }
 
 export const DAY_AHEAD_SLOTS = SLOTS_PER_DAY;
@@ -108,7 +135,19 @@ const FLOWING_HOURS: readonly [number, number][] = [
 ];
 
 /** Signals that normally move, any of which a randomised plan may freeze. */
-const STUCK_CANDIDATES = ['bms1_cell_ave_t', 'bms1_cell_max_t', 'bms1_cell_ave_v', 'bms1_v', 'pcs1_t_igbt', 'pcs1_t_env', 'pcs1_dcv', 'pcs1_uab', 'pcs1_ubc', 'ac1_outwater_t', 'dh1_humi'];
+const STUCK_CANDIDATES = [
+  'bms1_cell_ave_t',
+  'bms1_cell_max_t',
+  'bms1_cell_ave_v',
+  'bms1_v',
+  'pcs1_t_igbt',
+  'pcs1_t_env',
+  'pcs1_dcv',
+  'pcs1_uab',
+  'pcs1_ubc',
+  'ac1_outwater_t',
+  'dh1_humi',
+];
 
 /**
  * A randomised fault plan for an evaluation set: `perKind` faults of each kind per
@@ -116,10 +155,17 @@ const STUCK_CANDIDATES = ['bms1_cell_ave_t', 'bms1_cell_max_t', 'bms1_cell_ave_v
  * statistical detectors need a baseline), at random hours and durations, on random
  * cells and signals. Tuning and evaluation sets use different seeds.
  */
-export function randomFaultPlan(deviceIds: readonly string[], start: number, days: number, seed: number, perKind: number): Record<string, FaultSpec[]> {
+export function randomFaultPlan(
+  deviceIds: readonly string[],
+  start: number,
+  days: number,
+  seed: number,
+  perKind: number,
+): Record<string, FaultSpec[]> {
   const warmUpDays = 8;
   const kinds = FAULT_KINDS.length;
-  if (days - warmUpDays < kinds * perKind) throw new BessError('BAD_REQUEST', `${days} days cannot hold ${perKind} faults of each of ${kinds} kinds`, 'days');
+  if (days - warmUpDays < kinds * perKind)
+    throw new BessError('BAD_REQUEST', `${days} days cannot hold ${perKind} faults of each of ${kinds} kinds`, 'days');
   const rng = new Random(seed);
   const plan: Record<string, FaultSpec[]> = {};
   for (const deviceId of deviceIds) {
@@ -150,7 +196,12 @@ export function randomFaultPlan(deviceIds: readonly string[], start: number, day
           }
           case 'sensor_stuck': {
             const from = hours(0, 16);
-            faults.push({ kind, start: from, end: from + r.between(3, 8) * HOUR, signal: STUCK_CANDIDATES[r.int(0, STUCK_CANDIDATES.length)]! });
+            faults.push({
+              kind,
+              start: from,
+              end: from + r.between(3, 8) * HOUR,
+              signal: STUCK_CANDIDATES[r.int(0, STUCK_CANDIDATES.length)]!,
+            });
             break;
           }
           case 'phase_imbalance': {
@@ -176,12 +227,14 @@ export function randomFaultPlan(deviceIds: readonly string[], start: number, day
 export function readLabels(root: string): Label[] {
   const file = join(root, 'faults.json');
   if (!existsSync(file)) return [];
-  return (JSON.parse(readFileSync(file, 'utf8')) as { device: string; kind: string; start: string; end: string }[]).map((l) => ({
-    device: l.device,
-    kind: l.kind,
-    start: Date.parse(l.start),
-    end: Date.parse(l.end),
-  }));
+  return (JSON.parse(readFileSync(file, 'utf8')) as { device: string; kind: string; start: string; end: string }[]).map(
+    (l) => ({
+      device: l.device,
+      kind: l.kind,
+      start: Date.parse(l.start),
+      end: Date.parse(l.end),
+    }),
+  );
 }
 
 /**
@@ -202,7 +255,7 @@ export async function replayAlerts(
     for (const u of updates) if (u.status === 'closed') events.push(u.event);
   };
   const pageSize = 10_000;
-  for (let skip = 0; ; ) {
+  for (let skip = 0; ;) {
     const page = await dataset.page(deviceId, feed.driver, { skip, limit: pageSize });
     for (const record of page.records) collect(await feed.push(record));
     skip += page.records.length;

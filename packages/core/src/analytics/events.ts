@@ -76,7 +76,8 @@ export function mergeDetections(deviceId: string, detections: Detection[], gapMs
         current.threshold = d.threshold;
         current.message = d.message;
       }
-      if (excess({ observed: d.observed, threshold: current.threshold }) > excess(current)) current.observed = d.observed;
+      if (excess({ observed: d.observed, threshold: current.threshold }) > excess(current))
+        current.observed = d.observed;
       continue;
     }
     const copy = { ...d };
@@ -100,5 +101,8 @@ export function excess(d: Pick<Detection, 'observed' | 'threshold'>): number {
 
 /** Stable across runs: the same finding keeps its id, so clients can page and de-duplicate. */
 export function eventId(deviceId: string, d: Pick<Detection, 'kind' | 'signals' | 'start'>): string {
-  return createHash('sha1').update(`${deviceId}|${d.kind}|${d.signals.join(',')}|${d.start}`).digest('hex').slice(0, 16);
+  return createHash('sha1')
+    .update(`${deviceId}|${d.kind}|${d.signals.join(',')}|${d.start}`)
+    .digest('hex')
+    .slice(0, 16);
 }

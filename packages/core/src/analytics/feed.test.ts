@@ -17,7 +17,16 @@ describe('the alert feed: records and raw readings in time order', () => {
   let dataset: BessDataset;
   beforeAll(async () => {
     // Enclosure humidity (logged every 10 min, in no aligned record) frozen for 6 h on day 3.
-    const faults = { [DEVICE]: [{ kind: 'sensor_stuck' as const, start: START + 2 * DAY + 6 * HOUR, end: START + 2 * DAY + 12 * HOUR, signal: 'dh1_humi' }] };
+    const faults = {
+      [DEVICE]: [
+        {
+          kind: 'sensor_stuck' as const,
+          start: START + 2 * DAY + 6 * HOUR,
+          end: START + 2 * DAY + 12 * HOUR,
+          signal: 'dh1_humi',
+        },
+      ],
+    };
     await generateDataset({ root: scratch.root, devices: [DEVICE], days: 3, seed: 31, faults, workers: 0 });
     dataset = await openDataset(scratch.root, { workers: 0 });
   });
@@ -31,7 +40,10 @@ describe('the alert feed: records and raw readings in time order', () => {
     expect(replay.readings).toBeGreaterThan(0);
     const stuck = replay.events.filter((e) => e.kind === 'sensor_stuck');
     expect(stuck.map((e) => e.signals)).toEqual([['dh1_humi']]);
-    expect(scoreDetection(replay.events, readLabels(scratch.root), ['sensor_stuck'])[0]).toMatchObject({ precision: 1, recall: 1 });
+    expect(scoreDetection(replay.events, readLabels(scratch.root), ['sensor_stuck'])[0]).toMatchObject({
+      precision: 1,
+      recall: 1,
+    });
   });
 
   it('reads forward only, keeps the detector’s clock monotonic, caps a tick, and starts over when the stream goes back', async () => {
@@ -39,7 +51,14 @@ describe('the alert feed: records and raw readings in time order', () => {
     const feed = new DeviceAlertFeed(dataset, DEVICE, { maxRecordsPerTick: 10, maxReadingsPerTick: 5 });
     expect(feed.driver).toBe('bms');
     const seen: number[] = [];
-    const detector = (feed as unknown as { detector: { pushRecord: (k: string, r: AlignedRecord) => AlertUpdate[]; pushReading: (s: string, t: number, v: number) => AlertUpdate[] } }).detector;
+    const detector = (
+      feed as unknown as {
+        detector: {
+          pushRecord: (k: string, r: AlignedRecord) => AlertUpdate[];
+          pushReading: (s: string, t: number, v: number) => AlertUpdate[];
+        };
+      }
+    ).detector;
     const pushRecord = detector.pushRecord.bind(detector);
     const pushReading = detector.pushReading.bind(detector);
     detector.pushRecord = (k, r) => (seen.push(Date.parse(r.timestamp)), pushRecord(k, r));

@@ -69,7 +69,13 @@ export class DeviceAlertFeed {
   private detector!: StreamingDetector;
   /** Time of the last driving record (-Infinity before the first). */
   private clock = -Infinity;
-  private readonly other: { kind: RecordKind; stepMs: number; buffer: AlignedRecord[]; next: number; after: number } | null;
+  private readonly other: {
+    kind: RecordKind;
+    stepMs: number;
+    buffer: AlignedRecord[];
+    next: number;
+    after: number;
+  } | null;
   private sources = new Map<string, RawSource>();
   private info: DeviceInfo | null = null;
   private lastOf = new Map<string, number | null>();
@@ -86,7 +92,9 @@ export class DeviceAlertFeed {
     this.maxReadings = options.maxReadingsPerTick ?? 256;
     const otherKind = OTHER[this.driver];
     const hasOther = otherKind === 'bms' ? info.hasBms : info.hasPcs;
-    this.other = hasOther ? { kind: otherKind, stepMs: dataset.defaultStepMs(deviceId, otherKind), buffer: [], next: 0, after: -Infinity } : null;
+    this.other = hasOther
+      ? { kind: otherKind, stepMs: dataset.defaultStepMs(deviceId, otherKind), buffer: [], next: 0, after: -Infinity }
+      : null;
     this.restart();
   }
 
@@ -125,7 +133,10 @@ export class DeviceAlertFeed {
   }
 
   private restart(): void {
-    this.detector = createStreamingDetector({ deviceId: this.deviceId, signals: this.dataset.device(this.deviceId).signals });
+    this.detector = createStreamingDetector({
+      deviceId: this.deviceId,
+      signals: this.dataset.device(this.deviceId).signals,
+    });
     this.clock = -Infinity;
     this.sources = new Map();
     this.info = null;
@@ -148,7 +159,17 @@ export class DeviceAlertFeed {
       if (RECORD_SIGNAL_NAMES.has(s.signal) || !watchesSignal(s.signal)) continue;
       const known = this.sources.get(s.signal);
       const aheadMs = READ_AHEAD * (s.medianPeriodMs ?? this.driverStepMs);
-      sources.set(s.signal, known ?? { signal: s.signal, aheadMs, t: new Float64Array(0), v: new Float64Array(0), next: 0, readTo: this.clock });
+      sources.set(
+        s.signal,
+        known ?? {
+          signal: s.signal,
+          aheadMs,
+          t: new Float64Array(0),
+          v: new Float64Array(0),
+          next: 0,
+          readTo: this.clock,
+        },
+      );
     }
     this.sources = sources;
   }
@@ -166,7 +187,9 @@ export class DeviceAlertFeed {
     }
     for (; at < end; at++) {
       if (o.next >= o.buffer.length) {
-        o.buffer = (await this.dataset.page(this.deviceId, o.kind, { skip: at, limit: PAGE, stepMs: o.stepMs })).records;
+        o.buffer = (
+          await this.dataset.page(this.deviceId, o.kind, { skip: at, limit: PAGE, stepMs: o.stepMs })
+        ).records;
         o.next = 0;
         if (o.buffer.length === 0) return;
       }

@@ -31,7 +31,12 @@ export interface Forecast {
 }
 
 /** Slot means (NaN where a slot has no reading), aligned to whole slots since the epoch. */
-export function resample(t: ArrayLike<number>, v: ArrayLike<number>, from: number, to: number): { start: number; values: Float64Array } {
+export function resample(
+  t: ArrayLike<number>,
+  v: ArrayLike<number>,
+  from: number,
+  to: number,
+): { start: number; values: Float64Array } {
   const start = Math.floor(from / SLOT_MS) * SLOT_MS;
   const n = Math.floor((to - start) / SLOT_MS) + 1;
   const sum = new Float64Array(n);
@@ -70,7 +75,10 @@ export function profileForecast(values: Float64Array, at: number, horizon: numbe
   const out: number[] = [];
   for (let h = 1; h <= horizon; h++) {
     const base = profile(at + h);
-    out.push((Number.isNaN(base) ? (last >= 0 ? values[last]! : NaN) : base) + (Number.isNaN(residual) ? 0 : residual * phi ** (at + h - last)));
+    out.push(
+      (Number.isNaN(base) ? (last >= 0 ? values[last]! : NaN) : base) +
+        (Number.isNaN(residual) ? 0 : residual * phi ** (at + h - last)),
+    );
   }
   return out;
 }
@@ -116,8 +124,14 @@ export function choosePhi(values: Float64Array, horizon: number): number {
   return best;
 }
 
-export async function forecastSignal(dataset: BessDataset, deviceId: string, signal: string, horizonHours: number): Promise<Forecast> {
-  if (!(horizonHours >= 1 && horizonHours <= 24)) throw new BessError('BAD_REQUEST', 'horizonHours must be from 1 to 24', 'horizonHours');
+export async function forecastSignal(
+  dataset: BessDataset,
+  deviceId: string,
+  signal: string,
+  horizonHours: number,
+): Promise<Forecast> {
+  if (!(horizonHours >= 1 && horizonHours <= 24))
+    throw new BessError('BAD_REQUEST', 'horizonHours must be from 1 to 24', 'horizonHours');
   const info = dataset.device(deviceId);
   const s = info.signals.find((x) => x.signal === signal);
   if (!s || s.last === null) throw new BessError('NOT_FOUND', `device ${deviceId} has no signal ${signal}`, 'signal');
@@ -127,7 +141,8 @@ export async function forecastSignal(dataset: BessDataset, deviceId: string, sig
   const { start, values } = resample(raw.t, raw.v, from, to);
   const at = values.length - 1;
   const horizon = Math.round(horizonHours * 4);
-  if (at < SLOTS_PER_DAY) throw new BessError('BAD_REQUEST', `${signal} has less than a day of history to forecast from`, 'signal');
+  if (at < SLOTS_PER_DAY)
+    throw new BessError('BAD_REQUEST', `${signal} has less than a day of history to forecast from`, 'signal');
   const phi = choosePhi(values, horizon);
   const spread = errorSpread(values, horizon, phi);
   const forecast = profileForecast(values, at, horizon, phi);

@@ -1,7 +1,31 @@
 export { ANOMALY_KINDS, mergeDetections, type AnomalyEvent, type AnomalyKind, type Severity } from './events.js';
 export { detectAnomalies, type DetectOptions } from './detect.js';
-export { forecastSignal, seasonalNaive, profileForecast, resample, type Forecast, type ForecastPoint } from './forecast.js';
+export {
+  forecastSignal,
+  seasonalNaive,
+  profileForecast,
+  resample,
+  type Forecast,
+  type ForecastPoint,
+} from './forecast.js';
 export { remainingUsefulLife, type RemainingLife } from './rul.js';
-export { scoreDetection, matchesLabel, backtest, randomFaultPlan, readLabels, replayAlerts, type KindScore, type Label, type BacktestResult } from './evaluate.js';
-export { createStreamingDetector, watchesSignal, type AlertStatus, type AlertUpdate, type StreamingDetector, type StreamingDetectorOptions } from './streaming.js';
+export {
+  scoreDetection,
+  matchesLabel,
+  backtest,
+  randomFaultPlan,
+  readLabels,
+  replayAlerts,
+  type KindScore,
+  type Label,
+  type BacktestResult,
+} from './evaluate.js';
+export {
+  createStreamingDetector,
+  watchesSignal,
+  type AlertStatus,
+  type AlertUpdate,
+  type StreamingDetector,
+  type StreamingDetectorOptions,
+} from './streaming.js';
 export { DeviceAlertFeed, type AlertFeedOptions, type AlertFeedStats } from './feed.js';

@@ -27,14 +27,29 @@ const MIN_HISTORY_DAYS = 30;
 export async function remainingUsefulLife(dataset: BessDataset, deviceId: string): Promise<RemainingLife> {
   const info = dataset.device(deviceId);
   const soh = info.signals.find((s) => s.signal === 'bms1_soh');
-  const base = { deviceId, endOfLifeSoh: CABINET.endOfLifeSoh, soh: null, fadePerYear: null, fadeInterval: null, endOfLife: null, endOfLifeInterval: null };
-  if (!soh || soh.first === null || soh.last === null) return { ...base, status: 'insufficient_history', reason: 'no SOH readings', historyDays: 0 };
+  const base = {
+    deviceId,
+    endOfLifeSoh: CABINET.endOfLifeSoh,
+    soh: null,
+    fadePerYear: null,
+    fadeInterval: null,
+    endOfLife: null,
+    endOfLifeInterval: null,
+  };
+  if (!soh || soh.first === null || soh.last === null)
+    return { ...base, status: 'insufficient_history', reason: 'no SOH readings', historyDays: 0 };
   const series = await dataset.readSignal(deviceId, 'bms1_soh', soh.first, soh.last, 5_000_000);
   const days = dailyMedians(series.t, series.v);
   const historyDays = (soh.last - soh.first) / 86_400_000;
   const current = days.at(-1)?.v ?? null;
   if (historyDays < MIN_HISTORY_DAYS || days.length < 10) {
-    return { ...base, soh: current, status: 'insufficient_history', reason: `${historyDays.toFixed(1)} days of SOH history; at least ${MIN_HISTORY_DAYS} are needed to see a trend`, historyDays };
+    return {
+      ...base,
+      soh: current,
+      status: 'insufficient_history',
+      reason: `${historyDays.toFixed(1)} days of SOH history; at least ${MIN_HISTORY_DAYS} are needed to see a trend`,
+      historyDays,
+    };
   }
   return fitRul(deviceId, days, historyDays);
 }
@@ -61,7 +76,8 @@ export function fitRul(deviceId: string, days: { t: number; v: number }[], histo
   const pts = days.filter((_, i) => i % step === 0);
   const slopes: number[] = [];
   for (let i = 0; i < pts.length; i++)
-    for (let j = i + 1; j < pts.length; j++) if (pts[j]!.t - pts[i]!.t >= 7 * 86_400_000) slopes.push((pts[j]!.v - pts[i]!.v) / (pts[j]!.t - pts[i]!.t));
+    for (let j = i + 1; j < pts.length; j++)
+      if (pts[j]!.t - pts[i]!.t >= 7 * 86_400_000) slopes.push((pts[j]!.v - pts[i]!.v) / (pts[j]!.t - pts[i]!.t));
   slopes.sort((a, b) => a - b);
   const q = (p: number) => slopes[Math.min(slopes.length - 1, Math.floor(p * slopes.length))]!;
   const slope = q(0.5);
@@ -71,9 +87,22 @@ export function fitRul(deviceId: string, days: { t: number; v: number }[], histo
   const intercept = intercepts[intercepts.length >> 1]!;
   const last = days.at(-1)!;
   const soh = intercept + slope * last.t;
-  const base = { deviceId, endOfLifeSoh: CABINET.endOfLifeSoh, soh, fadePerYear: slope * YEAR, fadeInterval: [low * YEAR, high * YEAR] as [number, number], historyDays };
+  const base = {
+    deviceId,
+    endOfLifeSoh: CABINET.endOfLifeSoh,
+    soh,
+    fadePerYear: slope * YEAR,
+    fadeInterval: [low * YEAR, high * YEAR] as [number, number],
+    historyDays,
+  };
   if (!(slope < 0) || Math.abs(slope * YEAR) < 0.05) {
-    return { ...base, status: 'insufficient_history', reason: 'SOH shows no measurable fade yet', endOfLife: null, endOfLifeInterval: null };
+    return {
+      ...base,
+      status: 'insufficient_history',
+      reason: 'SOH shows no measurable fade yet',
+      endOfLife: null,
+      endOfLifeInterval: null,
+    };
   }
   const at = (s: number) => (s < 0 ? last.t + (CABINET.endOfLifeSoh - soh) / s : Infinity);
   return {

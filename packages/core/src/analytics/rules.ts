@@ -55,7 +55,10 @@ export const LIMIT_RULES: readonly LimitRule[] = [
 ];
 
 /** The pack signals that summarise a cell quantity: its highest cell, its lowest. */
-const CELL_SUMMARIES = { voltage: ['bms1_cell_max_v', 'bms1_cell_min_v'], temperature: ['bms1_cell_max_t', 'bms1_cell_min_t'] } as const;
+const CELL_SUMMARIES = {
+  voltage: ['bms1_cell_max_v', 'bms1_cell_min_v'],
+  temperature: ['bms1_cell_max_t', 'bms1_cell_min_t'],
+} as const;
 
 /** One side of a single cell's limits: the kind it raises and how long it must last. */
 export interface CellSide {
@@ -104,7 +107,11 @@ export function releaseLevel(limits: SignalLimits, high: boolean): number | unde
 export const CURRENT_SPIKE = { signal: 'bms1_c', window: 31, z: 8, floor: 25 } as const;
 
 /** Fast temperature rise on the hottest cell, over a few minutes so one noisy reading is not a rate. */
-export const FAST_RISE = { signal: 'bms1_cell_max_t', perMinute: OPERATING_LIMITS.cellTempRisePerMin, windowMs: 6 * 60_000 } as const;
+export const FAST_RISE = {
+  signal: 'bms1_cell_max_t',
+  perMinute: OPERATING_LIMITS.cellTempRisePerMin,
+  windowMs: 6 * 60_000,
+} as const;
 
 /**
  * Signals judged for a stuck sensor: every measurement except the per-cell files

@@ -48,7 +48,11 @@ function pcsRecord(i: number, rnd: () => number, imbalance = 1): AlignedRecord {
   };
 }
 
-function run(minutes: number, override: (i: number) => Partial<Record<string, number>> | null = () => null, skip: (i: number) => boolean = () => false) {
+function run(
+  minutes: number,
+  override: (i: number) => Partial<Record<string, number>> | null = () => null,
+  skip: (i: number) => boolean = () => false,
+) {
   const detector = createStreamingDetector({ deviceId: 'DEV' });
   const rnd = noise(7);
   const updates: AlertUpdate[] = [];
@@ -66,7 +70,8 @@ describe('streaming detector', () => {
   });
 
   it('opens an over-temperature event, escalates it, and closes it once the cell has cooled', () => {
-    const hot = (i: number) => (i >= 2000 && i < 2060 ? { cell_max_temp: i < 2030 ? 47 + (i - 2000) * 0.05 : 56 } : null);
+    const hot = (i: number) =>
+      i >= 2000 && i < 2060 ? { cell_max_temp: i < 2030 ? 47 + (i - 2000) * 0.05 : 56 } : null;
     const updates = run(3000, hot).filter((u) => u.event.kind === 'cell_overtemp');
     expect(updates.map((u) => [u.status, u.event.severity])).toEqual([
       ['opened', 'warning'],
@@ -93,13 +98,28 @@ describe('streaming detector', () => {
       v[i] = bmsRecord(i, rnd, hover(i) ?? {}).cell_max_temp as number;
     }
     const spec = describeSignal('bms1_cell_max_t');
-    const batch = mergeDetections('DEV', thresholdDetections({ t, v }, { signal: spec.signal, limits: spec.limits!, kindHigh: 'cell_overtemp', maxGapMs: 5 * MIN, label: spec.label, unit: spec.unit }));
+    const batch = mergeDetections(
+      'DEV',
+      thresholdDetections(
+        { t, v },
+        {
+          signal: spec.signal,
+          limits: spec.limits!,
+          kindHigh: 'cell_overtemp',
+          maxGapMs: 5 * MIN,
+          label: spec.label,
+          unit: spec.unit,
+        },
+      ),
+    );
     expect(batch).toHaveLength(1);
     expect(updates[1]!.event).toEqual(batch[0]);
   });
 
   it('flags a current spike once, against the current’s own recent spread', () => {
-    const updates = run(3000, (i) => (i === 1900 ? { current: 620 } : null)).filter((u) => u.event.kind === 'current_spike');
+    const updates = run(3000, (i) => (i === 1900 ? { current: 620 } : null)).filter(
+      (u) => u.event.kind === 'current_spike',
+    );
     expect(updates.map((u) => u.status)).toEqual(['opened', 'closed']);
     expect(updates[0]!.event).toMatchObject({ start: T0 + 1900 * MIN, observed: 620 });
   });
@@ -113,9 +133,18 @@ describe('streaming detector', () => {
   });
 
   it('reports the device going silent when records resume', () => {
-    const updates = run(3000, () => null, (i) => i > 1000 && i < 1100).filter((u) => u.event.kind === 'offline_gap');
+    const updates = run(
+      3000,
+      () => null,
+      (i) => i > 1000 && i < 1100,
+    ).filter((u) => u.event.kind === 'offline_gap');
     expect(updates.map((u) => u.status)).toEqual(['opened', 'closed']);
-    expect(updates[1]!.event).toMatchObject({ signals: ['*'], start: T0 + 1000 * MIN, end: T0 + 1100 * MIN, observed: 100 });
+    expect(updates[1]!.event).toMatchObject({
+      signals: ['*'],
+      start: T0 + 1000 * MIN,
+      end: T0 + 1100 * MIN,
+      observed: 100,
+    });
   });
 
   it('flags a phase carrying 40 % more current than the others, only while current flows', () => {
@@ -123,7 +152,8 @@ describe('streaming detector', () => {
     const rnd = noise(3);
     const updates: AlertUpdate[] = [];
     // Phase A off by 40 % all day, but current only flows 18:00-22:00; then a healthy day.
-    for (let i = 0; i < 2 * 1440; i++) updates.push(...detector.pushRecord('pcs', pcsRecord(i, rnd, i < 1440 ? 1.4 : 1)));
+    for (let i = 0; i < 2 * 1440; i++)
+      updates.push(...detector.pushRecord('pcs', pcsRecord(i, rnd, i < 1440 ? 1.4 : 1)));
     updates.push(...detector.close());
     expect(updates.map((u) => [u.status, u.event.kind])).toEqual([
       ['opened', 'phase_imbalance'],
@@ -153,7 +183,9 @@ describe('streaming detector', () => {
 
   it('raises a critical alarm on every catalogue signal that has limits, on each side it has one', () => {
     const limited = cabinetSignals(false).filter((s) => s.limits);
-    expect(limited.map((s) => s.signal)).toEqual(expect.arrayContaining(['bms1_cell_max_v', 'dh1_temp', 'fa1_level', 'fa5_voc', 'fa3_t2']));
+    expect(limited.map((s) => s.signal)).toEqual(
+      expect.arrayContaining(['bms1_cell_max_v', 'dh1_temp', 'fa1_level', 'fa5_voc', 'fa3_t2']),
+    );
     for (const spec of limited) {
       const { alarmHigh, alarmLow } = spec.limits!;
       for (const [alarm, high] of [
@@ -164,7 +196,9 @@ describe('streaming detector', () => {
         // Half an hour past the alarm level, a reading a minute: past every rule's minimum duration.
         const beyond = high ? alarm + Math.abs(alarm) * 0.1 + 1 : alarm - Math.abs(alarm) * 0.1 - 1;
         const detector = createStreamingDetector({ deviceId: 'DEV' });
-        const updates = Array.from({ length: 30 }, (_, i) => detector.pushReading(spec.signal, T0 + i * MIN, beyond)).flat();
+        const updates = Array.from({ length: 30 }, (_, i) =>
+          detector.pushReading(spec.signal, T0 + i * MIN, beyond),
+        ).flat();
         const alarmed = updates.some((u) => u.event.severity === 'critical' && u.event.signals.includes(spec.signal));
         expect(alarmed, `${spec.signal} past its ${high ? 'high' : 'low'} alarm level`).toBe(true);
       }
@@ -175,14 +209,22 @@ describe('streaming detector', () => {
     const overcharged = cellSignal(3, 17, 'voltage');
     const frozen = cellSignal(1, 4, 'temperature');
     const detector = createStreamingDetector({ deviceId: 'DEV' });
-    const minutes = (n: number, push: (t: number) => AlertUpdate[]) => Array.from({ length: n }, (_, m) => push(T0 + m * MIN)).flat();
-    const updates = minutes(4, (t) => [...detector.pushReading(overcharged, t, 3.7), ...detector.pushReading(frozen, t, -12)]);
-    const raised = (list: AlertUpdate[]) => [...new Set(list.map((u) => `${u.event.kind} ${u.event.severity} ${u.event.signals[0]}`))].sort();
+    const minutes = (n: number, push: (t: number) => AlertUpdate[]) =>
+      Array.from({ length: n }, (_, m) => push(T0 + m * MIN)).flat();
+    const updates = minutes(4, (t) => [
+      ...detector.pushReading(overcharged, t, 3.7),
+      ...detector.pushReading(frozen, t, -12),
+    ]);
+    const raised = (list: AlertUpdate[]) =>
+      [...new Set(list.map((u) => `${u.event.kind} ${u.event.severity} ${u.event.signals[0]}`))].sort();
     expect(raised(updates)).toEqual([`cell_overvoltage critical ${overcharged}`, `cell_undertemp critical ${frozen}`]);
 
     // A pack whose average cell is past the limit is one pack-wide event, not one per cell.
     const pack = createStreamingDetector({ deviceId: 'DEV' });
-    const packUpdates = minutes(4, (t) => [...pack.pushReading('bms1_cell_ave_v', t, 3.7), ...pack.pushReading(overcharged, t, 3.7)]);
+    const packUpdates = minutes(4, (t) => [
+      ...pack.pushReading('bms1_cell_ave_v', t, 3.7),
+      ...pack.pushReading(overcharged, t, 3.7),
+    ]);
     expect(raised(packUpdates)).toEqual(['pack_overvoltage critical bms1_cell_ave_v']);
   });
 

@@ -1,8 +1,30 @@
-import { describeSignal, parseCellSignal, RECORD_SIGNALS, type RecordKind, type SignalLimits, type SignalSpec } from '../catalog.js';
+import {
+  describeSignal,
+  parseCellSignal,
+  RECORD_SIGNALS,
+  type RecordKind,
+  type SignalLimits,
+  type SignalSpec,
+} from '../catalog.js';
 import type { AlignedRecord, SignalInfo } from '../types.js';
 import { MOVING_SHARE, round, RunProfile, spikeAgainst, STUCK_FACTOR } from './detectors.js';
 import { eventId, excess, type AnomalyEvent, type AnomalyKind, type Severity } from './events.js';
-import { cellSides, CURRENT_SPIKE, DEVICE_SILENCE_MS, FAST_RISE, HEARTBEAT_SIGNALS, LIMIT_RULES, MERGE_GAP_MS, PACK_WIDE, PHASE_IMBALANCE, releaseLevel, ruleLimits, STUCK_MIN_BASELINE_MS, STUCK_MIN_MS, watchForStuck } from './rules.js';
+import {
+  cellSides,
+  CURRENT_SPIKE,
+  DEVICE_SILENCE_MS,
+  FAST_RISE,
+  HEARTBEAT_SIGNALS,
+  LIMIT_RULES,
+  MERGE_GAP_MS,
+  PACK_WIDE,
+  PHASE_IMBALANCE,
+  releaseLevel,
+  ruleLimits,
+  STUCK_MIN_BASELINE_MS,
+  STUCK_MIN_MS,
+  watchForStuck,
+} from './rules.js';
 
 export type AlertStatus = 'opened' | 'escalated' | 'closed';
 
@@ -47,7 +69,8 @@ interface Finding {
   since?: number;
 }
 
-const worse = (a: Finding, b: Finding) => RANK[a.severity] > RANK[b.severity] || (a.severity === b.severity && a.beyond > b.beyond);
+const worse = (a: Finding, b: Finding) =>
+  RANK[a.severity] > RANK[b.severity] || (a.severity === b.severity && a.beyond > b.beyond);
 
 const RANK: Record<Severity, number> = { info: 0, warning: 1, critical: 2 };
 
@@ -89,7 +112,12 @@ class Condition {
       const e = this.event;
       e.end = t;
       if (RANK[finding.severity] > RANK[e.severity]) {
-        Object.assign(e, { severity: finding.severity, threshold: finding.threshold, observed: finding.observed, message: finding.message });
+        Object.assign(e, {
+          severity: finding.severity,
+          threshold: finding.threshold,
+          observed: finding.observed,
+          message: finding.message,
+        });
         this.worstBeyond = finding.beyond;
         out.push({ status: 'escalated', event: { ...e } });
       } else if (finding.beyond > this.worstBeyond) {
@@ -105,7 +133,15 @@ class Condition {
     const { since: _since, beyond, ...evidence } = this.pending;
     this.worstBeyond = beyond;
     const start = this.pendingSince;
-    this.event = { ...evidence, id: eventId(this.deviceId, { kind: this.kind, signals: this.signals, start }), deviceId: this.deviceId, kind: this.kind, signals: this.signals, start, end: t };
+    this.event = {
+      ...evidence,
+      id: eventId(this.deviceId, { kind: this.kind, signals: this.signals, start }),
+      deviceId: this.deviceId,
+      kind: this.kind,
+      signals: this.signals,
+      start,
+      end: t,
+    };
     this.pending = null;
     this.pendingSince = -1;
     this.opened.add(this);
@@ -162,8 +198,12 @@ export function createStreamingDetector(options: StreamingDetectorOptions): Stre
   const gapMs = options.gapMs ?? MERGE_GAP_MS;
   const opened = new Set<Condition>();
   const watches = new Map<string, SignalWatch>();
-  const periods = new Map((options.signals ?? []).flatMap((s) => (s.medianPeriodMs ? [[s.signal, s.medianPeriodMs] as const] : [])));
-  const staleness = new Map((options.signals ?? []).flatMap((s) => (s.staleAfterMs ? [[s.signal, s.staleAfterMs] as const] : [])));
+  const periods = new Map(
+    (options.signals ?? []).flatMap((s) => (s.medianPeriodMs ? [[s.signal, s.medianPeriodMs] as const] : [])),
+  );
+  const staleness = new Map(
+    (options.signals ?? []).flatMap((s) => (s.staleAfterMs ? [[s.signal, s.staleAfterMs] as const] : [])),
+  );
   const conditions = new Map<string, Condition>();
   const condition = (kind: AnomalyKind, signals: string[], minDurationMs = 0) => {
     const key = `${kind}|${signals.join(',')}`;
@@ -176,21 +216,29 @@ export function createStreamingDetector(options: StreamingDetectorOptions): Stre
   const silenceMs = Math.max(DEVICE_SILENCE_MS, ...fast.map((s) => s.staleAfterMs ?? 0));
   const offline = condition('offline_gap', ['*']);
   let lastSeen = -Infinity;
-  const phases = phaseImbalanceCheck(condition('phase_imbalance', [...PHASE_IMBALANCE.signals], PHASE_IMBALANCE.minDurationMs));
+  const phases = phaseImbalanceCheck(
+    condition('phase_imbalance', [...PHASE_IMBALANCE.signals], PHASE_IMBALANCE.minDurationMs),
+  );
 
   const packWide = (kind: AnomalyKind): Condition | undefined => {
     for (const rule of LIMIT_RULES) {
-      for (const side of [rule.high, rule.low]) if (side && PACK_WIDE[side] === kind) return condition(side, [rule.signal], rule.minDurationMs);
+      for (const side of [rule.high, rule.low])
+        if (side && PACK_WIDE[side] === kind) return condition(side, [rule.signal], rule.minDurationMs);
     }
     return undefined;
   };
 
-  const context: CheckContext = { packWide, periodOf: (signal) => periods.get(signal), stalenessOf: (signal) => staleness.get(signal) };
+  const context: CheckContext = {
+    packWide,
+    periodOf: (signal) => periods.get(signal),
+    stalenessOf: (signal) => staleness.get(signal),
+  };
   const watchOf = (signal: string): SignalWatch => {
     let watch = watches.get(signal);
     if (watch) return watch;
     watch = new SignalWatch();
-    for (const check of checksOf(signal)) watch.add(condition(check.kind, [signal], check.minDurationMs), (c) => check.see(c, context));
+    for (const check of checksOf(signal))
+      watch.add(condition(check.kind, [signal], check.minDurationMs), (c) => check.see(c, context));
     watches.set(signal, watch);
     return watch;
   };
@@ -205,7 +253,13 @@ export function createStreamingDetector(options: StreamingDetectorOptions): Stre
     if (!heartbeat) return;
     if (t - lastSeen > silenceMs && Number.isFinite(lastSeen)) {
       const minutes = (t - lastSeen) / 60_000;
-      const silence: Finding = { severity: t - lastSeen > 6 * silenceMs ? 'critical' : 'warning', observed: round(minutes), threshold: round(silenceMs / 60_000), beyond: minutes, message: `Device silent for ${Math.round(minutes)} min` };
+      const silence: Finding = {
+        severity: t - lastSeen > 6 * silenceMs ? 'critical' : 'warning',
+        observed: round(minutes),
+        threshold: round(silenceMs / 60_000),
+        beyond: minutes,
+        message: `Device silent for ${Math.round(minutes)} min`,
+      };
       offline.update(lastSeen, silence, out);
       offline.update(t, silence, out);
       offline.expire(t, out, true);
@@ -216,7 +270,10 @@ export function createStreamingDetector(options: StreamingDetectorOptions): Stre
   const phaseSignals: readonly string[] = PHASE_IMBALANCE.signals;
   const phaseFields = phaseSignals.map((signal) => describeSignal(signal).field!);
   const heartbeatField = Object.fromEntries(
-    (['bms', 'pcs'] as const).map((kind) => [kind, RECORD_SIGNALS[kind].find((s) => HEARTBEAT_SIGNALS.includes(s.signal))?.field ?? '']),
+    (['bms', 'pcs'] as const).map((kind) => [
+      kind,
+      RECORD_SIGNALS[kind].find((s) => HEARTBEAT_SIGNALS.includes(s.signal))?.field ?? '',
+    ]),
   ) as Record<RecordKind, string>;
   const fieldSignals: Record<RecordKind, [string, string][]> = {
     bms: RECORD_SIGNALS.bms.map((s: SignalSpec) => [s.field!, s.signal]),
@@ -285,19 +342,34 @@ function checksOf(signal: string): SignalCheck[] {
   const checks: SignalCheck[] = [];
   for (const rule of LIMIT_RULES.filter((r) => r.signal === signal)) {
     const limits = ruleLimits(rule);
-    for (const [kind, high] of [[rule.high, true], [rule.low, false]] as const) {
-      if (kind) checks.push({ kind, minDurationMs: rule.minDurationMs, see: (c, context) => limitCheck(spec, limits, high, c, context.packWide(kind)) });
+    for (const [kind, high] of [
+      [rule.high, true],
+      [rule.low, false],
+    ] as const) {
+      if (kind)
+        checks.push({
+          kind,
+          minDurationMs: rule.minDurationMs,
+          see: (c, context) => limitCheck(spec, limits, high, c, context.packWide(kind)),
+        });
     }
   }
   if (cell) {
     for (const { kind, high, minDurationMs } of cellSides(cell.quantity)) {
-      checks.push({ kind, minDurationMs, see: (c, context) => limitCheck(spec, spec.limits ?? {}, high, c, context.packWide(kind)) });
+      checks.push({
+        kind,
+        minDurationMs,
+        see: (c, context) => limitCheck(spec, spec.limits ?? {}, high, c, context.packWide(kind)),
+      });
     }
   }
   if (signal === CURRENT_SPIKE.signal) checks.push({ kind: 'current_spike', see: () => spikeCheck(spec) });
   if (signal === FAST_RISE.signal) checks.push({ kind: 'fast_temp_rise', see: () => fastRiseCheck() });
   if (watchForStuck(spec)) {
-    checks.push({ kind: 'sensor_stuck', see: (_c, context) => stuckCheck(spec, context.periodOf(signal), context.stalenessOf(signal)) });
+    checks.push({
+      kind: 'sensor_stuck',
+      see: (_c, context) => stuckCheck(spec, context.periodOf(signal), context.stalenessOf(signal)),
+    });
   }
   return checks;
 }
@@ -319,7 +391,13 @@ function limitCheck(spec: SignalSpec, limits: SignalLimits, high: boolean, c: Co
     if (!past(v, c.holding ? release : trigger) || explainedBy?.holding) return null;
     const critical = alarm !== undefined && past(v, alarm);
     const limit = critical ? alarm : trigger;
-    return { severity: critical ? 'critical' : 'warning', observed: v, threshold: limit, beyond: high ? v - trigger : trigger - v, message: `${spec.label} ${high ? 'reached' : 'fell to'} ${round(v)} ${spec.unit} (${high ? 'limit' : 'floor'} ${limit} ${spec.unit})` };
+    return {
+      severity: critical ? 'critical' : 'warning',
+      observed: v,
+      threshold: limit,
+      beyond: high ? v - trigger : trigger - v,
+      message: `${spec.label} ${high ? 'reached' : 'fell to'} ${round(v)} ${spec.unit} (${high ? 'limit' : 'floor'} ${limit} ${spec.unit})`,
+    };
   };
 }
 
@@ -335,7 +413,14 @@ function spikeCheck(spec: SignalSpec): See {
     if (filled === window) {
       sorted.set(ring);
       const spike = spikeAgainst(sorted, v, { z, floor, label: spec.label, unit: spec.unit });
-      if (spike) finding = { severity: spike.severity, observed: v, threshold: spike.threshold, beyond: excess({ observed: v, threshold: spike.threshold }), message: spike.message };
+      if (spike)
+        finding = {
+          severity: spike.severity,
+          observed: v,
+          threshold: spike.threshold,
+          beyond: excess({ observed: v, threshold: spike.threshold }),
+          message: spike.message,
+        };
     }
     ring[next] = v;
     next = (next + 1) % window;
@@ -366,7 +451,14 @@ function fastRiseCheck(): See {
       const minutes = (t - times[head]!) / 60_000;
       const rate = (v - values[head]!) / minutes;
       if (minutes >= windowMs / 120_000 && rate >= perMinute) {
-        finding = { severity: rate >= 2 * perMinute ? 'critical' : 'warning', observed: round(rate), threshold: perMinute, beyond: rate - perMinute, message: `Hottest cell temperature rising ${round(rate)} °C/min (limit ${perMinute} °C/min)`, since: times[head]! };
+        finding = {
+          severity: rate >= 2 * perMinute ? 'critical' : 'warning',
+          observed: round(rate),
+          threshold: perMinute,
+          beyond: rate - perMinute,
+          message: `Hottest cell temperature rising ${round(rate)} °C/min (limit ${perMinute} °C/min)`,
+          since: times[head]!,
+        };
       }
     }
     const tail = (head + count) % size;
@@ -413,7 +505,14 @@ function stuckCheck(spec: SignalSpec, periodMs: number | undefined, staleMs = 0)
     const held = t - runStart;
     if (held < limit) return null;
     const minutes = held / 60_000;
-    return { severity: 'warning', observed: round(minutes), threshold: round(limit / 60_000), beyond: held - limit, message: `${spec.label} repeated ${v} for ${Math.round(minutes)} min; it normally holds a value under ${round(limit / STUCK_FACTOR / 60_000, 1)} min`, since: runStart };
+    return {
+      severity: 'warning',
+      observed: round(minutes),
+      threshold: round(limit / 60_000),
+      beyond: held - limit,
+      message: `${spec.label} repeated ${v} for ${Math.round(minutes)} min; it normally holds a value under ${round(limit / STUCK_FACTOR / 60_000, 1)} min`,
+      since: runStart,
+    };
   };
 }
 
@@ -430,7 +529,13 @@ function phaseImbalanceCheck(c: Condition) {
     c.update(
       t,
       deviation >= ratio
-        ? { severity: deviation >= 2 * ratio ? 'critical' : 'warning', observed: round(deviation), threshold: ratio, beyond: deviation - ratio, message: `AC phase currents ${Math.round(deviation * 100)} % apart from their mean (limit ${Math.round(ratio * 100)} %)` }
+        ? {
+            severity: deviation >= 2 * ratio ? 'critical' : 'warning',
+            observed: round(deviation),
+            threshold: ratio,
+            beyond: deviation - ratio,
+            message: `AC phase currents ${Math.round(deviation * 100)} % apart from their mean (limit ${Math.round(ratio * 100)} %)`,
+          }
         : null,
       out,
     );

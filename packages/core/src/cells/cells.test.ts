@@ -17,8 +17,24 @@ beforeAll(async () => {
     for (let cell = 1; cell <= CABINET.cellsPerPack; cell++) {
       const v = pack === 2 && cell === 17 ? 3.2 : 3.3 + cell / 10_000;
       const t = pack === 4 && cell === 5 ? 45 : 25 + pack / 10;
-      scratch.write('CAB', cellSignal(pack, cell, 'voltage'), csv('v', [[stamp(T0), v], [stamp(T0 + 5 * MIN), v], [stamp(T0 + 10 * MIN), v + 0.01]]));
-      scratch.write('CAB', cellSignal(pack, cell, 'temperature'), csv('t', [[stamp(T0), t], [stamp(T0 + 5 * MIN), t], [stamp(T0 + 10 * MIN), t]]));
+      scratch.write(
+        'CAB',
+        cellSignal(pack, cell, 'voltage'),
+        csv('v', [
+          [stamp(T0), v],
+          [stamp(T0 + 5 * MIN), v],
+          [stamp(T0 + 10 * MIN), v + 0.01],
+        ]),
+      );
+      scratch.write(
+        'CAB',
+        cellSignal(pack, cell, 'temperature'),
+        csv('t', [
+          [stamp(T0), t],
+          [stamp(T0 + 5 * MIN), t],
+          [stamp(T0 + 10 * MIN), t],
+        ]),
+      );
     }
   }
   scratch.write('NOCELLS', 'bms1_soc', csv('bms1_soc', [[stamp(T0), 50]]));
@@ -38,7 +54,9 @@ describe('cellSnapshot', () => {
     expect(weak.voltage).toBe(3.2);
     // the +10 mV step logged at 10 min is not visible at 9 min
     expect(snap.cells.find((c) => c.pack === 1 && c.cell === 1)!.voltage).toBe(3.3001);
-    expect((await cellSnapshot(dataset, 'CAB', T0 + 10 * MIN)).cells.find((c) => c.pack === 1 && c.cell === 1)!.voltage).toBeCloseTo(3.3101, 6);
+    expect(
+      (await cellSnapshot(dataset, 'CAB', T0 + 10 * MIN)).cells.find((c) => c.pack === 1 && c.cell === 1)!.voltage,
+    ).toBeCloseTo(3.3101, 6);
     expect(snap.voltageSpread).toBeCloseTo(3.3052 - 3.2, 6);
     expect(snap.temperatureSpread).toBeCloseTo(45 - 25.1, 6);
   });
@@ -51,7 +69,10 @@ describe('cellSnapshot', () => {
   });
 
   it('says clearly when a cabinet logs no cells', async () => {
-    await expect(cellSnapshot(dataset, 'NOCELLS', T0)).rejects.toMatchObject({ code: 'NOT_FOUND', message: expect.stringContaining('no per-cell data') });
+    await expect(cellSnapshot(dataset, 'NOCELLS', T0)).rejects.toMatchObject({
+      code: 'NOT_FOUND',
+      message: expect.stringContaining('no per-cell data'),
+    });
   });
 });
 
@@ -74,6 +95,8 @@ describe('cellHistory', () => {
     expect(h.mean).toEqual([3.2, 3.2, 3.21]);
     expect(h.packMedian[0]).toBeCloseTo(3.3026, 4);
     expect(h.packMedian).toHaveLength(3);
-    await expect(cellHistory(dataset, 'CAB', { pack: 9, cell: 1, quantity: 'voltage' }, T0, T0 + MIN)).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    await expect(
+      cellHistory(dataset, 'CAB', { pack: 9, cell: 1, quantity: 'voltage' }, T0, T0 + MIN),
+    ).rejects.toMatchObject({ code: 'NOT_FOUND' });
   });
 });

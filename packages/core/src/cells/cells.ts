@@ -143,7 +143,14 @@ export async function cellStats(
         entry[quantity] = range ? [Math.min(range[0], m), Math.max(range[1], m)] : [m, m];
         buckets.set(b, entry);
       }
-      stats.push({ pack, cell, mean: sum / weight, min: Math.min(...series.min), max: Math.max(...series.max), deviation: 0 });
+      stats.push({
+        pack,
+        cell,
+        mean: sum / weight,
+        min: Math.min(...series.min),
+        max: Math.max(...series.max),
+        deviation: 0,
+      });
     }
     for (let pack = 1; pack <= CABINET.packs; pack++) {
       const inPack = stats.filter((s) => s.pack === pack);
@@ -213,5 +220,13 @@ export async function cellHistory(
     const series = await dataset.downsample(deviceId, other, from, to, maxPoints);
     series.t.forEach((t, i) => byBucket.set(t, [...(byBucket.get(t) ?? []), series.mean[i]!]));
   }
-  return { signal, bucketMs: own.bucketMs, t: own.t, mean: own.mean, min: own.min, max: own.max, packMedian: own.t.map((t) => median(byBucket.get(t) ?? [])) };
+  return {
+    signal,
+    bucketMs: own.bucketMs,
+    t: own.t,
+    mean: own.mean,
+    min: own.min,
+    max: own.max,
+    packMedian: own.t.map((t) => median(byBucket.get(t) ?? [])),
+  };
 }

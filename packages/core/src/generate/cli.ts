@@ -21,13 +21,25 @@ const { values } = parseArgs({
   },
 });
 if (!values.out) {
-  console.error('usage: cli.js --out DIR [--preset sample|bench] [--days N] [--devices N] [--start YYYY-MM-DD] [--seed N] [--cells] [--dirt] [--faults] [--meters]');
+  console.error(
+    'usage: cli.js --out DIR [--preset sample|bench] [--days N] [--devices N] [--start YYYY-MM-DD] [--seed N] [--cells] [--dirt] [--faults] [--meters]',
+  );
   process.exit(2);
 }
 
 /** The committed sample (data/) and the full-size benchmark set. */
 const PRESETS: Record<string, Omit<GenerateOptions, 'root'>> = {
-  sample: { devices: 3, days: 3, start: '2024-03-01', seed: 42, cells: ['ZHPESS232A230002'], cellPeriodS: 600, dirt: true, faults: 'default', meters: true },
+  sample: {
+    devices: 3,
+    days: 3,
+    start: '2024-03-01',
+    seed: 42,
+    cells: ['ZHPESS232A230002'],
+    cellPeriodS: 600,
+    dirt: true,
+    faults: 'default',
+    meters: true,
+  },
   bench: { devices: 3, days: 640, start: '2023-09-01', seed: 2025, cells: true, dirt: false, faults: 'default' },
 };
 const base = values.preset ? PRESETS[values.preset] : {};
@@ -48,5 +60,13 @@ const report = await generateDataset({
   ...(values.meters ? { meters: true } : {}),
 });
 console.log(
-  JSON.stringify({ root: report.root, files: report.files, rows: report.rows, megabytes: Number((report.bytes / 1e6).toFixed(1)), seconds: report.seconds, mbPerSecond: Number((report.bytes / 1e6 / report.seconds).toFixed(1)), faults: report.faults.length }),
+  JSON.stringify({
+    root: report.root,
+    files: report.files,
+    rows: report.rows,
+    megabytes: Number((report.bytes / 1e6).toFixed(1)),
+    seconds: report.seconds,
+    mbPerSecond: Number((report.bytes / 1e6 / report.seconds).toFixed(1)),
+    faults: report.faults.length,
+  }),
 );

@@ -63,7 +63,15 @@ export function generateDevice(job: DeviceJob): DeviceResult {
     const fd = openSync(join(dir, `${spec.signal}.csv`), 'w');
     const dirt = job.dirt ? DIRT_BY_SIGNAL[spec.signal] : undefined;
     writeSync(fd, `${dirt === 'bom' ? '\uFEFF' : ''}ts,${spec.signal}${dirt === 'crlf' ? '\r\n' : '\n'}`);
-    return { spec, periodMs, phaseMs: Math.floor(signalRng.between(0, periodMs / 1000)) * 1000, fd, rng: signalRng, stuckValue: null, lastLine: '' };
+    return {
+      spec,
+      periodMs,
+      phaseMs: Math.floor(signalRng.between(0, periodMs / 1000)) * 1000,
+      fd,
+      rng: signalRng,
+      stuckValue: null,
+      lastLine: '',
+    };
   });
   let rows = 0;
   let bytes = 0;
@@ -80,7 +88,15 @@ export function generateDevice(job: DeviceJob): DeviceResult {
         if (w.rng.next() < 0.002 || at < dayStart || at >= dayStart + DAY_MS) continue;
         if (activeFault(job.faults, 'offline_gap', at)) continue;
         const k = Math.min(TICKS_PER_DAY - 1, Math.floor((at - dayStart) / TICK_MS));
-        const value = sample({ model, day, k, t: at, rng: w.rng, faults: job.faults, hours: (at - job.start) / 3_600_000 });
+        const value = sample({
+          model,
+          day,
+          k,
+          t: at,
+          rng: w.rng,
+          faults: job.faults,
+          hours: (at - job.start) / 3_600_000,
+        });
         let text = value.toFixed(decimals);
         const stuck = activeFault(job.faults, 'sensor_stuck', at);
         if (stuck && stuck.signal === w.spec.signal) text = w.stuckValue ??= text;

@@ -38,7 +38,8 @@ export function dirtyLines(kind: DirtKind | undefined, lines: string[], rng: Ran
       for (let i = lines.length - 1; i >= 0; i--) {
         const r = rng.next();
         if (r < 0.003) lines.splice(i + 1, 0, lines[i]!);
-        else if (r < 0.004) lines.splice(i + 1, 0, `${lines[i]!.split(',')[0]},${(Number(lines[i]!.split(',')[1]) + 0.5).toFixed(1)}`);
+        else if (r < 0.004)
+          lines.splice(i + 1, 0, `${lines[i]!.split(',')[0]},${(Number(lines[i]!.split(',')[1]) + 0.5).toFixed(1)}`);
       }
       break;
     case 'out_of_order':
@@ -47,10 +48,12 @@ export function dirtyLines(kind: DirtKind | undefined, lines: string[], rng: Ran
       }
       break;
     case 'iso_timestamps':
-      for (let i = 0; i < lines.length; i++) lines[i] = `${lines[i]!.slice(0, 10)}T${lines[i]!.slice(11, 19)}Z${lines[i]!.slice(19)}`;
+      for (let i = 0; i < lines.length; i++)
+        lines[i] = `${lines[i]!.slice(0, 10)}T${lines[i]!.slice(11, 19)}Z${lines[i]!.slice(19)}`;
       break;
     case 'fractional_seconds':
-      for (let i = 0; i < lines.length; i++) lines[i] = `${lines[i]!.slice(0, 19)}.${rng.int(0, 1000).toString().padStart(3, '0')}${lines[i]!.slice(19)}`;
+      for (let i = 0; i < lines.length; i++)
+        lines[i] = `${lines[i]!.slice(0, 19)}.${rng.int(0, 1000).toString().padStart(3, '0')}${lines[i]!.slice(19)}`;
       break;
     case 'blank_lines':
       for (let i = lines.length - 1; i >= 0; i--) if (rng.next() < 0.02) lines.splice(i, 0, '');

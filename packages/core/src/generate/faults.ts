@@ -1,7 +1,14 @@
 import { cellSignal } from '../catalog.js';
 
 /** Fault kinds the generator can inject; the anomaly detector is scored against these names. */
-export const FAULT_KINDS = ['cell_overtemp', 'weak_cell_voltage', 'current_spike', 'sensor_stuck', 'phase_imbalance', 'offline_gap'] as const;
+export const FAULT_KINDS = [
+  'cell_overtemp',
+  'weak_cell_voltage',
+  'current_spike',
+  'sensor_stuck',
+  'phase_imbalance',
+  'offline_gap',
+] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
 export interface FaultSpec {
@@ -38,7 +45,13 @@ export function defaultFaults(deviceIndex: number, start: number, days: number):
   const pack = 1 + (deviceIndex % 5);
   return [
     { kind: 'cell_overtemp', start: day(0) + 13 * HOUR, end: day(0) + 14.5 * HOUR, pack, cell },
-    { kind: 'weak_cell_voltage', start: day(1) + 17.5 * HOUR, end: day(1) + 20 * HOUR, pack: 1 + ((pack + 1) % 5), cell: 1 + ((cell + 20) % 52) },
+    {
+      kind: 'weak_cell_voltage',
+      start: day(1) + 17.5 * HOUR,
+      end: day(1) + 20 * HOUR,
+      pack: 1 + ((pack + 1) % 5),
+      cell: 1 + ((cell + 20) % 52),
+    },
     { kind: 'current_spike', start: day(2) + 18 * HOUR, end: day(2) + 18 * HOUR + 3 * 60_000 },
     { kind: 'sensor_stuck', start: day(3) + 6 * HOUR, end: day(3) + 12 * HOUR, signal: 'bms1_cell_ave_t' },
     { kind: 'phase_imbalance', start: day(4) + 17.5 * HOUR, end: day(4) + 20 * HOUR },

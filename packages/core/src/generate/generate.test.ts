@@ -29,7 +29,11 @@ describe('generateDataset', () => {
     const root = fresh();
     await generateDataset({ root, devices: 2, days: 1, cells: ['ZHPESS232A230003'], workers: 0 });
     const plain = readdirSync(join(root, 'ZHPESS232A230002')).sort();
-    expect(plain).toEqual(cabinetSignals(false).map((s) => `${s.signal}.csv`).sort());
+    expect(plain).toEqual(
+      cabinetSignals(false)
+        .map((s) => `${s.signal}.csv`)
+        .sort(),
+    );
     const withCells = readdirSync(join(root, 'ZHPESS232A230003'));
     expect(withCells).toHaveLength(plain.length + allCellSignals().length);
     const text = readFileSync(join(root, 'ZHPESS232A230002', 'pcs1_ap.csv'), 'utf8');
@@ -48,7 +52,9 @@ describe('generateDataset', () => {
     expect(period('bms1_soc')).toBe(60_000);
     expect(Math.abs(period('bms1_soh')! / 3_600_000 - 1)).toBeLessThan(0.01);
     const page = await ds.page(id, 'bms', { skip: 0, limit: 4 * 1440 });
-    const rows = page.records.filter((r) => r.soc !== null && r.cell_max_voltage !== null && r.cell_avg_voltage !== null);
+    const rows = page.records.filter(
+      (r) => r.soc !== null && r.cell_max_voltage !== null && r.cell_avg_voltage !== null,
+    );
     expect(rows.length).toBeGreaterThan(4000);
     const packVsCells: number[] = [];
     for (const r of rows) {
@@ -81,9 +87,25 @@ describe('generateDataset', () => {
 
   it('injects the labelled faults inside their windows, and only there', async () => {
     const root = fresh();
-    const report = await generateDataset({ root, devices: 1, days: 7, seed: 11, cells: true, cellPeriodS: 600, faults: 'default', workers: 0 });
+    const report = await generateDataset({
+      root,
+      devices: 1,
+      days: 7,
+      seed: 11,
+      cells: true,
+      cellPeriodS: 600,
+      faults: 'default',
+      workers: 0,
+    });
     const labels = JSON.parse(readFileSync(join(root, 'faults.json'), 'utf8')) as FaultLabel[];
-    expect(labels.map((l) => l.kind).sort()).toEqual(['cell_overtemp', 'current_spike', 'offline_gap', 'phase_imbalance', 'sensor_stuck', 'weak_cell_voltage']);
+    expect(labels.map((l) => l.kind).sort()).toEqual([
+      'cell_overtemp',
+      'current_spike',
+      'offline_gap',
+      'phase_imbalance',
+      'sensor_stuck',
+      'weak_cell_voltage',
+    ]);
     expect(report.faults).toEqual(labels);
     const ds = await openDataset(root, { workers: 0 });
     const id = ds.devices()[0]!.id;
@@ -91,8 +113,10 @@ describe('generateDataset', () => {
       const l = labels.find((x) => x.kind === kind)!;
       return [Date.parse(l.start), Date.parse(l.end)] as const;
     };
-    const max = async (signal: string, [a, b]: readonly [number, number]) => Math.max(...(await ds.readSignal(id, signal, a, b)).v);
-    const min = async (signal: string, [a, b]: readonly [number, number]) => Math.min(...(await ds.readSignal(id, signal, a, b)).v);
+    const max = async (signal: string, [a, b]: readonly [number, number]) =>
+      Math.max(...(await ds.readSignal(id, signal, a, b)).v);
+    const min = async (signal: string, [a, b]: readonly [number, number]) =>
+      Math.min(...(await ds.readSignal(id, signal, a, b)).v);
     const hot = window('cell_overtemp');
     expect(await max('bms1_cell_max_t', hot)).toBeGreaterThan(55);
     expect(await max('bms1_cell_max_t', [hot[0] - 86_400_000, hot[0] - 3_600_000])).toBeLessThan(45);
@@ -101,7 +125,9 @@ describe('generateDataset', () => {
     const stuck = await ds.readSignal(id, 'bms1_cell_ave_t', ...window('sensor_stuck'));
     expect(new Set(stuck.v).size).toBe(1);
     expect(stuck.v.length).toBeGreaterThan(100);
-    const [ia, ib] = await Promise.all(['pcs1_ia', 'pcs1_ib'].map((s) => ds.readSignal(id, s, ...window('phase_imbalance'))));
+    const [ia, ib] = await Promise.all(
+      ['pcs1_ia', 'pcs1_ib'].map((s) => ds.readSignal(id, s, ...window('phase_imbalance'))),
+    );
     const meanRatio = ia!.v.reduce((a, b) => a + b, 0) / ib!.v.reduce((a, b) => a + b, 0);
     expect(meanRatio).toBeGreaterThan(1.25);
     const gap = window('offline_gap');

@@ -45,7 +45,10 @@ export interface GenerateReport {
 function deviceIds(devices: GenerateOptions['devices']): string[] {
   if (Array.isArray(devices)) return devices;
   const n = devices ?? 3;
-  return Array.from({ length: n }, (_, i) => DEFAULT_DEVICE_IDS[i] ?? `ZHPESS232A23${String(100 + i).padStart(4, '0')}`);
+  return Array.from(
+    { length: n },
+    (_, i) => DEFAULT_DEVICE_IDS[i] ?? `ZHPESS232A23${String(100 + i).padStart(4, '0')}`,
+  );
 }
 
 /** Writes a synthetic dataset in the real layout; same options and seed, same bytes. */
@@ -125,7 +128,9 @@ function writeMeters(root: string, start: number, days: number, seed: number): v
       let energy = 1000;
       for (let t = start; t < start + days * 86_400_000; t += 15 * 60_000) {
         energy += rng.between(0, 5);
-        lines.push(`${new Date(t).toISOString().slice(0, 19).replace('T', ' ')},${(signal === 'pf' ? rng.between(0.9, 1) : energy).toFixed(2)}`);
+        lines.push(
+          `${new Date(t).toISOString().slice(0, 19).replace('T', ' ')},${(signal === 'pf' ? rng.between(0.9, 1) : energy).toFixed(2)}`,
+        );
       }
       writeFileSync(join(dir, `${signal}.csv`), `${lines.join('\n')}\n`);
     }

@@ -17,7 +17,7 @@ export interface SampleContext {
 
 type Sampler = (c: SampleContext) => number;
 
-const apparentPower = (c: SampleContext) => Math.abs(c.day.packVoltage[c.k]! * c.day.current[c.k]!) / 1000 * 1.015;
+const apparentPower = (c: SampleContext) => (Math.abs(c.day.packVoltage[c.k]! * c.day.current[c.k]!) / 1000) * 1.015;
 const phaseCurrent = (c: SampleContext) => (apparentPower(c) * 1000) / (Math.sqrt(3) * 400);
 const ambient = (c: SampleContext) => c.day.ambient[c.k]!;
 const noise = (sd: number) => (c: SampleContext) => c.rng.normal(0, sd);
@@ -40,7 +40,10 @@ const SAMPLERS: Record<string, [Sampler, number]> = {
   pcs1_ap: [(c) => Math.max(0, apparentPower(c) + noise(0.2)(c)), 1],
   pcs1_dcc: [(c) => c.day.current[c.k]! + noise(0.5)(c), 1],
   pcs1_dcv: [(c) => c.day.packVoltage[c.k]! + 1.5 + noise(0.3)(c), 1],
-  pcs1_ia: [(c) => Math.max(0, phaseCurrent(c) * (activeFault(c.faults, 'phase_imbalance', c.t) ? 1.4 : 1) + noise(0.4)(c)), 1],
+  pcs1_ia: [
+    (c) => Math.max(0, phaseCurrent(c) * (activeFault(c.faults, 'phase_imbalance', c.t) ? 1.4 : 1) + noise(0.4)(c)),
+    1,
+  ],
   pcs1_ib: [(c) => Math.max(0, phaseCurrent(c) + noise(0.4)(c)), 1],
   pcs1_ic: [(c) => Math.max(0, phaseCurrent(c) + noise(0.4)(c)), 1],
   pcs1_uab: [(c) => 400 + noise(1.2)(c), 1],

@@ -16,9 +16,12 @@ const FIXTURES: Record<string, string> = {
   bom: '\uFEFFts,bms1_soc\n2024-03-01 00:00:14,51.6\n',
   crlf: 'ts,bms1_soc\r\n2024-03-01 00:00:14,51.6\r\n2024-03-01 00:01:14,51.7\r\n',
   blanks: 'ts,bms1_soc\n2024-03-01 00:00:14,\n\n2024-03-01 00:01:14,  \n   \n2024-03-01 00:02:14,52\n',
-  nonNumeric: 'ts,bms1_soc\n2024-03-01 00:00:14,NaN\n2024-03-01 00:01:14,abc\n2024-03-01 00:02:14,inf\n2024-03-01 00:03:14,1e2\n',
-  duplicates: 'ts,bms1_soc\n2024-03-01 00:00:14,51.6\n2024-03-01 00:00:14,51.6\n2024-03-01 00:01:14,51.7\n2024-03-01 00:01:14,51.9\n',
-  outOfOrder: 'ts,bms1_soc\n2024-03-01 00:02:14,3\n2024-03-01 00:00:14,1\n2024-03-01 00:01:14,2\n2024-03-01 00:03:14,4\n',
+  nonNumeric:
+    'ts,bms1_soc\n2024-03-01 00:00:14,NaN\n2024-03-01 00:01:14,abc\n2024-03-01 00:02:14,inf\n2024-03-01 00:03:14,1e2\n',
+  duplicates:
+    'ts,bms1_soc\n2024-03-01 00:00:14,51.6\n2024-03-01 00:00:14,51.6\n2024-03-01 00:01:14,51.7\n2024-03-01 00:01:14,51.9\n',
+  outOfOrder:
+    'ts,bms1_soc\n2024-03-01 00:02:14,3\n2024-03-01 00:00:14,1\n2024-03-01 00:01:14,2\n2024-03-01 00:03:14,4\n',
   cutOff: 'ts,bms1_soc\n2024-03-01 00:00:14,51.6\n2024-03-01 00:0',
   cutOffValue: 'ts,bms1_soc\n2024-03-01 00:00:14,51.6\n2024-03-01 00:01:14,51',
   isoVariants: 'ts,bms1_soc\n2024-03-01T00:00:14Z,1\n2024-03-01T00:00:15.5,2\n2024-03-01 00:00:16.250Z,3\n',
@@ -82,10 +85,19 @@ describe('the byte scanner reads exactly what fast-csv reads', () => {
     expect(scanner.rows).toEqual(reference.rows);
     expect(scanner.rejected).toEqual(reference.rejected);
     const csvPath = scratch.write('DEV', 'bms1_c', text);
-    const { meta } = await indexSignalFile({ csvPath, indexDir: join(scratch.root, '.index'), deviceId: 'DEV', signal: 'bms1_c', utcOffsetMs: 0 });
+    const { meta } = await indexSignalFile({
+      csvPath,
+      indexDir: join(scratch.root, '.index'),
+      deviceId: 'DEV',
+      signal: 'bms1_c',
+      utcOffsetMs: 0,
+    });
     expect(meta.rows).toBe(reference.count);
     expect(meta.quality.rejected).toEqual(reference.rejected);
-    expect(meta.lastRow).toEqual([reference.rows[(reference.count - 1) * 2], reference.rows[(reference.count - 1) * 2 + 1]]);
+    expect(meta.lastRow).toEqual([
+      reference.rows[(reference.count - 1) * 2],
+      reference.rows[(reference.count - 1) * 2 + 1],
+    ]);
   });
 
   it('accounts for every line: accepted + rejected = lines read', async () => {
@@ -94,12 +106,22 @@ describe('the byte scanner reads exactly what fast-csv reads', () => {
     expect(scanner.count + rejected).toBe(scanner.linesRead);
     expect(scanner.linesRead).toBe(9);
     // the cut-off last line is still being written: counted, never a reading
-    expect(scanner.rejected).toMatchObject({ duplicate: 1, superseded: 1, non_numeric: 1, empty_value: 1, blank_line: 1, truncated: 1 });
+    expect(scanner.rejected).toMatchObject({
+      duplicate: 1,
+      superseded: 1,
+      non_numeric: 1,
+      empty_value: 1,
+      blank_line: 1,
+      truncated: 1,
+    });
     // sorted, and the later of two different values at one time wins
     expect([...scanner.rows]).toEqual([
-      Date.UTC(2024, 2, 1, 0, 0, 14), -12.5,
-      Date.UTC(2024, 2, 1, 0, 1, 14), 3,
-      Date.UTC(2024, 2, 1, 0, 4, 14), 8,
+      Date.UTC(2024, 2, 1, 0, 0, 14),
+      -12.5,
+      Date.UTC(2024, 2, 1, 0, 1, 14),
+      3,
+      Date.UTC(2024, 2, 1, 0, 4, 14),
+      8,
     ]);
   });
 
@@ -116,18 +138,50 @@ describe('the byte scanner reads exactly what fast-csv reads', () => {
  * and seconds, long mantissas, signs, CRLF, spaces) and the dirt it must hand to the general path.
  */
 function randomLines(count: number, seed: number): string {
-  const rnd = () => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31);
-  const pick = <T,>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
+  const rnd = () => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31;
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
   const pad = (n: number, w = 2) => String(n).padStart(w, '0');
-  const times = ['2024-02-28 23:59:59', '2024-02-29 00:00:00', '2023-02-29 00:00:00', '2024-12-31 23:59:60', '2024-03-01 00:60:00', '2024-03-01 24:00:00', '2024-13-01 00:00:00', '2024-03-01 00:00:61', '2024-03-01T00:00:00', '1999-12-31 23:59:59'];
-  const values = ['0', '-0', '.5', '5.', '-', '', '1e3', '12345678901234567', '123456789012345', '0.000000000000001', '+7', '-12.5', '3.3000', ' 4', '4 ', 'x'];
+  const times = [
+    '2024-02-28 23:59:59',
+    '2024-02-29 00:00:00',
+    '2023-02-29 00:00:00',
+    '2024-12-31 23:59:60',
+    '2024-03-01 00:60:00',
+    '2024-03-01 24:00:00',
+    '2024-13-01 00:00:00',
+    '2024-03-01 00:00:61',
+    '2024-03-01T00:00:00',
+    '1999-12-31 23:59:59',
+  ];
+  const values = [
+    '0',
+    '-0',
+    '.5',
+    '5.',
+    '-',
+    '',
+    '1e3',
+    '12345678901234567',
+    '123456789012345',
+    '0.000000000000001',
+    '+7',
+    '-12.5',
+    '3.3000',
+    ' 4',
+    '4 ',
+    'x',
+  ];
   let t = Date.UTC(2024, 2, 1, 22);
   const lines: string[] = ['ts,bms1_c'];
   for (let i = 0; i < count; i++) {
     t += pick([1000, 30_000, 59_000, 61_000, 3_600_000, 0, -60_000]);
     const d = new Date(t);
-    const time = rnd() < 0.9 ? `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())} ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())}` : pick(times);
-    const value = rnd() < 0.85 ? (Math.round((rnd() - 0.5) * 2e6) / 10 ** Math.floor(rnd() * 6)).toString() : pick(values);
+    const time =
+      rnd() < 0.9
+        ? `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())} ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())}`
+        : pick(times);
+    const value =
+      rnd() < 0.85 ? (Math.round((rnd() - 0.5) * 2e6) / 10 ** Math.floor(rnd() * 6)).toString() : pick(values);
     const end = rnd() < 0.05 ? '\r' : '';
     lines.push(rnd() < 0.02 ? `${time},${value},1${end}` : rnd() < 0.01 ? '' : `${time},${value}${end}`);
   }

@@ -125,7 +125,9 @@ export class FastRun {
 
   /** Sizes the next window from how far the last one got (`whole`: all of it). */
   adapt(parsed: number, whole: boolean): void {
-    this.window = whole ? Math.min(INPUT_BYTES, this.window * 2) : Math.max(LEAST_WINDOW, Math.min(INPUT_BYTES, parsed * 2));
+    this.window = whole
+      ? Math.min(INPUT_BYTES, this.window * 2)
+      : Math.max(LEAST_WINDOW, Math.min(INPUT_BYTES, parsed * 2));
   }
 
   get windowBytes(): number {

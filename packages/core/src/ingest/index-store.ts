@@ -1,8 +1,29 @@
 import { createHash } from 'node:crypto';
-import { closeSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  ftruncateSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readSync,
+  renameSync,
+  statSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { SignalQuality } from '../types.js';
-import { BLOCK_ROWS, decodeRows, encodeAppend, readScratch, rowBytes, writeSmallest, type RowFormat, type RowSink } from './row-format.js';
+import {
+  BLOCK_ROWS,
+  decodeRows,
+  encodeAppend,
+  readScratch,
+  rowBytes,
+  writeSmallest,
+  type RowFormat,
+  type RowSink,
+} from './row-format.js';
 
 /**
  * The persisted per-signal index: `<signal>.bin` holds the readings as fixed-size
@@ -32,7 +53,12 @@ export interface SourceStamp {
 
 /** Whether the file's current stat is the version the index was built from. */
 export function sameSource(source: SourceStamp, file: Omit<SourceStamp, 'headHash'>): boolean {
-  return source.size === file.size && source.mtimeMs === file.mtimeMs && source.ctimeMs === file.ctimeMs && source.ino === file.ino;
+  return (
+    source.size === file.size &&
+    source.mtimeMs === file.mtimeMs &&
+    source.ctimeMs === file.ctimeMs &&
+    source.ino === file.ino
+  );
 }
 
 export interface IndexMeta {
@@ -58,7 +84,11 @@ export interface IndexMeta {
   rowFormat: RowFormat;
 }
 
-export function indexPaths(indexDir: string, deviceId: string, signal: string): { bin: string; meta: string; sum: string } {
+export function indexPaths(
+  indexDir: string,
+  deviceId: string,
+  signal: string,
+): { bin: string; meta: string; sum: string } {
   const base = join(indexDir, deviceId, signal);
   return { bin: `${base}.bin`, meta: `${base}.meta.json`, sum: `${base}.sum` };
 }
@@ -216,7 +246,14 @@ export function readFully(fd: number, into: Uint8Array, position: number, path: 
  * Rows `[first, first + count)` of an index's .bin, decoded to `[t, v, ...]`; they
  * must lie in one block (or be read by the caller a block at a time).
  */
-export function readRows(fd: number, path: string, meta: Pick<IndexMeta, 'blockStarts' | 'rowFormat'>, first: number, count: number, into = new Float64Array(count * 2)): Float64Array {
+export function readRows(
+  fd: number,
+  path: string,
+  meta: Pick<IndexMeta, 'blockStarts' | 'rowFormat'>,
+  first: number,
+  count: number,
+  into = new Float64Array(count * 2),
+): Float64Array {
   const size = rowBytes(meta.rowFormat);
   if (meta.rowFormat.kind === 'wide') {
     readFully(fd, new Uint8Array(into.buffer, into.byteOffset, count * size), first * size, path);
@@ -232,7 +269,7 @@ function readRowsOf(path: string, meta: IndexMeta, first: number, count: number)
   const out = new Float64Array(count * 2);
   const fd = openSync(path, 'r');
   try {
-    for (let row = first; row < first + count; ) {
+    for (let row = first; row < first + count;) {
       const end = Math.min(first + count, (Math.floor(row / BLOCK_ROWS) + 1) * BLOCK_ROWS);
       readRows(fd, path, meta, row, end - row, out.subarray((row - first) * 2, (end - first) * 2));
       row = end;
@@ -248,7 +285,14 @@ function readRowsOf(path: string, meta: IndexMeta, first: number, count: number)
  * `writeSmallest` for `decimals` and `valueBound`), their page summaries, then the
  * meta that vouches for both. Returns the meta as written.
  */
-export function writeIndex(indexDir: string, deviceId: string, partial: Omit<IndexMeta, 'rowFormat'>, rows: Float64Array, summaries: Float64Array, values: { decimals: number; valueBound: number }): IndexMeta {
+export function writeIndex(
+  indexDir: string,
+  deviceId: string,
+  partial: Omit<IndexMeta, 'rowFormat'>,
+  rows: Float64Array,
+  summaries: Float64Array,
+  values: { decimals: number; valueBound: number },
+): IndexMeta {
   const paths = indexPaths(indexDir, deviceId, partial.signal);
   const write = (): IndexMeta => {
     ensureDir(dirname(paths.bin));
@@ -273,7 +317,8 @@ export function writeIndex(indexDir: string, deviceId: string, partial: Omit<Ind
 
 function writeAll(fd: number, bytes: Uint8Array, position: number | null): void {
   let off = 0;
-  while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off, position === null ? null : position + off);
+  while (off < bytes.length)
+    off += writeSync(fd, bytes, off, bytes.length - off, position === null ? null : position + off);
 }
 
 /**
@@ -307,7 +352,14 @@ function writeAt(path: string, data: FileData, position: number | null): void {
  * writing nothing, when the new rows do not fit the index's row format (the
  * caller rebuilds it).
  */
-export function appendIndex(indexDir: string, deviceId: string, meta: IndexMeta, previousRows: number, rows: Float64Array, count: number): boolean {
+export function appendIndex(
+  indexDir: string,
+  deviceId: string,
+  meta: IndexMeta,
+  previousRows: number,
+  rows: Float64Array,
+  count: number,
+): boolean {
   const encoded = encodeAppend(rows, count, previousRows, meta.blockStarts, meta.rowFormat);
   if (!encoded) return false;
   const paths = indexPaths(indexDir, deviceId, meta.signal);
@@ -319,7 +371,11 @@ export function appendIndex(indexDir: string, deviceId: string, meta: IndexMeta,
   writeAt(paths.bin, encoded, null);
   combined.set(rows.subarray(0, count * 2), carried * 2);
   const summaries = summarize(combined, carried + count);
-  writeAt(paths.sum, new Uint8Array(summaries.buffer, 0, summaries.byteLength), (pageStart / SUMMARY_ROWS) * SUMMARY_BYTES);
+  writeAt(
+    paths.sum,
+    new Uint8Array(summaries.buffer, 0, summaries.byteLength),
+    (pageStart / SUMMARY_ROWS) * SUMMARY_BYTES,
+  );
   writeAtomic(paths.meta, JSON.stringify(meta));
   return true;
 }

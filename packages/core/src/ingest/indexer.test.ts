@@ -10,10 +10,17 @@ import { NotRegularFileError } from './source-file.js';
 const scratch = scratchRoot();
 afterAll(() => scratch.remove());
 const T0 = Date.UTC(2024, 2, 1);
-const minutes = (n: number, from = 0) => Array.from({ length: n }, (_, i) => [stamp(T0 + (from + i) * 60_000), 50 + i / 10] as [string, number]);
+const minutes = (n: number, from = 0) =>
+  Array.from({ length: n }, (_, i) => [stamp(T0 + (from + i) * 60_000), 50 + i / 10] as [string, number]);
 
 function job(signal: string): IndexJob {
-  return { csvPath: join(scratch.root, 'DEV', `${signal}.csv`), indexDir: join(scratch.root, '.bess-index'), deviceId: 'DEV', signal, utcOffsetMs: 0 };
+  return {
+    csvPath: join(scratch.root, 'DEV', `${signal}.csv`),
+    indexDir: join(scratch.root, '.bess-index'),
+    deviceId: 'DEV',
+    signal,
+    utcOffsetMs: 0,
+  };
 }
 
 describe('indexSignalFile', () => {
@@ -30,7 +37,9 @@ describe('indexSignalFile', () => {
 
   it('counts readings outside the signal’s physical range, wherever they fall among its pages', async () => {
     // 1,000 readings (four summary pages); three impossible SOC values, in the first and the last page.
-    const rows = minutes(1000).map(([t], i) => [t, i === 3 ? -5 : i === 998 ? 101 : i === 999 ? 250 : 40 + (i % 50)] as [string, number]);
+    const rows = minutes(1000).map(
+      ([t], i) => [t, i === 3 ? -5 : i === 998 ? 101 : i === 999 ? 250 : 40 + (i % 50)] as [string, number],
+    );
     const csvPath = scratch.write('RANGE', 'bms1_soc', csv('bms1_soc', rows));
     const built = await indexSignalFile({ ...job('bms1_soc'), csvPath, deviceId: 'RANGE' });
     expect(built.meta.rows).toBe(1000);
@@ -40,7 +49,10 @@ describe('indexSignalFile', () => {
   it('reads only the appended bytes when a file grows (live tail)', async () => {
     const path = scratch.write('DEV', 'bms1_v', csv('bms1_v', minutes(50)));
     const before = await indexSignalFile(job('bms1_v'));
-    const extra = minutes(10, 50).map(([t, v]) => `${t},${v}\n`).join('') + 'garbage\n';
+    const extra =
+      minutes(10, 50)
+        .map(([t, v]) => `${t},${v}\n`)
+        .join('') + 'garbage\n';
     appendFileSync(path, extra);
     const after = await indexSignalFile(job('bms1_v'));
     expect(after.action).toBe('appended');
@@ -54,7 +66,14 @@ describe('indexSignalFile', () => {
   });
 
   it('stores rows compactly and rebuilds, rather than appends, when new readings need more decimals', async () => {
-    const path = scratch.write('DEV', 'bms1_cell_ave_v', csv('bms1_cell_ave_v', minutes(300).map(([t], i) => [t, (3.2 + (i % 10) / 100).toFixed(2)] as [string, string])));
+    const path = scratch.write(
+      'DEV',
+      'bms1_cell_ave_v',
+      csv(
+        'bms1_cell_ave_v',
+        minutes(300).map(([t], i) => [t, (3.2 + (i % 10) / 100).toFixed(2)] as [string, string]),
+      ),
+    );
     const before = await indexSignalFile(job('bms1_cell_ave_v'));
     expect(before.meta.rowFormat).toEqual({ kind: 'narrow', scale: 2 });
     appendFileSync(path, `${stamp(T0 + 300 * 60_000)},3.28451\n`);
@@ -129,7 +148,8 @@ describe('indexSignalFile', () => {
 });
 
 describe('broken files never stop ingestion and every line is accounted for', () => {
-  const totalRejected = (q: { rejected: Record<string, number> }) => Object.values(q.rejected).reduce((a, b) => a + b, 0);
+  const totalRejected = (q: { rejected: Record<string, number> }) =>
+    Object.values(q.rejected).reduce((a, b) => a + b, 0);
 
   it('binary garbage with stray quotes and NUL bytes', async () => {
     let seed = 99;

@@ -69,7 +69,11 @@ export async function indexSignalFile(job: IndexJob): Promise<IndexOutcome> {
 type FileStamp = Omit<SourceStamp, 'headHash'>;
 
 function canAppend(fd: number, previous: IndexMeta, size: number, ino: number): boolean {
-  return size > previous.source.size && previous.source.ino === ino && headHash(fd, previous.source.size) === previous.source.headHash;
+  return (
+    size > previous.source.size &&
+    previous.source.ino === ino &&
+    headHash(fd, previous.source.size) === previous.source.headHash
+  );
 }
 
 async function buildIndex(job: IndexJob, fd: number, file: FileStamp): Promise<IndexOutcome> {
@@ -118,7 +122,10 @@ async function buildIndex(job: IndexJob, fd: number, file: FileStamp): Promise<I
     quality: qualityOf(job.signal, readings, parser, summaries),
     blockStarts,
   };
-  const written = writeIndex(job.indexDir, job.deviceId, meta, readings.rows, summaries, { decimals: readings.decimals, valueBound: valueBound(job.signal, summaries) });
+  const written = writeIndex(job.indexDir, job.deviceId, meta, readings.rows, summaries, {
+    decimals: readings.decimals,
+    valueBound: valueBound(job.signal, summaries),
+  });
   readings.release();
   return { meta: written, action: 'built', bytesRead: size };
 }
@@ -129,7 +136,12 @@ async function buildIndex(job: IndexJob, fd: number, file: FileStamp): Promise<I
  * CSV quoting are read by fast-csv, still from where the index stopped: one quoted line must not
  * make every later append re-read the whole file.
  */
-async function appendRows(job: IndexJob, fd: number, previous: IndexMeta, file: FileStamp): Promise<IndexOutcome | null> {
+async function appendRows(
+  job: IndexJob,
+  fd: number,
+  previous: IndexMeta,
+  file: FileStamp,
+): Promise<IndexOutcome | null> {
   const { size } = file;
   if (previous.staleAfterMs === null) return null;
   let builder = new ReadingBuilder(job.utcOffsetMs);
@@ -185,7 +197,11 @@ async function appendRows(job: IndexJob, fd: number, previous: IndexMeta, file: 
 
 function withoutPendingLine(meta: IndexMeta): SignalQuality {
   if (!meta.endedUnterminated || meta.quality.rejected.truncated === 0) return meta.quality;
-  return { ...meta.quality, linesRead: meta.quality.linesRead - 1, rejected: { ...meta.quality.rejected, truncated: meta.quality.rejected.truncated - 1 } };
+  return {
+    ...meta.quality,
+    linesRead: meta.quality.linesRead - 1,
+    rejected: { ...meta.quality.rejected, truncated: meta.quality.rejected.truncated - 1 },
+  };
 }
 
 /**
@@ -219,7 +235,8 @@ function scanRange(fd: number, scanner: LineScanner, start: number, end: number)
  */
 function valueBound(signal: string, summaries: Float64Array): number {
   let bound = Math.max(...describeSignal(signal).range.map(Math.abs));
-  for (let o = 0; o < summaries.length; o += SUMMARY_FIELDS) bound = Math.max(bound, -summaries[o + 2]!, summaries[o + 3]!);
+  for (let o = 0; o < summaries.length; o += SUMMARY_FIELDS)
+    bound = Math.max(bound, -summaries[o + 2]!, summaries[o + 3]!);
   return bound;
 }
 
@@ -232,7 +249,12 @@ function lastRowOf(rows: Float64Array, count: number): [number, number] | null {
  * hold a value out of range, and only those are read; an append, a few polls' rows, reads its
  * values directly rather than summarising them a second time (appendIndex summarises its pages).
  */
-function qualityOf(signal: string, readings: FinishedReadings, parser: SignalQuality['parser'], summaries?: Float64Array): SignalQuality {
+function qualityOf(
+  signal: string,
+  readings: FinishedReadings,
+  parser: SignalQuality['parser'],
+  summaries?: Float64Array,
+): SignalQuality {
   const [low, high] = describeSignal(signal).range;
   const outsideIn = (from: number, to: number): number => {
     let n = 0;

@@ -27,7 +27,10 @@ export class IndexPool {
   /** Jobs each running worker has been handed and not finished. */
   private readonly load = new Map<Worker, number>();
   private readonly queue: { job: IndexJob; resolve: (o: IndexOutcome) => void; reject: (e: Error) => void }[] = [];
-  private readonly pending = new Map<number, { resolve: (o: IndexOutcome) => void; reject: (e: Error) => void; worker: Worker; timer: NodeJS.Timeout }>();
+  private readonly pending = new Map<
+    number,
+    { resolve: (o: IndexOutcome) => void; reject: (e: Error) => void; worker: Worker; timer: NodeJS.Timeout }
+  >();
   private readonly workerUrl = new URL('./index-worker.js', import.meta.url);
   private nextId = 0;
   private closing = false;
@@ -118,7 +121,12 @@ export class IndexPool {
       const task = this.queue.shift()!;
       const id = this.nextId++;
       const timer = setTimeout(
-        () => this.replace(worker, new Error(`indexing ${task.job.csvPath} took over ${this.jobTimeoutMs} ms; its worker was replaced`), false),
+        () =>
+          this.replace(
+            worker,
+            new Error(`indexing ${task.job.csvPath} took over ${this.jobTimeoutMs} ms; its worker was replaced`),
+            false,
+          ),
         this.jobTimeoutMs,
       );
       timer.unref();
@@ -137,7 +145,8 @@ export class IndexPool {
    */
   private leastLoaded(): Worker | null {
     let best: Worker | null = null;
-    for (const worker of this.workers) if (best === null || this.load.get(worker)! < this.load.get(best)!) best = worker;
+    for (const worker of this.workers)
+      if (best === null || this.load.get(worker)! < this.load.get(best)!) best = worker;
     if (best && this.load.get(best) === 0) return best;
     if (this.workers.length < this.size) return this.spawn();
     return best && this.load.get(best)! < JOBS_PER_WORKER ? best : null;

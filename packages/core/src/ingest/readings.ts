@@ -22,7 +22,8 @@ const ROWS_STEP = 1 << 20;
 function acquireRows(length: number): Float64Array {
   let best = -1;
   for (let i = 0; i < spareBuffers.length; i++) {
-    if (spareBuffers[i]!.length >= length && (best < 0 || spareBuffers[i]!.length < spareBuffers[best]!.length)) best = i;
+    if (spareBuffers[i]!.length >= length && (best < 0 || spareBuffers[i]!.length < spareBuffers[best]!.length))
+      best = i;
   }
   if (best >= 0) return spareBuffers.splice(best, 1)[0]!;
   return new Float64Array(length <= ROWS_STEP ? length : Math.ceil(length / ROWS_STEP) * ROWS_STEP);

@@ -19,7 +19,12 @@ function blockStarts(rows: Float64Array, count: number): number[] {
 }
 
 /** Writes rows in their smallest format, as the index does (pieces, and rewinds when a scale fails). */
-function store(rows: Float64Array, count: number, decimals: number, valueBound = Infinity): { format: RowFormat; bytes: Buffer } {
+function store(
+  rows: Float64Array,
+  count: number,
+  decimals: number,
+  valueBound = Infinity,
+): { format: RowFormat; bytes: Buffer } {
   const pieces: Uint8Array[] = [];
   const format = writeSmallest(rows, count, blockStarts(rows, count), decimals, valueBound, {
     write: (bytes) => pieces.push(bytes.slice()),
@@ -37,7 +42,14 @@ function load(bytes: Buffer, rows: Float64Array, count: number, format: RowForma
   const size = rowBytes(format);
   for (let first = 0; first < count; first += BLOCK_ROWS) {
     const n = Math.min(BLOCK_ROWS, count - first);
-    decodeRows(bytes.subarray(first * size, (first + n) * size), n, first, starts, format, out.subarray(first * 2, (first + n) * 2));
+    decodeRows(
+      bytes.subarray(first * size, (first + n) * size),
+      n,
+      first,
+      starts,
+      format,
+      out.subarray(first * 2, (first + n) * 2),
+    );
   }
   return out;
 }
@@ -48,7 +60,9 @@ describe('row formats', () => {
   it('stores telemetry-like readings past int16 in 8 bytes and gives every one back bit for bit', () => {
     const n = 9 * BLOCK_ROWS + 17; // more than one 32,768-row encoding piece
     const times = Array.from({ length: n }, (_, i) => T0 + i * 30_000 + (i % 7) * 13);
-    const values = Array.from({ length: n }, (_, i) => (i % 11 === 0 ? -0 : Math.round(Math.sin(i / 50) * 4_000_000) / 1000));
+    const values = Array.from({ length: n }, (_, i) =>
+      i % 11 === 0 ? -0 : Math.round(Math.sin(i / 50) * 4_000_000) / 1000,
+    );
     const rows = rowsOf(times, values);
     const { format, bytes } = store(rows, n, 3);
     expect(format).toEqual({ kind: 'compact', scale: 3 });
@@ -60,7 +74,9 @@ describe('row formats', () => {
     const n = 9 * BLOCK_ROWS + 17;
     const times = Array.from({ length: n }, (_, i) => T0 + i * 1000 + (i % 5) * 7);
     // cell voltages in mV, with -0 and both ends of int16 at scale 3
-    const values = Array.from({ length: n }, (_, i) => (i === 5 ? -0 : i === 6 ? 32.766 : i === 7 ? -32.766 : (3000 + (i % 400)) / 1000));
+    const values = Array.from({ length: n }, (_, i) =>
+      i === 5 ? -0 : i === 6 ? 32.766 : i === 7 ? -32.766 : (3000 + (i % 400)) / 1000,
+    );
     const rows = rowsOf(times, values);
     const narrow = store(rows, n, 3, 32.766);
     expect(narrow.format).toEqual({ kind: 'narrow', scale: 3 });
@@ -75,7 +91,10 @@ describe('row formats', () => {
   it('finds the scale the values need when the parser did not say', () => {
     // 40,000 rows: the failing value sits in the second written piece, so the first is rewound
     const n = 40_000;
-    const rows = rowsOf(Array.from({ length: n }, (_, i) => T0 + i * 1000), Array.from({ length: n }, (_, i) => (i === 39_000 ? -0.00001 : i % 2 ? 3.3 : 3.2845)));
+    const rows = rowsOf(
+      Array.from({ length: n }, (_, i) => T0 + i * 1000),
+      Array.from({ length: n }, (_, i) => (i === 39_000 ? -0.00001 : i % 2 ? 3.3 : 3.2845)),
+    );
     const { format, bytes } = store(rows, n, 0);
     expect(format).toEqual({ kind: 'compact', scale: 5 });
     expect(bits(load(bytes, rows, n, format))).toEqual(bits(rows));

@@ -54,16 +54,27 @@ export interface RowSink {
  * (read and plausible): int16 values only when it fits too, since a live append
  * past the format's values rebuilds the index.
  */
-export function writeSmallest(rows: Float64Array, count: number, blockStarts: readonly number[], decimals: number, valueBound: number, out: RowSink): RowFormat {
+export function writeSmallest(
+  rows: Float64Array,
+  count: number,
+  blockStarts: readonly number[],
+  decimals: number,
+  valueBound: number,
+  out: RowSink,
+): RowFormat {
   for (let scale = Math.max(0, decimals); scale <= MAX_SCALE; scale++) {
     // Below the limit by one: a value at the bound rounds to at most limit - 1.
-    const format: ScaledFormat = { kind: valueBound * POW10[scale]! < VALUE_CODES.narrow.limit - 1 ? 'narrow' : 'compact', scale };
+    const format: ScaledFormat = {
+      kind: valueBound * POW10[scale]! < VALUE_CODES.narrow.limit - 1 ? 'narrow' : 'compact',
+      scale,
+    };
     const failed = writeScaled(rows, count, blockStarts, format, out);
     if (failed < 0) return format;
     out.rewind();
     // A time that does not fit, or a value already past int32, fits no larger scale either.
     const dt = rows[failed * 2]! - blockStarts[Math.floor(failed / BLOCK_ROWS)]!;
-    if (dt >>> 0 !== dt || Math.abs(Math.round(rows[failed * 2 + 1]! * POW10[scale]!)) >= VALUE_CODES.compact.limit) break;
+    if (dt >>> 0 !== dt || Math.abs(Math.round(rows[failed * 2 + 1]! * POW10[scale]!)) >= VALUE_CODES.compact.limit)
+      break;
   }
   writeWide(rows, count, out);
   return { kind: 'wide' };
@@ -74,7 +85,13 @@ export function writeSmallest(rows: Float64Array, count: number, blockStarts: re
  * scratch buffer; stops at the first row that does not fit and returns it (the pieces before it
  * are written), or -1 when all were.
  */
-function writeScaled(rows: Float64Array, count: number, blockStarts: readonly number[], format: ScaledFormat, out: RowSink): number {
+function writeScaled(
+  rows: Float64Array,
+  count: number,
+  blockStarts: readonly number[],
+  format: ScaledFormat,
+  out: RowSink,
+): number {
   const size = rowBytes(format);
   const buffer = scratchBytes(ENCODE_ROWS * size);
   const view = new DataView(buffer);
@@ -96,7 +113,13 @@ function writeWide(rows: Float64Array, count: number, out: RowSink): void {
  * writes them, or null when one does not fit it (the caller rebuilds the index). Checked and
  * encoded in one pass into a buffer of their own: appends are the rows of a few polls.
  */
-export function encodeAppend(rows: Float64Array, count: number, firstRow: number, blockStarts: readonly number[], format: RowFormat): Uint8Array | null {
+export function encodeAppend(
+  rows: Float64Array,
+  count: number,
+  firstRow: number,
+  blockStarts: readonly number[],
+  format: RowFormat,
+): Uint8Array | null {
   if (format.kind === 'wide') return new Uint8Array(rows.buffer, rows.byteOffset, count * WIDE_BYTES);
   const buffer = new ArrayBuffer(count * rowBytes(format));
   const fits = encodeInto(rows, 0, count, firstRow, blockStarts, format, new DataView(buffer)) < 0;
@@ -108,11 +131,19 @@ export function encodeAppend(rows: Float64Array, count: number, firstRow: number
  * start, little-endian): returns the first row that does not fit, or -1. One pass a block, with
  * the block's time base in a local: this runs once per reading.
  */
-function encodeInto(rows: Float64Array, from: number, to: number, firstRow: number, blockStarts: readonly number[], format: ScaledFormat, view: DataView): number {
+function encodeInto(
+  rows: Float64Array,
+  from: number,
+  to: number,
+  firstRow: number,
+  blockStarts: readonly number[],
+  format: ScaledFormat,
+  view: DataView,
+): number {
   const pow = POW10[format.scale]!;
   const { bytes, negativeZero, limit } = VALUE_CODES[format.kind];
   const narrow = format.kind === 'narrow';
-  for (let i = from; i < to; ) {
+  for (let i = from; i < to;) {
     const block = Math.floor((firstRow + i) / BLOCK_ROWS);
     const base = blockStarts[block]!;
     const end = Math.min(to, (block + 1) * BLOCK_ROWS - firstRow);
@@ -148,7 +179,14 @@ function scratchBytes(bytes: number): ArrayBuffer {
  * Stored rows back to `[t, v, ...]`. `firstRow` is the signal row of `bytes`' first
  * row; all rows must lie in that row's block (a block or a page is read at a time).
  */
-export function decodeRows(bytes: Uint8Array, count: number, firstRow: number, blockStarts: readonly number[], format: RowFormat, into: Float64Array): Float64Array {
+export function decodeRows(
+  bytes: Uint8Array,
+  count: number,
+  firstRow: number,
+  blockStarts: readonly number[],
+  format: RowFormat,
+  into: Float64Array,
+): Float64Array {
   if (format.kind === 'wide') {
     new Uint8Array(into.buffer, into.byteOffset, count * WIDE_BYTES).set(bytes.subarray(0, count * WIDE_BYTES));
     return into;

@@ -55,7 +55,15 @@ export class LineScanner {
   }
 
   private scan(buf: Buffer, start: number): void {
-    if (start === 0 && this.atFileStart && this.consumedBytes === 0 && buf.length >= 3 && buf[0] === BOM[0] && buf[1] === BOM[1] && buf[2] === BOM[2]) {
+    if (
+      start === 0 &&
+      this.atFileStart &&
+      this.consumedBytes === 0 &&
+      buf.length >= 3 &&
+      buf[0] === BOM[0] &&
+      buf[1] === BOM[1] &&
+      buf[2] === BOM[2]
+    ) {
       start = 3;
       this.consumedBytes = 3;
     }

@@ -53,7 +53,9 @@ export function isRegularFile(path: string): boolean {
 }
 
 /** What a directory entry or a file's stat is, in words, when it is not a regular file. */
-export function kindOf(st: Pick<Stats, 'isSymbolicLink' | 'isFIFO' | 'isDirectory' | 'isCharacterDevice' | 'isBlockDevice' | 'isSocket'>): string {
+export function kindOf(
+  st: Pick<Stats, 'isSymbolicLink' | 'isFIFO' | 'isDirectory' | 'isCharacterDevice' | 'isBlockDevice' | 'isSocket'>,
+): string {
   if (st.isSymbolicLink()) return 'a symbolic link';
   if (st.isFIFO()) return 'a named pipe';
   if (st.isDirectory()) return 'a directory';
@@ -70,7 +72,7 @@ const TAIL_WINDOW = 64 * 1024;
  */
 export function completeLinesEnd(fd: number, start: number, end: number): number {
   const buf = Buffer.allocUnsafe(TAIL_WINDOW);
-  for (let to = end; to > start; ) {
+  for (let to = end; to > start;) {
     const from = Math.max(start, to - TAIL_WINDOW);
     const n = readSync(fd, buf, 0, to - from, from);
     const nl = buf.subarray(0, n).lastIndexOf(NEWLINE);

@@ -4,7 +4,11 @@ import { Lru } from './signal-reader.js';
 describe('Lru', () => {
   it('evicts the least recently used entries once the cost bound is passed', () => {
     const evicted: string[] = [];
-    const lru = new Lru<number>(3, () => 1, (_, key) => evicted.push(key));
+    const lru = new Lru<number>(
+      3,
+      () => 1,
+      (_, key) => evicted.push(key),
+    );
     for (const k of ['a', 'b', 'c']) lru.get(k, () => 1);
     lru.get('a', () => 99); // a hit refreshes a, and does not reload it
     lru.get('d', () => 1);

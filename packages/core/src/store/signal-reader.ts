@@ -1,5 +1,14 @@
 import { closeSync, openSync } from 'node:fs';
-import { BLOCK_ROWS, readFully, readRows, summarize, SUMMARY_FIELDS, SUMMARY_ROWS, summaryPages, type IndexMeta } from '../ingest/index-store.js';
+import {
+  BLOCK_ROWS,
+  readFully,
+  readRows,
+  summarize,
+  SUMMARY_FIELDS,
+  SUMMARY_ROWS,
+  summaryPages,
+  type IndexMeta,
+} from '../ingest/index-store.js';
 import { IndexDamagedError } from '../types.js';
 
 interface LruNode<V> {
@@ -93,7 +102,11 @@ export class BlockCache extends Lru<Float64Array> {
 
 /** Open file descriptors, capped so a dataset of thousands of signals stays under the process limit. */
 class DescriptorPool {
-  private readonly open = new Lru<number>(256, () => 1, (fd) => closeSync(fd));
+  private readonly open = new Lru<number>(
+    256,
+    () => 1,
+    (fd) => closeSync(fd),
+  );
 
   fd(path: string): number {
     return this.open.get(path, () => openSync(path, 'r'));
@@ -140,7 +153,9 @@ export class SignalReader {
     } catch (error) {
       this.onDamaged();
       // Shorter than its meta says, or unreadable: as damaged as wrong bytes.
-      throw error instanceof IndexDamagedError ? error : new IndexDamagedError(this.binPath, Math.floor(first / SUMMARY_ROWS));
+      throw error instanceof IndexDamagedError
+        ? error
+        : new IndexDamagedError(this.binPath, Math.floor(first / SUMMARY_ROWS));
     }
   }
 
@@ -154,14 +169,19 @@ export class SignalReader {
     const fullPages = Math.floor(length / SUMMARY_ROWS);
     if (fullPages === 0 || !Number.isInteger(firstPage)) return;
     const expected = new Float64Array(fullPages * SUMMARY_FIELDS);
-    readFully(descriptors.fd(this.sumPath), new Uint8Array(expected.buffer), firstPage * SUMMARY_FIELDS * 8, this.sumPath);
+    readFully(
+      descriptors.fd(this.sumPath),
+      new Uint8Array(expected.buffer),
+      firstPage * SUMMARY_FIELDS * 8,
+      this.sumPath,
+    );
     // Summarised as the writer summarised them (same order of sums), so equal rows give equal bits.
     const actual = summarize(rows, fullPages * SUMMARY_ROWS);
     for (let i = 0; i < actual.length; i++) {
-      if (actual[i] !== expected[i]) throw new IndexDamagedError(this.binPath, firstPage + Math.floor(i / SUMMARY_FIELDS));
+      if (actual[i] !== expected[i])
+        throw new IndexDamagedError(this.binPath, firstPage + Math.floor(i / SUMMARY_FIELDS));
     }
   }
-
 
   get rows(): number {
     return this.meta.rows;
@@ -310,10 +330,19 @@ function firstInconsistentPage(summaries: Float64Array, meta: IndexMeta): number
   let previousLast = -Infinity;
   for (let p = 0; p < pages; p++) {
     const o = p * SUMMARY_FIELDS;
-    const [tFirst, tLast, min, max, sum, count] = [summaries[o]!, summaries[o + 1]!, summaries[o + 2]!, summaries[o + 3]!, summaries[o + 4]!, summaries[o + 5]!];
+    const [tFirst, tLast, min, max, sum, count] = [
+      summaries[o]!,
+      summaries[o + 1]!,
+      summaries[o + 2]!,
+      summaries[o + 3]!,
+      summaries[o + 4]!,
+      summaries[o + 5]!,
+    ];
     // The last page may already have grown by a live append the meta does not know yet.
-    const countOk = p < pages - 1 ? count === SUMMARY_ROWS : count >= meta.rows - p * SUMMARY_ROWS && count <= SUMMARY_ROWS;
-    const blockStart = (p * SUMMARY_ROWS) % BLOCK_ROWS === 0 ? meta.blockStarts[(p * SUMMARY_ROWS) / BLOCK_ROWS] : tFirst;
+    const countOk =
+      p < pages - 1 ? count === SUMMARY_ROWS : count >= meta.rows - p * SUMMARY_ROWS && count <= SUMMARY_ROWS;
+    const blockStart =
+      (p * SUMMARY_ROWS) % BLOCK_ROWS === 0 ? meta.blockStarts[(p * SUMMARY_ROWS) / BLOCK_ROWS] : tFirst;
     const mean = sum / count;
     const ok =
       countOk &&

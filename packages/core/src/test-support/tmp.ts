@@ -3,7 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 /** A scratch data root that a test fills with CSV files and removes afterwards. */
-export function scratchRoot(): { root: string; write: (device: string, signal: string, text: string) => string; remove: () => void } {
+export function scratchRoot(): {
+  root: string;
+  write: (device: string, signal: string, text: string) => string;
+  remove: () => void;
+} {
   const root = mkdtempSync(join(tmpdir(), 'bess-test-'));
   return {
     root,
