@@ -22,13 +22,18 @@ export default tseslint.config(
   {
     languageOptions: {
       globals: { ...globals.node },
-      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
+      parserOptions: {
+        projectService: { allowDefaultProject: ['*.js', 'packages/*/vitest.config.ts'] },
+        tsconfigRootDir: import.meta.dirname,
+      },
     },
     linterOptions: { reportUnusedDisableDirectives: 'error' },
     rules: {
       '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'inline-type-imports' }],
       '@typescript-eslint/switch-exhaustiveness-check': ['error', { considerDefaultExhaustiveForUnions: true }],
       '@typescript-eslint/no-floating-promises': 'error',
+      // Interface methods stay async without an await, so that a throw becomes a rejection.
+      '@typescript-eslint/require-await': 'off',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
     },
   },
@@ -59,7 +64,7 @@ export default tseslint.config(
           ],
           patterns: [
             {
-              group: ['@bess/core', '@bess/core/*', '!@bess/core/catalog'],
+              regex: '^@bess/core(?!/catalog$)',
               message: 'The dashboard imports only @bess/core/catalog.',
             },
             {

@@ -38,7 +38,7 @@ const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false });
 http.on('upgrade', (req, socket, head) => {
   wss.handleUpgrade(req, socket, head, (ws) => {
     ws.on('message', (data) => {
-      const request = JSON.parse(String(data)) as {
+      const request = JSON.parse((data as Buffer).toString()) as {
         id: unknown;
         params: { input: { deviceId: string; interval: number } };
       };

@@ -27,10 +27,10 @@ const PRESETS: Record<string, { days: number; start: string }> = {
   '1gb': { days: 90, start: '2024-03-01' },
   full: { days: 640, start: '2023-09-01' },
 };
-const preset = PRESETS[values.preset!];
+const preset = PRESETS[values.preset];
 if (!preset) throw new Error(`unknown preset ${values.preset}; one of ${Object.keys(PRESETS).join(', ')}`);
 const days = values.days ? Number(values.days) : preset.days;
-const skip = new Set(values.skip!.split(',').filter(Boolean));
+const skip = new Set(values.skip.split(',').filter(Boolean));
 
 const root = join(benchDir, 'data', `${values.preset}-${days}d`);
 const indexDir = join(root, '.bess-index');

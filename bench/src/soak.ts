@@ -55,7 +55,7 @@ for (let i = 0; i < subscribers; i++) {
   );
   closers.push(() => {
     sub.unsubscribe();
-    wsClient.close();
+    void wsClient.close();
   });
 }
 

@@ -307,7 +307,7 @@ function socket(query = `?api_key=${KEY_A}`): Promise<{ ws: WebSocket; messages:
     const ws = new WebSocket(`ws://127.0.0.1:${port}/trpc${query}`);
     const messages: unknown[] = [];
     const closed = new Promise<number>((r) => ws.once('close', (code) => r(code)));
-    ws.on('message', (m) => messages.push(JSON.parse(String(m))));
+    ws.on('message', (m) => messages.push(JSON.parse((m as Buffer).toString())));
     ws.once('open', () => resolve({ ws, messages, closed }));
     ws.once('error', reject);
   });
@@ -342,7 +342,7 @@ describe('browser sessions', () => {
           }),
         ),
       );
-      ws.on('message', (m) => String(m).includes('"data"') && resolve(String(m)));
+      ws.on('message', (m) => (m as Buffer).toString().includes('"data"') && resolve((m as Buffer).toString()));
       ws.once('close', (code) => reject(new Error(`closed ${code}`)));
     });
     expect(first).toContain('"timestamp"');

@@ -43,7 +43,7 @@ export function createBessClient(options: BessClientOptions): BessClient {
       ...(options.WebSocket ? { WebSocket: options.WebSocket as typeof WebSocket } : {}),
       ...(options.apiKey ? { connectionParams: { apiKey: options.apiKey } } : {}),
     });
-    closeSocket = () => wsClient.close();
+    closeSocket = () => void wsClient.close();
     subscriptions = wsLink<AppRouter>({ client: wsClient });
   } else {
     subscriptions = httpSubscriptionLink<AppRouter, typeof EventSource>({

@@ -42,9 +42,9 @@ describe('a data folder with traps in it', () => {
     const started = performance.now();
     await refresh();
     expect(performance.now() - started).toBeLessThan(5000);
-    const ready = JSON.parse(await text('/ready'));
+    const ready = JSON.parse(await text('/ready')) as { problems: { signal: string }[] };
     expect(ready).toMatchObject({ ready: true, refusedFiles: 3, failedFiles: 0 });
-    expect(ready.problems.map((p: { signal: string }) => p.signal).sort()).toEqual(['leak', 'null', 'pipe']);
+    expect(ready.problems.map((p) => p.signal).sort()).toEqual(['leak', 'null', 'pipe']);
     expect(await text('/metrics')).toContain('bess_ingest_problem_files{kind="refused"} 3');
     const summary = await text(
       `/trpc/devices.summary?input=${encodeURIComponent(JSON.stringify({ deviceId: DEVICE }))}`,

@@ -20,7 +20,7 @@ const KINDS: RecordKind[] = ['bms', 'pcs'];
 const HEARTBEAT_MS = 15_000;
 const EXPORT_PAGE = 1000;
 
-export const REST_ENDPOINTS = [
+const REST_ENDPOINTS = [
   { method: 'GET', path: '/', description: 'API information and available endpoints' },
   { method: 'GET', path: '/health', description: 'Liveness probe' },
   { method: 'GET', path: '/ready', description: 'Readiness: indexes loaded' },

@@ -6,6 +6,11 @@ import { createBessClient, type BessClient } from './client.js';
 import { eventually, startSampleServer } from './test-support/server.js';
 import type { BessServer } from './server.js';
 
+interface RestPage {
+  data: Record<string, unknown>[];
+  total_records: number;
+}
+
 const DEVICE = 'ZHPESS232A230002';
 let server: BessServer;
 let stop: () => Promise<void>;
@@ -157,12 +162,12 @@ describe('subscriptions', () => {
 
 describe('prototype REST surface', () => {
   it('serves the info, device lists and batches in the seed’s shape', async () => {
-    const info = JSON.parse((await get('/')).body);
-    expect(info.endpoints.map((e: { path: string }) => e.path)).toContain('/bms/{device_id}/stream');
+    const info = JSON.parse((await get('/')).body) as { endpoints: { path: string }[] };
+    expect(info.endpoints.map((e) => e.path)).toContain('/bms/{device_id}/stream');
     for (const kind of ['bms', 'pcs']) {
-      const devices = JSON.parse((await get(`/${kind}/devices`)).body);
+      const devices = JSON.parse((await get(`/${kind}/devices`)).body) as { devices: string[] };
       expect(devices.devices).toContain(DEVICE);
-      const page = JSON.parse((await get(`/${kind}/${DEVICE}?batch_size=10&skip=0`)).body);
+      const page = JSON.parse((await get(`/${kind}/${DEVICE}?batch_size=10&skip=0`)).body) as RestPage;
       expect(page).toMatchObject({ device_id: DEVICE, batch_size: 10, skip: 0 });
       expect(page.data).toHaveLength(10);
       expect(page.total_records).toBeGreaterThan(1000);
@@ -180,7 +185,7 @@ describe('prototype REST surface', () => {
     ]) {
       const res = await get(path);
       expect(res.status, path).toBe(422);
-      expect(JSON.parse(res.body).detail[0].loc[0]).toBe('query');
+      expect((JSON.parse(res.body) as { detail: { loc: string[] }[] }).detail[0]?.loc[0]).toBe('query');
     }
     for (const path of [
       '/bms/..%2F..%2Fetc',
@@ -236,19 +241,21 @@ describe('prototype REST surface', () => {
     const res = await get(`/pcs/${DEVICE}/export.csv?from=${from}&to=${from + 3_600_000}`);
     expect(res.status).toBe(200);
     expect(res.body.trimEnd().split('\n')).toHaveLength(1 + 121);
-    const page = JSON.parse((await get(`/bms/${DEVICE}?from=${from}&batch_size=1`)).body);
-    expect(page.data[0].timestamp >= '2024-03-01T10:00:00Z').toBe(true);
+    const page = JSON.parse((await get(`/bms/${DEVICE}?from=${from}&batch_size=1`)).body) as RestPage;
+    expect(String(page.data[0]?.timestamp) >= '2024-03-01T10:00:00Z').toBe(true);
   });
 
   it('publishes an OpenAPI document and Swagger UI, and health', async () => {
-    const doc = JSON.parse((await get('/openapi.json')).body);
+    const doc = JSON.parse((await get('/openapi.json')).body) as {
+      paths: Record<string, { get: { parameters: { name: string }[] } }>;
+    };
     expect(Object.keys(doc.paths)).toEqual(
       expect.arrayContaining(['/bms/{device_id}', '/pcs/{device_id}/stream', '/bms/{device_id}/export.csv']),
     );
-    const params = doc.paths['/bms/{device_id}'].get.parameters.map((p: { name: string }) => p.name);
+    const params = doc.paths['/bms/{device_id}']?.get.parameters.map((p) => p.name);
     expect(params).toEqual(expect.arrayContaining(['device_id', 'batch_size', 'skip', 'from', 'to', 'step']));
     expect((await get('/docs')).body).toContain('swagger-ui');
     expect((await get('/docs/swagger-ui-bundle.js')).status).toBe(200);
-    expect(JSON.parse((await get('/health')).body).status).toBe('ok');
+    expect((JSON.parse((await get('/health')).body) as { status: string }).status).toBe('ok');
   });
 });

@@ -371,18 +371,20 @@ export async function createBessServer(options: ServerOptions): Promise<BessServ
     experimental_encoder: streamEventEncoder(streamEventSent),
     // Keep-alive is ours (ops/keep-alive.ts): spread over time, protocol pings.
     createContext: ({ req, res, info }) => {
+      // tRPC types `res` from its own view of `ws`, which this workspace resolves to nothing.
+      const socket = res as unknown as WebSocket;
       const url = parseRequestTarget(req.url);
       const fromParams = info.connectionParams?.apiKey;
       const key = (url && keyOf(req, url)) ?? (typeof fromParams === 'string' ? fromParams : undefined);
       if (!admits(req, key)) {
-        res.close(4401, 'invalid API key');
+        socket.close(4401, 'invalid API key');
         throw new TRPCError({
           code: 'UNAUTHORIZED',
           message: 'an API key is required (connection params apiKey, or ?api_key=)',
         });
       }
-      authenticated.add(res);
-      const connection = connectionOf.get(res);
+      authenticated.add(socket);
+      const connection = connectionOf.get(socket);
       return { ...contextFor(req, key), ...(connection ? { connection } : {}) };
     },
   });

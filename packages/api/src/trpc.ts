@@ -24,13 +24,13 @@ export interface Context {
 }
 
 /** The input field a failure is about: the first zod issue's path, or the engine's field. */
-export function failedField(error: unknown): string | undefined {
+function failedField(error: unknown): string | undefined {
   if (error instanceof ZodError) return error.issues[0]?.path.join('.') || undefined;
   if (error instanceof BessError) return error.field;
   return undefined;
 }
 
-export function zodMessage(error: ZodError): string {
+function zodMessage(error: ZodError): string {
   return error.issues.map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message)).join('; ');
 }
 

@@ -36,7 +36,7 @@ export function streamEventEncoder(onStreamSend?: (event: StreamEvent) => void):
     },
     decode(data) {
       if (typeof data !== 'string') throw new Error('this server speaks JSON in text frames');
-      return JSON.parse(data);
+      return JSON.parse(data) as unknown;
     },
   };
 }

@@ -14,7 +14,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { openDataset } from './dataset.js';
 import { indexPaths } from './ingest/index-store.js';
 import { csv, scratchRoot, stamp } from './test-support/tmp.js';
-import { IndexDamagedError, type BessDataset } from './types.js';
+import { IndexDamagedError, type BessDataset, type BucketSeries, type Series } from './types.js';
 
 const T0 = Date.UTC(2024, 2, 1);
 const minutes = (n: number, f: (i: number) => number = (i) => 20 + (i % 600) / 10): [string, number][] =>
@@ -84,7 +84,7 @@ describe('file-system faults', () => {
     );
     expect(dataset.health().damagedBlocks).toBeGreaterThan(0);
     // The rebuild runs in the background; then the same range reads as the CSV says.
-    let series = null;
+    let series: Series | null = null;
     for (let i = 0; i < 100 && !series; i++) {
       await new Promise((r) => setTimeout(r, 20));
       series = await dataset.readSignal('CAB1', 'bms1_soc', from, from + 3_000 * 60_000).catch(() => null);
@@ -101,7 +101,7 @@ describe('file-system faults', () => {
     closeSync(fd);
     const range = [T0, T0 + 3 * 86_400_000] as const;
     await expect(dataset.downsample('CAB1', 'bms1_soc', ...range, 20)).rejects.toBeInstanceOf(IndexDamagedError);
-    let buckets = null;
+    let buckets: BucketSeries | null = null;
     for (let i = 0; i < 100 && !buckets; i++) {
       await new Promise((r) => setTimeout(r, 20));
       buckets = await dataset.downsample('CAB1', 'bms1_soc', ...range, 20).catch(() => null);

@@ -18,9 +18,9 @@ function series(periodS: number, fromS: number, toS: number, f: (s: number) => n
 
 beforeAll(async () => {
   // PCS at 30 s for 2 h with a 1 h offline gap in the middle; a slow 10-min temperature.
-  const pcsRows = (sig: string) => [...series(30, 0, 1800, (s) => s), ...series(30, 5400, 7200, (s) => s)];
-  scratch.write('CAB1', 'pcs1_ap', csv('pcs1_ap', pcsRows('pcs1_ap')));
-  scratch.write('CAB1', 'pcs1_dcv', csv('pcs1_dcv', pcsRows('pcs1_dcv')));
+  const pcsRows = () => [...series(30, 0, 1800, (s) => s), ...series(30, 5400, 7200, (s) => s)];
+  scratch.write('CAB1', 'pcs1_ap', csv('pcs1_ap', pcsRows()));
+  scratch.write('CAB1', 'pcs1_dcv', csv('pcs1_dcv', pcsRows()));
   scratch.write(
     'CAB1',
     'pcs1_t_igbt',
@@ -109,7 +109,7 @@ describe('discovery', () => {
 });
 
 describe('alignment', () => {
-  it('steps PCS records at the fastest signal’s measured period', async () => {
+  it('steps PCS records at the fastest signal’s measured period', () => {
     expect(dataset.defaultStepMs('CAB1', 'pcs')).toBe(30_000);
     expect(dataset.defaultStepMs('CAB1', 'bms')).toBe(60_000);
   });

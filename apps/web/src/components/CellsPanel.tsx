@@ -1,4 +1,4 @@
-import { CABINET, cellSignal } from '@bess/core/catalog';
+import { CABINET } from '@bess/core/catalog';
 import { useEffect, useState } from 'react';
 import { formatDateTime, formatValue } from '../lib/format';
 import { trpc } from '../trpc';
@@ -50,7 +50,7 @@ function Cells({ deviceId, first, last }: { deviceId: string; first: number; las
   const low = Math.min(...values);
   const high = Math.max(...values);
   const unit = quantity === 'voltage' ? 'V' : '°C';
-  const median = (pack: number) => snapshot.data!.packMedian.find((m) => m.pack === pack)?.[quantity] ?? null;
+  const median = (pack: number) => snapshot.data.packMedian.find((m) => m.pack === pack)?.[quantity] ?? null;
 
   return (
     <div>
@@ -87,8 +87,8 @@ function Cells({ deviceId, first, last }: { deviceId: string; first: number; las
         {Array.from({ length: CABINET.packs }, (_, p) => (
           <div className="heat-row" key={p}>
             <span className="heat-label">Pack {p + 1}</span>
-            {snapshot
-              .data!.cells.filter((c) => c.pack === p + 1)
+            {snapshot.data.cells
+              .filter((c) => c.pack === p + 1)
               .map((c) => {
                 const v = c[quantity];
                 const m = median(c.pack);
@@ -130,7 +130,7 @@ function Cells({ deviceId, first, last }: { deviceId: string; first: number; las
           <TimeChart
             title="Cell voltage spread over time"
             unit="V"
-            data={stats.data.spread.t.map((t, i) => ({ t, spread: stats.data!.spread.voltage[i] ?? null }))}
+            data={stats.data.spread.t.map((t, i) => ({ t, spread: stats.data.spread.voltage[i] ?? null }))}
             series={[{ key: 'spread', label: 'max − min of cell means', color: '#e76f51' }]}
           />
         </div>

@@ -9,7 +9,7 @@ import { ErrorState } from './States';
 import { TimeChart } from './TimeChart';
 
 /** Points kept per live chart: about ten minutes at the fastest replay, a fixed memory cost. */
-export const LIVE_WINDOW = 300;
+const LIVE_WINDOW = 300;
 const INTERVALS = [0.1, 0.5, 1, 2, 5];
 
 type Point = Record<string, number | null>;

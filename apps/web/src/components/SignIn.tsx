@@ -21,7 +21,7 @@ export function SignIn({ onSignedIn }: { onSignedIn: () => void }) {
   };
   return (
     <main className="sign-in">
-      <form onSubmit={submit} aria-labelledby="sign-in-title">
+      <form onSubmit={(e) => void submit(e)} aria-labelledby="sign-in-title">
         <h1 id="sign-in-title">BESS telemetry</h1>
         <p>This server requires an API key.</p>
         <label htmlFor="api-key">API key</label>

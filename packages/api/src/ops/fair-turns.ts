@@ -29,7 +29,7 @@ export class FairTurns {
 
   async turn(client: string): Promise<void> {
     // Calls started in one tick all get here; the check after this deferral sees the time they took.
-    await null;
+    await Promise.resolve();
     if (!this.pumping && performance.now() - this.since < this.sliceMs) return;
     let queue = this.waiting.get(client);
     if (queue && queue.length >= this.perClient) throw new TurnRefusedError();

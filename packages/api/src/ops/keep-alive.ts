@@ -31,7 +31,7 @@ export class KeepAlive {
     private readonly options: KeepAliveOptions = DEFAULT_KEEP_ALIVE,
     private readonly onTimeout: () => void = () => {},
   ) {
-    this.slots = Array.from({ length: options.slots }, () => new Map());
+    this.slots = Array.from({ length: options.slots }, () => new Map<WebSocket, boolean>());
     this.timer = setInterval(() => this.next(), options.intervalMs / options.slots);
     this.timer.unref();
   }

@@ -45,7 +45,7 @@ export class Counter extends Metric {
   }
 }
 
-export class Gauge extends Metric {
+class Gauge extends Metric {
   private readonly values = new Map<string, number | (() => number)>();
   constructor(name: string, help: string) {
     super(name, help, 'gauge');

@@ -8,8 +8,8 @@ import type { IncomingMessage } from 'node:http';
  * carry a CSRF token that every state-changing request made with the cookie must echo in
  * `X-CSRF-Token`.
  */
-export const SESSION_COOKIE = 'bess_session';
-export const CSRF_HEADER = 'x-csrf-token';
+const SESSION_COOKIE = 'bess_session';
+const CSRF_HEADER = 'x-csrf-token';
 const DEFAULT_TTL_MS = 12 * 3_600_000;
 const MAX_SESSIONS = 10_000;
 /** Sessions one key may hold: signing in again past it ends that key's oldest, never another key's. */
@@ -91,7 +91,7 @@ export class Sessions {
 }
 
 /** The values of the request's session cookies (at most 8 looked at). */
-export function sessionIdsOf(req: IncomingMessage): string[] {
+function sessionIdsOf(req: IncomingMessage): string[] {
   const cookies = req.headers.cookie;
   if (!cookies) return [];
   const ids: string[] = [];

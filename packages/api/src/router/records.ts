@@ -14,12 +14,7 @@ export function requestedStepMs(input: StreamInput): number | undefined {
 }
 
 /** Where a stream starts: after the last event a reconnecting client saw, at `from`, at the start, or live. */
-export function streamStart(
-  ctx: Context,
-  kind: RecordKind,
-  input: StreamInput,
-  stepMs: number,
-): StreamRequest['start'] {
+function streamStart(ctx: Context, kind: RecordKind, input: StreamInput, stepMs: number): StreamRequest['start'] {
   if (input.lastEventId) {
     const last = Date.parse(input.lastEventId);
     if (!Number.isNaN(last)) return { position: ctx.dataset.positionOf(input.deviceId, kind, last + 1, stepMs) };
@@ -59,7 +54,7 @@ export function openStream(ctx: Context, kind: RecordKind, input: StreamInput, d
   ctx.metrics?.subscriptions.inc();
   return {
     subscription,
-    close() {
+    close: () => {
       subscription.close();
       release();
       ctx.metrics?.subscriptions.dec();

@@ -15,7 +15,7 @@ export function valuesAsOf(
   times: readonly number[],
   staleAfterMs: number | null,
 ): (number | null)[] {
-  const out: (number | null)[] = new Array(times.length).fill(null);
+  const out: (number | null)[] = new Array<number | null>(times.length).fill(null);
   const rows = reader.rows;
   if (rows === 0 || times.length === 0) return out;
   const maxAge = staleAfterMs ?? 0;

@@ -276,7 +276,7 @@ async function packOutliers(
         if (!present.has(signal)) continue;
         await slicer.pause();
         const series = await dataset.downsample(info.id, signal, from, to, buckets);
-        const values: (number | null)[] = new Array(buckets).fill(null);
+        const values: (number | null)[] = new Array<number | null>(buckets).fill(null);
         series.t.forEach((bt, i) => (values[Math.round((bt - from) / bucketMs)] = series.mean[i]!));
         cells.push({ signal, label: describeSignal(signal).label, values });
       }
@@ -327,7 +327,7 @@ async function cellDrift(
         dayStart + dayCount * 86_400_000 - 1,
         dayCount,
       );
-      const values: (number | null)[] = new Array(dayCount).fill(null);
+      const values: (number | null)[] = new Array<number | null>(dayCount).fill(null);
       series.t.forEach((t, i) => (values[Math.round((t - dayStart) / 86_400_000)] = series.mean[i]!));
       cells.push({ signal, label: describeSignal(signal).label, values });
     }

@@ -350,8 +350,6 @@ export function round(x: number, digits = 3): number {
   return Number(x.toFixed(digits));
 }
 
-export const severityOrder: Record<Severity, number> = { info: 0, warning: 1, critical: 2 };
-
 /**
  * Cells out of line with their pack: per time bucket, each cell's mean against
  * the median of its pack's cells, in units of the pack's median absolute

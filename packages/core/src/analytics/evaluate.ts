@@ -5,7 +5,7 @@ import { FAULT_KINDS, type FaultSpec } from '../generate/faults.js';
 import { Random } from '../generate/random.js';
 import { BessError, type BessDataset } from '../types.js';
 import type { AnomalyEvent } from './events.js';
-import { choosePhi, errorSpread, profileForecast, seasonalNaive, SLOTS_PER_DAY } from './forecast.js';
+import { choosePhi, errorSpread, profileForecast, seasonalNaive } from './forecast.js';
 import { DeviceAlertFeed } from './feed.js';
 import type { AlertUpdate } from './streaming.js';
 
@@ -125,8 +125,6 @@ export function backtest(
     phi,
   };
 }
-
-export const DAY_AHEAD_SLOTS = SLOTS_PER_DAY;
 
 /** Hours of the generator's operating day when current flows (a phase imbalance only shows then). */
 const FLOWING_HOURS: readonly [number, number][] = [

@@ -95,7 +95,7 @@ export function seasonalNaive(values: Float64Array, at: number, horizon: number)
 }
 
 /** Candidate dampings of the residual per slot: half-lives from 45 min (0.8) to 7 days (0.999), for deviations from a quarter hour (noise) to days (weather). */
-export const PHI_CANDIDATES = [0.8, 0.9, 0.95, 0.98, 0.995, 0.999] as const;
+const PHI_CANDIDATES = [0.8, 0.9, 0.95, 0.98, 0.995, 0.999] as const;
 
 /**
  * The damping that forecast best over the last week of `values` (rolling origins,

@@ -54,7 +54,7 @@ export async function remainingUsefulLife(dataset: BessDataset, deviceId: string
   return fitRul(deviceId, days, historyDays);
 }
 
-export function dailyMedians(t: ArrayLike<number>, v: ArrayLike<number>): { t: number; v: number }[] {
+function dailyMedians(t: ArrayLike<number>, v: ArrayLike<number>): { t: number; v: number }[] {
   const byDay = new Map<number, number[]>();
   for (let i = 0; i < t.length; i++) {
     const d = Math.floor(t[i]! / 86_400_000);

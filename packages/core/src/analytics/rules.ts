@@ -88,7 +88,7 @@ export function cellSides(quantity: 'voltage' | 'temperature'): CellSide[] {
  * this share of the warning-to-alarm distance, so a reading hovering at the limit
  * is one event, not a flapping series of them.
  */
-export const HYSTERESIS_SHARE = 0.2;
+const HYSTERESIS_SHARE = 0.2;
 
 /** The value at which a crossed limit counts as cleared, per side. */
 export function releaseLevel(limits: SignalLimits, high: boolean): number | undefined {

@@ -181,7 +181,7 @@ class SignalWatch {
     for (let k = 0; k < this.conditions.length; k++) found[k] = null;
     for (const { see, slot } of this.sees) {
       const f = see(t, v);
-      if (f && (!found[slot] || worse(f, found[slot]!))) found[slot] = f;
+      if (f && (!found[slot] || worse(f, found[slot]))) found[slot] = f;
     }
     for (let k = 0; k < this.conditions.length; k++) this.conditions[k]!.update(t, found[k]!, out);
   }

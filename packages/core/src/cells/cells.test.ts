@@ -71,7 +71,7 @@ describe('cellSnapshot', () => {
   it('says clearly when a cabinet logs no cells', async () => {
     await expect(cellSnapshot(dataset, 'NOCELLS', T0)).rejects.toMatchObject({
       code: 'NOT_FOUND',
-      message: expect.stringContaining('no per-cell data'),
+      message: expect.stringContaining('no per-cell data') as unknown,
     });
   });
 });

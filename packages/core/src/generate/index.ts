@@ -102,7 +102,7 @@ async function runJobs(jobs: DeviceJob[], workers: number): Promise<DeviceResult
   // Worker threads need the compiled script; under a TypeScript test runner, write in-process.
   if (workers <= 0 || jobs.length <= 1 || import.meta.url.endsWith('.ts')) return jobs.map(generateDevice);
   const queue = [...jobs.entries()];
-  const results: DeviceResult[] = new Array(jobs.length);
+  const results = new Array<DeviceResult>(jobs.length);
   const run = async (): Promise<void> => {
     for (let next = queue.shift(); next; next = queue.shift()) {
       const [i, job] = next;

@@ -25,7 +25,7 @@ const OCV: [number, number][] = [
   [100, 3.55],
 ];
 
-export function ocv(soc: number): number {
+function ocv(soc: number): number {
   if (soc <= 0) return OCV[0]![1];
   for (let i = 1; i < OCV.length; i++) {
     const [s1, v1] = OCV[i]!;

@@ -4,7 +4,7 @@ import type { CabinetModel, DayState } from './physics.js';
 import type { Random } from './random.js';
 
 /** What the generator knows to produce a reading of one signal at tick k. */
-export interface SampleContext {
+interface SampleContext {
   model: CabinetModel;
   day: DayState;
   k: number;

@@ -136,6 +136,7 @@ export class FastRun {
 
   /** Hands this file's state to the module before parsing... */
   enter(): void {
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the wasm import reads the run being parsed
     current = this;
     wasm.lastTime.value = this.lastTime;
     HELD.forEach((name, i) => (wasm[name].value = this.held[i]!));

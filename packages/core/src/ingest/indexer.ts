@@ -35,7 +35,7 @@ export interface IndexJob {
   rebuild?: boolean;
 }
 
-export type IndexAction = 'reused' | 'built' | 'appended';
+type IndexAction = 'reused' | 'built' | 'appended';
 
 export interface IndexOutcome {
   meta: IndexMeta;
@@ -283,7 +283,7 @@ function qualityOf(
 }
 
 function mergeQuality(a: SignalQuality, b: SignalQuality): SignalQuality {
-  const rejected = { ...a.rejected } as RejectCounts;
+  const rejected = { ...a.rejected };
   for (const key of Object.keys(b.rejected) as (keyof RejectCounts)[]) rejected[key] += b.rejected[key];
   return {
     linesRead: a.linesRead + b.linesRead,

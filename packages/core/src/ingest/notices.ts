@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { DEVICE_ID, SIGNAL_NAME } from './discover.js';
 
 /** How long notices gather before they are handed over together: one append is often several writes. */
-export const NOTICE_DELAY_MS = 100;
+const NOTICE_DELAY_MS = 100;
 
 /** Signal files that changed, by cabinet. */
 export type ChangedFiles = Map<string, Set<string>>;

@@ -3,13 +3,13 @@ import { Worker } from 'node:worker_threads';
 import { indexSignalFile, type IndexJob, type IndexOutcome } from './indexer.js';
 
 /** How long workers wait without work before they exit (a steady server gives their memory back). */
-export const WORKER_IDLE_MS = 5_000;
+const WORKER_IDLE_MS = 5_000;
 /**
  * How long one file may take before its worker is given up on (a file on a hung network mount
  * blocks its read for ever): the job fails, is retried at the next refresh, and the others go on.
  * The full set's largest file takes under a second.
  */
-export const JOB_TIMEOUT_MS = 120_000;
+const JOB_TIMEOUT_MS = 120_000;
 /** Jobs handed to one worker at a time: the next is waiting when the current one ends. */
 const JOBS_PER_WORKER = 2;
 

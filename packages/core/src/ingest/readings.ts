@@ -37,7 +37,7 @@ function releaseRows(buffer: Float64Array): void {
   }
 }
 
-export function emptyRejectCounts(): RejectCounts {
+function emptyRejectCounts(): RejectCounts {
   return Object.fromEntries(REJECT_REASONS.map((r) => [r, 0])) as RejectCounts;
 }
 

@@ -4,7 +4,7 @@
  */
 
 /** A reading describes the present for this many of the signal's own periods. */
-export const STALE_AFTER_PERIODS = 3;
+const STALE_AFTER_PERIODS = 3;
 /** Sampled intervals used to measure the median period (enough for a stable median, cheap on big files). */
 const PERIOD_SAMPLE = 4_001;
 

@@ -121,7 +121,7 @@ class DescriptorPool {
   }
 }
 
-export const descriptors = new DescriptorPool();
+const descriptors = new DescriptorPool();
 let nextReaderId = 0;
 
 /**
