@@ -12,7 +12,7 @@ import {
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openDataset } from './dataset.js';
-import { indexPaths } from './ingest/index-store.js';
+import { indexPaths } from './index-format/index.js';
 import { csv, scratchRoot, stamp } from './test-support/tmp.js';
 import { IndexDamagedError, type BessDataset, type BucketSeries, type Series } from './types.js';
 

@@ -1,5 +1,5 @@
-import { SUMMARY_ROWS } from '../ingest/index-store.js';
-import type { SignalReader } from '../store/signal-reader.js';
+import { SUMMARY_ROWS } from '../index-format/index.js';
+import type { SignalReader } from '../index-format/index.js';
 
 /** Steps walked row by row before jumping with a binary search instead. */
 const WALK_LIMIT = 32;

@@ -1,5 +1,5 @@
-import { BLOCK_ROWS, SUMMARY_FIELDS, SUMMARY_ROWS } from '../ingest/index-store.js';
-import type { SignalReader } from '../store/signal-reader.js';
+import { BLOCK_ROWS, SUMMARY_FIELDS, SUMMARY_ROWS } from '../index-format/index.js';
+import type { SignalReader } from '../index-format/index.js';
 import type { BucketSeries } from '../types.js';
 
 /**

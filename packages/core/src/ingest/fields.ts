@@ -5,6 +5,7 @@
  */
 
 import { COLON, DIGIT_0, DOT, MINUS, PLUS, SPACE, TAB } from './bytes.js';
+import { POW10 } from '../pow10.js';
 
 export function trimStart(buf: Uint8Array, start: number, end: number): number {
   while (start < end && (buf[start] === SPACE || buf[start] === TAB)) start++;
@@ -122,11 +123,6 @@ function dayNumber(buf: Uint8Array, at: number): number {
   return dates.days(year, month, day);
 }
 
-/** Powers of ten that are exact doubles: the fast path divides by them (Clinger). */
-export const POW10 = [
-  1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20,
-  1e21, 1e22,
-];
 const NUMBER_SYNTAX = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 const decoder = new TextDecoder();
 

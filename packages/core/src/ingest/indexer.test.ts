@@ -3,7 +3,7 @@ import { appendFileSync, readFileSync, statSync, symlinkSync, truncateSync, utim
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { csv, scratchRoot, stamp } from '../test-support/tmp.js';
-import { indexPaths, readTrustedMeta } from './index-store.js';
+import { indexPaths, readTrustedMeta } from '../index-format/index.js';
 import { indexSignalFile, type IndexJob } from './indexer.js';
 import { NotRegularFileError } from './source-file.js';
 

@@ -16,7 +16,7 @@ import {
   SUMMARY_ROWS,
   type IndexMeta,
   type SourceStamp,
-} from './index-store.js';
+} from '../index-format/index.js';
 import { ReadingBuilder, type FinishedReadings } from './readings.js';
 import { readWithFastCsv } from './reference.js';
 import { LineScanner } from './scanner.js';

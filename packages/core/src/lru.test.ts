@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Lru } from './signal-reader.js';
+import { Lru } from './lru.js';
 
 describe('Lru', () => {
   it('evicts the least recently used entries once the cost bound is passed', () => {

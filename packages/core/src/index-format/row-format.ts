@@ -15,7 +15,7 @@
  *
  * Rows stay fixed-size either way, so row `i` is at `i * rowBytes` and a block is one read.
  */
-import { POW10 } from './fields.js';
+import { POW10 } from '../pow10.js';
 
 export type RowFormat = { kind: 'wide' } | { kind: 'compact'; scale: number } | { kind: 'narrow'; scale: number };
 type ScaledFormat = Extract<RowFormat, { scale: number }>;

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { indexPaths } from '../ingest/index-store.js';
+import { indexPaths } from './index-files.js';
 import { indexSignalFile } from '../ingest/indexer.js';
 import { csv, scratchRoot, stamp } from '../test-support/tmp.js';
 import { BlockCache, SignalReader } from './signal-reader.js';

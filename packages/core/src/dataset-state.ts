@@ -1,0 +1,59 @@
+import { BMS_SIGNALS, describeSignal, PCS_SIGNALS, parseCellSignal, type RecordKind } from './catalog.js';
+import type { RecordGrid } from './align/grid.js';
+import type { SignalReader } from './index-format/index.js';
+import { coverageOf } from './ingest/stats.js';
+import type { DeviceInfo, OpenOptions, SignalInfo } from './types.js';
+
+export interface DatasetOptions extends OpenOptions {
+  /** Memory for cached index blocks (bytes); default 64 MiB. */
+  cacheBytes?: number;
+  /** Offset of zone-less timestamps from UTC (ms); default 0. */
+  utcOffsetMs?: number;
+}
+
+/** What the dataset knows of one signal file: where it is and its index's reader. */
+export interface SignalState {
+  csvPath: string;
+  reader: SignalReader;
+}
+
+/** One cabinet as the dataset serves it; replaced whole when a sync changes any of its signals. */
+export interface DeviceState {
+  id: string;
+  signals: Map<string, SignalState>;
+  info: DeviceInfo;
+  coverage: Map<RecordKind, number[]>;
+  grids: Map<string, RecordGrid>;
+}
+
+export function deviceInfo(id: string, signals: Map<string, SignalState>): DeviceInfo {
+  const infos: SignalInfo[] = [];
+  let first: number | null = null;
+  let last: number | null = null;
+  for (const [signal, state] of signals) {
+    const meta = state.reader.meta;
+    infos.push({
+      signal,
+      spec: describeSignal(signal),
+      rows: meta.rows,
+      first: meta.first,
+      last: meta.last,
+      medianPeriodMs: meta.medianPeriodMs,
+      staleAfterMs: meta.staleAfterMs,
+      coverage: coverageOf(meta.segments, meta.first, meta.last),
+      gaps: meta.gaps,
+      quality: meta.quality,
+    });
+    if (meta.first !== null && (first === null || meta.first < first)) first = meta.first;
+    if (meta.last !== null && (last === null || meta.last > last)) last = meta.last;
+  }
+  return {
+    id,
+    first,
+    last,
+    signals: infos,
+    hasBms: BMS_SIGNALS.some((s) => signals.has(s.signal)),
+    hasPcs: PCS_SIGNALS.some((s) => signals.has(s.signal)),
+    hasCells: [...signals.keys()].some((s) => parseCellSignal(s) !== undefined),
+  };
+}
