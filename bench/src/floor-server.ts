@@ -1,7 +1,7 @@
 import { createServer } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { openDataset, type AlignedRecord } from '@bess/core';
-import { textFrame } from '@bess/api/ws-direct';
+import * as wsModule from 'ws';
 import { WebSocketServer } from 'ws';
 
 /**
@@ -66,6 +66,19 @@ function replay(deviceId: string, stream: Stream, intervalMs: number): void {
     stream.timer = setTimeout(() => void next(), Math.max(0, started + tick * intervalMs - performance.now()));
   };
   stream.timer = setTimeout(() => void next(), intervalMs);
+}
+
+/** One unmasked text frame, framed by ws itself (its Sender.frame), as the least a server does per message. */
+function textFrame(text: string): Buffer {
+  // ws exports Sender at run time; @types/ws does not declare its static framer.
+  const { frame } = (wsModule as unknown as { Sender: unknown }).Sender as {
+    frame(
+      this: void,
+      data: Buffer,
+      options: { fin: boolean; opcode: number; mask: boolean; readOnly: boolean; rsv1: boolean },
+    ): Buffer[];
+  };
+  return Buffer.concat(frame(Buffer.from(text), { fin: true, opcode: 1, mask: false, readOnly: false, rsv1: false }));
 }
 
 function send(stream: Stream, record: AlignedRecord): void {

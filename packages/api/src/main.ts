@@ -7,6 +7,7 @@ import { CorsPolicy } from './ops/cors.js';
 import { jsonLogger, type Level } from './ops/log.js';
 import { DEFAULT_LIMITS, type RateLimitOptions } from './ops/rate-limit.js';
 import { createBessServer } from './server.js';
+import { trpcPatchApplied } from './streaming/index.js';
 
 /** `pnpm start`: the API, the WebSocket endpoint and the dashboard on one port. */
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -62,7 +63,12 @@ const server = await createBessServer({
   cors,
   limits,
   log,
+  directFrames: process.env.BESS_DIRECT_FRAMES !== '0',
 });
+if (!trpcPatchApplied())
+  log('error', 'tRPC WebSocket adapter is unpatched: streams cost a third more CPU', {
+    fix: 'reinstall with pnpm (patches/ applies at install), or carry the patch to the new @trpc/server',
+  });
 log('info', 'listening', {
   url: server.url,
   dashboard: existsSync(resolve(webDist, 'index.html')),

@@ -1,13 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { BessError, RECORD_SIGNALS, type RecordKind } from '@bess/core';
-import { TRPCError } from '@trpc/server';
 import { format } from 'fast-csv';
 import { ZodError, type z } from 'zod';
 import { drained, sendDetail, sendJson } from './http-util.js';
 import { decodePathSegment } from './ops/request-target.js';
-import { openStream } from './router/records.js';
 import { batchInput, streamInput } from './schemas.js';
-import { StreamEndedError } from './stream.js';
+import { openStream, StreamEndedError, SubscriptionRefusedError } from './streaming/index.js';
 import { batch, kindDevices } from './service.js';
 import type { Context } from './trpc.js';
 
@@ -92,21 +90,15 @@ function sendError(res: ServerResponse, error: unknown): void {
     return;
   }
   if (error instanceof QueryError) return sendDetail(res, 422, error.detail());
-  const cause = error instanceof TRPCError && error.cause ? error.cause : error;
-  if (cause instanceof BessError) {
-    if (cause.code === 'NOT_FOUND') return sendDetail(res, 404, cause.message);
-    if (cause.code === 'SERVICE_UNAVAILABLE') {
+  if (error instanceof BessError) {
+    if (error.code === 'NOT_FOUND') return sendDetail(res, 404, error.message);
+    if (error.code === 'SERVICE_UNAVAILABLE') {
       res.setHeader('Retry-After', '5');
-      return sendDetail(res, 503, cause.message);
+      return sendDetail(res, 503, error.message);
     }
-    return sendDetail(res, 422, [{ loc: ['query', cause.field ?? ''], msg: cause.message, type: 'value_error' }]);
+    return sendDetail(res, 422, [{ loc: ['query', error.field ?? ''], msg: error.message, type: 'value_error' }]);
   }
-  if (error instanceof TRPCError) {
-    const status =
-      { NOT_FOUND: 404, TOO_MANY_REQUESTS: 429, BAD_REQUEST: 422, SERVICE_UNAVAILABLE: 503 }[error.code as string] ??
-      500;
-    return sendDetail(res, status, error.message);
-  }
+  if (error instanceof SubscriptionRefusedError) return sendDetail(res, 429, error.message);
   throw error;
 }
 

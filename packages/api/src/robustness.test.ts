@@ -150,7 +150,7 @@ describe('clients that come and go', () => {
   }, 120_000);
 
   it('a subscriber that stops reading loses its oldest events (counted), never grows a queue', async () => {
-    const { StreamHub, SUBSCRIBER_QUEUE } = await import('./stream.js');
+    const { StreamHub, SUBSCRIBER_QUEUE } = await import('./streaming/index.js');
     const hub = new StreamHub((await import('./test-support/server.js')).sharedDataset());
     const stalled = hub.subscribe({
       kind: 'pcs',

@@ -5,8 +5,7 @@ import type { ServerMetrics } from './ops/metrics.js';
 import type { ClientLimiter } from './ops/rate-limit.js';
 import { TurnRefusedError, type FairTurns } from './ops/fair-turns.js';
 import { GateFullError, type WorkGate } from './ops/work-gate.js';
-import { StreamEndedError, type StreamHub } from './stream.js';
-import type { WsConnection } from './ws-direct.js';
+import { StreamEndedError, SubscriptionRefusedError, type StreamHub, type WsConnection } from './streaming/index.js';
 
 export interface Context {
   dataset: BessDataset;
@@ -50,6 +49,8 @@ export function toTRPCError(error: unknown): unknown {
   if (error instanceof BessError) return new TRPCError({ code: error.code, message: error.message, cause: error });
   if (error instanceof StreamEndedError)
     return new TRPCError({ code: 'NOT_FOUND', message: error.message, cause: error });
+  if (error instanceof SubscriptionRefusedError)
+    return new TRPCError({ code: 'TOO_MANY_REQUESTS', message: error.message, cause: error });
   return error;
 }
 

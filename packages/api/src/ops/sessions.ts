@@ -15,7 +15,7 @@ const MAX_SESSIONS = 10_000;
 /** Sessions one key may hold: signing in again past it ends that key's oldest, never another key's. */
 const MAX_SESSIONS_PER_KEY = 200;
 
-interface Session {
+export interface Session {
   key: string;
   csrf: string;
   expires: number;

@@ -10,7 +10,7 @@ import { tracked } from '@trpc/server';
 import { z } from 'zod';
 import { deviceId, signalName, streamInput, time } from '../schemas.js';
 import { heavyProcedure, publicProcedure, router, toTRPCError } from '../trpc.js';
-import { openStream, requestedStepMs } from './records.js';
+import { openStream, requestedStepMs } from '../streaming/index.js';
 
 /** Detection over a range is a scan: keep the last few results so paging through them is cheap. */
 const cache = new Map<string, Promise<AnomalyEvent[]>>();
@@ -67,14 +67,16 @@ export const analyticsRouter = router({
    */
   alerts: publicProcedure.input(streamInput).subscription(async function* ({ ctx, input, signal }) {
     let feed: DeviceAlertFeed;
+    let opened: ReturnType<typeof openStream>;
     try {
       // The feed picks the driving stream (BMS, or PCS on a device without BMS) and its step.
       const stepMs = requestedStepMs(input);
       feed = new DeviceAlertFeed(ctx.dataset, input.deviceId, stepMs !== undefined ? { driverStepMs: stepMs } : {});
+      opened = openStream(ctx, feed.driver, input);
     } catch (error) {
       throw toTRPCError(error);
     }
-    const { subscription, close } = openStream(ctx, feed.driver, input);
+    const { subscription, close } = opened;
     try {
       for (let event = await subscription.next(signal); event; event = await subscription.next(signal)) {
         for (const update of await feed.push(event.record))

@@ -1,4 +1,5 @@
-import { broadcastEventOf, envelopeLearnerOf, type StreamEvent } from './stream.js';
+import type { BroadcastTags } from './broadcast-tags.js';
+import type { StreamEvent } from './hub.js';
 
 /** tRPC's WebSocket encoder interface (`experimental_encoder` of applyWSSHandler). */
 export interface WsEncoder {
@@ -12,7 +13,7 @@ const isPlainObject = (v: unknown): v is Record<string, unknown> =>
 /**
  * tRPC's default JSON encoder, except for stream events: a broadcast to 5,000 subscribers
  * used to serialise the same record 5,000 times. A data message whose payload is a broadcast
- * record (see `broadcastEventOf`) is assembled from the record's JSON, serialised once per
+ * record (tagged in the hub's `BroadcastTags`) is assembled from the record's JSON, serialised once per
  * broadcast, and the envelope's few small fields. The text is exactly what
  * `JSON.stringify` would produce (same keys, same order), so clients see no difference;
  * anything not of that shape goes through `JSON.stringify` as before.
@@ -23,15 +24,15 @@ const isPlainObject = (v: unknown): v is Record<string, unknown> =>
  *
  * `onStreamSend` is told of each stream event handed to a socket (send-lateness metrics).
  */
-export function streamEventEncoder(onStreamSend?: (event: StreamEvent) => void): WsEncoder {
+export function streamEventEncoder(tags: BroadcastTags, onStreamSend?: (event: StreamEvent) => void): WsEncoder {
   return {
     encode(message) {
-      const hit = streamMessage(message);
+      const hit = streamMessage(message, tags);
       if (!hit) return JSON.stringify(message);
       const { message: m, event } = hit;
       onStreamSend?.(event);
       const head = envelopeHead(m);
-      envelopeLearnerOf(m.result.data.data)?.learnEnvelope(head);
+      tags.learnerOf(m.result.data.data)?.learnEnvelope(head);
       return streamMessageText(head, event);
     },
     decode(data) {
@@ -48,7 +49,7 @@ interface StreamMessage {
 }
 
 /** A tracked data message `{id, jsonrpc?, result: {type: 'data', data: {id, data: <record>}, id}}` carrying a broadcast record. */
-function streamMessage(message: unknown): { message: StreamMessage; event: StreamEvent } | null {
+function streamMessage(message: unknown, tags: BroadcastTags): { message: StreamMessage; event: StreamEvent } | null {
   // Exactly these keys in this order: JSON.stringify follows insertion order, and the text built
   // here must be byte-identical to it.
   if (!isPlainObject(message)) return null;
@@ -58,7 +59,7 @@ function streamMessage(message: unknown): { message: StreamMessage; event: Strea
   if (!isPlainObject(result) || Object.keys(result).join() !== 'type,data,id' || result.type !== 'data') return null;
   const data = result.data;
   if (!isPlainObject(data) || Object.keys(data).join() !== 'id,data') return null;
-  const event = broadcastEventOf(data.data);
+  const event = tags.eventOf(data.data);
   if (!event || result.id !== event.id || data.id !== event.id) return null; // tracked by the event's own id
   return { message: message as unknown as StreamMessage, event };
 }

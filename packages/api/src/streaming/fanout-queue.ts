@@ -1,4 +1,4 @@
-import type { StreamEvent } from './stream.js';
+import type { StreamEvent } from './hub.js';
 
 /** A stream's subscriber, as the queue sees it. */
 export interface Recipient {

@@ -1,6 +1,6 @@
 import type { Duplex } from 'node:stream';
 import WebSocket from 'ws';
-import type { DirectSink, StreamEvent } from './stream.js';
+import type { DirectSink, StreamEvent } from './hub.js';
 import { streamMessageText } from './ws-encoder.js';
 
 /**
@@ -25,6 +25,8 @@ export class WsConnection {
     private readonly socket: Duplex,
     /** Told of every event written, after the write (metrics). */
     private readonly onSend: (event: StreamEvent) => void,
+    /** Off: every event goes through tRPC's path (the same bytes, more CPU). */
+    private readonly directFrames = true,
   ) {}
 
   /** Closes the connection for a policy violation (a client that floods the server with calls). */
@@ -34,7 +36,7 @@ export class WsConnection {
 
   /** A sink for the subscription whose messages start with `head`, or null when frames cannot be written directly. */
   sink(head: string, onSend?: (event: StreamEvent) => void): DirectSink | null {
-    if (this.ws.extensions !== '') return null;
+    if (!this.directFrames || this.ws.extensions !== '') return null;
     const { ws, socket } = this;
     return {
       send: (event) => {

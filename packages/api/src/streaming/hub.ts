@@ -1,4 +1,5 @@
 import { UnknownDeviceError, type AlignedRecord, type BessDataset, type RecordKind } from '@bess/core';
+import { BroadcastTags } from './broadcast-tags.js';
 import { FanoutQueue, type Broadcaster, type Recipient } from './fanout-queue.js';
 
 /**
@@ -29,23 +30,6 @@ export class StreamEvent {
 
   /** This event's WebSocket frames by message envelope, built by the direct writers (ws-direct.ts) and shared. */
   readonly frames = new Map<string, Buffer>();
-}
-
-/**
- * The broadcast event a record object belongs to. Each broadcast gives its event a record object
- * of its own, so the WebSocket encoder, which only sees the record, can find the event's
- * serialised form and due time (see ws-encoder.ts).
- */
-const eventOfRecord = new WeakMap<object, StreamEvent>();
-export function broadcastEventOf(record: unknown): StreamEvent | undefined {
-  return typeof record === 'object' && record !== null ? eventOfRecord.get(record) : undefined;
-}
-
-/** Records handed out by subscriptions still waiting to learn their envelope (see Subscription.recordFor). */
-const learnerOfRecord = new WeakMap<object, Subscription>();
-/** The subscription that handed out `record` to learn its message envelope, if any. */
-export function envelopeLearnerOf(record: unknown): Subscription | undefined {
-  return typeof record === 'object' && record !== null ? learnerOfRecord.get(record) : undefined;
 }
 
 /** Writes a subscription's events to its client itself, bypassing the transport's per-message path. */
@@ -92,6 +76,7 @@ export class Subscription implements Recipient {
   dropped = 0;
 
   constructor(
+    private readonly tags: BroadcastTags,
     private readonly onClose: (s: Subscription) => void,
     private readonly onDrop: () => void,
     private readonly directSink?: DirectSinkFactory,
@@ -105,8 +90,7 @@ export class Subscription implements Recipient {
   recordFor(event: StreamEvent): AlignedRecord {
     if (!this.directSink || this.envelopeKnown) return event.record;
     const copy = { ...event.record };
-    eventOfRecord.set(copy, event);
-    learnerOfRecord.set(copy, this);
+    this.tags.tagLearner(copy, event, this);
     return copy;
   }
 
@@ -214,6 +198,7 @@ class SharedReader implements Broadcaster {
     private readonly dataset: BessDataset,
     private readonly request: StreamRequest,
     private readonly fanout: FanoutQueue,
+    private readonly tags: BroadcastTags,
     private readonly onError: (error: unknown) => void,
   ) {
     this.position = request.start === 'live' ? -1 : request.start.position;
@@ -259,9 +244,9 @@ class SharedReader implements Broadcaster {
 
   /** One event object (and one JSON serialisation) for all subscribers. */
   private broadcast(source: AlignedRecord, dueAt: number): void {
-    const record = { ...source }; // this broadcast's own object: see broadcastEventOf
+    const record = { ...source }; // this broadcast's own object, tagged with its event
     const event = new StreamEvent(record.timestamp, record, dueAt);
-    eventOfRecord.set(record, event);
+    this.tags.tagBroadcast(record, event);
     this.fanout.add(this, event);
   }
 
@@ -322,6 +307,8 @@ export interface HubStats {
 }
 
 export class StreamHub {
+  /** Which broadcast each record handed to a transport belongs to (read by the WebSocket encoder). */
+  readonly tags = new BroadcastTags();
   private readonly readers = new Map<string, SharedReader>();
   private readonly fanout = new FanoutQueue(SUBSCRIBER_QUEUE);
   private droppedTotal = 0;
@@ -336,6 +323,7 @@ export class StreamHub {
     const key = JSON.stringify([request.kind, request.deviceId, request.intervalMs, request.stepMs, request.start]);
     let reader = this.readers.get(key);
     const subscription = new Subscription(
+      this.tags,
       (s) => {
         const r = this.readers.get(key);
         if (!r) return;
@@ -353,7 +341,7 @@ export class StreamHub {
       directSink,
     );
     if (!reader) {
-      reader = new SharedReader(this.dataset, request, this.fanout, (e) => this.hooks.onError?.(e));
+      reader = new SharedReader(this.dataset, request, this.fanout, this.tags, (e) => this.hooks.onError?.(e));
       this.readers.set(key, reader);
       reader.subscribers.add(subscription);
       reader.start();

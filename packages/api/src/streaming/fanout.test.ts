@@ -4,9 +4,9 @@ import type { Writable } from 'node:stream';
 import WebSocket, * as wsModule from 'ws';
 import type { BessDataset } from '@bess/core';
 import { FANOUT_CHUNK } from './fanout-queue.js';
-import { broadcastEventOf, StreamHub, SUBSCRIBER_QUEUE, type StreamEvent, type StreamRequest } from './stream.js';
-import { eventually, startSampleServer } from './test-support/server.js';
-import type { BessServer } from './server.js';
+import { StreamHub, SUBSCRIBER_QUEUE, type StreamEvent, type StreamRequest } from './hub.js';
+import { eventually, startSampleServer } from '../test-support/server.js';
+import type { BessServer } from '../server.js';
 import { textFrame } from './ws-direct.js';
 import { streamEventEncoder } from './ws-encoder.js';
 
@@ -46,10 +46,10 @@ describe('fan-out: one broadcast, one serialisation', () => {
     const events = await Promise.all(subs.map((s) => s.next()));
     const event = events[0]!;
     expect(events.every((e) => e === event)).toBe(true);
-    expect(broadcastEventOf(event.record)).toBe(event);
+    expect(hub.tags.eventOf(event.record)).toBe(event);
 
     const lateness: number[] = [];
-    const encoder = streamEventEncoder((e) => lateness.push(performance.now() - e.dueAt));
+    const encoder = streamEventEncoder(hub.tags, (e) => lateness.push(performance.now() - e.dueAt));
     const stringify = vi.spyOn(JSON, 'stringify');
     const frames = [trackedMessage(1, event), trackedMessage('abc', event, '2.0'), trackedMessage(7, event)].map((m) =>
       encoder.encode(m),
@@ -87,8 +87,8 @@ describe('fan-out: one broadcast, one serialisation', () => {
     const [a, b] = [await fast.next(), await slow.next()];
     expect(a!.id).toBe(b!.id); // the same record...
     expect(a!.record).not.toBe(b!.record); // ...from two readers: two objects, two events
-    expect(broadcastEventOf(a!.record)).toBe(a);
-    expect(broadcastEventOf(b!.record)).toBe(b);
+    expect(hub.tags.eventOf(a!.record)).toBe(a);
+    expect(hub.tags.eventOf(b!.record)).toBe(b);
     fast.close();
     slow.close();
   });
@@ -220,44 +220,53 @@ describe('fan-out: one broadcast, one serialisation', () => {
     expect(Number(after.split(' ').at(-1))).toBeGreaterThan(Number(before.split(' ').at(-1)));
   });
 
-  it('after a WebSocket subscription’s first event, writes the rest as prebuilt frames: same bytes, every record in order, nothing after "stopped"', async () => {
-    const ws = new WebSocket(`${server.url.replace('http', 'ws')}/trpc`);
-    await new Promise((resolve) => ws.once('open', resolve));
-    const frames: string[] = [];
-    ws.on('message', (data: Buffer) => frames.push(data.toString()));
-    const input = { deviceId: 'ZHPESS232A230002', interval: 0.1 };
-    // a string request id and a JSON-RPC version: the envelope the direct frames must repeat
-    ws.send(
-      JSON.stringify({ id: 'a"b', jsonrpc: '2.0', method: 'subscription', params: { path: 'bms.stream', input } }),
-    );
-    await eventually(() => frames.length >= 16);
-    expect(server.hub.stats()).toMatchObject({ subscribers: 1, direct: 1 });
-    ws.send(JSON.stringify({ id: 'a"b', jsonrpc: '2.0', method: 'subscription.stop' }));
-    await eventually(() => frames.some((f) => f.includes('"stopped"')));
-    await new Promise((r) => setTimeout(r, 100)); // anything written after the stop would arrive in this time
-    ws.close();
-
-    const expected = await dataset.page('ZHPESS232A230002', 'bms', {
-      skip: 0,
-      limit: frames.length,
-      stepMs: dataset.defaultStepMs('ZHPESS232A230002', 'bms'),
-    });
-    expect(frames[0]).toBe('{"id":"a\\"b","jsonrpc":"2.0","result":{"type":"started"}}');
-    expect(frames.at(-1)).toBe('{"id":"a\\"b","jsonrpc":"2.0","result":{"type":"stopped"}}');
-    const data = frames.slice(1, -1);
-    expect(data.length).toBeGreaterThanOrEqual(15);
-    data.forEach((frame, i) => {
-      const record = expected.records[i]!;
-      expect(frame).toBe(
-        JSON.stringify({
-          id: 'a"b',
-          jsonrpc: '2.0',
-          result: { type: 'data', data: { id: record.timestamp, data: record }, id: record.timestamp },
-        }),
+  it.each([
+    ['as prebuilt frames after the first', true],
+    ['all through tRPC with direct frames off', false],
+  ])(
+    'writes a WebSocket subscription’s events %s: the same bytes, every record in order, nothing after "stopped"',
+    async (_, directFrames) => {
+      const other = directFrames ? null : await startSampleServer({ directFrames });
+      const target = other?.server ?? server;
+      const ws = new WebSocket(`${target.url.replace('http', 'ws')}/trpc`);
+      await new Promise((resolve) => ws.once('open', resolve));
+      const frames: string[] = [];
+      ws.on('message', (data: Buffer) => frames.push(data.toString()));
+      const input = { deviceId: 'ZHPESS232A230002', interval: 0.1 };
+      // a string request id and a JSON-RPC version: the envelope the direct frames must repeat
+      ws.send(
+        JSON.stringify({ id: 'a"b', jsonrpc: '2.0', method: 'subscription', params: { path: 'bms.stream', input } }),
       );
-    });
-    await eventually(() => server.hub.stats().subscribers === 0);
-  });
+      await eventually(() => frames.length >= 16);
+      expect(target.hub.stats()).toMatchObject({ subscribers: 1, direct: directFrames ? 1 : 0 });
+      ws.send(JSON.stringify({ id: 'a"b', jsonrpc: '2.0', method: 'subscription.stop' }));
+      await eventually(() => frames.some((f) => f.includes('"stopped"')));
+      await new Promise((r) => setTimeout(r, 100)); // anything written after the stop would arrive in this time
+      ws.close();
+
+      const expected = await dataset.page('ZHPESS232A230002', 'bms', {
+        skip: 0,
+        limit: frames.length,
+        stepMs: dataset.defaultStepMs('ZHPESS232A230002', 'bms'),
+      });
+      expect(frames[0]).toBe('{"id":"a\\"b","jsonrpc":"2.0","result":{"type":"started"}}');
+      expect(frames.at(-1)).toBe('{"id":"a\\"b","jsonrpc":"2.0","result":{"type":"stopped"}}');
+      const data = frames.slice(1, -1);
+      expect(data.length).toBeGreaterThanOrEqual(15);
+      data.forEach((frame, i) => {
+        const record = expected.records[i]!;
+        expect(frame).toBe(
+          JSON.stringify({
+            id: 'a"b',
+            jsonrpc: '2.0',
+            result: { type: 'data', data: { id: record.timestamp, data: record }, id: record.timestamp },
+          }),
+        );
+      });
+      await eventually(() => target.hub.stats().subscribers === 0);
+      await other?.stop();
+    },
+  );
 
   it('frames text as RFC 6455 says, at every length encoding (7-bit, 16-bit, 64-bit)', async () => {
     for (const text of ['{"a":1}', 'é'.repeat(100), 'x'.repeat(65_535), '€'.repeat(30_000)]) {
