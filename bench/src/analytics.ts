@@ -1,18 +1,14 @@
+import { detectAnomalies, openDataset, resample, type AnomalyEvent, type BessDataset } from '@bess/core';
 import {
   backtest,
-  detectAnomalies,
-  FAULT_KINDS,
   matchesLabel,
-  openDataset,
   readLabels,
   replayAlerts,
-  resample,
   scoreDetection,
-  type AnomalyEvent,
-  type BessDataset,
   type KindScore,
   type Label,
-} from '@bess/core';
+} from '@bess/core/evaluate';
+import { FAULT_KINDS } from '@bess/core/generate';
 import { peakRssMb, report, round } from './measure.js';
 
 /**

@@ -2,7 +2,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, wri
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
-import { randomFaultPlan } from '@bess/core';
+import { randomFaultPlan } from '@bess/core/evaluate';
 import { DEFAULT_DEVICE_IDS, generateDataset } from '@bess/core/generate';
 import { cabinetCsvFiles, datasetBytes } from './files.js';
 import { machine, round, runStep } from './measure.js';

@@ -238,9 +238,6 @@ export const RECORD_SIGNALS: Record<RecordKind, readonly SignalSpec[]> = {
   pcs: PCS_SIGNALS,
 };
 
-export const BMS_FIELDS = BMS_SIGNALS.map((s) => s.field!) as readonly string[];
-export const PCS_FIELDS = PCS_SIGNALS.map((s) => s.field!) as readonly string[];
-
 /** Field name -> spec, for chart labels and units. */
 export function fieldSpec(kind: RecordKind, field: string): SignalSpec | undefined {
   return RECORD_SIGNALS[kind].find((s) => s.field === field);

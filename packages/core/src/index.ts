@@ -1,7 +1,81 @@
-export * from './catalog.js';
-export * from './types.js';
-export { openDataset, isoTime, type DatasetOptions } from './dataset.js';
+// @bess/core: the data engine's public surface. The generator is at @bess/core/generate, the
+// detectors' evaluation at @bess/core/evaluate, and the catalogue alone at @bess/core/catalog.
+export {
+  allCellSignals,
+  BMS_SIGNALS,
+  CABINET,
+  cabinetSignals,
+  cellSignal,
+  describeSignal,
+  fieldSpec,
+  OPERATING_LIMITS,
+  OTHER_SIGNALS,
+  parseCellSignal,
+  PCS_SIGNALS,
+  RECORD_SIGNALS,
+  type CellAddress,
+  type RecordKind,
+  type SignalLimits,
+  type SignalSpec,
+  type Subsystem,
+} from './catalog.js';
+export {
+  BessError,
+  IndexDamagedError,
+  REJECT_REASONS,
+  UnknownDeviceError,
+  UnknownSignalError,
+  type AlignedRecord,
+  type BessDataset,
+  type BucketSeries,
+  type DatasetChange,
+  type DatasetHealth,
+  type DeviceInfo,
+  type IngestProblem,
+  type IngestProblemKind,
+  type OpenOptions,
+  type Page,
+  type PageQuery,
+  type RejectCounts,
+  type RejectReason,
+  type Series,
+  type SignalInfo,
+  type SignalQuality,
+  type TimeSpan,
+} from './types.js';
+export { isoTime, openDataset, type DatasetOptions } from './dataset.js';
 export { DEVICE_ID, SIGNAL_NAME } from './ingest/discover.js';
-export * from './cells/cells.js';
-export * from './analytics/index.js';
-export * from './generate/index.js';
+export {
+  cellHistory,
+  cellSnapshot,
+  cellStats,
+  type CellHistory,
+  type CellReading,
+  type CellSnapshot,
+  type CellStat,
+  type CellStats,
+} from './cells/cells.js';
+export {
+  ANOMALY_KINDS,
+  createStreamingDetector,
+  detectAnomalies,
+  DeviceAlertFeed,
+  forecastSignal,
+  mergeDetections,
+  remainingUsefulLife,
+  resample,
+  watchesSignal,
+  type AlertFeedOptions,
+  type AlertFeedStats,
+  type AlertStatus,
+  type AlertUpdate,
+  type AnomalyEvent,
+  type AnomalyKind,
+  type DetectOptions,
+  type Forecast,
+  type ForecastPoint,
+  type RemainingLife,
+  type Severity,
+  type StreamingDetector,
+  type StreamingDetectorOptions,
+} from './analytics/index.js';

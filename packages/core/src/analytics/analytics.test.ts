@@ -15,7 +15,7 @@ import {
   stuckDetections,
   thresholdDetections,
 } from './detectors.js';
-import { backtest, randomFaultPlan, readLabels, replayAlerts, scoreDetection } from './evaluate.js';
+import { backtest, randomFaultPlan, readLabels, replayAlerts, scoreDetection } from '../evaluate/index.js';
 import { mergeDetections } from './events.js';
 import { resample, SLOTS_PER_DAY } from './forecast.js';
 import { fitRul } from './rul.js';

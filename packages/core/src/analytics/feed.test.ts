@@ -3,7 +3,7 @@ import { openDataset } from '../dataset.js';
 import { generateDataset } from '../generate/index.js';
 import { scratchRoot } from '../test-support/tmp.js';
 import type { AlignedRecord, BessDataset } from '../types.js';
-import { readLabels, replayAlerts, scoreDetection } from './evaluate.js';
+import { readLabels, replayAlerts, scoreDetection } from '../evaluate/index.js';
 import { DeviceAlertFeed } from './feed.js';
 import type { AlertUpdate } from './streaming.js';
 

@@ -1,25 +1,7 @@
 export { ANOMALY_KINDS, mergeDetections, type AnomalyEvent, type AnomalyKind, type Severity } from './events.js';
 export { detectAnomalies, type DetectOptions } from './detect.js';
-export {
-  forecastSignal,
-  seasonalNaive,
-  profileForecast,
-  resample,
-  type Forecast,
-  type ForecastPoint,
-} from './forecast.js';
+export { forecastSignal, resample, type Forecast, type ForecastPoint } from './forecast.js';
 export { remainingUsefulLife, type RemainingLife } from './rul.js';
-export {
-  scoreDetection,
-  matchesLabel,
-  backtest,
-  randomFaultPlan,
-  readLabels,
-  replayAlerts,
-  type KindScore,
-  type Label,
-  type BacktestResult,
-} from './evaluate.js';
 export {
   createStreamingDetector,
   watchesSignal,

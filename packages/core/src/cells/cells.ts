@@ -60,7 +60,7 @@ function addresses(): { pack: number; cell: number }[] {
   return out;
 }
 
-export function median(values: number[]): number | null {
+function median(values: number[]): number | null {
   if (values.length === 0) return null;
   const sorted = [...values].sort((a, b) => a - b);
   const mid = sorted.length >> 1;

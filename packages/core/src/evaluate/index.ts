@@ -4,10 +4,10 @@ import { CABINET } from '../catalog.js';
 import { FAULT_KINDS, type FaultSpec } from '../generate/faults.js';
 import { Random } from '../generate/random.js';
 import { BessError, type BessDataset } from '../types.js';
-import type { AnomalyEvent } from './events.js';
-import { choosePhi, errorSpread, profileForecast, seasonalNaive } from './forecast.js';
-import { DeviceAlertFeed } from './feed.js';
-import type { AlertUpdate } from './streaming.js';
+import type { AnomalyEvent } from '../analytics/events.js';
+import { choosePhi, errorSpread, profileForecast, seasonalNaive } from '../analytics/forecast.js';
+import { DeviceAlertFeed } from '../analytics/feed.js';
+import type { AlertUpdate } from '../analytics/streaming.js';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
