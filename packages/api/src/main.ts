@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openDataset } from '@bess/core';
+import { startAlarms } from './alarm-services.js';
 import { ApiKeys } from './ops/auth.js';
 import { CorsPolicy } from './ops/cors.js';
 import { jsonLogger, type Level } from './ops/log.js';
@@ -54,8 +55,10 @@ log('info', 'dataset ready', {
 // New rows come in through file-change notifications; the full check of every file is the safety net.
 const stopWatching = dataset.watch(Number(process.env.BESS_WATCH_MS ?? 30_000));
 
+const alarms = await startAlarms(dataset, dataDir, log);
 const server = await createBessServer({
   dataset,
+  ...(alarms ? { alarms: alarms.services } : {}),
   port,
   host,
   webDist: existsSync(resolve(webDist, 'index.html')) ? webDist : null,
@@ -88,6 +91,7 @@ async function shutdown(signal: string): Promise<void> {
   log('info', 'shutting down', { signal });
   stopWatching();
   await server.close();
+  await alarms?.close();
   await dataset.close();
   log('info', 'stopped');
   process.exit(0);

@@ -8,7 +8,7 @@ import type { ClientLimiter } from './ops/rate-limit.js';
 import type { Sessions } from './ops/sessions.js';
 import type { WorkGate } from './ops/work-gate.js';
 import type { StreamHub } from './streaming/index.js';
-import type { Context } from './trpc.js';
+import type { AlarmServices, Context } from './trpc.js';
 
 export interface AccessDeps {
   dataset: BessDataset;
@@ -19,6 +19,7 @@ export interface AccessDeps {
   apiKeys: ApiKeys;
   sessions: Sessions;
   limiter: ClientLimiter | undefined;
+  alarms: AlarmServices | undefined;
 }
 
 /** Who a request is and whether it may go on: one definition for HTTP, tRPC and WebSocket upgrades. */
@@ -37,7 +38,10 @@ export function createRequestAccess(deps: AccessDeps) {
     workGate: deps.workGate,
     turns: deps.turns,
     ...(limiter ? { limiter } : {}),
+    ...(deps.alarms ? { alarms: deps.alarms } : {}),
     clientId: clientOf(req, key),
+    // Only admitted requests get a context, so their key has an identity; a viewer's is the least.
+    identity: apiKeys.identify(key) ?? { name: 'unknown', role: 'viewer' },
   });
   /**
    * Who a request says it is: the key it presents in a header or the query, its browser session

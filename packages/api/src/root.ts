@@ -1,5 +1,6 @@
 // Named so the emitted .d.ts can refer to tRPC's internal types (TS2742) rather than a node_modules path.
 import type {} from '@trpc/server/unstable-core-do-not-import';
+import { alarmsRouter } from './router/alarms.js';
 import { analyticsRouter } from './router/analytics.js';
 import { cellsRouter } from './router/cells.js';
 import { devicesRouter } from './router/devices.js';
@@ -14,6 +15,7 @@ export const appRouter = router({
   history: historyRouter,
   cells: cellsRouter,
   analytics: analyticsRouter,
+  alarms: alarmsRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -21,6 +21,7 @@ import { handleRest } from './rest.js';
 import { appRouter } from './root.js';
 import { serveFile } from './static.js';
 import { StreamHub } from './streaming/index.js';
+import type { AlarmServices } from './trpc.js';
 import { MAX_BATCH_CALLS } from './ws-call-cap.js';
 import { attachWebSockets } from './ws-upgrade.js';
 
@@ -30,6 +31,8 @@ export interface ServerOptions {
   host?: string;
   /** The built dashboard (apps/web/dist) to serve on the same port; none when absent. */
   webDist?: string | null;
+  /** Persisted alarms (store and notifier) the API serves; none: the alarms routes answer PRECONDITION_FAILED. */
+  alarms?: AlarmServices;
   /** Write WebSocket stream events as prebuilt frames after the first (default true); false sends all through tRPC. */
   directFrames?: boolean;
   apiKeys?: ApiKeys;
@@ -94,7 +97,17 @@ export async function createBessServer(options: ServerOptions): Promise<BessServ
     onError: (error) => log('error', 'stream reader failed', { error: String(error) }),
   });
   registerGauges(metrics, dataset, workGate);
-  const access = createRequestAccess({ dataset, hub, metrics, workGate, turns, apiKeys, sessions, limiter });
+  const access = createRequestAccess({
+    dataset,
+    hub,
+    metrics,
+    workGate,
+    turns,
+    apiKeys,
+    sessions,
+    limiter,
+    alarms: options.alarms,
+  });
   const publicRoute = publicRoutes(dataset, {
     apiKeys,
     sessions,

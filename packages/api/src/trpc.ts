@@ -1,6 +1,8 @@
 import { BessError, type BessDataset } from '@bess/core';
 import { initTRPC, TRPCError } from '@trpc/server';
 import { ZodError } from 'zod';
+import type { AlarmStore, Notifier } from '@bess/alarms';
+import type { Identity, Role } from './ops/auth.js';
 import type { ServerMetrics } from './ops/metrics.js';
 import type { ClientLimiter } from './ops/rate-limit.js';
 import { TurnRefusedError, type FairTurns } from './ops/fair-turns.js';
@@ -20,7 +22,18 @@ export interface Context {
   clientId: string;
   /** The WebSocket connection the call came over, if any: streams write their events to it directly. */
   connection?: WsConnection;
+  /** Whose key the call came with: the actor on alarm changes, and what it may do. */
+  identity: Identity;
+  /** Persisted alarms, when the server runs them. */
+  alarms?: AlarmServices;
 }
+
+export interface AlarmServices {
+  store: AlarmStore;
+  notifier: Notifier | null;
+}
+
+const ROLE_RANK: Record<Role, number> = { viewer: 0, operator: 1, admin: 2 };
 
 /** The input field a failure is about: the first zod issue's path, or the engine's field. */
 function failedField(error: unknown): string | undefined {
@@ -99,3 +112,15 @@ export const router = t.router;
 export const publicProcedure = t.procedure.use(limited).use(engineErrors);
 /** For queries that scan ranges (anomalies, forecasts, cell statistics): they run within the work gate's budget. */
 export const heavyProcedure = publicProcedure.use(gated);
+
+/** Procedures that change state: the key's role must be at least `role` (FORBIDDEN otherwise). */
+export function roleProcedure(role: Role) {
+  return publicProcedure.use(({ ctx, next }) => {
+    if (ROLE_RANK[ctx.identity.role] < ROLE_RANK[role])
+      throw new TRPCError({
+        code: 'FORBIDDEN',
+        message: `this needs the ${role} role; key ${ctx.identity.name} is a ${ctx.identity.role}`,
+      });
+    return next();
+  });
+}

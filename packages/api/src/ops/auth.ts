@@ -2,21 +2,42 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 
+const ROLES = ['viewer', 'operator', 'admin'] as const;
+/** `viewer` reads; `operator` also acknowledges, comments and shelves alarms; `admin` may do everything. */
+export type Role = (typeof ROLES)[number];
+
+/** Who a key belongs to: its name (the actor on every change it makes) and its role. */
+export interface Identity {
+  name: string;
+  role: Role;
+}
+
+/** The identity of every request while no keys are configured: the server is open. */
+const OPEN: Identity = { name: 'anonymous', role: 'admin' };
+const ENTRY = /^([^:\s]+):(viewer|operator|admin):(.+)$/;
+
 /**
  * Optional API keys. With none configured the server is open (and says so at
  * start-up); with keys, every HTTP route, SSE stream and WebSocket connection
- * must present one. Keys are compared as SHA-256 digests with timingSafeEqual,
- * so neither their content nor their length leaks through timing, and they are
- * never logged.
+ * must present one. An entry is `name:role:key`, or a bare `key` (full access).
+ * Keys are compared as SHA-256 digests with timingSafeEqual, so neither their
+ * content nor their length leaks through timing, and they are never logged.
  */
 export class ApiKeys {
-  private readonly digests: Buffer[];
+  private readonly entries: { digest: Buffer; identity: Identity }[];
 
   constructor(keys: readonly string[]) {
-    this.digests = keys.filter((k) => k.length > 0).map(digest);
+    this.entries = keys
+      .filter((k) => k.length > 0)
+      .map((entry, i) => {
+        const m = ENTRY.exec(entry);
+        return m
+          ? { digest: digest(m[3]!), identity: { name: m[1]!, role: m[2] as Role } }
+          : { digest: digest(entry), identity: { name: `key-${i + 1}`, role: 'admin' as const } };
+      });
   }
 
-  /** `BESS_API_KEYS` (comma-separated) and/or `BESS_API_KEY_FILE` (one key per line). */
+  /** `BESS_API_KEYS` (comma-separated) and/or `BESS_API_KEY_FILE` (one entry per line). */
   static fromEnv(env: NodeJS.ProcessEnv = process.env): ApiKeys {
     const keys = (env.BESS_API_KEYS ?? '').split(',').map((k) => k.trim());
     if (env.BESS_API_KEY_FILE) {
@@ -31,17 +52,22 @@ export class ApiKeys {
   }
 
   get enabled(): boolean {
-    return this.digests.length > 0;
+    return this.entries.length > 0;
   }
 
   accepts(presented: string | undefined | null): boolean {
-    if (!this.enabled) return true;
-    if (!presented) return false;
+    return this.identify(presented) !== null;
+  }
+
+  /** The identity of `presented`, or null when it is no key of this server. */
+  identify(presented: string | undefined | null): Identity | null {
+    if (!this.enabled) return OPEN;
+    if (!presented) return null;
     const d = digest(presented);
-    let ok = false;
+    let found: Identity | null = null;
     // Compare against every key, so the time does not depend on which one matches.
-    for (const key of this.digests) ok = timingSafeEqual(key, d) || ok;
-    return ok;
+    for (const entry of this.entries) if (timingSafeEqual(entry.digest, d)) found ??= entry.identity;
+    return found;
   }
 }
 

@@ -1,0 +1,60 @@
+import { join } from 'node:path';
+import {
+  AlarmMonitor,
+  AlarmStore,
+  loadNotifyConfig,
+  Notifier,
+  openPglite,
+  openPostgres,
+  type SqlDatabase,
+} from '@bess/alarms';
+import type { BessDataset } from '@bess/core';
+import type { Logger } from './ops/log.js';
+import type { AlarmServices } from './trpc.js';
+
+const MINUTE = 60_000;
+
+/**
+ * The server's alarms from its environment: the store on PGlite under the data folder (or
+ * `BESS_DB_DIR`), or on PostgreSQL with `BESS_DATABASE_URL`; notifications from `BESS_NOTIFY_CONFIG`;
+ * the always-on detector over every cabinet. `BESS_ALARMS=0` runs without them.
+ */
+export async function startAlarms(
+  dataset: BessDataset,
+  dataDir: string,
+  log: Logger,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<{ services: AlarmServices; close: () => Promise<void> } | null> {
+  if (env.BESS_ALARMS === '0') return null;
+  const number = (name: string, fallback: number): number => {
+    const value = Number(env[name] ?? fallback);
+    if (!Number.isFinite(value) || value < 0) throw new Error(`${name} must be a number >= 0`);
+    return value;
+  };
+  const config = loadNotifyConfig(env.BESS_NOTIFY_CONFIG);
+  const db: SqlDatabase = env.BESS_DATABASE_URL
+    ? await openPostgres(env.BESS_DATABASE_URL)
+    : await openPglite(env.BESS_DB_DIR ?? join(dataDir, '.bess-db'));
+  const store = await AlarmStore.open(db);
+  const notifier = new Notifier(db, config, { log: (level, message, fields) => log(level, message, fields) });
+  const monitor = new AlarmMonitor(dataset, store, notifier, {
+    historyMs: number('BESS_ALARM_HISTORY_DAYS', 7) * 1440 * MINUTE,
+    liveWindowMs: number('BESS_NOTIFY_WINDOW_MINUTES', 15) * MINUTE,
+    log: (level, message, fields) => log(level, message, fields),
+  });
+  notifier.start();
+  monitor.start();
+  log('info', 'alarms running', {
+    store: db.engine,
+    channels: Object.keys(config.channels).length,
+    rules: config.rules.length,
+  });
+  return {
+    services: { store, notifier },
+    async close() {
+      await monitor.close();
+      await notifier.close();
+      await db.close();
+    },
+  };
+}

@@ -1,0 +1,87 @@
+import { AlarmMonitor, AlarmStore, openPglite, type Alarm, type AlarmChange, type SqlDatabase } from '@bess/alarms';
+import type { BessDataset } from '@bess/core';
+import { TRPCClientError } from '@trpc/client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { createBessClient } from './client.js';
+import { ApiKeys } from './ops/auth.js';
+import { eventually, startSampleServer } from './test-support/server.js';
+import type { BessServer } from './server.js';
+
+const VIEWER = 'viewer-key-0123456789';
+const OPERATOR = 'operator-key-0123456789';
+let server: BessServer;
+let stop: () => Promise<void>;
+let db: SqlDatabase;
+let monitor: AlarmMonitor;
+
+beforeAll(async () => {
+  db = await openPglite('memory://');
+  const store = await AlarmStore.open(db);
+  let dataset: BessDataset;
+  ({ server, dataset, stop } = await startSampleServer({
+    apiKeys: new ApiKeys([`vera:viewer:${VIEWER}`, `otto:operator:${OPERATOR}`]),
+    alarms: { store, notifier: null },
+  }));
+  // The sample's injected faults are history: the monitor records them as it catches up.
+  monitor = new AlarmMonitor(dataset, store, null, {
+    historyMs: 400 * 86_400_000,
+  });
+  monitor.start();
+  await eventually(() => monitor.caughtUp.size === dataset.devices().length, 60_000);
+}, 90_000);
+afterAll(async () => {
+  await monitor.close();
+  await stop();
+  await db.close();
+});
+
+const client = (apiKey: string) => createBessClient({ url: server.url, WebSocket, apiKey });
+
+describe('alarms over the API', () => {
+  it('lists the fleet’s alarms newest first, pages by cursor, and filters', async () => {
+    const viewer = client(VIEWER);
+    const first = await viewer.api.alarms.list.query({ limit: 5 });
+    expect(first.items.length).toBe(5);
+    for (const a of first.items)
+      expect(a).toMatchObject({
+        id: expect.any(String) as unknown,
+        deviceId: expect.any(String) as unknown,
+        status: 'cleared',
+        acknowledged: false,
+        historical: true,
+      });
+    const second = await viewer.api.alarms.list.query({ limit: 5, cursor: first.nextCursor! });
+    const opened = [...first.items, ...second.items].map((a) => a.openedAt);
+    expect(opened).toEqual([...opened].sort((a, b) => b - a));
+    expect(new Set([...first.items, ...second.items].map((a) => a.id)).size).toBe(10);
+    const critical = await viewer.api.alarms.list.query({ severity: 'critical', limit: 200 });
+    expect(critical.items.every((a) => a.severity === 'critical')).toBe(true);
+    viewer.close();
+  });
+
+  it('lets an operator acknowledge with a comment, seen live by another client; a viewer is refused', async () => {
+    const viewer = client(VIEWER);
+    const operator = client(OPERATOR);
+    const [target] = (await viewer.api.alarms.list.query({ limit: 1 })).items as Alarm[];
+    const seen: AlarmChange[] = [];
+    const sub = viewer.api.alarms.changes.subscribe({}, { onData: (c) => seen.push(c) });
+    await new Promise((r) => setTimeout(r, 200));
+    const refused = await viewer.api.alarms.acknowledge
+      .mutate({ id: target!.id, comment: 'mine' })
+      .catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(TRPCClientError);
+    expect((refused as TRPCClientError<never>).data).toMatchObject({ code: 'FORBIDDEN' });
+    const done = await operator.api.alarms.acknowledge.mutate({ id: target!.id, comment: 'checked the fan' });
+    expect(done.alarm).toMatchObject({ acknowledged: true, acknowledgedBy: 'otto', ackComment: 'checked the fan' });
+    await eventually(() => seen.some((c) => c.trigger === 'acknowledged' && c.alarm.id === target!.id));
+    const detail = await viewer.api.alarms.get.query({ id: target!.id });
+    expect(detail.comments.map((c) => c.author)).toEqual(['otto']);
+    await expect(viewer.api.alarms.get.query({ id: 'no-such-alarm' })).rejects.toMatchObject({
+      data: { code: 'NOT_FOUND' },
+    });
+    sub.unsubscribe();
+    viewer.close();
+    operator.close();
+  });
+});
