@@ -132,8 +132,13 @@ export class AlarmMonitor {
       const out: AlarmChange[] = [];
       for (const update of updates) {
         const e = update.event;
-        // Re-read before the checkpoint: it may confirm an alarm, never open a second one or clear it early.
-        if (checkpoint !== null && e.end <= checkpoint && update.status === 'closed') continue;
+        // Re-read before the checkpoint: it only confirms alarms still active; what it saw was applied before.
+        if (checkpoint !== null && e.start <= checkpoint) {
+          const held = update.status === 'closed' ? null : await this.store.activeOf(tx, deviceId, e.kind, e.signals);
+          if (held) unconfirmed.delete(held);
+          // A condition that began before the stop may still worsen or end after it: those apply.
+          if (update.status === 'opened' || e.end <= checkpoint) continue;
+        }
         const { alarmId, change } = await this.store.applyDetection(tx, update, {
           historical: e.start < liveAfter,
           now,

@@ -173,6 +173,15 @@ export class AlarmStore {
     return rows.map((r) => ({ trigger: 'cleared', alarm: toAlarm(r), actor: 'detector' }));
   }
 
+  /** The active alarm of a condition, if there is one. */
+  async activeOf(tx: SqlRunner, deviceId: string, kind: string, signals: readonly string[]): Promise<string | null> {
+    const [row] = await tx.query<{ id: string }>(
+      `SELECT id FROM alarms WHERE condition_key = $1 AND status = 'active'`,
+      [conditionKey(deviceId, kind, signals)],
+    );
+    return row?.id ?? null;
+  }
+
   async activeIds(deviceId: string): Promise<string[]> {
     const rows = await this.db.query<{ id: string }>(
       `SELECT id FROM alarms WHERE device_id = $1 AND status = 'active'`,

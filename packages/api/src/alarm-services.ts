@@ -2,10 +2,10 @@ import { join } from 'node:path';
 import {
   AlarmMonitor,
   AlarmStore,
-  loadNotifyConfig,
   Notifier,
   openPglite,
   openPostgres,
+  type NotifyConfig,
   type SqlDatabase,
 } from '@bess/alarms';
 import type { BessDataset } from '@bess/core';
@@ -17,21 +17,20 @@ const MINUTE = 60_000;
 /**
  * The server's alarms from its environment: the store on PGlite under the data folder (or
  * `BESS_DB_DIR`), or on PostgreSQL with `BESS_DATABASE_URL`; notifications from `BESS_NOTIFY_CONFIG`;
- * the always-on detector over every cabinet. `BESS_ALARMS=0` runs without them.
+ * the always-on detector over every cabinet.
  */
 export async function startAlarms(
   dataset: BessDataset,
   dataDir: string,
+  config: NotifyConfig,
   log: Logger,
   env: NodeJS.ProcessEnv = process.env,
-): Promise<{ services: AlarmServices; close: () => Promise<void> } | null> {
-  if (env.BESS_ALARMS === '0') return null;
+): Promise<{ services: AlarmServices; close: () => Promise<void> }> {
   const number = (name: string, fallback: number): number => {
     const value = Number(env[name] ?? fallback);
     if (!Number.isFinite(value) || value < 0) throw new Error(`${name} must be a number >= 0`);
     return value;
   };
-  const config = loadNotifyConfig(env.BESS_NOTIFY_CONFIG);
   const db: SqlDatabase = env.BESS_DATABASE_URL
     ? await openPostgres(env.BESS_DATABASE_URL)
     : await openPglite(env.BESS_DB_DIR ?? join(dataDir, '.bess-db'));

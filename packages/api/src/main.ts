@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openDataset } from '@bess/core';
+import { loadNotifyConfig } from '@bess/alarms';
 import { startAlarms } from './alarm-services.js';
 import { ApiKeys } from './ops/auth.js';
 import { CorsPolicy } from './ops/cors.js';
@@ -35,6 +36,8 @@ const limits: Partial<RateLimitOptions> = {
   maxRequestsInFlight: limitFromEnv('BESS_MAX_REQUESTS_IN_FLIGHT', DEFAULT_LIMITS.maxRequestsInFlight),
 };
 const cors = CorsPolicy.fromEnv(process.env, apiKeys.enabled);
+// A bad notification file stops the start, naming the field that is wrong.
+const notifyConfig = loadNotifyConfig(process.env.BESS_NOTIFY_CONFIG);
 if (!apiKeys.enabled)
   log('warn', 'no API keys configured (BESS_API_KEYS): the API is open to anyone who can reach it', { host });
 
@@ -55,10 +58,8 @@ log('info', 'dataset ready', {
 // New rows come in through file-change notifications; the full check of every file is the safety net.
 const stopWatching = dataset.watch(Number(process.env.BESS_WATCH_MS ?? 30_000));
 
-const alarms = await startAlarms(dataset, dataDir, log);
 const server = await createBessServer({
   dataset,
-  ...(alarms ? { alarms: alarms.services } : {}),
   port,
   host,
   webDist: existsSync(resolve(webDist, 'index.html')) ? webDist : null,
@@ -77,6 +78,23 @@ log('info', 'listening', {
   dashboard: existsSync(resolve(webDist, 'index.html')),
   docs: `${server.url}/docs`,
 });
+// Alarms start once the server answers (opening their database takes seconds on PGlite), and
+// keep trying while their database cannot be reached; meanwhile their routes answer 503.
+let alarms: Awaited<ReturnType<typeof startAlarms>> | null = null;
+const alarmsWanted = process.env.BESS_ALARMS !== '0';
+let stopping = false;
+async function runAlarms(): Promise<void> {
+  while (alarmsWanted && !stopping && !alarms) {
+    try {
+      alarms = await startAlarms(dataset, dataDir, notifyConfig, log);
+      server.attachAlarms(alarms.services);
+    } catch (error) {
+      log('error', 'alarms could not start; retrying in 5 s', { error: String(error) });
+      await new Promise((r) => setTimeout(r, 5_000));
+    }
+  }
+}
+void runAlarms();
 // The first dashboards after a restart open devices at their first or last page: prepare those.
 const warmStarted = performance.now();
 dataset.warm().then(
@@ -84,7 +102,6 @@ dataset.warm().then(
   (error: unknown) => log('warn', 'warm-up failed', { error: String(error) }),
 );
 
-let stopping = false;
 async function shutdown(signal: string): Promise<void> {
   if (stopping) return;
   stopping = true;

@@ -19,7 +19,8 @@ export interface AccessDeps {
   apiKeys: ApiKeys;
   sessions: Sessions;
   limiter: ClientLimiter | undefined;
-  alarms: AlarmServices | undefined;
+  /** The alarm services once they have started (they start after the server listens). */
+  alarms: () => AlarmServices | undefined;
 }
 
 /** Who a request is and whether it may go on: one definition for HTTP, tRPC and WebSocket upgrades. */
@@ -38,7 +39,7 @@ export function createRequestAccess(deps: AccessDeps) {
     workGate: deps.workGate,
     turns: deps.turns,
     ...(limiter ? { limiter } : {}),
-    ...(deps.alarms ? { alarms: deps.alarms } : {}),
+    ...alarmsOf(deps),
     clientId: clientOf(req, key),
     // Only admitted requests get a context, so their key has an identity; a viewer's is the least.
     identity: apiKeys.identify(key) ?? { name: 'unknown', role: 'viewer' },
@@ -74,3 +75,8 @@ export function createRequestAccess(deps: AccessDeps) {
 }
 
 export type RequestAccess = ReturnType<typeof createRequestAccess>;
+
+function alarmsOf(deps: AccessDeps): { alarms?: AlarmServices } {
+  const alarms = deps.alarms();
+  return alarms ? { alarms } : {};
+}

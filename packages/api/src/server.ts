@@ -56,6 +56,8 @@ export interface BessServer {
   port: number;
   hub: StreamHub;
   metrics: ServerMetrics;
+  /** Serves these alarms from now on (they start after the server listens, so a restart answers at once). */
+  attachAlarms(services: AlarmServices): void;
   /** Open WebSocket connections (for tests and metrics). */
   connections(): number;
   close(): Promise<void>;
@@ -97,6 +99,7 @@ export async function createBessServer(options: ServerOptions): Promise<BessServ
     onError: (error) => log('error', 'stream reader failed', { error: String(error) }),
   });
   registerGauges(metrics, dataset, workGate);
+  let alarms = options.alarms;
   const access = createRequestAccess({
     dataset,
     hub,
@@ -106,7 +109,7 @@ export async function createBessServer(options: ServerOptions): Promise<BessServ
     apiKeys,
     sessions,
     limiter,
-    alarms: options.alarms,
+    alarms: () => alarms,
   });
   const publicRoute = publicRoutes(dataset, {
     apiKeys,
@@ -264,6 +267,7 @@ export async function createBessServer(options: ServerOptions): Promise<BessServ
     hub,
     metrics,
     connections: () => webSockets.clients(),
+    attachAlarms: (services) => (alarms = services),
     close() {
       closing ??= (async () => {
         clearInterval(stalledSweep);

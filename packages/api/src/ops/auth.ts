@@ -2,9 +2,8 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 
-const ROLES = ['viewer', 'operator', 'admin'] as const;
 /** `viewer` reads; `operator` also acknowledges, comments and shelves alarms; `admin` may do everything. */
-export type Role = (typeof ROLES)[number];
+export type Role = 'viewer' | 'operator' | 'admin';
 
 /** Who a key belongs to: its name (the actor on every change it makes) and its role. */
 export interface Identity {

@@ -27,7 +27,8 @@ const alarmListInput = z.object({
 });
 
 function services(ctx: Context): AlarmServices {
-  if (!ctx.alarms) throw new TRPCError({ code: 'PRECONDITION_FAILED', message: 'this server runs without alarms' });
+  if (!ctx.alarms)
+    throw new TRPCError({ code: 'SERVICE_UNAVAILABLE', message: 'alarms are not running on this server (yet)' });
   return ctx.alarms;
 }
 
