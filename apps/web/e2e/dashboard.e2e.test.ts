@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { AlarmStore, openPglite, type SqlDatabase } from '@bess/alarms';
 import { ApiKeys, createBessServer, type BessServer } from '@bess/api';
 import { openDataset, type BessDataset } from '@bess/core';
 import { chromium, type Browser, type Page } from 'playwright-core';
@@ -30,6 +31,8 @@ let server: BessServer;
 let browser: Browser;
 let page: Page;
 let indexDir: string;
+let alarmDb: SqlDatabase;
+let alarms: AlarmStore;
 
 beforeAll(async () => {
   if (!existsSync(join(webDist, 'index.html')))
@@ -37,7 +40,16 @@ beforeAll(async () => {
   mkdirSync(artifacts, { recursive: true });
   indexDir = mkdtempSync(join(tmpdir(), 'bess-e2e-index-'));
   dataset = await openDataset(sample, { indexDir, workers: 0 });
-  server = await createBessServer({ dataset, port: 0, host: '127.0.0.1', webDist, limits: null });
+  alarmDb = await openPglite('memory://');
+  alarms = await AlarmStore.open(alarmDb);
+  server = await createBessServer({
+    dataset,
+    port: 0,
+    host: '127.0.0.1',
+    webDist,
+    limits: null,
+    alarms: { store: alarms, notifier: null },
+  });
   browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_FLAGS });
   page = await browser.newPage({ viewport: { width: 1366, height: 900 } });
   page.on('pageerror', (error) => console.error('page error:', error.message));
@@ -47,6 +59,7 @@ afterAll(async () => {
   await browser?.close();
   await server?.close();
   await dataset?.close();
+  await alarmDb?.close();
   rmSync(indexDir, { recursive: true, force: true });
 });
 
@@ -197,6 +210,56 @@ describe('operator dashboard', () => {
 });
 
 describe('with API keys on', () => {
+  it('opens on the alarm console while an alarm is active; an acknowledgement in one window shows in another', async () => {
+    const other = await browser.newPage({ viewport: { width: 1366, height: 900 } });
+    await other.goto(`${server.url}/#/alarms`);
+    await other.waitForSelector('[data-testid=alarm-console]');
+    // An alarm as the always-on detector raises it: a hot cell on the first cabinet, live.
+    const start = Date.parse('2024-03-03T12:00:00Z');
+    const { change } = await alarmDb.transaction((tx) =>
+      alarms.applyDetection(
+        tx,
+        {
+          status: 'opened',
+          event: {
+            id: 'e2e',
+            deviceId: 'ZHPESS232A230002',
+            kind: 'cell_overtemp',
+            severity: 'critical',
+            signals: ['bms1_cell_max_t'],
+            start,
+            end: start + 60_000,
+            observed: 58.2,
+            threshold: 55,
+            message: 'Cell temperature (max) reached 58.2 °C (limit 55 °C)',
+          },
+        },
+        { historical: false, now: Date.now() },
+      ),
+    );
+    alarms.publish([change!]);
+    // The other window was already open: the alarm arrives there by the change feed.
+    await other.waitForSelector('[data-testid=alarm]');
+    await page.goto(server.url);
+    await page.waitForSelector('[data-testid=alarm-console] [data-testid=alarm]');
+    expect(await page.textContent('[data-testid=count-critical]')).toContain('1 critical');
+    expect(await page.textContent('[data-testid=nav-alarms]')).toContain('Alarms (1)');
+    await shot('9-alarm-console');
+    await page.click('[data-testid=acknowledge]');
+    await page.fill('[data-testid=alarm-text]', 'crew on the way');
+    await page.click('[data-testid=alarm-submit]');
+    await other.waitForFunction(() =>
+      document.querySelector('[data-testid=ack-state]')?.textContent?.includes('Acknowledged by anonymous'),
+    );
+    expect(await other.textContent('[data-testid=ack-state]')).toContain('crew on the way');
+    await other.screenshot({ path: join(artifacts, '10-alarm-acknowledged-elsewhere.png'), fullPage: true });
+    // The fleet card counts the cabinet's active alarm.
+    await page.goto(`${server.url}/#/fleet`);
+    await page.waitForSelector('[data-testid=card-alarms]');
+    expect(await page.textContent('[data-testid=device-card] >> nth=0')).toContain('1 active alarm');
+    await other.close();
+  });
+
   it('asks for a key, refuses a wrong one, and then serves the dashboard and its live stream through the session cookie', async () => {
     const keyed = await createBessServer({
       dataset,

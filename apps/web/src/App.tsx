@@ -1,17 +1,34 @@
+import { AlarmConsole, useActiveCounts } from './components/AlarmConsole';
 import { DeviceView } from './components/DeviceView';
 import { FleetOverview } from './components/FleetOverview';
 import { Header } from './components/Header';
-import { useRoute } from './lib/route';
+import { useRoute, type Route } from './lib/route';
 import type { SessionState } from './lib/session';
 
 export function App({ session }: { session: SessionState }) {
   const route = useRoute();
+  const counts = useActiveCounts();
   return (
     <div className="app">
-      <Header route={route} session={session} />
+      <Header route={route} session={session} activeAlarms={counts} />
       <main>
-        {route.page === 'fleet' ? <FleetOverview /> : <DeviceView deviceId={route.deviceId} tab={route.tab} />}
+        <Page route={route} anyActive={counts ? counts.critical + counts.warning + counts.info > 0 : undefined} />
       </main>
     </div>
   );
+}
+
+/** The landing page is the alarm console while anything is active, else the fleet. */
+function Page({ route, anyActive }: { route: Route; anyActive: boolean | undefined }) {
+  switch (route.page) {
+    case 'device':
+      return <DeviceView deviceId={route.deviceId} tab={route.tab} />;
+    case 'alarms':
+      return <AlarmConsole />;
+    case 'fleet':
+      return <FleetOverview />;
+    case 'home':
+      // Until the counts arrive, or on a server without alarms, the fleet.
+      return anyActive ? <AlarmConsole /> : <FleetOverview />;
+  }
 }

@@ -1,12 +1,13 @@
 import { BMS_SIGNALS } from '@bess/core/catalog';
 import { ago, formatDateTime, formatValue } from '../lib/format';
 import { href } from '../lib/route';
-import { powerState, worstStatus } from '../lib/status';
+import { cardStatus, NOT_REPORTING_AFTER_MS, powerState, worstStatus } from '../lib/status';
 import { trpc } from '../trpc';
 import { Empty, ErrorState, Loading } from './States';
 
 export function FleetOverview() {
   const overview = trpc.devices.overview.useQuery(undefined, { refetchInterval: 10_000 });
+  const alarms = trpc.alarms.summary.useQuery(undefined, { refetchInterval: 30_000, retry: false });
   if (overview.isLoading) return <Loading>Loading the fleet…</Loading>;
   if (overview.error) return <ErrorState error={overview.error} what="Fleet overview" />;
   if (!overview.data?.length) return <Empty>No cabinets found in the data folder.</Empty>;
@@ -18,20 +19,30 @@ export function FleetOverview() {
         {overview.data.map((d) => {
           const bms = d.bms as Record<string, number | null> | null;
           const pcs = d.pcs as Record<string, number | null> | null;
-          const status = bms
+          const limits = bms
             ? worstStatus(BMS_SIGNALS.map((s) => ({ signal: s.signal, value: bms[s.field!] })))
             : 'unknown';
+          const active = (alarms.data ?? []).filter((a) => a.deviceId === d.id && a.count > 0);
+          const status = cardStatus(
+            limits,
+            active.map((a) => a.severity),
+          );
+          const silent = d.last === null || now - Date.parse(d.last) > NOT_REPORTING_AFTER_MS;
+          const activeCount = active.reduce((n, a) => n + a.count, 0);
+          // Old readings say nothing about now: a silent cabinet is not reporting, unless an alarm is active.
+          const shown = silent && status === 'ok' ? 'unknown' : status;
+          const pillText = shown === 'ok' ? 'normal' : silent && shown === 'unknown' ? 'not reporting' : shown;
           const state = powerState(bms?.current);
           return (
             <a
               key={d.id}
-              className={`card status-${status}`}
+              className={`card status-${shown}`}
               href={href({ page: 'device', deviceId: d.id, tab: 'live' })}
               data-testid="device-card"
             >
               <div className="card-head">
                 <strong>{d.id}</strong>
-                <span className={`pill ${status}`}>{status === 'ok' ? 'normal' : status}</span>
+                <span className={`pill ${shown}`}>{pillText}</span>
               </div>
               <dl className="facts">
                 <dt>SOC</dt>
@@ -49,8 +60,14 @@ export function FleetOverview() {
                 <dt>Cell spread</dt>
                 <dd>{bms?.cell_voltage_diff == null ? '—' : `${Math.round(bms.cell_voltage_diff * 1000)} mV`}</dd>
               </dl>
-              <div className="muted small">
-                Last data {formatDateTime(d.last)} ({ago(d.last, now)})
+              {activeCount > 0 && (
+                <div className="small" data-testid="card-alarms">
+                  {activeCount} active alarm{activeCount === 1 ? '' : 's'}
+                </div>
+              )}
+              <div className={silent ? 'small not-reporting' : 'muted small'} data-testid="card-last">
+                {silent ? 'Not reporting: last data ' : 'Last data '}
+                {formatDateTime(d.last)} ({ago(d.last, now)})
               </div>
             </a>
           );

@@ -16,14 +16,40 @@ function useTheme(): [string, () => void] {
   return [theme, () => setTheme((t) => (t === 'dark' ? 'light' : 'dark'))];
 }
 
-export function Header({ route, session }: { route: Route; session: SessionState }) {
+export function Header({
+  route,
+  session,
+  activeAlarms,
+}: {
+  route: Route;
+  session: SessionState;
+  activeAlarms: Record<'critical' | 'warning' | 'info', number> | undefined;
+}) {
+  const active = activeAlarms ? activeAlarms.critical + activeAlarms.warning + activeAlarms.info : 0;
   const connection = useConnection();
   const [theme, toggle] = useTheme();
   return (
     <header className="header">
-      <a className="brand" href={href({ page: 'fleet' })}>
+      <a className="brand" href={href({ page: 'home' })}>
         BESS telemetry
       </a>
+      <nav aria-label="Views">
+        <a
+          className="nav-link"
+          href={href({ page: 'fleet' })}
+          aria-current={route.page === 'fleet' ? 'page' : undefined}
+        >
+          Fleet
+        </a>
+        <a
+          className="nav-link"
+          href={href({ page: 'alarms' })}
+          aria-current={route.page === 'alarms' ? 'page' : undefined}
+          data-testid="nav-alarms"
+        >
+          Alarms{active > 0 ? ` (${active})` : ''}
+        </a>
+      </nav>
       {route.page === 'device' && <span className="crumb">/ {route.deviceId}</span>}
       <span className="spacer" />
       <span className={`badge conn-${connection}`} data-testid="connection" title="Live stream connection (WebSocket)">

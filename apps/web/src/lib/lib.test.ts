@@ -93,7 +93,10 @@ describe('routes', () => {
   it('parses and builds hash routes', () => {
     expect(parseRoute('#/device/ZHP%2F1/history')).toEqual({ page: 'device', deviceId: 'ZHP/1', tab: 'history' });
     expect(parseRoute('#/device/X/bogus')).toEqual({ page: 'device', deviceId: 'X', tab: 'live' });
-    expect(parseRoute('')).toEqual({ page: 'fleet' });
+    expect(parseRoute('')).toEqual({ page: 'home' });
+    expect(parseRoute('#/fleet')).toEqual({ page: 'fleet' });
+    expect(parseRoute('#/alarms')).toEqual({ page: 'alarms' });
+    expect(href({ page: 'alarms' })).toBe('#/alarms');
     expect(href({ page: 'device', deviceId: 'A B', tab: 'cells' })).toBe('#/device/A%20B/cells');
   });
 });

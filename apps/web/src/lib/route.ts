@@ -1,7 +1,11 @@
 import { useEffect, useState } from 'react';
 
-/** Hash routes: `#/` fleet, `#/device/<id>/<tab>`. Small enough not to need a router library. */
-export type Route = { page: 'fleet' } | { page: 'device'; deviceId: string; tab: DeviceTab };
+/**
+ * Hash routes: `#/fleet`, `#/alarms`, `#/device/<id>/<tab>`, and no hash for the landing page (the
+ * alarm console while anything is active, else the fleet). Small enough not to need a router library.
+ */
+export type Route =
+  { page: 'home' } | { page: 'fleet' } | { page: 'alarms' } | { page: 'device'; deviceId: string; tab: DeviceTab };
 export type DeviceTab = 'live' | 'history' | 'cells' | 'alerts' | 'quality';
 const TABS: DeviceTab[] = ['live', 'history', 'cells', 'alerts', 'quality'];
 
@@ -11,11 +15,14 @@ export function parseRoute(hash: string): Route {
     const tab = TABS.includes(parts[2] as DeviceTab) ? (parts[2] as DeviceTab) : 'live';
     return { page: 'device', deviceId: parts[1], tab };
   }
-  return { page: 'fleet' };
+  if (parts[0] === 'fleet') return { page: 'fleet' };
+  if (parts[0] === 'alarms') return { page: 'alarms' };
+  return { page: 'home' };
 }
 
 export function href(route: Route): string {
-  return route.page === 'fleet' ? '#/' : `#/device/${encodeURIComponent(route.deviceId)}/${route.tab}`;
+  if (route.page === 'device') return `#/device/${encodeURIComponent(route.deviceId)}/${route.tab}`;
+  return route.page === 'home' ? '#/' : `#/${route.page}`;
 }
 
 export function useRoute(): Route {

@@ -38,3 +38,16 @@ export function powerState(current: number | null | undefined): 'charging' | 'di
   if (current < -5) return 'charging';
   return 'idle';
 }
+
+/** A cabinet silent for longer than this (a few of its one-minute records) is not reporting. */
+export const NOT_REPORTING_AFTER_MS = 5 * 60_000;
+
+/** A card's status: the worst of its latest readings against the limits and its active alarms. */
+export function cardStatus(limitStatus: Status, activeAlarms: readonly ('info' | 'warning' | 'critical')[]): Status {
+  const fromAlarms: Status = activeAlarms.includes('critical')
+    ? 'alarm'
+    : activeAlarms.includes('warning')
+      ? 'warning'
+      : 'unknown';
+  return RANK[fromAlarms] > RANK[limitStatus] ? fromAlarms : limitStatus;
+}
