@@ -11,7 +11,7 @@ const SEVERITIES: Severity[] = ['critical', 'warning', 'info'];
 const PILL: Record<Severity, string> = { critical: 'alarm', warning: 'warning', info: 'ok' };
 
 /** Keeps the alarm list and counts current: every change to any alarm refetches them. */
-export function useAlarmChanges(): void {
+function useAlarmChanges(): void {
   const utils = trpc.useUtils();
   trpc.alarms.changes.useSubscription(
     {},
