@@ -84,4 +84,31 @@ describe('alarms over the API', () => {
     viewer.close();
     operator.close();
   });
+
+  it('serves the same over REST: list, get, and acknowledge by an operator key only', async () => {
+    const as = (key: string, path: string, init: RequestInit = {}) =>
+      fetch(`${server.url}${path}`, { ...init, headers: { 'X-API-Key': key, 'Content-Type': 'application/json' } });
+    const list = (await (await as(VIEWER, '/alarms?limit=2&severity=warning')).json()) as {
+      items: Alarm[];
+      nextCursor: string | null;
+    };
+    expect(list.items).toHaveLength(2);
+    expect(typeof list.nextCursor).toBe('string');
+    const id = list.items[1]!.id;
+    expect(((await (await as(VIEWER, `/alarms/${id}`)).json()) as { alarm: Alarm }).alarm.id).toBe(id);
+    const post = (key: string, body: string) => as(key, `/alarms/${id}/acknowledge`, { method: 'POST', body });
+    expect((await post(VIEWER, '{"comment":"x"}')).status).toBe(403);
+    expect((await post(OPERATOR, '{not json')).status).toBe(400);
+    expect((await post(OPERATOR, JSON.stringify({ comment: 'x'.repeat(20_000) }))).status).toBe(413);
+    expect((await post(OPERATOR, JSON.stringify({ comment: 7 }))).status).toBe(422);
+    const acked = await post(OPERATOR, JSON.stringify({ comment: 'via REST' }));
+    expect(acked.status).toBe(200);
+    expect(((await acked.json()) as { alarm: Alarm }).alarm).toMatchObject({
+      acknowledgedBy: 'otto',
+      ackComment: 'via REST',
+    });
+    expect((await as(OPERATOR, '/alarms/nope/comments', { method: 'POST', body: '{"body":"hi"}' })).status).toBe(404);
+    expect((await as(VIEWER, '/alarms?cursor=garbage')).status).toBe(422);
+    expect((await as(VIEWER, '/alarms?severity=loud')).status).toBe(422);
+  });
 });

@@ -3,6 +3,8 @@ import { dirname } from 'node:path';
 import type { RecordKind } from '@bess/core';
 import { z } from 'zod';
 import { RECORD_SCHEMAS, batchInput, qualitySchema, streamInput } from './schemas.js';
+import { ALARM_LIST_PARAMS } from './rest-alarms.js';
+import { acknowledgeInput, alarmListInput, commentInput, shelveInput } from './router/alarms.js';
 
 /**
  * The OpenAPI document of the REST surface, generated from the same zod schemas
@@ -123,6 +125,7 @@ export function openApiDocument(): Record<string, unknown> {
       },
     };
   }
+  Object.assign(paths, alarmPaths());
   return {
     openapi: '3.1.0',
     info: {
@@ -137,6 +140,95 @@ export function openApiDocument(): Record<string, unknown> {
         BMSReading: jsonSchema(RECORD_SCHEMAS.bms),
         PCSReading: jsonSchema(RECORD_SCHEMAS.pcs),
         SignalQuality: jsonSchema(qualitySchema),
+      },
+    },
+  };
+}
+
+/** `/alarms` over REST: the same inputs as the tRPC `alarms.*` procedures. */
+function alarmPaths(): Record<string, unknown> {
+  const tags = ['Alarms'];
+  const id = { name: 'id', in: 'path', required: true, schema: { type: 'string' }, description: 'Alarm id' };
+  const alarm = { description: 'The alarm after the change, and the change', content: { 'application/json': {} } };
+  const body = (schema: z.ZodType) => {
+    const {
+      properties = {},
+      required = [],
+      ...rest
+    } = jsonSchema(schema) as {
+      properties?: Record<string, unknown>;
+      required?: string[];
+    };
+    const { id: _id, ...fields } = properties;
+    return {
+      required: true,
+      content: {
+        'application/json': { schema: { ...rest, properties: fields, required: required.filter((r) => r !== 'id') } },
+      },
+    };
+  };
+  const refused = {
+    '403': { description: 'The key is not an operator key' },
+    '404': errors['404'],
+    '422': errors['422'],
+  };
+  const rename = Object.fromEntries(Object.entries(ALARM_LIST_PARAMS).map(([param, key]) => [key, param]));
+  return {
+    '/alarms': {
+      get: {
+        tags,
+        summary: 'Alarms fleet-wide, newest first; page with nextCursor',
+        parameters: queryParameters(alarmListInput, rename, []),
+        responses: {
+          '200': {
+            description: '`{ items, nextCursor }`',
+            content: {
+              'application/json': {
+                schema: {
+                  type: 'object',
+                  required: ['items', 'nextCursor'],
+                  properties: { items: { type: 'array' }, nextCursor: { type: ['string', 'null'] } },
+                },
+              },
+            },
+          },
+          '422': errors['422'],
+        },
+      },
+    },
+    '/alarms/{id}': {
+      get: {
+        tags,
+        summary: 'One alarm with its comments',
+        parameters: [id],
+        responses: { '200': { description: '`{ alarm, comments }`' }, '404': errors['404'] },
+      },
+    },
+    '/alarms/{id}/acknowledge': {
+      post: {
+        tags,
+        summary: 'Acknowledge, with a comment',
+        parameters: [id],
+        requestBody: body(acknowledgeInput),
+        responses: { '200': alarm, ...refused },
+      },
+    },
+    '/alarms/{id}/comments': {
+      post: {
+        tags,
+        summary: 'Add a comment',
+        parameters: [id],
+        requestBody: body(commentInput),
+        responses: { '201': alarm, ...refused },
+      },
+    },
+    '/alarms/{id}/shelve': {
+      post: {
+        tags,
+        summary: 'Shelve until a time (null unshelves)',
+        parameters: [id],
+        requestBody: body(shelveInput),
+        responses: { '200': alarm, ...refused },
       },
     },
   };

@@ -50,7 +50,11 @@ const REST_ENDPOINTS = [
 const EPOCH_MS = /^-?\d{1,16}$/;
 
 /** Query string -> the raw input a zod schema expects: numeric text becomes a number (for times, only epoch milliseconds). */
-function queryInput(url: URL, names: Record<string, string>, extra: Record<string, unknown>): Record<string, unknown> {
+export function queryInput(
+  url: URL,
+  names: Record<string, string>,
+  extra: Record<string, unknown>,
+): Record<string, unknown> {
   const input: Record<string, unknown> = { ...extra };
   for (const [param, key] of Object.entries(names)) {
     const raw = url.searchParams.get(param);
@@ -62,7 +66,11 @@ function queryInput(url: URL, names: Record<string, string>, extra: Record<strin
   return input;
 }
 
-function parseQuery<S extends z.ZodType>(schema: S, input: unknown, params: Record<string, string>): z.output<S> {
+export function parseQuery<S extends z.ZodType>(
+  schema: S,
+  input: unknown,
+  params: Record<string, string>,
+): z.output<S> {
   const result = schema.safeParse(input);
   if (result.success) return result.data;
   throw new QueryError(result.error, params);
@@ -84,7 +92,7 @@ class QueryError extends Error {
   }
 }
 
-function sendError(res: ServerResponse, error: unknown): void {
+export function sendError(res: ServerResponse, error: unknown): void {
   if (res.headersSent) {
     res.destroy();
     return;

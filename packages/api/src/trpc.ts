@@ -2,7 +2,7 @@ import { BessError, type BessDataset } from '@bess/core';
 import { initTRPC, TRPCError } from '@trpc/server';
 import { ZodError } from 'zod';
 import type { AlarmStore, Notifier } from '@bess/alarms';
-import type { Identity, Role } from './ops/auth.js';
+import { hasRole, type Identity, type Role } from './ops/auth.js';
 import type { ServerMetrics } from './ops/metrics.js';
 import type { ClientLimiter } from './ops/rate-limit.js';
 import { TurnRefusedError, type FairTurns } from './ops/fair-turns.js';
@@ -32,8 +32,6 @@ export interface AlarmServices {
   store: AlarmStore;
   notifier: Notifier | null;
 }
-
-const ROLE_RANK: Record<Role, number> = { viewer: 0, operator: 1, admin: 2 };
 
 /** The input field a failure is about: the first zod issue's path, or the engine's field. */
 function failedField(error: unknown): string | undefined {
@@ -116,7 +114,7 @@ export const heavyProcedure = publicProcedure.use(gated);
 /** Procedures that change state: the key's role must be at least `role` (FORBIDDEN otherwise). */
 export function roleProcedure(role: Role) {
   return publicProcedure.use(({ ctx, next }) => {
-    if (ROLE_RANK[ctx.identity.role] < ROLE_RANK[role])
+    if (!hasRole(ctx.identity, role))
       throw new TRPCError({
         code: 'FORBIDDEN',
         message: `this needs the ${role} role; key ${ctx.identity.name} is a ${ctx.identity.role}`,

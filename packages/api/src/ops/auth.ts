@@ -11,6 +11,13 @@ export interface Identity {
   role: Role;
 }
 
+const ROLE_RANK: Record<Role, number> = { viewer: 0, operator: 1, admin: 2 };
+
+/** Whether `identity` may do what needs `role`. */
+export function hasRole(identity: Identity, role: Role): boolean {
+  return ROLE_RANK[identity.role] >= ROLE_RANK[role];
+}
+
 /** The identity of every request while no keys are configured: the server is open. */
 const OPEN: Identity = { name: 'anonymous', role: 'admin' };
 const ENTRY = /^([^:\s]+):(viewer|operator|admin):(.+)$/;

@@ -13,7 +13,7 @@ const CHANGE_BACKLOG = 1000;
 const alarmId = z.string().min(1).max(64).describe('Alarm id');
 const severity = z.enum(['info', 'warning', 'critical']);
 
-const alarmListInput = z.object({
+export const alarmListInput = z.object({
   status: z.enum(['active', 'cleared']).optional(),
   acknowledged: z.boolean().optional(),
   historical: z.boolean().optional(),
@@ -26,7 +26,11 @@ const alarmListInput = z.object({
   limit: z.number().int().min(1).max(200).default(50),
 });
 
-function services(ctx: Context): AlarmServices {
+export const acknowledgeInput = z.object({ id: alarmId, comment: z.string().max(2000).default('') });
+export const commentInput = z.object({ id: alarmId, body: z.string().trim().min(1).max(2000) });
+export const shelveInput = z.object({ id: alarmId, until: time.nullable().describe('Shelved until; null unshelves') });
+
+export function services(ctx: Context): AlarmServices {
   if (!ctx.alarms)
     throw new TRPCError({ code: 'SERVICE_UNAVAILABLE', message: 'alarms are not running on this server (yet)' });
   return ctx.alarms;
@@ -42,14 +46,14 @@ export const alarmsRouter = router({
   /** Active alarms counted per cabinet and severity (the fleet's status). */
   summary: publicProcedure.query(({ ctx }) => services(ctx).store.activeCounts()),
   acknowledge: roleProcedure('operator')
-    .input(z.object({ id: alarmId, comment: z.string().max(2000).default('') }))
+    .input(acknowledgeInput)
     .mutation(({ ctx, input }) => services(ctx).store.acknowledge(input.id, ctx.identity.name, input.comment)),
   comment: roleProcedure('operator')
-    .input(z.object({ id: alarmId, body: z.string().trim().min(1).max(2000) }))
+    .input(commentInput)
     .mutation(({ ctx, input }) => services(ctx).store.comment(input.id, ctx.identity.name, input.body)),
   /** Silences an alarm's notifications until `until` (null unshelves). */
   shelve: roleProcedure('operator')
-    .input(z.object({ id: alarmId, until: time.nullable() }))
+    .input(shelveInput)
     .mutation(({ ctx, input }) => services(ctx).store.shelve(input.id, ctx.identity.name, input.until)),
   /** Every change to an alarm as it happens (optionally one cabinet's). */
   changes: publicProcedure

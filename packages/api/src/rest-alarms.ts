@@ -1,0 +1,145 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { BessError } from '@bess/core';
+import { TRPCError } from '@trpc/server';
+import { ZodError, type z } from 'zod';
+import { sendDetail, sendJson } from './http-util.js';
+import { hasRole } from './ops/auth.js';
+import { decodePathSegment } from './ops/request-target.js';
+import { parseQuery, queryInput, sendError } from './rest.js';
+import { acknowledgeInput, alarmListInput, commentInput, services, shelveInput } from './router/alarms.js';
+import type { Context } from './trpc.js';
+
+/** A request body larger than this is refused (413): an acknowledgement is a few hundred bytes. */
+const MAX_BODY_BYTES = 16 * 1024;
+export const ALARM_LIST_PARAMS = {
+  status: 'status',
+  acknowledged: 'acknowledged',
+  historical: 'historical',
+  severity: 'severity',
+  kind: 'kind',
+  device_id: 'deviceId',
+  from: 'from',
+  to: 'to',
+  cursor: 'cursor',
+  limit: 'limit',
+};
+
+/**
+ * Alarms over REST, the same schemas and store calls as `alarms.*`: `GET /alarms`, `GET /alarms/{id}`,
+ * and `POST /alarms/{id}/acknowledge | comments | shelve` (operator keys). False when the path is not one.
+ */
+export async function handleAlarmsRest(
+  req: IncomingMessage,
+  res: ServerResponse,
+  url: URL,
+  ctx: Context,
+): Promise<boolean> {
+  const parts = url.pathname.split('/').filter(Boolean);
+  if (parts[0] !== 'alarms' || parts.length > 3) return false;
+  try {
+    const { store } = servicesOrUnavailable(ctx);
+    if (parts.length === 1) {
+      if (!isRead(req)) return methodNotAllowed(res, 'GET, HEAD');
+      const { cursor, limit, ...filter } = parseQuery(
+        alarmListInput,
+        queryInput(url, ALARM_LIST_PARAMS, {}),
+        ALARM_LIST_PARAMS,
+      );
+      sendJson(res, 200, await store.list(filter, limit, cursor));
+      return true;
+    }
+    const id = decodePathSegment(parts[1]!);
+    if (id === null)
+      return (
+        sendDetail(res, 422, [{ loc: ['path', 'id'], msg: 'malformed percent-encoding', type: 'value_error' }]),
+        true
+      );
+    if (parts.length === 2) {
+      if (!isRead(req)) return methodNotAllowed(res, 'GET, HEAD');
+      sendJson(res, 200, await store.get(id));
+      return true;
+    }
+    const action = parts[2];
+    if (action !== 'acknowledge' && action !== 'comments' && action !== 'shelve') return false;
+    if (req.method !== 'POST') return methodNotAllowed(res, 'POST');
+    if (!hasRole(ctx.identity, 'operator')) {
+      sendDetail(res, 403, `this needs the operator role; key ${ctx.identity.name} is a ${ctx.identity.role}`);
+      return true;
+    }
+    const body = { ...(await readJsonBody(req)), id };
+    const actor = ctx.identity.name;
+    if (action === 'acknowledge') {
+      const input = bodyOf(acknowledgeInput, body);
+      sendJson(res, 200, await store.acknowledge(input.id, actor, input.comment));
+    } else if (action === 'comments') {
+      const input = bodyOf(commentInput, body);
+      sendJson(res, 201, await store.comment(input.id, actor, input.body));
+    } else {
+      const input = bodyOf(shelveInput, body);
+      sendJson(res, 200, await store.shelve(input.id, actor, input.until));
+    }
+    return true;
+  } catch (error) {
+    if (error instanceof BodyError) sendDetail(res, error.status, error.message);
+    else if (error instanceof ZodError)
+      sendDetail(
+        res,
+        422,
+        error.issues.map((i) => ({ loc: ['body', String(i.path[0] ?? '')], msg: i.message, type: i.code })),
+      );
+    else sendError(res, error);
+    return true;
+  }
+}
+
+function servicesOrUnavailable(ctx: Context) {
+  try {
+    return services(ctx);
+  } catch (error) {
+    if (error instanceof TRPCError) throw new BessError('SERVICE_UNAVAILABLE', error.message);
+    throw error;
+  }
+}
+
+const isRead = (req: IncomingMessage) => req.method === 'GET' || req.method === 'HEAD';
+
+function methodNotAllowed(res: ServerResponse, allow: string): true {
+  res.setHeader('Allow', allow);
+  sendDetail(res, 405, 'Method Not Allowed');
+  return true;
+}
+
+function bodyOf<S extends z.ZodType>(schema: S, body: unknown): z.output<S> {
+  return schema.parse(body);
+}
+
+class BodyError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** The request's JSON object body (empty is `{}`), at most MAX_BODY_BYTES. */
+async function readJsonBody(req: IncomingMessage): Promise<Record<string, unknown>> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_BODY_BYTES) throw new BodyError(413, `the body is over ${MAX_BODY_BYTES} bytes`);
+    chunks.push(chunk);
+  }
+  const text = Buffer.concat(chunks).toString('utf8').trim();
+  if (!text) return {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new BodyError(400, 'the body is not JSON');
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+    throw new BodyError(400, 'the body must be a JSON object');
+  return parsed as Record<string, unknown>;
+}
