@@ -69,6 +69,13 @@ const MIGRATIONS: readonly string[] = [
      detail text NOT NULL,
      PRIMARY KEY (outbox_id, attempt)
    );`,
+  // Notification channels and rules set through the API (admin): they replace BESS_NOTIFY_CONFIG's.
+  `CREATE TABLE notify_settings (
+     id integer PRIMARY KEY CHECK (id = 1),
+     config jsonb NOT NULL,
+     updated_by text NOT NULL,
+     updated_at double precision NOT NULL
+   );`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

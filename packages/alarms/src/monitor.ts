@@ -93,11 +93,12 @@ export class AlarmMonitor {
     const page = this.options.pageRecords ?? 500;
     while (!this.stopped) {
       run.pending = false;
-      const { records, total } = await this.dataset.page(deviceId, feed.driver, {
-        skip: position,
-        limit: page,
-        stepMs,
-      });
+      const fetched = await this.dataset.page(deviceId, feed.driver, { skip: position, limit: page, stepMs });
+      // Records after the newest reading only carry slow signals forward (as-of): nothing new to judge,
+      // and rows that arrive for those times must still find the detector before them.
+      const newestReading = this.dataset.device(deviceId).last ?? -Infinity;
+      const records = fetched.records.filter((r) => Date.parse(r.timestamp) <= newestReading);
+      const total = fetched.total;
       if (records.length === 0) {
         if (!this.caughtUp.has(deviceId)) {
           this.caughtUp.add(deviceId);

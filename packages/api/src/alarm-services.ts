@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import {
   AlarmMonitor,
   AlarmStore,
+  loadSavedConfig,
   Notifier,
   openPglite,
   openPostgres,
@@ -35,7 +36,11 @@ export async function startAlarms(
     ? await openPostgres(env.BESS_DATABASE_URL)
     : await openPglite(env.BESS_DB_DIR ?? join(dataDir, '.bess-db'));
   const store = await AlarmStore.open(db);
-  const notifier = new Notifier(db, config, { log: (level, message, fields) => log(level, message, fields) });
+  // Channels and rules an admin set through the API replace the file's.
+  const saved = await loadSavedConfig(db);
+  const notifier = new Notifier(db, saved?.config ?? config, {
+    log: (level, message, fields) => log(level, message, fields),
+  });
   const monitor = new AlarmMonitor(dataset, store, notifier, {
     historyMs: number('BESS_ALARM_HISTORY_DAYS', 7) * 1440 * MINUTE,
     liveWindowMs: number('BESS_NOTIFY_WINDOW_MINUTES', 15) * MINUTE,
@@ -45,8 +50,9 @@ export async function startAlarms(
   monitor.start();
   log('info', 'alarms running', {
     store: db.engine,
-    channels: Object.keys(config.channels).length,
-    rules: config.rules.length,
+    notifications: saved ? `set through the API by ${saved.updatedBy}` : 'from BESS_NOTIFY_CONFIG',
+    channels: Object.keys(notifier.current.channels).length,
+    rules: notifier.current.rules.length,
   });
   return {
     services: { store, notifier },

@@ -1,4 +1,13 @@
-import { AlarmMonitor, AlarmStore, openPglite, type Alarm, type AlarmChange, type SqlDatabase } from '@bess/alarms';
+import {
+  AlarmMonitor,
+  AlarmStore,
+  EMPTY_CONFIG,
+  Notifier,
+  openPglite,
+  type Alarm,
+  type AlarmChange,
+  type SqlDatabase,
+} from '@bess/alarms';
 import type { BessDataset } from '@bess/core';
 import { TRPCClientError } from '@trpc/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,6 +19,8 @@ import type { BessServer } from './server.js';
 
 const VIEWER = 'viewer-key-0123456789';
 const OPERATOR = 'operator-key-0123456789';
+const ADMIN = 'admin-key-0123456789';
+let notifier: Notifier;
 let server: BessServer;
 let stop: () => Promise<void>;
 let db: SqlDatabase;
@@ -20,8 +31,9 @@ beforeAll(async () => {
   const store = await AlarmStore.open(db);
   let dataset: BessDataset;
   ({ server, dataset, stop } = await startSampleServer({
-    apiKeys: new ApiKeys([`vera:viewer:${VIEWER}`, `otto:operator:${OPERATOR}`]),
-    alarms: { store, notifier: null },
+    apiKeys: new ApiKeys([`vera:viewer:${VIEWER}`, `otto:operator:${OPERATOR}`, `root:admin:${ADMIN}`]),
+    // Not started: these tests change its rules, they do not send.
+    alarms: { store, notifier: (notifier = new Notifier(db, EMPTY_CONFIG)) },
   }));
   // The sample's injected faults are history: the monitor records them as it catches up.
   monitor = new AlarmMonitor(dataset, store, null, {
@@ -110,5 +122,34 @@ describe('alarms over the API', () => {
     expect((await as(OPERATOR, '/alarms/nope/comments', { method: 'POST', body: '{"body":"hi"}' })).status).toBe(404);
     expect((await as(VIEWER, '/alarms?cursor=garbage')).status).toBe(422);
     expect((await as(VIEWER, '/alarms?severity=loud')).status).toBe(422);
+  });
+
+  it('lets only an admin change the notification rules, kept in the database, never showing a secret', async () => {
+    const operator = client(OPERATOR);
+    const admin = client(ADMIN);
+    const config = {
+      channels: { ops: { type: 'webhook' as const, url: 'http://127.0.0.1:9/hook', secret: 'top-secret' } },
+      rules: [{ severity: 'critical' as const, channels: ['ops'] }],
+    };
+    await expect(operator.api.alarms.setNotifications.mutate(config)).rejects.toMatchObject({
+      data: { code: 'FORBIDDEN' },
+    });
+    await expect(
+      admin.api.alarms.setNotifications.mutate({ ...config, rules: [{ channels: ['nowhere'] }] }),
+    ).rejects.toMatchObject({ data: { code: 'BAD_REQUEST' } });
+    const saved = await admin.api.alarms.setNotifications.mutate(config);
+    expect(saved.updatedBy).toBe('root');
+    const shown = await admin.api.alarms.notifications.query();
+    expect(shown).toMatchObject({ source: 'api', updatedBy: 'root' });
+    expect(JSON.stringify(shown)).not.toContain('top-secret');
+    // Sending the shown (redacted) config back changes the rules and keeps the secret.
+    await admin.api.alarms.setNotifications.mutate({
+      ...shown.config,
+      rules: [{ severity: 'warning', channels: ['ops'] }],
+    } as never);
+    expect(notifier.current.channels.ops).toMatchObject({ secret: 'top-secret' });
+    expect(notifier.current.rules).toEqual([{ severity: 'warning', channels: ['ops'] }]);
+    operator.close();
+    admin.close();
   });
 });

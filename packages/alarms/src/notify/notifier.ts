@@ -50,8 +50,9 @@ export class Notifier {
     this.log = options.log ?? (() => {});
   }
 
-  get rules(): readonly NotifyRule[] {
-    return this.config.rules;
+  /** The channels and rules in force. */
+  get current(): NotifyConfig {
+    return this.config;
   }
 
   /** Replaces the rules and channels (admin API); deliveries already queued keep their channel's settings by name. */

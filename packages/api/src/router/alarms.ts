@@ -1,6 +1,13 @@
 // Named so the emitted .d.ts can refer to tRPC's internal types (TS2742) rather than a node_modules path.
 import type {} from '@trpc/server/unstable-core-do-not-import';
-import type { AlarmChange } from '@bess/alarms';
+import {
+  loadSavedConfig,
+  notifyConfigSchema,
+  redacted,
+  saveConfig,
+  type AlarmChange,
+  type NotifyConfig,
+} from '@bess/alarms';
 import { ANOMALY_KINDS } from '@bess/core';
 import { TRPCError } from '@trpc/server';
 import { z } from 'zod';
@@ -55,6 +62,29 @@ export const alarmsRouter = router({
   shelve: roleProcedure('operator')
     .input(shelveInput)
     .mutation(({ ctx, input }) => services(ctx).store.shelve(input.id, ctx.identity.name, input.until)),
+  /** The notification channels and rules in force (webhook secrets redacted), and where they come from. */
+  notifications: roleProcedure('admin').query(async ({ ctx }) => {
+    const { store, notifier } = services(ctx);
+    const saved = await loadSavedConfig(store.db);
+    const config = saved?.config ?? notifier?.current ?? { channels: {}, rules: [] };
+    return {
+      source: saved ? ('api' as const) : ('file' as const),
+      updatedBy: saved?.updatedBy ?? null,
+      updatedAt: saved?.updatedAt ?? null,
+      config: redacted(config),
+    };
+  }),
+  /** Replaces the channels and rules (kept in the database, so they outlive a restart); a redacted secret keeps the old one. */
+  setNotifications: roleProcedure('admin')
+    .input(notifyConfigSchema)
+    .mutation(async ({ ctx, input }) => {
+      const { store, notifier } = services(ctx);
+      if (!notifier) throw new TRPCError({ code: 'SERVICE_UNAVAILABLE', message: 'notifications are not running' });
+      const config = keepSecrets(input, notifier.current);
+      const saved = await saveConfig(store.db, config, ctx.identity.name);
+      notifier.reconfigure(config);
+      return { ...saved, config: redacted(saved.config) };
+    }),
   /** Every change to an alarm as it happens (optionally one cabinet's). */
   changes: publicProcedure
     .input(z.object({ deviceId: deviceId.optional() }).default({}))
@@ -93,3 +123,23 @@ export const alarmsRouter = router({
       }
     }),
 });
+
+/** A webhook secret sent back as its redaction keeps the secret the channel of that name had. */
+function keepSecrets(next: NotifyConfig, current: NotifyConfig): NotifyConfig {
+  const unredacted = redacted(current);
+  const channels = Object.fromEntries(
+    Object.entries(next.channels).map(([name, channel]) => {
+      const before = current.channels[name];
+      const masked = unredacted.channels[name];
+      if (
+        channel.type === 'webhook' &&
+        before?.type === 'webhook' &&
+        masked?.type === 'webhook' &&
+        channel.secret === masked.secret
+      )
+        return [name, { ...channel, secret: before.secret }];
+      return [name, channel];
+    }),
+  );
+  return { ...next, channels };
+}

@@ -1,0 +1,38 @@
+import type { SqlDatabase } from '../db.js';
+import { notifyConfigSchema, type NotifyConfig } from './config.js';
+
+export interface SavedConfig {
+  config: NotifyConfig;
+  updatedBy: string;
+  updatedAt: number;
+}
+
+/** The channels and rules an admin set through the API, if any (they replace the file's). */
+export async function loadSavedConfig(db: SqlDatabase): Promise<SavedConfig | null> {
+  const [row] = await db.query<{ config: unknown; updated_by: string; updated_at: number }>(
+    'SELECT config, updated_by, updated_at FROM notify_settings WHERE id = 1',
+  );
+  if (!row) return null;
+  const parsed = notifyConfigSchema.safeParse(row.config);
+  // A row written by a newer server that this one cannot read is ignored, not trusted halfway.
+  return parsed.success ? { config: parsed.data, updatedBy: row.updated_by, updatedAt: row.updated_at } : null;
+}
+
+export async function saveConfig(db: SqlDatabase, config: NotifyConfig, actor: string): Promise<SavedConfig> {
+  const updatedAt = Date.now();
+  await db.query(
+    `INSERT INTO notify_settings (id, config, updated_by, updated_at) VALUES (1, $1, $2, $3)
+     ON CONFLICT (id) DO UPDATE SET config = EXCLUDED.config, updated_by = EXCLUDED.updated_by,
+       updated_at = EXCLUDED.updated_at`,
+    [JSON.stringify(config), actor, updatedAt],
+  );
+  return { config, updatedBy: actor, updatedAt };
+}
+
+/** The config as it may be shown: webhook secrets are never sent back. */
+export function redacted(config: NotifyConfig): NotifyConfig {
+  const channels = Object.fromEntries(
+    Object.entries(config.channels).map(([name, c]) => [name, c.type === 'webhook' ? { ...c, secret: '********' } : c]),
+  );
+  return { ...config, channels };
+}
