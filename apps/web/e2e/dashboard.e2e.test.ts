@@ -253,6 +253,11 @@ describe('with API keys on', () => {
     );
     expect(await other.textContent('[data-testid=ack-state]')).toContain('crew on the way');
     await other.screenshot({ path: join(artifacts, '10-alarm-acknowledged-elsewhere.png'), fullPage: true });
+    // Each alarm links to its cabinet's history around its time.
+    await other.click('[data-testid=alarm-history-link]');
+    await other.waitForFunction(() =>
+      document.body.textContent?.includes('2024-03-03 11:00 UTC – 2024-03-03 13:00 UTC'),
+    );
     // The fleet card counts the cabinet's active alarm.
     await page.goto(`${server.url}/#/fleet`);
     await page.waitForSelector('[data-testid=card-alarms]');

@@ -22,7 +22,7 @@ export function App({ session }: { session: SessionState }) {
 function Page({ route, anyActive }: { route: Route; anyActive: boolean | undefined }) {
   switch (route.page) {
     case 'device':
-      return <DeviceView deviceId={route.deviceId} tab={route.tab} />;
+      return <DeviceView deviceId={route.deviceId} tab={route.tab} {...(route.range ? { range: route.range } : {})} />;
     case 'alarms':
       return <AlarmConsole />;
     case 'fleet':

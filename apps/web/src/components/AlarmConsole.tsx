@@ -118,7 +118,13 @@ function AlarmRow({ alarm: a }: { alarm: AlarmItem }) {
       <div className="alarm-head">
         <span className={`pill ${PILL[a.severity]}`}>{a.severity}</span>
         <strong>{a.kind.replaceAll('_', ' ')}</strong>
-        <a href={href({ page: 'device', deviceId: a.deviceId, tab: 'history' })}>{a.deviceId}</a>
+        <a
+          href={href({ page: 'device', deviceId: a.deviceId, tab: 'history', range: aroundAlarm(a) })}
+          title="History around this alarm"
+          data-testid="alarm-history-link"
+        >
+          {a.deviceId}
+        </a>
         <span className="muted">{a.signals.join(', ')}</span>
         {a.occurrences > 1 && <span className="muted">×{a.occurrences}</span>}
         <span className="spacer" />
@@ -188,4 +194,10 @@ function AlarmRow({ alarm: a }: { alarm: AlarmItem }) {
       )}
     </li>
   );
+}
+
+/** History from an hour before the alarm opened to an hour after it cleared (or opened, while active). */
+function aroundAlarm(a: AlarmItem): { from: number; to: number } {
+  const HOUR = 3_600_000;
+  return { from: a.openedAt - HOUR, to: (a.clearedAt ?? a.openedAt) + HOUR };
 }

@@ -1,5 +1,5 @@
 import { lazy, Suspense } from 'react';
-import { href, type DeviceTab } from '../lib/route';
+import { href, type DeviceTab, type TimeRange } from '../lib/route';
 import { trpc } from '../trpc';
 import { LivePanel } from './LivePanel';
 import { QualityPanel } from './QualityPanel';
@@ -18,7 +18,7 @@ const TABS: { tab: DeviceTab; label: string }[] = [
   { tab: 'quality', label: 'Data quality' },
 ];
 
-export function DeviceView({ deviceId, tab }: { deviceId: string; tab: DeviceTab }) {
+export function DeviceView({ deviceId, tab, range }: { deviceId: string; tab: DeviceTab; range?: TimeRange }) {
   const summary = trpc.devices.summary.useQuery({ deviceId }, { retry: false });
   if (summary.isLoading) return <Loading>Loading {deviceId}…</Loading>;
   if (summary.error || !summary.data) return <ErrorState error={summary.error} what={`Cabinet ${deviceId}`} />;
@@ -42,7 +42,15 @@ export function DeviceView({ deviceId, tab }: { deviceId: string; tab: DeviceTab
       </div>
       <Suspense fallback={<Loading />}>
         {tab === 'live' && <LivePanel deviceId={deviceId} first={d.first} last={d.last} />}
-        {tab === 'history' && <HistoryPanel deviceId={deviceId} first={d.first} last={d.last} />}
+        {tab === 'history' && (
+          <HistoryPanel
+            key={range ? `${range.from}-${range.to}` : 'default'}
+            deviceId={deviceId}
+            first={d.first}
+            last={d.last}
+            {...(range ? { initialRange: range } : {})}
+          />
+        )}
         {tab === 'cells' && <CellsPanel deviceId={deviceId} hasCells={d.hasCells} first={d.first} last={d.last} />}
         {tab === 'alerts' && <AnalyticsPanel deviceId={deviceId} />}
         {tab === 'quality' && <QualityPanel signals={d.signals} />}

@@ -18,6 +18,7 @@ import { trpc } from '../trpc';
 import { signalOf } from './chartGroups';
 import { Empty, ErrorState, Loading } from './States';
 import { labelledIds } from '../lib/markers';
+import type { TimeRange } from '../lib/route';
 
 const DAY = 86_400_000;
 const PRESETS = [
@@ -43,18 +44,19 @@ export default function HistoryPanel({
   deviceId,
   first,
   last,
+  initialRange,
 }: {
   deviceId: string;
   first: string | null;
   last: string | null;
+  /** A range from a link (an alarm's time), instead of the last day. */
+  initialRange?: TimeRange;
 }) {
   const end = last ? Date.parse(last) : Date.now();
   const start = first ? Date.parse(first) : end - DAY;
-  const [range, setRange] = useState<{ from: number; to: number; preset: string }>({
-    from: Math.max(start, end - DAY),
-    to: end,
-    preset: 'day',
-  });
+  const [range, setRange] = useState<{ from: number; to: number; preset: string }>(
+    initialRange ? { ...initialRange, preset: 'custom' } : { from: Math.max(start, end - DAY), to: end, preset: 'day' },
+  );
   const signals = HISTORY_FIELDS.map((f) => signalOf(f.kind, f.field));
   const history = trpc.history.series.useQuery(
     { deviceId, signals, from: range.from, to: range.to, maxPoints: MAX_POINTS },

@@ -97,6 +97,9 @@ describe('routes', () => {
     expect(parseRoute('#/fleet')).toEqual({ page: 'fleet' });
     expect(parseRoute('#/alarms')).toEqual({ page: 'alarms' });
     expect(href({ page: 'alarms' })).toBe('#/alarms');
+    const at = { page: 'device' as const, deviceId: 'X', tab: 'history' as const, range: { from: 1000, to: 5000 } };
+    expect(parseRoute(href(at))).toEqual(at);
+    expect(parseRoute('#/device/X/history/9-1')).toEqual({ page: 'device', deviceId: 'X', tab: 'history' });
     expect(href({ page: 'device', deviceId: 'A B', tab: 'cells' })).toBe('#/device/A%20B/cells');
   });
 });

@@ -5,7 +5,15 @@ import { useEffect, useState } from 'react';
  * alarm console while anything is active, else the fleet). Small enough not to need a router library.
  */
 export type Route =
-  { page: 'home' } | { page: 'fleet' } | { page: 'alarms' } | { page: 'device'; deviceId: string; tab: DeviceTab };
+  | { page: 'home' }
+  | { page: 'fleet' }
+  | { page: 'alarms' }
+  | { page: 'device'; deviceId: string; tab: DeviceTab; range?: TimeRange };
+/** A time range in a link (epoch ms): `#/device/<id>/history/<from>-<to>`. */
+export interface TimeRange {
+  from: number;
+  to: number;
+}
 export type DeviceTab = 'live' | 'history' | 'cells' | 'alerts' | 'quality';
 const TABS: DeviceTab[] = ['live', 'history', 'cells', 'alerts', 'quality'];
 
@@ -13,7 +21,9 @@ export function parseRoute(hash: string): Route {
   const parts = hash.replace(/^#\/?/, '').split('/').filter(Boolean).map(decodeURIComponent);
   if (parts[0] === 'device' && parts[1]) {
     const tab = TABS.includes(parts[2] as DeviceTab) ? (parts[2] as DeviceTab) : 'live';
-    return { page: 'device', deviceId: parts[1], tab };
+    const m = /^(\d{1,15})-(\d{1,15})$/.exec(parts[3] ?? '');
+    const range = m && Number(m[1]) < Number(m[2]) ? { from: Number(m[1]), to: Number(m[2]) } : undefined;
+    return range ? { page: 'device', deviceId: parts[1], tab, range } : { page: 'device', deviceId: parts[1], tab };
   }
   if (parts[0] === 'fleet') return { page: 'fleet' };
   if (parts[0] === 'alarms') return { page: 'alarms' };
@@ -21,7 +31,10 @@ export function parseRoute(hash: string): Route {
 }
 
 export function href(route: Route): string {
-  if (route.page === 'device') return `#/device/${encodeURIComponent(route.deviceId)}/${route.tab}`;
+  if (route.page === 'device') {
+    const range = route.range ? `/${route.range.from}-${route.range.to}` : '';
+    return `#/device/${encodeURIComponent(route.deviceId)}/${route.tab}${range}`;
+  }
   return route.page === 'home' ? '#/' : `#/${route.page}`;
 }
 
