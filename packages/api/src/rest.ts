@@ -110,7 +110,7 @@ export function sendError(res: ServerResponse, error: unknown): void {
   throw error;
 }
 
-const BATCH_PARAMS = { batch_size: 'batchSize', skip: 'skip', from: 'from', to: 'to', step: 'step' };
+const BATCH_PARAMS = { batch_size: 'batchSize', skip: 'skip', from: 'from', to: 'to', date: 'date', step: 'step' };
 const STREAM_PARAMS = { interval: 'interval', from: 'from', step: 'step', live: 'live' };
 
 /** Handles a REST route; false when the path is not one of them. */

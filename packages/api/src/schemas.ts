@@ -38,6 +38,23 @@ export const time = z
   })
   .describe('ISO 8601 time (UTC when zone-less) or epoch milliseconds');
 
+/** A UTC month (`YYYY-MM`) or day (`YYYY-MM-DD`) as the range it covers (epoch ms, `to` inclusive). */
+export const calendarDate = z
+  .string()
+  .regex(/^\d{4}-\d{2}(-\d{2})?$/, 'expected YYYY-MM or YYYY-MM-DD')
+  .transform((value, ctx) => {
+    const [y, m, d] = value.split('-').map(Number) as [number, number, number | undefined];
+    const from = Date.UTC(y, m - 1, d ?? 1);
+    const check = new Date(from);
+    if (check.getUTCMonth() !== m - 1 || (d !== undefined && check.getUTCDate() !== d)) {
+      ctx.addIssue({ code: 'custom', message: `${value} is not a calendar date` });
+      return z.NEVER;
+    }
+    const to = d === undefined ? Date.UTC(y, m, 1) : Date.UTC(y, m - 1, d + 1);
+    return { from, to: to - 1 };
+  })
+  .describe('Only this UTC month (YYYY-MM) or day (YYYY-MM-DD), as the prototype filtered');
+
 export const batchInput = z
   .object({
     deviceId,
@@ -45,6 +62,7 @@ export const batchInput = z
     skip: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).default(0).describe('Records to skip'),
     from: time.optional(),
     to: time.optional(),
+    date: calendarDate.optional(),
     step: z
       .number()
       .min(1)

@@ -259,3 +259,33 @@ describe('prototype REST surface', () => {
     expect((JSON.parse((await get('/health')).body) as { status: string }).status).toBe('ok');
   });
 });
+
+describe('metrics', () => {
+  it('count requests and time them by route template and status class', async () => {
+    await get('/bms/devices');
+    await get(`/bms/${DEVICE}?batch_size=2`);
+    await get('/bms/NO_SUCH_DEVICE');
+    await get('/no/such/page');
+    const text = (await get('/metrics')).body;
+    expect(text).toContain('bess_http_requests_total{route="/bms/devices",status="2xx"}');
+    expect(text).toMatch(/bess_http_requests_total\{route="\/bms\/\{device_id\}",status="4xx"\} [1-9]/);
+    expect(text).toContain('bess_query_duration_seconds_count{route="http:/bms/{device_id}"}');
+    expect(text).not.toContain('NO_SUCH_DEVICE');
+  });
+});
+
+describe('the prototype’s date filter', () => {
+  it('keeps a UTC day or month on /bms and /pcs, and refuses dates that do not exist', async () => {
+    for (const kind of ['bms', 'pcs']) {
+      const day = JSON.parse((await get(`/${kind}/${DEVICE}?date=2024-03-02&batch_size=1000`)).body) as RestPage;
+      expect(day.total_records).toBeGreaterThan(100);
+      expect(day.data.every((r) => String(r.timestamp).startsWith('2024-03-02'))).toBe(true);
+      const month = JSON.parse((await get(`/${kind}/${DEVICE}?date=2024-03&batch_size=1`)).body) as RestPage;
+      expect(month.total_records).toBeGreaterThan(day.total_records);
+    }
+    for (const bad of ['2024-02-30', '2024-3', '2024-13', 'yesterday'])
+      expect((await get(`/bms/${DEVICE}?date=${bad}`)).status, bad).toBe(422);
+    const none = await get(`/bms/${DEVICE}?date=2024-03-02&from=2024-03-05T00:00:00Z`);
+    expect(none.status).toBe(422);
+  });
+});

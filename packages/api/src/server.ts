@@ -11,6 +11,7 @@ import { silentLogger, type Logger } from './ops/log.js';
 import { createServerMetrics, type ServerMetrics } from './ops/metrics.js';
 import { ClientLimiter, type RateLimitOptions } from './ops/rate-limit.js';
 import { decodePathSegment, loggablePath, parseRequestTarget } from './ops/request-target.js';
+import { routeLabel } from './ops/route-label.js';
 import { Sessions } from './ops/sessions.js';
 import { publicRoutes } from './public-routes.js';
 import { createRequestAccess } from './request-access.js';
@@ -202,7 +203,11 @@ export async function createBessServer(options: ServerOptions): Promise<BessServ
     for (const [name, value] of Object.entries(SECURITY_HEADERS)) res.setHeader(name, value);
     res.on('finish', () => {
       const ms = performance.now() - started;
-      metrics.httpRequests.inc({ status: `${Math.floor(res.statusCode / 100)}xx` });
+      const route = routeLabel(parseRequestTarget(req.url)?.pathname ?? '');
+      metrics.httpRequests.inc({ route, status: `${Math.floor(res.statusCode / 100)}xx` });
+      // tRPC calls are timed per procedure by its middleware; streams last as long as their client stays.
+      if (route !== '/trpc' && !route.endsWith('/stream'))
+        metrics.queryLatency.observe(ms / 1000, { route: `http:${route}` });
       log('debug', 'request', {
         requestId,
         method: req.method,

@@ -1,4 +1,12 @@
-import { BMS_SIGNALS, isoTime, PCS_SIGNALS, type BessDataset, type DeviceInfo, type RecordKind } from '@bess/core';
+import {
+  BessError,
+  BMS_SIGNALS,
+  isoTime,
+  PCS_SIGNALS,
+  type BessDataset,
+  type DeviceInfo,
+  type RecordKind,
+} from '@bess/core';
 import type { BatchInput } from './schemas.js';
 
 /** The engine calls behind both the tRPC procedures and the REST routes (one definition each). */
@@ -34,11 +42,16 @@ export function kindDevices(dataset: BessDataset, kind: RecordKind) {
 }
 
 export async function batch(dataset: BessDataset, kind: RecordKind, input: BatchInput) {
+  // `date` narrows whatever `from` and `to` allow.
+  const from = maxDefined(input.from, input.date?.from);
+  const to = minDefined(input.to, input.date?.to);
+  if (from !== undefined && to !== undefined && from > to)
+    throw new BessError('BAD_REQUEST', 'date and from/to do not overlap', 'date');
   const page = await dataset.page(input.deviceId, kind, {
     skip: input.skip,
     limit: input.batchSize,
-    ...(input.from !== undefined ? { from: input.from } : {}),
-    ...(input.to !== undefined ? { to: input.to } : {}),
+    ...(from !== undefined ? { from } : {}),
+    ...(to !== undefined ? { to } : {}),
     ...(input.step !== undefined ? { stepMs: Math.round(input.step * 1000) } : {}),
   });
   return {
@@ -76,4 +89,12 @@ export function deviceSummary(dataset: BessDataset, deviceId: string) {
       quality: s.quality,
     })),
   };
+}
+
+function maxDefined(a: number | undefined, b: number | undefined): number | undefined {
+  return a === undefined ? b : b === undefined ? a : Math.max(a, b);
+}
+
+function minDefined(a: number | undefined, b: number | undefined): number | undefined {
+  return a === undefined ? b : b === undefined ? a : Math.min(a, b);
 }

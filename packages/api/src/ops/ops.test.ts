@@ -6,6 +6,7 @@ import { ApiKeys } from './auth.js';
 import { CorsPolicy } from './cors.js';
 import { Counter, Histogram, MetricsRegistry } from './metrics.js';
 import { ClientLimiter } from './rate-limit.js';
+import { routeLabel } from './route-label.js';
 
 describe('ApiKeys', () => {
   it('is open without keys and strict with them', () => {
@@ -74,5 +75,18 @@ describe('CorsPolicy', () => {
     expect(listed.allows('https://evil.example')).toBe(false);
     expect(CorsPolicy.fromEnv({}, true).allows('https://ops.example')).toBe(false);
     expect(() => CorsPolicy.fromEnv({ BESS_CORS_ORIGINS: '*' }, true)).toThrow(/not allowed/);
+  });
+});
+
+describe('routeLabel', () => {
+  it('names each route by its template, so ids and junk never become new series', () => {
+    expect(routeLabel('/bms/ZHPESS232A230002')).toBe('/bms/{device_id}');
+    expect(routeLabel('/pcs/X/stream')).toBe('/pcs/{device_id}/stream');
+    expect(routeLabel('/bms/devices')).toBe('/bms/devices');
+    expect(routeLabel('/alarms/9f2c/acknowledge')).toBe('/alarms/{id}/acknowledge');
+    expect(routeLabel('/trpc/bms.batch,pcs.batch')).toBe('/trpc');
+    expect(routeLabel('/docs/swagger-ui.css')).toBe('/docs');
+    for (const junk of ['/etc/passwd', '/bms/a/b/c', '/alarms/x/drop', '/%00', '/wp-login.php'])
+      expect(routeLabel(junk)).toBe('other');
   });
 });
