@@ -39,7 +39,7 @@ export const time = z
   .describe('ISO 8601 time (UTC when zone-less) or epoch milliseconds');
 
 /** A UTC month (`YYYY-MM`) or day (`YYYY-MM-DD`) as the range it covers (epoch ms, `to` inclusive). */
-export const calendarDate = z
+const calendarDate = z
   .string()
   .regex(/^\d{4}-\d{2}(-\d{2})?$/, 'expected YYYY-MM or YYYY-MM-DD')
   .transform((value, ctx) => {
