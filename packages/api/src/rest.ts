@@ -5,7 +5,7 @@ import { ZodError, type z } from 'zod';
 import { drained, sendDetail, sendJson } from './http-util.js';
 import { decodePathSegment } from './ops/request-target.js';
 import { batchInput, streamInput } from './schemas.js';
-import { openStream, StreamEndedError, SubscriptionRefusedError } from './streaming/index.js';
+import { openStream, StreamEndedError, SubscriptionRefusedError, type StreamEvent } from './streaming/index.js';
 import { batch, kindDevices } from './service.js';
 import type { Context } from './trpc.js';
 
@@ -110,8 +110,15 @@ export function sendError(res: ServerResponse, error: unknown): void {
   throw error;
 }
 
-const BATCH_PARAMS = { batch_size: 'batchSize', skip: 'skip', from: 'from', to: 'to', date: 'date', step: 'step' };
-const STREAM_PARAMS = { interval: 'interval', from: 'from', step: 'step', live: 'live' };
+export const BATCH_PARAMS = {
+  batch_size: 'batchSize',
+  skip: 'skip',
+  from: 'from',
+  to: 'to',
+  date: 'date',
+  step: 'step',
+};
+export const STREAM_PARAMS = { interval: 'interval', from: 'from', step: 'step', live: 'live' };
 
 /** Handles a REST route; false when the path is not one of them. */
 export async function handleRest(req: IncomingMessage, res: ServerResponse, url: URL, ctx: Context): Promise<boolean> {
@@ -186,12 +193,14 @@ export async function handleRest(req: IncomingMessage, res: ServerResponse, url:
 }
 
 /** One `data: {json}` event per record, with the record time as event id so EventSource resumes. */
-async function serveSse(
+export async function serveSse(
   req: IncomingMessage,
   res: ServerResponse,
   ctx: Context,
   kind: RecordKind,
   input: z.output<typeof streamInput>,
+  /** Each event's `data:` text (default: the record's JSON, serialised once per broadcast). */
+  render: (event: StreamEvent) => string | Promise<string> = (event) => event.json,
 ): Promise<void> {
   const { subscription, close } = openStream(ctx, kind, input);
   const aborted = new AbortController();
@@ -213,7 +222,7 @@ async function serveSse(
       // A client that reads slowly makes write() return false: wait for it; meanwhile the
       // subscription's bounded queue drops the oldest events instead of growing.
       ctx.metrics?.streamSendLateness.observe(event.secondsLate());
-      if (!res.write(`id: ${event.id}\ndata: ${event.json}\n\n`)) await drained(res);
+      if (!res.write(`id: ${event.id}\ndata: ${await render(event)}\n\n`)) await drained(res);
     }
   } catch (error) {
     // The stream ended on the server's side (its device went away): say why, as a named event.

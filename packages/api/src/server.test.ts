@@ -1,4 +1,4 @@
-import { request } from 'node:http';
+import { get as httpGet, request } from 'node:http';
 import { EventSource } from 'eventsource';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
@@ -287,5 +287,73 @@ describe('the prototype’s date filter', () => {
       expect((await get(`/bms/${DEVICE}?date=${bad}`)).status, bad).toBe(422);
     const none = await get(`/bms/${DEVICE}?date=2024-03-02&from=2024-03-05T00:00:00Z`);
     expect(none.status).toBe(422);
+  });
+});
+
+describe('the prototype’s /bess surface', () => {
+  it('lists devices, pages merged records by date, and streams them as its clients read them', async () => {
+    const devices = JSON.parse((await get('/bess/devices')).body) as {
+      devices: { device_id: string; available_metrics: string[]; total_rows_per_metric: Record<string, number> }[];
+    };
+    const one = devices.devices.find((d) => d.device_id === DEVICE)!;
+    expect(one.available_metrics).toEqual(expect.arrayContaining(['bms_soc', 'pcs_apparent_power']));
+    expect(one.total_rows_per_metric.bms_soc).toBeGreaterThan(1000);
+    const page = JSON.parse((await get(`/bess/${DEVICE}?batch_size=5&skip=0&date=2024-03-02`)).body) as RestPage;
+    expect(page.data).toHaveLength(5);
+    const first = page.data[0]!;
+    expect(String(first.timestamp).startsWith('2024-03-02')).toBe(true);
+    // What its dashboard's cards read, every subsystem: BMS, PCS, auxiliary, environment, safety.
+    for (const field of [
+      'bms_soc',
+      'bms_soh',
+      'bms_voltage',
+      'bms_current',
+      'bms_cell_avg_temp',
+      'pcs_apparent_power',
+      'pcs_dc_voltage',
+      'pcs_ac_current_a',
+      'pcs_temp_igbt',
+      'aux_outside_temp',
+      'aux_outwater_temp',
+      'aux_return_water_pressure',
+      'env_humidity',
+      'env_temperature',
+    ])
+      expect(typeof first[field], field).toBe('number');
+    expect(typeof first.safety_smoke_flag).toBe('boolean');
+    // Its stream: `data: {json}` events over EventSource, one merged record each.
+    const events = await new Promise<string[]>((resolve, reject) => {
+      const got: string[] = [];
+      const req = httpGet(`${server.url}/bess/${DEVICE}/stream?interval=0.1&date=2024-03-02`, (res) => {
+        expect(res.headers['content-type']).toContain('text/event-stream');
+        res.setEncoding('utf8');
+        let buffer = '';
+        res.on('data', (chunk: string) => {
+          buffer += chunk;
+          for (let i = buffer.indexOf('\n\n'); i >= 0; i = buffer.indexOf('\n\n')) {
+            const data = buffer
+              .slice(0, i)
+              .split('\n')
+              .find((l) => l.startsWith('data: '));
+            buffer = buffer.slice(i + 2);
+            if (data) got.push(data.slice(6));
+            if (got.length === 3) {
+              req.destroy();
+              resolve(got);
+            }
+          }
+        });
+      });
+      req.on('error', (e: Error) => (got.length >= 3 ? undefined : reject(e)));
+    });
+    const records = events.map((e) => JSON.parse(e) as Record<string, unknown>);
+    expect(records.map((r) => r.timestamp)).toEqual([
+      '2024-03-02T00:00:00Z',
+      '2024-03-02T00:01:00Z',
+      '2024-03-02T00:02:00Z',
+    ]);
+    expect(typeof records[0]!.pcs_apparent_power).toBe('number');
+    expect((await get('/bess/NO_SUCH_DEVICE')).status).toBe(404);
+    expect((await get(`/bess/${DEVICE}?date=2024-02-30`)).status).toBe(422);
   });
 });

@@ -20,6 +20,7 @@ import { FairTurns } from './ops/fair-turns.js';
 import { StalledResponses } from './ops/stalled-responses.js';
 import { handleRest } from './rest.js';
 import { handleAlarmsRest } from './rest-alarms.js';
+import { handleBessRest } from './rest-bess.js';
 import { appRouter } from './root.js';
 import { serveFile } from './static.js';
 import { StreamHub } from './streaming/index.js';
@@ -70,7 +71,7 @@ const DEFAULT_SHUTDOWN_GRACE_MS = 30_000;
 const METHODS = new Set(['GET', 'HEAD', 'POST', 'DELETE', 'OPTIONS']);
 /** Methods that change state: with a session cookie they must echo its CSRF token. */
 const UNSAFE_METHODS = new Set(['POST', 'DELETE']);
-const REST_PATH = /^\/(bms|pcs|alarms)(\/|$)/;
+const REST_PATH = /^\/(bms|pcs|bess|alarms)(\/|$)/;
 
 const SECURITY_HEADERS: Record<string, string> = {
   'X-Content-Type-Options': 'nosniff',
@@ -184,6 +185,7 @@ export async function createBessServer(options: ServerOptions): Promise<BessServ
     }
     if (await handleRest(req, res, url, ctx)) return;
     if (await handleAlarmsRest(req, res, url, ctx)) return;
+    if (await handleBessRest(req, res, url, ctx)) return;
     if (!serveDashboard(req, res, path)) sendDetail(res, 404, 'Not Found');
   }
 
