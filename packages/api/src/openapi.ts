@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { RECORD_SCHEMAS, batchInput, qualitySchema, streamInput } from './schemas.js';
 import { ALARM_LIST_PARAMS } from './rest-alarms.js';
 import { acknowledgeInput, alarmListInput, commentInput, shelveInput } from './router/alarms.js';
+import { PROTOTYPE_FIELDS, PROTOTYPE_FLAGS } from './prototype-fields.js';
 
 /**
  * The OpenAPI document of the REST surface, generated from the same zod schemas
@@ -125,7 +126,7 @@ export function openApiDocument(): Record<string, unknown> {
       },
     };
   }
-  Object.assign(paths, alarmPaths());
+  Object.assign(paths, alarmPaths(), bessPaths());
   return {
     openapi: '3.1.0',
     info: {
@@ -140,6 +141,65 @@ export function openApiDocument(): Record<string, unknown> {
         BMSReading: jsonSchema(RECORD_SCHEMAS.bms),
         PCSReading: jsonSchema(RECORD_SCHEMAS.pcs),
         SignalQuality: jsonSchema(qualitySchema),
+      },
+    },
+  };
+}
+
+/** The prototype's merged `/bess` routes. */
+function bessPaths(): Record<string, unknown> {
+  const tags = ['BESS (prototype)'];
+  const merged = {
+    type: 'object',
+    required: ['timestamp'],
+    properties: {
+      timestamp: { type: 'string', format: 'date-time' },
+      ...Object.fromEntries(
+        PROTOTYPE_FIELDS.map(([field]) => [
+          field,
+          { type: PROTOTYPE_FLAGS.has(field) ? ['boolean', 'null'] : ['number', 'null'] },
+        ]),
+      ),
+    },
+  };
+  return {
+    '/bess/devices': {
+      get: {
+        tags,
+        summary: 'Cabinets with a BMS, and the prototype fields each has',
+        responses: { '200': { description: '`{ devices }`' } },
+      },
+    },
+    '/bess/{device_id}': {
+      get: {
+        tags,
+        summary: 'Merged records (every subsystem) of one cabinet, a page at a time',
+        parameters: [
+          deviceParameter,
+          ...queryParameters(batchInput, { batchSize: 'batch_size' }, ['deviceId', 'step']),
+        ],
+        responses: {
+          '200': {
+            description: '`{ device_id, total_records, batch_size, skip, returned, data }`',
+            content: {
+              'application/json': {
+                schema: { type: 'object', properties: { data: { type: 'array', items: merged } } },
+              },
+            },
+          },
+          ...errors,
+        },
+      },
+    },
+    '/bess/{device_id}/stream': {
+      get: {
+        tags,
+        summary: 'Server-Sent Events: one merged record per event',
+        parameters: [deviceParameter, ...queryParameters(streamInput, {}, ['deviceId', 'lastEventId'])],
+        responses: {
+          '200': { description: '`data: {record}` events', content: { 'text/event-stream': { schema: merged } } },
+          ...errors,
+        },
       },
     },
   };
