@@ -8,6 +8,8 @@ import { SEVERITY_RANK, type Alarm, type AlarmChange, type AlarmComment, type Al
 /** A condition that clears and comes back within this long is the same alarm, one more occurrence. */
 const REPEAT_WINDOW_MS = 30 * 60_000;
 const MAX_PAGE = 200;
+/** Alarm ids are UUIDs; anything else (NUL bytes, long junk) is no alarm, answered without a query. */
+const ALARM_ID = /^[A-Za-z0-9-]{1,64}$/;
 
 export interface AlarmRow {
   id: string;
@@ -252,6 +254,7 @@ export class AlarmStore {
   }
 
   async get(id: string): Promise<{ alarm: Alarm; comments: AlarmComment[] }> {
+    if (!ALARM_ID.test(id)) throw new UnknownAlarmError(id);
     const [row] = await this.db.query<AlarmRow>('SELECT * FROM alarms WHERE id = $1', [id]);
     if (!row) throw new UnknownAlarmError(id);
     const comments = await this.db.query<AlarmComment>(
@@ -261,15 +264,18 @@ export class AlarmStore {
     return { alarm: toAlarm(row), comments };
   }
 
+  /** The first acknowledgement of an episode stands; a later one only adds its comment to the thread. */
   async acknowledge(id: string, actor: string, comment: string): Promise<AlarmChange> {
+    const text = comment.trim();
     return this.change(id, actor, 'acknowledged', async (tx, now) => {
       const rows = await tx.query<AlarmRow>(
         `UPDATE alarms SET acknowledged = true, acknowledged_by = $2, acknowledged_at = $3, ack_comment = $4,
-           updated_at = $3 WHERE id = $1 RETURNING *`,
-        [id, actor, now, comment],
+           updated_at = $3 WHERE id = $1 AND NOT acknowledged RETURNING *`,
+        [id, actor, now, text],
       );
-      if (comment) await insertComment(tx, id, actor, comment, now);
-      return rows[0];
+      const row = rows[0] ?? (await tx.query<AlarmRow>('SELECT * FROM alarms WHERE id = $1', [id]))[0];
+      if (row && text) await insertComment(tx, id, actor, text, now);
+      return row;
     });
   }
 
@@ -297,6 +303,7 @@ export class AlarmStore {
     trigger: AlarmChange['trigger'],
     work: (tx: SqlRunner, now: number) => Promise<AlarmRow | undefined>,
   ): Promise<AlarmChange> {
+    if (!ALARM_ID.test(id)) throw new UnknownAlarmError(id);
     const row = await this.db.transaction((tx) => work(tx, Date.now()));
     if (!row) throw new UnknownAlarmError(id);
     const change: AlarmChange = { trigger, alarm: toAlarm(row), actor };
@@ -358,7 +365,8 @@ function makeCursor(a: Alarm): string {
 function parseCursor(cursor: string): { openedAt: number; id: string } {
   try {
     const [openedAt, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString()) as unknown[];
-    if (typeof openedAt === 'number' && Number.isFinite(openedAt) && typeof id === 'string') return { openedAt, id };
+    if (typeof openedAt === 'number' && Number.isFinite(openedAt) && typeof id === 'string' && ALARM_ID.test(id))
+      return { openedAt, id };
   } catch {
     // fall through to the typed error
   }

@@ -152,4 +152,63 @@ describe('alarms over the API', () => {
     operator.close();
     admin.close();
   });
+
+  it('refuses what PostgreSQL or an operator would regret: NUL text, a second acknowledgement, shelving into the past', async () => {
+    const operator = client(OPERATOR);
+    const [target] = (await operator.api.alarms.list.query({ acknowledged: false, limit: 1 })).items as Alarm[];
+    const id = target!.id;
+    await expect(operator.api.alarms.comment.mutate({ id, body: 'a\u0000b' })).rejects.toMatchObject({
+      data: { code: 'BAD_REQUEST' },
+    });
+    await expect(operator.api.alarms.get.query({ id: 'a\u0000b' })).rejects.toMatchObject({
+      data: { code: 'BAD_REQUEST' },
+    });
+    const rest = await fetch(`${server.url}/alarms/${id}/comments`, {
+      method: 'POST',
+      headers: { 'X-API-Key': OPERATOR },
+      body: JSON.stringify({ body: 'a\u0000b' }),
+    });
+    expect(rest.status).toBe(422);
+    const badCursor = Buffer.from(JSON.stringify([1e12, 'a\u0000b'])).toString('base64url');
+    await expect(operator.api.alarms.list.query({ cursor: badCursor })).rejects.toMatchObject({
+      data: { code: 'BAD_REQUEST' },
+    });
+    await operator.api.alarms.acknowledge.mutate({ id, comment: 'first' });
+    const second = await operator.api.alarms.acknowledge.mutate({ id, comment: '  ' });
+    expect(second.alarm).toMatchObject({ acknowledgedBy: 'otto', ackComment: 'first' });
+    expect((await operator.api.alarms.get.query({ id })).comments.map((c) => c.body)).toEqual(['first']);
+    for (const until of [0, Date.now() - 1000, 1.5, Date.now() + 400 * 86_400_000, '2024-02-30T00:00:00Z'])
+      await expect(operator.api.alarms.shelve.mutate({ id, until })).rejects.toMatchObject({
+        data: { code: 'BAD_REQUEST' },
+      });
+    expect((await operator.api.alarms.shelve.mutate({ id, until: Date.now() + 3_600_000 })).alarm.shelvedBy).toBe(
+      'otto',
+    );
+    operator.close();
+  });
+
+  it('never shows or stores a redaction as a secret, and rules name only configured channels', async () => {
+    const admin = client(ADMIN);
+    const mail = {
+      type: 'email' as const,
+      smtp: 'smtps://mailer:SuperSecretPw@127.0.0.1:2465',
+      to: ['ops@example.com'],
+    };
+    await admin.api.alarms.setNotifications.mutate({ channels: { mail }, rules: [{ channels: ['mail'] }] });
+    const shown = await admin.api.alarms.notifications.query();
+    expect(JSON.stringify(shown)).not.toContain('SuperSecretPw');
+    await admin.api.alarms.setNotifications.mutate(shown.config);
+    expect(notifier.current.channels.mail).toMatchObject({ smtp: mail.smtp });
+    const fresh = { type: 'webhook' as const, url: 'http://127.0.0.1:9/new', secret: '********' };
+    await expect(
+      admin.api.alarms.setNotifications.mutate({ channels: { fresh }, rules: [{ channels: ['fresh'] }] }),
+    ).rejects.toMatchObject({ data: { code: 'BAD_REQUEST' } });
+    for (const name of ['toString', '__proto__', 'constructor'])
+      await expect(
+        admin.api.alarms.setNotifications.mutate({ channels: {}, rules: [{ channels: [name] }] }),
+      ).rejects.toMatchObject({
+        data: { code: 'BAD_REQUEST' },
+      });
+    admin.close();
+  });
 });

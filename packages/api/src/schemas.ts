@@ -29,8 +29,16 @@ export const time = z
   .transform((value, ctx) => {
     if (typeof value === 'number') return value;
     const text = /[zZ]|[+-]\d\d:\d\d$/.test(value) ? value : `${value.replace(' ', 'T')}Z`;
-    const ms = /^\d{4}-\d\d-\d\d/.test(value) ? Date.parse(text) : NaN;
-    if (Number.isNaN(ms)) {
+    const day = /^(\d{4})-(\d\d)-(\d\d)/.exec(value);
+    const ms = day ? Date.parse(text) : NaN;
+    // Date.parse rolls 2024-02-30 over to March 1: a day that does not exist is an error, not a guess.
+    const real = day && new Date(Date.UTC(Number(day[1]), Number(day[2]) - 1, Number(day[3])));
+    if (
+      Number.isNaN(ms) ||
+      !real ||
+      real.getUTCMonth() !== Number(day[2]) - 1 ||
+      real.getUTCDate() !== Number(day[3])
+    ) {
       ctx.addIssue({ code: 'custom', message: 'expected an ISO 8601 time or epoch milliseconds' });
       return z.NEVER;
     }

@@ -67,6 +67,7 @@ export interface BessServer {
 }
 
 const DEFAULT_SHUTDOWN_GRACE_MS = 30_000;
+const MAX_TRPC_BODY_BYTES = 256 * 1024;
 /** Methods some route answers; anything else is a 405, whatever the path. */
 const METHODS = new Set(['GET', 'HEAD', 'POST', 'DELETE', 'OPTIONS']);
 /** Methods that change state: with a session cookie they must echo its CSRF token. */
@@ -128,6 +129,8 @@ export async function createBessServer(options: ServerOptions): Promise<BessServ
     router: appRouter,
     basePath: '/trpc/',
     maxBatchSize: MAX_BATCH_CALLS,
+    // Mutations are small (an acknowledgement, a rule set); queries come in the URL.
+    maxBodySize: MAX_TRPC_BODY_BYTES,
     // handle() has already parsed the target and checked the key.
     createContext: ({ req }) => access.contextFor(req, access.keyOf(req, parseRequestTarget(req.url)!)),
   });
@@ -150,7 +153,8 @@ export async function createBessServer(options: ServerOptions): Promise<BessServ
       return sendDetail(res, 403, 'missing or wrong X-CSRF-Token');
     }
     // Requests a client has open at once (streams are capped as subscriptions instead).
-    const isStream = path.endsWith('/stream') || (req.headers.accept ?? '').includes('text/event-stream');
+    const isStream =
+      req.method === 'GET' && (path.endsWith('/stream') || (req.headers.accept ?? '').includes('text/event-stream'));
     if (limiter && !isStream) {
       const release = limiter.openRequest(access.clientOf(req, key));
       if (!release) {
@@ -239,7 +243,12 @@ export async function createBessServer(options: ServerOptions): Promise<BessServ
 
   const server = createServer((req, res) => {
     handle(req, res).catch((error: unknown) => {
-      log('error', 'request failed', { path: loggablePath(req.url), error: String((error as Error)?.stack ?? error) });
+      // A client that hangs up mid-request is not the server's error.
+      const aborted = req.destroyed || (error as NodeJS.ErrnoException)?.code === 'ECONNRESET';
+      log(aborted ? 'debug' : 'error', aborted ? 'client went away' : 'request failed', {
+        path: loggablePath(req.url),
+        error: String((error as Error)?.stack ?? error),
+      });
       if (!res.headersSent) sendDetail(res, 500, 'internal error');
       else res.destroy();
     });

@@ -10,12 +10,13 @@ const webhook = z.object({
   url: z.url({ protocol: /^https?$/ }),
   /** Signs each body: `X-Bess-Signature: sha256=<hex HMAC-SHA256>`. */
   secret: z.string().min(1),
-  timeoutMs: z.number().int().positive().max(60_000).optional(),
+  /** Per delivery (default 10 s); under the outbox's 60 s claim, so no other sender takes it over meanwhile. */
+  timeoutMs: z.number().int().positive().max(30_000).optional(),
 });
 const email = z.object({
   type: z.literal('email'),
   smtp: z.url({ protocol: /^smtps?$/ }),
-  to: z.array(z.email()).min(1),
+  to: z.array(z.email()).min(1).max(50),
   from: z.email().optional(),
 });
 const channelSchema = z.discriminatedUnion('type', [webhook, email]);
@@ -24,9 +25,9 @@ const ruleSchema = z.object({
   name: z.string().min(1).optional(),
   /** At least this severity (default: every alarm). */
   severity: severity.optional(),
-  devices: z.array(z.string().min(1)).optional(),
+  devices: z.array(z.string().min(1).max(128)).max(1000).optional(),
   kinds: z.array(z.enum(ANOMALY_KINDS)).optional(),
-  channels: z.array(z.string().min(1)).min(1),
+  channels: z.array(z.string().min(1).max(64)).min(1).max(50),
   /** When to send (default: opened, escalated, repeated, cleared). */
   on: z.array(trigger).optional(),
   /** Remind while the alarm stays active and unacknowledged, every this many minutes. */
@@ -37,15 +38,17 @@ const ruleSchema = z.object({
 
 export const notifyConfigSchema = z
   .object({
-    channels: z.record(z.string().min(1), channelSchema),
-    rules: z.array(ruleSchema),
+    channels: z
+      .record(z.string().min(1).max(64), channelSchema)
+      .refine((c) => Object.keys(c).length <= 50, 'at most 50 channels'),
+    rules: z.array(ruleSchema).max(200),
     /** Tries before a delivery is dead-lettered (default 8). */
     maxAttempts: z.number().int().min(1).max(50).optional(),
   })
   .superRefine((config, ctx) => {
     config.rules.forEach((rule, i) =>
       rule.channels.forEach((name) => {
-        if (!config.channels[name])
+        if (!Object.hasOwn(config.channels, name))
           ctx.addIssue({ code: 'custom', path: ['rules', i, 'channels'], message: `no channel named ${name}` });
       }),
     );

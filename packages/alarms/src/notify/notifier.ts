@@ -110,7 +110,14 @@ export class Notifier {
     for (;;) {
       const rows = await this.claim(Date.now());
       if (rows.length === 0) return attempted;
-      for (const row of rows) await this.deliver(row);
+      // Channels are sent to side by side, each in order: a slow receiver delays only its own messages.
+      const byChannel = new Map<string, OutboxRow[]>();
+      for (const row of rows) byChannel.set(row.channel, [...(byChannel.get(row.channel) ?? []), row]);
+      await Promise.all(
+        [...byChannel.values()].map(async (queue) => {
+          for (const row of queue) await this.deliver(row);
+        }),
+      );
       attempted += rows.length;
       if (this.closed) return attempted;
     }
@@ -126,7 +133,7 @@ export class Notifier {
       if (rule.devices && !rule.devices.includes(alarm.deviceId)) continue;
       if (rule.kinds && !rule.kinds.includes(alarm.kind)) continue;
       for (const channel of rule.channels) {
-        if (seen.has(channel) || !this.config.channels[channel]) continue;
+        if (seen.has(channel) || !Object.hasOwn(this.config.channels, channel)) continue;
         seen.add(channel);
         yield [channel, rule];
       }
@@ -179,7 +186,7 @@ export class Notifier {
 
   private async deliver(row: OutboxRow): Promise<void> {
     const attempt = row.attempts + 1;
-    const channel = this.config.channels[row.channel];
+    const channel = Object.hasOwn(this.config.channels, row.channel) ? this.config.channels[row.channel] : undefined;
     let ok = false;
     let detail: string;
     try {
@@ -191,7 +198,8 @@ export class Notifier {
     }
     const now = Date.now();
     const maxAttempts = this.config.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
-    const dead = !ok && attempt >= maxAttempts;
+    // A channel no longer configured will not come back by retrying.
+    const dead = !ok && (attempt >= maxAttempts || !channel);
     const backoff = Math.min(
       (this.options.retryBaseMs ?? 1_000) * 2 ** (attempt - 1),
       this.options.maxRetryMs ?? 300_000,

@@ -29,10 +29,24 @@ export async function saveConfig(db: SqlDatabase, config: NotifyConfig, actor: s
   return { config, updatedBy: actor, updatedAt };
 }
 
-/** The config as it may be shown: webhook secrets are never sent back. */
+export const REDACTED = '********';
+
+/** The config as it may be shown: webhook secrets and passwords in URLs are never sent back. */
 export function redacted(config: NotifyConfig): NotifyConfig {
   const channels = Object.fromEntries(
-    Object.entries(config.channels).map(([name, c]) => [name, c.type === 'webhook' ? { ...c, secret: '********' } : c]),
+    Object.entries(config.channels).map(([name, c]) => [
+      name,
+      c.type === 'webhook'
+        ? { ...c, url: withoutPassword(c.url), secret: REDACTED }
+        : { ...c, smtp: withoutPassword(c.smtp) },
+    ]),
   );
   return { ...config, channels };
+}
+
+function withoutPassword(url: string): string {
+  const parsed = new URL(url);
+  if (!parsed.password) return url;
+  parsed.password = REDACTED;
+  return parsed.toString();
 }

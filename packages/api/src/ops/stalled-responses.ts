@@ -27,6 +27,11 @@ export class StalledResponses {
         continue;
       }
       if (!res.headersSent) continue; // still being computed
+      // An event stream idles by design (tRPC's SSE answers any GET that asks for a subscription).
+      if (String(res.getHeader('content-type') ?? '').startsWith('text/event-stream')) {
+        this.watched.delete(res);
+        continue;
+      }
       const bytes = socket.bytesWritten;
       if (bytes !== seen.bytes) {
         seen.bytes = bytes;

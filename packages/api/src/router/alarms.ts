@@ -3,6 +3,7 @@ import type {} from '@trpc/server/unstable-core-do-not-import';
 import {
   loadSavedConfig,
   notifyConfigSchema,
+  REDACTED,
   redacted,
   saveConfig,
   type AlarmChange,
@@ -17,7 +18,16 @@ import { publicProcedure, roleProcedure, router, type AlarmServices, type Contex
 /** Changes a subscriber has not read yet; past this it loses the oldest (a console refetches the list anyway). */
 const CHANGE_BACKLOG = 1000;
 
-const alarmId = z.string().min(1).max(64).describe('Alarm id');
+const alarmId = z
+  .string()
+  .regex(/^[A-Za-z0-9-]{1,64}$/, 'not an alarm id')
+  .describe('Alarm id');
+/** Free text for the alarm log: no NUL (PostgreSQL text cannot hold it), at most 2,000 characters. */
+const note = z
+  .string()
+  .max(2000)
+  .refine((s) => !s.includes('\u0000'), 'must not contain NUL characters');
+const YEAR_MS = 366 * 86_400_000;
 const severity = z.enum(['info', 'warning', 'critical']);
 
 export const alarmListInput = z.object({
@@ -33,9 +43,18 @@ export const alarmListInput = z.object({
   limit: z.number().int().min(1).max(200).default(50),
 });
 
-export const acknowledgeInput = z.object({ id: alarmId, comment: z.string().max(2000).default('') });
-export const commentInput = z.object({ id: alarmId, body: z.string().trim().min(1).max(2000) });
-export const shelveInput = z.object({ id: alarmId, until: time.nullable().describe('Shelved until; null unshelves') });
+export const acknowledgeInput = z.object({ id: alarmId, comment: note.default('') });
+export const commentInput = z.object({ id: alarmId, body: note.pipe(z.string().trim().min(1)) });
+export const shelveInput = z.object({
+  id: alarmId,
+  until: time
+    .refine(
+      (t) => Number.isInteger(t) && t > Date.now() && t <= Date.now() + YEAR_MS,
+      'must be a time within the next year',
+    )
+    .nullable()
+    .describe('Shelved until (within a year); null unshelves'),
+});
 
 export function services(ctx: Context): AlarmServices {
   if (!ctx.alarms)
@@ -124,22 +143,43 @@ export const alarmsRouter = router({
     }),
 });
 
-/** A webhook secret sent back as its redaction keeps the secret the channel of that name had. */
+/**
+ * What an admin sends back as its redaction (a webhook secret, a password in a URL) keeps the value
+ * the channel of that name had; a redaction with nothing behind it is refused, never stored.
+ */
 function keepSecrets(next: NotifyConfig, current: NotifyConfig): NotifyConfig {
-  const unredacted = redacted(current);
+  const restore = (sent: string, before: string | undefined, what: string): string => {
+    if (!sent.includes(REDACTED)) return sent;
+    if (before === undefined || redactedUrl(before) !== sent)
+      throw new TRPCError({
+        code: 'BAD_REQUEST',
+        message: `${what} is redacted, and no channel of that name has one to keep`,
+      });
+    return before;
+  };
   const channels = Object.fromEntries(
-    Object.entries(next.channels).map(([name, channel]) => {
-      const before = current.channels[name];
-      const masked = unredacted.channels[name];
-      if (
-        channel.type === 'webhook' &&
-        before?.type === 'webhook' &&
-        masked?.type === 'webhook' &&
-        channel.secret === masked.secret
-      )
-        return [name, { ...channel, secret: before.secret }];
-      return [name, channel];
+    Object.entries(next.channels).map(([name, channel]): [string, NotifyConfig['channels'][string]] => {
+      const before = Object.hasOwn(current.channels, name) ? current.channels[name] : undefined;
+      if (channel.type === 'webhook') {
+        const old = before?.type === 'webhook' ? before : undefined;
+        if (channel.secret === REDACTED && !old)
+          throw new TRPCError({
+            code: 'BAD_REQUEST',
+            message: `${name}'s secret is redacted, and no channel of that name has one to keep`,
+          });
+        const secret = channel.secret === REDACTED ? old!.secret : channel.secret;
+        return [name, { ...channel, secret, url: restore(channel.url, old?.url, `${name}'s URL password`) }];
+      }
+      const old = before?.type === 'email' ? before : undefined;
+      return [name, { ...channel, smtp: restore(channel.smtp, old?.smtp, `${name}'s SMTP password`) }];
     }),
   );
   return { ...next, channels };
+}
+
+/** A URL as `redacted` shows it. */
+function redactedUrl(url: string): string {
+  const parsed = new URL(url);
+  if (parsed.password) parsed.password = REDACTED;
+  return parsed.toString();
 }
