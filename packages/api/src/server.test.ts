@@ -271,6 +271,9 @@ describe('metrics', () => {
     expect(text).toMatch(/bess_http_requests_total\{route="\/bms\/\{device_id\}",status="4xx"\} [1-9]/);
     expect(text).toContain('bess_query_duration_seconds_count{route="http:/bms/{device_id}"}');
     expect(text).not.toContain('NO_SUCH_DEVICE');
+    // Series exist from start-up, at zero until their first event.
+    expect(text).toContain('bess_rate_limited_total{kind="heavy_server"} 0');
+    expect(text).toContain('bess_stream_events_dropped_total{reason="client_cut_off"} 0');
   });
 });
 

@@ -115,9 +115,23 @@ export class MetricsRegistry {
 }
 
 /** The server's metrics, one definition for every place that counts. */
+/** Label values each counter can take: their series exist at 0 from start-up, so rate() sees the first event. */
+const RATE_LIMIT_KINDS = [
+  'auth',
+  'connection',
+  'in_flight',
+  'query',
+  'rest',
+  'subscription',
+  'turns',
+  'heavy_client',
+  'heavy_server',
+];
+const DROP_REASONS = ['slow_client', 'client_cut_off'];
+
 export function createServerMetrics() {
   const registry = new MetricsRegistry();
-  return {
+  const metrics = {
     registry,
     httpRequests: registry.register(new Counter('bess_http_requests_total', 'HTTP requests by route and status class')),
     queryLatency: registry.register(
@@ -165,5 +179,12 @@ export function createServerMetrics() {
       ),
     ),
   };
+  for (const kind of RATE_LIMIT_KINDS) metrics.rateLimited.inc({ kind }, 0);
+  for (const reason of DROP_REASONS) metrics.eventsDropped.inc({ reason }, 0);
+  for (const kind of ['bms', 'pcs']) metrics.eventsSent.inc({ kind }, 0);
+  metrics.authFailures.inc({}, 0);
+  metrics.subscriptions.set(0);
+  for (const transport of ['websocket', 'sse']) metrics.connections.set(0, { transport });
+  return metrics;
 }
 export type ServerMetrics = ReturnType<typeof createServerMetrics>;
