@@ -253,6 +253,10 @@ describe('with API keys on', () => {
     );
     expect(await other.textContent('[data-testid=ack-state]')).toContain('crew on the way');
     await other.screenshot({ path: join(artifacts, '10-alarm-acknowledged-elsewhere.png'), fullPage: true });
+    // Shelving in one window shows in the other, with who did it.
+    await page.click('[data-testid=shelve]');
+    await other.waitForSelector('[data-testid=shelved-state]');
+    expect(await other.textContent('[data-testid=shelved-state]')).toContain('by anonymous');
     // Each alarm links to its cabinet's history around its time.
     await other.click('[data-testid=alarm-history-link]');
     await other.waitForFunction(() =>

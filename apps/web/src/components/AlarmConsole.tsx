@@ -9,6 +9,8 @@ import { Empty, ErrorState, Loading } from './States';
 type Severity = 'info' | 'warning' | 'critical';
 const SEVERITIES: Severity[] = ['critical', 'warning', 'info'];
 const PILL: Record<Severity, string> = { critical: 'alarm', warning: 'warning', info: 'ok' };
+/** A shift: how long the console's shelve button silences an alarm's notifications. */
+const SHELVE_MS = 8 * 3_600_000;
 
 /** Keeps the alarm list and counts current: every change to any alarm refetches them. */
 function useAlarmChanges(): void {
@@ -105,8 +107,10 @@ function AlarmRow({ alarm: a }: { alarm: AlarmItem }) {
   const [text, setText] = useState('');
   const acknowledge = trpc.alarms.acknowledge.useMutation();
   const comment = trpc.alarms.comment.useMutation();
-  const busy = acknowledge.isPending || comment.isPending;
-  const error = acknowledge.error ?? comment.error;
+  const shelve = trpc.alarms.shelve.useMutation();
+  const busy = acknowledge.isPending || comment.isPending || shelve.isPending;
+  const error = acknowledge.error ?? comment.error ?? shelve.error;
+  const shelved = a.shelvedUntil !== null && a.shelvedUntil > Date.now();
   const submit = async () => {
     if (writing === 'acknowledge') await acknowledge.mutateAsync({ id: a.id, comment: text });
     else if (writing === 'comment') await comment.mutateAsync({ id: a.id, body: text });
@@ -148,6 +152,11 @@ function AlarmRow({ alarm: a }: { alarm: AlarmItem }) {
           <span className="muted">Not acknowledged</span>
         )}
       </div>
+      {shelved && (
+        <div className="small" data-testid="shelved-state">
+          Shelved until {formatDateTime(a.shelvedUntil)} by {a.shelvedBy}: no notifications meanwhile
+        </div>
+      )}
       {writing ? (
         <form
           className="alarm-form"
@@ -184,6 +193,19 @@ function AlarmRow({ alarm: a }: { alarm: AlarmItem }) {
           )}
           <button type="button" className="ghost" onClick={() => setWriting('comment')}>
             Comment
+          </button>
+          <button
+            type="button"
+            className="ghost"
+            disabled={busy}
+            data-testid="shelve"
+            onClick={() =>
+              void shelve
+                .mutateAsync({ id: a.id, until: shelved ? null : Date.now() + SHELVE_MS })
+                .catch(() => undefined)
+            }
+          >
+            {shelved ? 'Unshelve' : 'Shelve 8 h'}
           </button>
         </div>
       )}
