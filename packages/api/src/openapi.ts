@@ -127,16 +127,20 @@ export function openApiDocument(): Record<string, unknown> {
     };
   }
   Object.assign(paths, alarmPaths(), bessPaths());
+  withOperationsNamedAndSecured(paths);
   return {
     openapi: '3.1.0',
+    servers: [{ url: '/', description: 'This server' }],
     info: {
       title: 'BESS telemetry API',
       version: '1.0.0',
+      license: { name: 'MIT', identifier: 'MIT' },
       description:
         'REST surface of the BESS telemetry platform. TypeScript clients should import the typed tRPC router (`@bess/api`).',
     },
     paths,
     components: {
+      securitySchemes: SECURITY_SCHEMES,
       schemas: {
         BMSReading: jsonSchema(RECORD_SCHEMAS.bms),
         PCSReading: jsonSchema(RECORD_SCHEMAS.pcs),
@@ -144,6 +148,42 @@ export function openApiDocument(): Record<string, unknown> {
       },
     },
   };
+}
+
+/** The three ways a key may be presented (see ops/auth.ts); any one of them will do. */
+const SECURITY_SCHEMES = {
+  bearer: { type: 'http', scheme: 'bearer', description: 'Authorization: Bearer <key>' },
+  apiKeyHeader: { type: 'apiKey', in: 'header', name: 'X-API-Key' },
+  apiKeyQuery: {
+    type: 'apiKey',
+    in: 'query',
+    name: 'api_key',
+    description: 'For EventSource, which cannot set headers',
+  },
+};
+/** Probes stay open whether or not keys are configured. */
+const PUBLIC_PATHS = new Set(['/health', '/ready']);
+
+/**
+ * Every operation gets an operationId from its method and path (`get /bms/{device_id}/stream` ->
+ * `getBmsDeviceIdStream`) and, unless it is a probe, the key requirement and its 401 answer.
+ */
+function withOperationsNamedAndSecured(paths: Record<string, unknown>): void {
+  for (const [path, item] of Object.entries(paths)) {
+    for (const [method, op] of Object.entries(item as Record<string, Record<string, unknown>>)) {
+      const words = path.split(/[^A-Za-z0-9]+/).filter(Boolean);
+      op.operationId = method + words.map((w) => w[0]!.toUpperCase() + w.slice(1)).join('');
+      if (PUBLIC_PATHS.has(path)) {
+        op.security = [];
+        continue;
+      }
+      op.security = Object.keys(SECURITY_SCHEMES).map((name) => ({ [name]: [] }));
+      op.responses = {
+        ...(op.responses as Record<string, unknown>),
+        '401': { description: 'No valid API key (only when the server has keys configured)' },
+      };
+    }
+  }
 }
 
 /** The prototype's merged `/bess` routes. */

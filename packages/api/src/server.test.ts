@@ -254,6 +254,18 @@ describe('prototype REST surface', () => {
     );
     const params = doc.paths['/bms/{device_id}']?.get.parameters.map((p) => p.name);
     expect(params).toEqual(expect.arrayContaining(['device_id', 'batch_size', 'skip', 'from', 'to', 'step']));
+    // Each operation is named once, and says which key it needs (the probes none).
+    const full = JSON.parse((await get('/openapi.json')).body) as {
+      servers: unknown[];
+      components: { securitySchemes: Record<string, unknown> };
+      paths: Record<string, Record<string, { operationId: string; security: Record<string, string[]>[] }>>;
+    };
+    const ops = Object.entries(full.paths).flatMap(([path, item]) => Object.values(item).map((op) => ({ path, op })));
+    expect(new Set(ops.map(({ op }) => op.operationId)).size).toBe(ops.length);
+    expect(Object.keys(full.components.securitySchemes).sort()).toEqual(['apiKeyHeader', 'apiKeyQuery', 'bearer']);
+    for (const { path, op } of ops)
+      expect(op.security.length, path).toBe(path === '/health' || path === '/ready' ? 0 : 3);
+    expect(full.servers).toHaveLength(1);
     expect((await get('/docs')).body).toContain('swagger-ui');
     expect((await get('/docs/swagger-ui-bundle.js')).status).toBe(200);
     expect((JSON.parse((await get('/health')).body) as { status: string }).status).toBe('ok');
