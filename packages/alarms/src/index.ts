@@ -6,6 +6,6 @@ export { AlarmMonitor, type MonitorOptions } from './monitor.js';
 export { signBody } from './notify/channels.js';
 export { EMPTY_CONFIG, loadNotifyConfig, notifyConfigSchema, type NotifyConfig } from './notify/config.js';
 export { Notifier, type NotifierOptions } from './notify/notifier.js';
-export { loadSavedConfig, REDACTED, redacted, saveConfig, type SavedConfig } from './notify/settings.js';
-export { AlarmStore, UnknownAlarmError } from './store.js';
+export { keepSecrets, loadSavedConfig, redacted, saveConfig, type SavedConfig } from './notify/settings.js';
+export { ALARM_ID, AlarmStore, UnknownAlarmError } from './store.js';
 export type { Alarm, AlarmChange, AlarmComment, AlarmFilter, AlarmStatus, AlarmTrigger } from './types.js';

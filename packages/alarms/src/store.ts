@@ -1,15 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { BessError, type AlertUpdate, type Severity } from '@bess/core';
+import { BessError, SEVERITY_RANK, type AlertUpdate, type Severity } from '@bess/core';
 import type { SqlDatabase, SqlRunner } from './db.js';
 import { migrate } from './migrations.js';
-import { SEVERITY_RANK, type Alarm, type AlarmChange, type AlarmComment, type AlarmFilter } from './types.js';
+import type { Alarm, AlarmChange, AlarmComment, AlarmFilter } from './types.js';
 
 /** A condition that clears and comes back within this long is the same alarm, one more occurrence. */
 const REPEAT_WINDOW_MS = 30 * 60_000;
 const MAX_PAGE = 200;
 /** Alarm ids are UUIDs; anything else (NUL bytes, long junk) is no alarm, answered without a query. */
-const ALARM_ID = /^[A-Za-z0-9-]{1,64}$/;
+export const ALARM_ID = /^[A-Za-z0-9-]{1,64}$/;
 
 export interface AlarmRow {
   id: string;

@@ -63,5 +63,3 @@ export interface AlarmFilter {
   from?: number;
   to?: number;
 }
-
-export const SEVERITY_RANK: Record<Severity, number> = { info: 0, warning: 1, critical: 2 };

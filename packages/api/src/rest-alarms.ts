@@ -4,8 +4,7 @@ import { TRPCError } from '@trpc/server';
 import { ZodError, type z } from 'zod';
 import { sendDetail, sendJson } from './http-util.js';
 import { hasRole } from './ops/auth.js';
-import { decodePathSegment } from './ops/request-target.js';
-import { parseQuery, queryInput, sendError } from './rest.js';
+import { parseQuery, pathSegment, queryInput, sendError } from './rest.js';
 import { acknowledgeInput, alarmListInput, commentInput, services, shelveInput } from './router/alarms.js';
 import type { Context } from './trpc.js';
 
@@ -48,12 +47,7 @@ export async function handleAlarmsRest(
       sendJson(res, 200, await store.list(filter, limit, cursor));
       return true;
     }
-    const id = decodePathSegment(parts[1]!);
-    if (id === null)
-      return (
-        sendDetail(res, 422, [{ loc: ['path', 'id'], msg: 'malformed percent-encoding', type: 'value_error' }]),
-        true
-      );
+    const id = pathSegment(parts[1]!, 'id');
     if (parts.length === 2) {
       if (!isRead(req)) return methodNotAllowed(res, 'GET, HEAD');
       sendJson(res, 200, await store.get(id));

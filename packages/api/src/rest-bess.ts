@@ -1,9 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AlignedRecord, DeviceInfo } from '@bess/core';
-import { sendDetail, sendJson } from './http-util.js';
-import { decodePathSegment } from './ops/request-target.js';
+import { sendJson } from './http-util.js';
 import { PROTOTYPE_FIELDS, PROTOTYPE_FLAGS } from './prototype-fields.js';
-import { BATCH_PARAMS, parseQuery, queryInput, sendError, serveSse, STREAM_PARAMS } from './rest.js';
+import { BATCH_PARAMS, parseQuery, pathSegment, queryInput, sendError, serveSse, STREAM_PARAMS } from './rest.js';
 import { batchInput, streamInput } from './schemas.js';
 import { batch } from './service.js';
 import type { Context } from './trpc.js';
@@ -36,12 +35,7 @@ export async function handleBessRest(
       });
       return true;
     }
-    const deviceId = decodePathSegment(parts[1]!);
-    if (deviceId === null)
-      return (
-        sendDetail(res, 422, [{ loc: ['path', 'device_id'], msg: 'malformed percent-encoding', type: 'value_error' }]),
-        true
-      );
+    const deviceId = pathSegment(parts[1]!, 'device_id');
     if (parts.length === 2) {
       const input = parseQuery(batchInput, queryInput(url, BATCH_PARAMS, { deviceId }), BATCH_PARAMS);
       const page = await batch(ctx.dataset, 'bms', input);

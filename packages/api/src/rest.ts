@@ -92,12 +92,28 @@ class QueryError extends Error {
   }
 }
 
+/** A path segment whose percent-encoding is malformed (422, naming the path parameter). */
+class PathSegmentError extends Error {
+  constructor(readonly param: string) {
+    super('malformed percent-encoding');
+  }
+}
+
+/** A decoded path segment; a malformed one is answered 422 by sendError. */
+export function pathSegment(segment: string, param: string): string {
+  const decoded = decodePathSegment(segment);
+  if (decoded === null) throw new PathSegmentError(param);
+  return decoded;
+}
+
 export function sendError(res: ServerResponse, error: unknown): void {
   if (res.headersSent) {
     res.destroy();
     return;
   }
   if (error instanceof QueryError) return sendDetail(res, 422, error.detail());
+  if (error instanceof PathSegmentError)
+    return sendDetail(res, 422, [{ loc: ['path', error.param], msg: error.message, type: 'value_error' }]);
   if (error instanceof BessError) {
     if (error.code === 'NOT_FOUND') return sendDetail(res, 404, error.message);
     if (error.code === 'SERVICE_UNAVAILABLE') {
@@ -142,11 +158,7 @@ export async function handleRest(req: IncomingMessage, res: ServerResponse, url:
       sendJson(res, 200, { devices: devices.map((d) => d.id), count: devices.length, details: devices });
       return true;
     }
-    const rawId = decodePathSegment(parts[1] ?? '');
-    if (rawId === null) {
-      sendDetail(res, 422, [{ loc: ['path', 'device_id'], msg: 'malformed percent-encoding', type: 'value_error' }]);
-      return true;
-    }
+    const rawId = pathSegment(parts[1] ?? '', 'device_id');
     if (parts.length === 2) {
       const input = parseQuery(batchInput, queryInput(url, BATCH_PARAMS, { deviceId: rawId }), BATCH_PARAMS);
       const page = await batch(ctx.dataset, kind, input);

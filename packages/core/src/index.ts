@@ -62,6 +62,7 @@ export {
   DeviceAlertFeed,
   forecastSignal,
   mergeDetections,
+  SEVERITY_RANK,
   remainingUsefulLife,
   resample,
   watchesSignal,

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { SqlDatabase, SqlRunner } from '../db.js';
-import { SEVERITY_RANK, type Alarm, type AlarmChange, type AlarmTrigger } from '../types.js';
+import { SEVERITY_RANK } from '@bess/core';
+import type { Alarm, AlarmChange, AlarmTrigger } from '../types.js';
 import { toAlarm, type AlarmRow } from '../store.js';
 import { send, type Message } from './channels.js';
 import type { Channel, NotifyConfig, NotifyRule } from './config.js';

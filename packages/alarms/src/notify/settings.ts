@@ -1,3 +1,4 @@
+import { BessError } from '@bess/core';
 import type { SqlDatabase } from '../db.js';
 import { notifyConfigSchema, type NotifyConfig } from './config.js';
 
@@ -29,7 +30,7 @@ export async function saveConfig(db: SqlDatabase, config: NotifyConfig, actor: s
   return { config, updatedBy: actor, updatedAt };
 }
 
-export const REDACTED = '********';
+const REDACTED = '********';
 
 /** The config as it may be shown: webhook secrets and passwords in URLs are never sent back. */
 export function redacted(config: NotifyConfig): NotifyConfig {
@@ -49,4 +50,32 @@ function withoutPassword(url: string): string {
   if (!parsed.password) return url;
   parsed.password = REDACTED;
   return parsed.toString();
+}
+
+/**
+ * What an admin sends back as its redaction (a webhook secret, a password in a URL) keeps the value
+ * the channel of that name had; a redaction with nothing behind it is refused, never stored.
+ */
+export function keepSecrets(next: NotifyConfig, current: NotifyConfig): NotifyConfig {
+  const refuse = (what: string) =>
+    new BessError('BAD_REQUEST', `${what} is redacted, and no channel of that name has one to keep`);
+  const restore = (sent: string, before: string | undefined, what: string): string => {
+    if (!sent.includes(REDACTED)) return sent;
+    if (before === undefined || withoutPassword(before) !== sent) throw refuse(what);
+    return before;
+  };
+  const channels = Object.fromEntries(
+    Object.entries(next.channels).map(([name, channel]): [string, NotifyConfig['channels'][string]] => {
+      const before = Object.hasOwn(current.channels, name) ? current.channels[name] : undefined;
+      if (channel.type === 'webhook') {
+        const old = before?.type === 'webhook' ? before : undefined;
+        if (channel.secret === REDACTED && !old) throw refuse(`${name}'s secret`);
+        const secret = channel.secret === REDACTED ? old!.secret : channel.secret;
+        return [name, { ...channel, secret, url: restore(channel.url, old?.url, `${name}'s URL password`) }];
+      }
+      const old = before?.type === 'email' ? before : undefined;
+      return [name, { ...channel, smtp: restore(channel.smtp, old?.smtp, `${name}'s SMTP password`) }];
+    }),
+  );
+  return { ...next, channels };
 }

@@ -1,13 +1,13 @@
 // Named so the emitted .d.ts can refer to tRPC's internal types (TS2742) rather than a node_modules path.
 import type {} from '@trpc/server/unstable-core-do-not-import';
 import {
+  ALARM_ID,
   loadSavedConfig,
   notifyConfigSchema,
-  REDACTED,
+  keepSecrets,
   redacted,
   saveConfig,
   type AlarmChange,
-  type NotifyConfig,
 } from '@bess/alarms';
 import { ANOMALY_KINDS } from '@bess/core';
 import { TRPCError } from '@trpc/server';
@@ -18,10 +18,7 @@ import { publicProcedure, roleProcedure, router, type AlarmServices, type Contex
 /** Changes a subscriber has not read yet; past this it loses the oldest (a console refetches the list anyway). */
 const CHANGE_BACKLOG = 1000;
 
-const alarmId = z
-  .string()
-  .regex(/^[A-Za-z0-9-]{1,64}$/, 'not an alarm id')
-  .describe('Alarm id');
+const alarmId = z.string().regex(ALARM_ID, 'not an alarm id').describe('Alarm id');
 /** Free text for the alarm log: no NUL (PostgreSQL text cannot hold it), at most 2,000 characters. */
 const note = z
   .string()
@@ -142,44 +139,3 @@ export const alarmsRouter = router({
       }
     }),
 });
-
-/**
- * What an admin sends back as its redaction (a webhook secret, a password in a URL) keeps the value
- * the channel of that name had; a redaction with nothing behind it is refused, never stored.
- */
-function keepSecrets(next: NotifyConfig, current: NotifyConfig): NotifyConfig {
-  const restore = (sent: string, before: string | undefined, what: string): string => {
-    if (!sent.includes(REDACTED)) return sent;
-    if (before === undefined || redactedUrl(before) !== sent)
-      throw new TRPCError({
-        code: 'BAD_REQUEST',
-        message: `${what} is redacted, and no channel of that name has one to keep`,
-      });
-    return before;
-  };
-  const channels = Object.fromEntries(
-    Object.entries(next.channels).map(([name, channel]): [string, NotifyConfig['channels'][string]] => {
-      const before = Object.hasOwn(current.channels, name) ? current.channels[name] : undefined;
-      if (channel.type === 'webhook') {
-        const old = before?.type === 'webhook' ? before : undefined;
-        if (channel.secret === REDACTED && !old)
-          throw new TRPCError({
-            code: 'BAD_REQUEST',
-            message: `${name}'s secret is redacted, and no channel of that name has one to keep`,
-          });
-        const secret = channel.secret === REDACTED ? old!.secret : channel.secret;
-        return [name, { ...channel, secret, url: restore(channel.url, old?.url, `${name}'s URL password`) }];
-      }
-      const old = before?.type === 'email' ? before : undefined;
-      return [name, { ...channel, smtp: restore(channel.smtp, old?.smtp, `${name}'s SMTP password`) }];
-    }),
-  );
-  return { ...next, channels };
-}
-
-/** A URL as `redacted` shows it. */
-function redactedUrl(url: string): string {
-  const parsed = new URL(url);
-  if (parsed.password) parsed.password = REDACTED;
-  return parsed.toString();
-}

@@ -56,7 +56,8 @@ export interface AnomalyEvent {
 /** A single detection before merging: a time span where one condition held. */
 export type Detection = Omit<AnomalyEvent, 'id' | 'deviceId'>;
 
-const RANK: Record<Severity, number> = { info: 0, warning: 1, critical: 2 };
+/** Severities in order, for every comparison of them (batch, live, alarms). */
+export const SEVERITY_RANK: Record<Severity, number> = { info: 0, warning: 1, critical: 2 };
 
 /**
  * Consecutive detections of the same condition (kind and signals) less than
@@ -71,7 +72,7 @@ export function mergeDetections(deviceId: string, detections: Detection[], gapMs
     const current = open.get(key);
     if (current && d.start - current.end <= gapMs) {
       current.end = Math.max(current.end, d.end);
-      if (RANK[d.severity] > RANK[current.severity]) {
+      if (SEVERITY_RANK[d.severity] > SEVERITY_RANK[current.severity]) {
         current.severity = d.severity;
         current.threshold = d.threshold;
         current.message = d.message;

@@ -1,4 +1,11 @@
-export { ANOMALY_KINDS, mergeDetections, type AnomalyEvent, type AnomalyKind, type Severity } from './events.js';
+export {
+  ANOMALY_KINDS,
+  mergeDetections,
+  SEVERITY_RANK,
+  type AnomalyEvent,
+  type AnomalyKind,
+  type Severity,
+} from './events.js';
 export { detectAnomalies, type DetectOptions } from './detect.js';
 export { forecastSignal, resample, type Forecast, type ForecastPoint } from './forecast.js';
 export { remainingUsefulLife, type RemainingLife } from './rul.js';

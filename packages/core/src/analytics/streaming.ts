@@ -8,7 +8,7 @@ import {
 } from '../catalog.js';
 import type { AlignedRecord, SignalInfo } from '../types.js';
 import { MOVING_SHARE, round, RunProfile, spikeAgainst, STUCK_FACTOR } from './detectors.js';
-import { eventId, excess, type AnomalyEvent, type AnomalyKind, type Severity } from './events.js';
+import { eventId, excess, SEVERITY_RANK, type AnomalyEvent, type AnomalyKind, type Severity } from './events.js';
 import {
   cellSides,
   CURRENT_SPIKE,
@@ -70,9 +70,7 @@ interface Finding {
 }
 
 const worse = (a: Finding, b: Finding) =>
-  RANK[a.severity] > RANK[b.severity] || (a.severity === b.severity && a.beyond > b.beyond);
-
-const RANK: Record<Severity, number> = { info: 0, warning: 1, critical: 2 };
+  SEVERITY_RANK[a.severity] > SEVERITY_RANK[b.severity] || (a.severity === b.severity && a.beyond > b.beyond);
 
 /** One condition's event life: pending until it has held `minDurationMs`, open until clear for `gapMs`. */
 class Condition {
@@ -111,7 +109,7 @@ class Condition {
     if (this.event) {
       const e = this.event;
       e.end = t;
-      if (RANK[finding.severity] > RANK[e.severity]) {
+      if (SEVERITY_RANK[finding.severity] > SEVERITY_RANK[e.severity]) {
         Object.assign(e, {
           severity: finding.severity,
           threshold: finding.threshold,
