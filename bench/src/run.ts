@@ -2,8 +2,8 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, wri
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
-import { randomFaultPlan } from '@bess/core/evaluate';
-import { DEFAULT_DEVICE_IDS, generateDataset } from '@bess/core/generate';
+import { generateDataset } from '@bess/core/generate';
+import { ensureEvalSet, evalSets } from './eval-sets.js';
 import { cabinetCsvFiles, datasetBytes } from './files.js';
 import { machine, round, runStep } from './measure.js';
 
@@ -110,50 +110,10 @@ if (!skip.has('fastcsv')) {
 }
 
 if (!skip.has('analytics')) {
-  console.error('anomaly detection and forecast quality (separate evaluation and clean sets)');
-  // The evaluation set's faults come from a randomised plan (random days, hours, durations,
-  // cells and signals), several of each kind per device; its seeds are used by no test.
-  const evalDays = 60;
-  const evalStart = '2024-06-01';
-  const evalSeed = 5151;
-  const planSeed = 8087;
-  const perKind = 5;
-  const evalRoot = join(benchDir, 'data', `eval-${evalDays}d-random-${evalSeed}-${planSeed}x${perKind}`);
-  const cleanRoot = join(benchDir, 'data', `clean-${evalDays}d`);
-  if (!existsSync(join(evalRoot, '.complete'))) {
-    const plan = randomFaultPlan(DEFAULT_DEVICE_IDS, Date.parse(`${evalStart}T00:00:00Z`), evalDays, planSeed, perKind);
-    await generateDataset({
-      root: evalRoot,
-      devices: DEFAULT_DEVICE_IDS,
-      days: evalDays,
-      start: evalStart,
-      seed: evalSeed,
-      cells: true,
-      cellPeriodS: 600,
-      dirt: true,
-      faults: plan,
-    });
-    writeFileSync(join(evalRoot, '.complete'), '');
-  }
-  if (!existsSync(join(cleanRoot, '.complete'))) {
-    await generateDataset({
-      root: cleanRoot,
-      devices: DEFAULT_DEVICE_IDS,
-      days: evalDays,
-      start: evalStart,
-      seed: 4242,
-      cells: true,
-      cellPeriodS: 600,
-      dirt: true,
-      faults: 'none',
-    });
-    writeFileSync(join(cleanRoot, '.complete'), '');
-  }
-  const sets = {
-    evaluation: { seed: evalSeed, faultPlan: { seed: planSeed, perKindPerDevice: perKind } },
-    clean: { seed: 4242 },
-  };
-  results.analytics = await runStep('analytics', [evalRoot, cleanRoot, JSON.stringify(sets)]);
+  console.error('anomaly detection and forecast quality (reference and varied families, tuning and held-out seeds)');
+  const sets = evalSets(benchDir);
+  for (const set of sets) await ensureEvalSet(set);
+  results.analytics = await runStep('analytics', [JSON.stringify(sets)]);
   save();
 }
 if (!skip.has('fanout')) {

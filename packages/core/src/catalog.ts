@@ -59,10 +59,6 @@ export const CABINET = {
 export const OPERATING_LIMITS = {
   /** Cell temperature rise, °C per minute, sustained over a few minutes. */
   cellTempRisePerMin: 1,
-  /** Largest PCS phase current deviation from the three-phase mean, as a fraction of the mean. */
-  phaseImbalanceRatio: 0.2,
-  /** Below this mean phase current (A) the imbalance ratio is noise, not a fault. */
-  phaseImbalanceMinCurrentA: 20,
 } as const;
 
 function spec(

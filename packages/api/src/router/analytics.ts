@@ -10,7 +10,7 @@ import { tracked } from '@trpc/server';
 import { z } from 'zod';
 import { deviceId, signalName, streamInput, time } from '../schemas.js';
 import { heavyProcedure, publicProcedure, router, toTRPCError } from '../trpc.js';
-import { openStream, requestedStepMs } from '../streaming/index.js';
+import { openStream } from '../streaming/index.js';
 
 /** Detection over a range is a scan: keep the last few results so paging through them is cheap. */
 const cache = new Map<string, Promise<AnomalyEvent[]>>();
@@ -60,18 +60,16 @@ export const analyticsRouter = router({
   /**
    * Alerts as a stream advances (replay or live): each condition when it starts or turns critical.
    * The device's BMS stream (PCS without BMS) drives it, paced, resumed and tracked by record time like
-   * `bms.stream`; each record brings what else happened up to its time (the PCS records and the raw
-   * readings of every other watched signal, read forward from the previous record), all fed to one
-   * streaming detector in time order, so it sees what the batch scan sees. (Two hub streams would
-   * not do: each paces one record per interval on its own grid step, so they drift apart in data time.)
+   * `bms.stream`; each record brings the raw readings of every watched signal up to its time, fed to
+   * the one detector the batch scan runs, in time order, so live and batch agree. Before the first
+   * record the feed reads three days of history (what the checks learn) and reports what is still open.
    */
   alerts: publicProcedure.input(streamInput).subscription(async function* ({ ctx, input, signal }) {
     let feed: DeviceAlertFeed;
     let opened: ReturnType<typeof openStream>;
     try {
-      // The feed picks the driving stream (BMS, or PCS on a device without BMS) and its step.
-      const stepMs = requestedStepMs(input);
-      feed = new DeviceAlertFeed(ctx.dataset, input.deviceId, stepMs !== undefined ? { driverStepMs: stepMs } : {});
+      // The feed picks the driving stream (BMS, or PCS on a device without BMS); the records only keep time.
+      feed = new DeviceAlertFeed(ctx.dataset, input.deviceId);
       opened = openStream(ctx, feed.driver, input);
     } catch (error) {
       throw toTRPCError(error);

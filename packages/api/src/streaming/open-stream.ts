@@ -20,7 +20,7 @@ export class SubscriptionRefusedError extends Error {
 }
 
 /** The grid step a stream's input asks for (ms), if it names one. */
-export function requestedStepMs(input: StreamInput): number | undefined {
+function requestedStepMs(input: StreamInput): number | undefined {
   return input.step !== undefined ? Math.round(input.step * 1000) : undefined;
 }
 

@@ -1,38 +1,16 @@
-import { CABINET, cellSignal, describeSignal, parseCellSignal } from '../catalog.js';
-import type { BessDataset, DeviceInfo, Series } from '../types.js';
-import {
-  driftDetections,
-  ewmaDetections,
-  fastRiseDetections,
-  gapDetections,
-  imbalanceDetections,
-  packOutlierDetections,
-  spikeDetections,
-  stuckDetections,
-  thresholdDetections,
-} from './detectors.js';
+import { CABINET, cellSignal, describeSignal } from '../catalog.js';
+import type { BessDataset, DeviceInfo } from '../types.js';
+import { driftDetections, ewmaDetections } from './detectors.js';
 import { mergeDetections, type AnomalyEvent, type AnomalyKind, type Detection } from './events.js';
+import { WARM_UP_MS, ReadingScan } from './feed.js';
 import { resample, SLOT_MS } from './forecast.js';
+import { createStreamingDetector } from './streaming.js';
 import { TimeSlicer } from '../time-slicer.js';
-import {
-  cellSides,
-  CURRENT_SPIKE,
-  DEVICE_SILENCE_MS,
-  FAST_RISE,
-  HEARTBEAT_SIGNALS,
-  LIMIT_RULES,
-  PACK_WIDE,
-  PHASE_IMBALANCE,
-  ruleLimits,
-  STUCK_BASELINE_MS,
-  STUCK_MIN_BASELINE_MS,
-  STUCK_MIN_MS,
-  watchForStuck,
-} from './rules.js';
 
-/** Scanned a month at a time, with an overlap so windows and runs that straddle chunks are seen whole. */
+/** The range is read a week at a time: a reading buffer of about 10 MB for a cabinet with its cell files. */
+const SCAN_STEP_MS = 7 * 86_400_000;
+/** Trend checks read a month at a time (each needs a week before it as its baseline). */
 const CHUNK_MS = 30 * 86_400_000;
-const OVERLAP_MS = 6 * 3_600_000;
 const MAX_ROWS = 5_000_000;
 
 /**
@@ -51,7 +29,11 @@ export interface DetectOptions {
   kinds?: readonly AnomalyKind[];
 }
 
-/** Every anomaly of one device over a range, merged into events with their evidence. */
+/**
+ * Every anomaly of one device over a range, with its evidence: the streaming detector run over
+ * the range's raw readings (from `WARM_UP_MS` before it, so what its checks learn is in place),
+ * exactly as the live alerts run it, plus the slow trend checks that need days of data at once.
+ */
 export async function detectAnomalies(
   dataset: BessDataset,
   deviceId: string,
@@ -61,30 +43,26 @@ export async function detectAnomalies(
   if (info.first === null || info.last === null) return [];
   const from = Math.max(options.from ?? info.first, info.first);
   const to = Math.min(options.to ?? info.last, info.last);
-  const detections: Detection[] = [];
-  // Each read of the scan is a step: the slicer lets requests in between steps.
+  const detector = createStreamingDetector({ deviceId, signals: info.signals });
+  const scan = new ReadingScan(dataset, deviceId, detector, Math.max(info.first - 1, from - WARM_UP_MS), SCAN_STEP_MS);
+  const events: AnomalyEvent[] = [];
+  for (const u of [...(await scan.advanceTo(to)), ...detector.close()])
+    if (u.status === 'closed' && u.event.end >= from) events.push(u.event);
   const slicer = new TimeSlicer();
+  const trends: Detection[] = [];
   for (let start = from; start <= to; start += CHUNK_MS) {
     const end = Math.min(to, start + CHUNK_MS - 1);
-    const found = await detectChunk(dataset, info, Math.max(from, start - OVERLAP_MS), end, slicer);
-    detections.push(...found.filter((d) => d.end >= start));
+    trends.push(...(await trendChunk(dataset, info, start, end, slicer)));
   }
-  await slicer.pause();
-  const events = explainedByPack(mergeDetections(deviceId, detections));
-  const wanted = options.kinds ? new Set(options.kinds) : null;
-  return wanted ? events.filter((e) => wanted.has(e.kind)) : events;
-}
-
-/** Single-cell events during a pack-wide one of the same quantity say nothing more: 520 "weak cells" in an empty pack are one event. */
-function explainedByPack(events: AnomalyEvent[]): AnomalyEvent[] {
-  const packWide = events.filter((e) => PACK_WIDE[e.kind]);
-  if (packWide.length === 0) return events;
-  return events.filter(
-    (e) => !packWide.some((p) => PACK_WIDE[p.kind] === e.kind && e.start <= p.end && e.end >= p.start),
+  const all = [...events, ...mergeDetections(deviceId, trends)].sort(
+    (a, b) => a.start - b.start || a.kind.localeCompare(b.kind),
   );
+  const wanted = options.kinds ? new Set(options.kinds) : null;
+  return wanted ? all.filter((e) => wanted.has(e.kind)) : all;
 }
 
-async function detectChunk(
+/** The slow checks over one chunk: a temperature leaving its daily cycle, a cell drifting from its pack over days. */
+async function trendChunk(
   dataset: BessDataset,
   info: DeviceInfo,
   from: number,
@@ -92,91 +70,8 @@ async function detectChunk(
   slicer: TimeSlicer,
 ): Promise<Detection[]> {
   const has = new Map(info.signals.map((s) => [s.signal, s]));
-  const read = async (signal: string): Promise<Series> => {
-    await slicer.pause();
-    return dataset.readSignal(info.id, signal, from, to, MAX_ROWS);
-  };
   const out: Detection[] = [];
-
-  for (const rule of LIMIT_RULES) {
-    const s = has.get(rule.signal);
-    if (!s) continue;
-    const spec = describeSignal(rule.signal);
-    out.push(
-      ...thresholdDetections(await read(rule.signal), {
-        signal: rule.signal,
-        limits: ruleLimits(rule),
-        ...(rule.high ? { kindHigh: rule.high } : {}),
-        ...(rule.low ? { kindLow: rule.low } : {}),
-        maxGapMs: (s.staleAfterMs ?? 600_000) * 2,
-        ...(rule.minDurationMs ? { minDurationMs: rule.minDurationMs } : {}),
-        label: spec.label,
-        unit: spec.unit,
-      }),
-    );
-  }
-
-  // Cells: each cell against the cell limits, both sides, so the weak, hot, overcharged or cold cell itself is named.
-  for (const s of info.signals) {
-    const cell = parseCellSignal(s.signal);
-    if (!cell) continue;
-    const series = await read(s.signal);
-    for (const side of cellSides(cell.quantity)) {
-      out.push(
-        ...thresholdDetections(series, {
-          signal: s.signal,
-          limits: s.spec.limits ?? {},
-          ...(side.high ? { kindHigh: side.kind } : { kindLow: side.kind }),
-          maxGapMs: (s.staleAfterMs ?? 1_800_000) * 2,
-          minDurationMs: side.minDurationMs,
-          label: s.spec.label,
-          unit: s.spec.unit,
-        }),
-      );
-    }
-  }
-
-  if (info.hasCells) {
-    out.push(...(await packOutliers(dataset, info, from, to, slicer)));
-    out.push(...(await cellDrift(dataset, info, from, to, slicer)));
-  }
-
-  if (has.has(CURRENT_SPIKE.signal)) {
-    out.push(
-      ...spikeDetections(await read(CURRENT_SPIKE.signal), {
-        ...CURRENT_SPIKE,
-        kind: 'current_spike',
-        label: describeSignal(CURRENT_SPIKE.signal).label,
-        unit: 'A',
-      }),
-    );
-  }
-  if (has.has(FAST_RISE.signal)) {
-    out.push(...fastRiseDetections(await read(FAST_RISE.signal), { ...FAST_RISE, label: 'Hottest cell temperature' }));
-  }
-  for (const s of info.signals) {
-    if (!watchForStuck(s.spec) || s.medianPeriodMs === null) continue;
-    await slicer.pause();
-    // The signal's usual holds are learned from the week before the range as well as the range itself.
-    const series = await dataset.readSignal(
-      info.id,
-      s.signal,
-      Math.max(info.first!, from - STUCK_BASELINE_MS),
-      to,
-      MAX_ROWS,
-    );
-    out.push(
-      ...stuckDetections(series, {
-        signal: s.signal,
-        minDurationMs: STUCK_MIN_MS,
-        minReadings: Math.max(10, Math.round(STUCK_MIN_MS / s.medianPeriodMs / 2)),
-        maxGapMs: s.staleAfterMs ?? 3 * s.medianPeriodMs,
-        judgeFrom: from,
-        minBaselineMs: STUCK_MIN_BASELINE_MS,
-        label: s.spec.label,
-      }),
-    );
-  }
+  if (info.hasCells) out.push(...(await cellDrift(dataset, info, from, to, slicer)));
   for (const signal of EWMA_WATCH) {
     const s = has.get(signal);
     if (!s) continue;
@@ -201,101 +96,7 @@ async function detectChunk(
         .map(({ id: _id, deviceId: _device, ...detection }) => detection),
     );
   }
-  await slicer.pause();
-  out.push(...(await deviceGaps(dataset, info, from, to)));
-  await slicer.pause();
-  if (has.has('pcs1_ia') && has.has('pcs1_ib') && has.has('pcs1_ic'))
-    out.push(...(await phaseImbalance(dataset, info.id, from, to, slicer)));
   return out;
-}
-
-/** The device is offline when its fast BMS and PCS signals are silent together. */
-async function deviceGaps(dataset: BessDataset, info: DeviceInfo, from: number, to: number): Promise<Detection[]> {
-  const fast = HEARTBEAT_SIGNALS.filter((s) => info.signals.some((x) => x.signal === s));
-  if (fast.length === 0) return [];
-  const series = await Promise.all(fast.map((s) => dataset.readSignal(info.id, s, from, to, MAX_ROWS)));
-  const times = new Float64Array(series.reduce((n, s) => n + s.t.length, 0));
-  let at = 0;
-  for (const s of series) {
-    times.set(s.t, at);
-    at += s.t.length;
-  }
-  times.sort();
-  const periods = info.signals.filter((s) => fast.includes(s.signal)).map((s) => s.medianPeriodMs ?? 60_000);
-  const minGapMs = Math.max(DEVICE_SILENCE_MS, 3 * Math.max(...periods));
-  return gapDetections({ t: times, v: new Float64Array(times.length) }, { signals: ['*'], minGapMs, label: 'Device' });
-}
-
-async function phaseImbalance(
-  dataset: BessDataset,
-  deviceId: string,
-  from: number,
-  to: number,
-  slicer: TimeSlicer,
-): Promise<Detection[]> {
-  const t: number[] = [];
-  const phases: [(number | null)[], (number | null)[], (number | null)[]] = [[], [], []];
-  const total = (await dataset.page(deviceId, 'pcs', { skip: 0, limit: 1, from, to })).total;
-  // Pages of 2,000 records, each a step of the scan (10,000 aligned records held the loop for 50-80 ms).
-  for (let skip = 0; skip < total; skip += 2_000) {
-    await slicer.pause();
-    const page = await dataset.page(deviceId, 'pcs', { skip, limit: 2_000, from, to });
-    for (const r of page.records) {
-      t.push(Date.parse(r.timestamp));
-      phases[0].push(r.ac_current_a as number | null);
-      phases[1].push(r.ac_current_b as number | null);
-      phases[2].push(r.ac_current_c as number | null);
-    }
-  }
-  return imbalanceDetections(t, phases, PHASE_IMBALANCE);
-}
-
-/** Cell buckets for outlier detection: fine enough to catch an hour-long excursion. */
-const OUTLIER_BUCKET_MS = 20 * 60_000;
-/** A cell this far from its pack is out of line even in a very uniform pack. */
-const OUTLIER_FLOOR = { voltage: 0.05, temperature: 6 } as const;
-
-/** Low-voltage and hot cells against their own pack (the pack-level min/max hide which cell it is). */
-async function packOutliers(
-  dataset: BessDataset,
-  info: DeviceInfo,
-  from: number,
-  to: number,
-  slicer: TimeSlicer,
-): Promise<Detection[]> {
-  const present = new Set(info.signals.map((s) => s.signal));
-  const buckets = Math.max(1, Math.ceil((to - from + 1) / OUTLIER_BUCKET_MS));
-  const bucketMs = Math.max(1, Math.ceil((to - from + 1) / buckets));
-  const t = Array.from({ length: buckets }, (_, b) => from + b * bucketMs);
-  const out: Detection[] = [];
-  for (const quantity of ['voltage', 'temperature'] as const) {
-    for (let pack = 1; pack <= CABINET.packs; pack++) {
-      const cells = [];
-      for (let cell = 1; cell <= CABINET.cellsPerPack; cell++) {
-        const signal = cellSignal(pack, cell, quantity);
-        if (!present.has(signal)) continue;
-        await slicer.pause();
-        const series = await dataset.downsample(info.id, signal, from, to, buckets);
-        const values: (number | null)[] = new Array<number | null>(buckets).fill(null);
-        series.t.forEach((bt, i) => (values[Math.round((bt - from) / bucketMs)] = series.mean[i]!));
-        cells.push({ signal, label: describeSignal(signal).label, values });
-      }
-      out.push(
-        ...packOutlierDetections(t, cells, {
-          k: 6,
-          floor: OUTLIER_FLOOR[quantity],
-          bucketMs,
-          unit: quantity === 'voltage' ? 'V' : '°C',
-          lowOnly: quantity === 'voltage',
-        }),
-      );
-    }
-  }
-  // Cells are logged at staggered times, so a short load step (a current spike) catches some
-  // cells mid-step and not others: only an outlier that persists for two buckets is a cell's own.
-  return mergeDetections(info.id, out, 0)
-    .filter((e) => e.end - e.start >= 2 * bucketMs)
-    .map(({ id: _id, deviceId: _device, ...detection }) => detection);
 }
 
 const DRIFT_WINDOW_DAYS = 10;

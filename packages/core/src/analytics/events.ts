@@ -18,7 +18,6 @@ export const ANOMALY_KINDS = [
   'pack_overtemp',
   'pack_undertemp',
   'cell_voltage_spread',
-  'cell_outlier',
   'thermal_drift',
   'cell_drift',
   'fast_temp_rise',
@@ -94,7 +93,7 @@ export function mergeDetections(deviceId: string, detections: Detection[], gapMs
  * How far past its threshold (or outside its band) a detection went: the measure of
  * "worse" that works for high limits, low limits, bands and durations alike.
  */
-export function excess(d: Pick<Detection, 'observed' | 'threshold'>): number {
+function excess(d: Pick<Detection, 'observed' | 'threshold'>): number {
   if (typeof d.threshold === 'number') return Math.abs(d.observed - d.threshold);
   const [low, high] = d.threshold;
   return Math.max(low - d.observed, d.observed - high, 0);

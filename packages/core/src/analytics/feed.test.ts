@@ -1,11 +1,15 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { openDataset } from '../dataset.js';
 import { generateDataset } from '../generate/index.js';
 import { scratchRoot } from '../test-support/tmp.js';
-import type { AlignedRecord, BessDataset } from '../types.js';
+import type { BessDataset } from '../types.js';
 import { readLabels, replayAlerts, scoreDetection } from '../evaluate/index.js';
 import { DeviceAlertFeed } from './feed.js';
-import type { AlertUpdate } from './streaming.js';
+import { detectAnomalies } from './detect.js';
+import { watchesSignal } from './streaming.js';
+
+/** Kinds only the batch scan's slow trend checks report. */
+const TREND_KINDS = new Set(['thermal_drift', 'cell_drift']);
 
 const DAY = 86_400_000;
 const HOUR = 3_600_000;
@@ -46,37 +50,44 @@ describe('the alert feed: records and raw readings in time order', () => {
     });
   });
 
-  it('reads forward only, keeps the detector’s clock monotonic, caps a tick, and starts over when the stream goes back', async () => {
+  it('gives the batch scan’s events exactly: both feed the one detector the same readings', async () => {
+    const live = await replayAlerts(dataset, DEVICE);
+    expect(live.events.length).toBeGreaterThan(0);
+    const batch = (await detectAnomalies(dataset, DEVICE)).filter((e) => !TREND_KINDS.has(e.kind));
+    expect(batch).toEqual(live.events);
+  });
+
+  it('reads each signal forward only, feeds every reading however far a tick jumps, and starts over when the stream goes back', async () => {
     const page = async (skip: number, limit: number) => (await dataset.page(DEVICE, 'bms', { skip, limit })).records;
-    const feed = new DeviceAlertFeed(dataset, DEVICE, { maxRecordsPerTick: 10, maxReadingsPerTick: 5 });
-    expect(feed.driver).toBe('bms');
-    const seen: number[] = [];
-    const detector = (
-      feed as unknown as {
-        detector: {
-          pushRecord: (k: string, r: AlignedRecord) => AlertUpdate[];
-          pushReading: (s: string, t: number, v: number) => AlertUpdate[];
-        };
-      }
-    ).detector;
-    const pushRecord = detector.pushRecord.bind(detector);
-    const pushReading = detector.pushReading.bind(detector);
-    detector.pushRecord = (k, r) => (seen.push(Date.parse(r.timestamp)), pushRecord(k, r));
-    detector.pushReading = (s, t, v) => (seen.push(t), pushReading(s, t, v));
-    const records = await page(0, 120);
-    for (const r of records) await feed.push(r);
-    expect(seen.every((t, i) => i === 0 || t >= seen[i - 1]!)).toBe(true);
-    expect(feed.stats.records).toBeGreaterThan(records.length); // PCS records too
-    expect(feed.stats.skipped).toBe(0);
-    // Jump a day ahead: only the newest 10 PCS records and 5 readings per signal of that day are fed.
-    const before = { ...feed.stats };
-    await feed.push((await page(1440 + 120, 1))[0]!);
-    expect(feed.stats.records - before.records).toBe(11);
-    expect(feed.stats.skipped).toBeGreaterThan(0);
-    // Back to the start (a replay cycling): a fresh detector and fresh cursors, one BMS step's worth of data.
-    const jumped = feed.stats.records;
-    await feed.push(records[0]!);
-    expect(feed.stats.records - jumped).toBeGreaterThanOrEqual(1);
-    expect(feed.stats.records - jumped).toBeLessThanOrEqual(3); // the record and the PCS records of its 60 s
+    const reads = new Map<string, [number, number][]>();
+    const readSignal = dataset.readSignal.bind(dataset);
+    const spy = vi.spyOn(dataset, 'readSignal').mockImplementation((id, signal, from, to, maxRows) => {
+      reads.set(signal, [...(reads.get(signal) ?? []), [from, to]]);
+      return readSignal(id, signal, from, to, maxRows);
+    });
+    try {
+      const feed = new DeviceAlertFeed(dataset, DEVICE, { warmUpMs: 0 });
+      expect(feed.driver).toBe('bms');
+      const records = await page(0, 120);
+      for (const r of records) await feed.push(r);
+      for (const [signal, spans] of reads)
+        spans.forEach(([from], i) => expect(i === 0 || from > spans[i - 1]![1], signal).toBe(true));
+      // A day ahead in one tick: every watched reading of that day is fed, none skipped.
+      const before = feed.stats.readings;
+      const ahead = (await page(1440 + 120, 1))[0]!;
+      await feed.push(ahead);
+      const from = Date.parse(records.at(-1)!.timestamp) + 1;
+      const to = Date.parse(ahead.timestamp);
+      let expected = 0;
+      for (const s of dataset.device(DEVICE).signals)
+        if (watchesSignal(s.signal)) expected += (await readSignal(DEVICE, s.signal, from, to, 1e6)).t.length;
+      expect(feed.stats.readings - before).toBe(expected);
+      // Back to the start (a replay cycling): a fresh detector, fed only the first record's instant.
+      const jumped = feed.stats.readings;
+      await feed.push(records[0]!);
+      expect(feed.stats.readings - jumped).toBeLessThan(20);
+    } finally {
+      spy.mockRestore();
+    }
   });
 });

@@ -1,84 +1,227 @@
-import { RECORD_SIGNALS, type RecordKind } from '../catalog.js';
 import { BessError, type AlignedRecord, type BessDataset, type DeviceInfo } from '../types.js';
-import { createStreamingDetector, watchesSignal, type AlertUpdate, type StreamingDetector } from './streaming.js';
+import { TimeSlicer } from '../time-slicer.js';
+import type { AlertUpdate } from './condition.js';
+import { createStreamingDetector, watchesSignal, type StreamingDetector } from './streaming.js';
 
-export interface AlertFeedOptions {
-  /** The record kind whose stream drives the feed; default BMS, or PCS for a device without BMS. */
-  driver?: RecordKind;
-  /** Grid step of the driving stream (ms); default the kind's default step. Only the first tick's window depends on it. */
-  driverStepMs?: number;
-  /** At most this many records of the other kind per tick; older ones are skipped when a coarse step piles up more. */
-  maxRecordsPerTick?: number;
-  /** At most this many readings of one signal per tick, likewise. */
-  maxReadingsPerTick?: number;
-}
+const DAY_MS = 86_400_000;
+/** How much history a live feed reads before its first record, so what the checks learn (usual moves, offsets, rating) is in place. */
+export const WARM_UP_MS = 3 * DAY_MS;
+/** By default at most this span is read and merged at once, whatever the span asked for (memory stays bounded). */
+const STEP_MS = DAY_MS;
 
-export interface AlertFeedStats {
-  /** Aligned records pushed into the detector (both kinds). */
-  records: number;
-  /** Raw readings pushed into the detector. */
-  readings: number;
-  /** Time spent inside the detector (ms), reading excluded. */
-  detectorMs: number;
-  /** Times a per-tick cap left out older records or readings. */
-  skipped: number;
-}
-
-const OTHER: Record<RecordKind, RecordKind> = { bms: 'pcs', pcs: 'bms' };
-/** Records of the other kind read per page. */
-const PAGE = 256;
-/** Readings of a signal read ahead per read (a signal is read again only when its buffer runs out). */
-const READ_AHEAD = 32;
-const RECORD_SIGNAL_NAMES = new Set([...RECORD_SIGNALS.bms, ...RECORD_SIGNALS.pcs].map((s) => s.signal));
-
-interface RawSource {
+interface Source {
   signal: string;
-  /** Span to read ahead of the tick, from the signal's period: about READ_AHEAD readings. */
-  aheadMs: number;
+  input: (t: number, v: number, out: AlertUpdate[]) => void;
   t: Float64Array;
   v: Float64Array;
   next: number;
   /** Everything up to here has been read (inclusive, epoch ms). */
   readTo: number;
+  /** The signal's newest reading as of the device's last change. */
+  last: number | null;
+  /** How far past what is due to read, about READ_AHEAD readings: a live tick mostly reads nothing but buffers. */
+  aheadMs: number;
 }
 
-/** One thing to push at one instant. */
-type Item = { t: number; record: AlignedRecord; kind: RecordKind } | { t: number; signal: string; v: number };
+const MERGE_SLICE_MS = 3_600_000;
+/** Readings of a signal read ahead per read. */
+const READ_AHEAD = 32;
 
 /**
- * Everything the streaming detector watches on one device, in time order, driven by one
- * aligned record stream (the `analytics.alerts` subscription's hub stream, or a replay).
- * For each driving record at time T it reads what else happened in (previous T, T]: the
- * other kind's aligned records (BMS and PCS merged, as `replayAlerts` feeds them) and the
- * raw readings of every watched signal outside the records (cells, cooling, enclosure,
- * fire and gas), then pushes them all into one detector, oldest first.
- *
- * Reads move forward only (positions and per-signal cursors; nothing is read twice) and
- * each signal is read ahead about READ_AHEAD readings, so most ticks read nothing but
- * the buffers. A tick feeds at most `maxRecordsPerTick` records and `maxReadingsPerTick`
- * readings per signal: when a coarse step leaves more than that since the last tick, the
- * newest are kept. When the driving stream goes back in time (a replay cycling to the
- * start), the feed starts over with a fresh detector.
+ * Every reading the detector watches on one device, fed to it in time order: each watched
+ * signal's readings are read forward (never twice) and merged by time, ties in the device's
+ * signal order. The batch scan and the live feed both read through this, so they feed the
+ * detector the same readings in the same order.
+ */
+export class ReadingScan {
+  /** Readings up to here (inclusive) have been fed. */
+  clock: number;
+  readings = 0;
+  detectorMs = 0;
+  private sources: Source[] = [];
+  private info: DeviceInfo | null = null;
+  private readonly slicer = new TimeSlicer();
+  private readonly heap: number[] = [];
+  private keys = new Float64Array(0);
+
+  constructor(
+    private readonly dataset: BessDataset,
+    private readonly deviceId: string,
+    readonly detector: StreamingDetector,
+    /** Feed readings after this time (exclusive). */
+    from: number,
+    /** Read and merge at most this span at once (a range scan takes a week: fewer, larger reads). */
+    private readonly stepMs = STEP_MS,
+  ) {
+    this.clock = from;
+  }
+
+  /** Feeds every watched reading in (clock, until], a day at a time; returns what the detector reported. */
+  async advanceTo(until: number): Promise<AlertUpdate[]> {
+    const out: AlertUpdate[] = [];
+    while (this.clock < until) {
+      const stepTo = Math.min(until, this.clock + this.stepMs);
+      this.refreshSources();
+      for (const s of this.sources) await this.fill(s, stepTo);
+      // Merged an hour of data at a time, yielding between (a cabinet-hour is a few milliseconds of work).
+      for (let at = this.clock; at < stepTo;) {
+        at = Math.min(stepTo, at + MERGE_SLICE_MS);
+        this.merge(at, out);
+        await this.slicer.pause();
+      }
+      this.clock = stepTo;
+    }
+    return out;
+  }
+
+  /** Watched signals, picked up again when the device's files change. */
+  private refreshSources(): void {
+    const info = this.dataset.device(this.deviceId);
+    if (info === this.info) return;
+    this.info = info;
+    const known = new Map(this.sources.map((s) => [s.signal, s]));
+    this.sources = info.signals
+      .filter((s) => watchesSignal(s.signal))
+      .map((s) => {
+        const source = known.get(s.signal) ?? {
+          signal: s.signal,
+          input: this.detector.inputOf(s.signal),
+          t: new Float64Array(0),
+          v: new Float64Array(0),
+          next: 0,
+          readTo: this.clock,
+          last: null,
+          aheadMs: READ_AHEAD * (s.medianPeriodMs ?? 60_000),
+        };
+        source.last = s.last;
+        return source;
+      });
+  }
+
+  /** Reads a source forward to `to` (what it has logged so far), keeping the readings not yet fed. */
+  private async fill(s: Source, to: number): Promise<void> {
+    if (s.readTo >= to) return;
+    const end = Math.min(to + s.aheadMs, s.last ?? -Infinity);
+    if (end <= s.readTo) return; // nothing logged since (a live file not caught up yet)
+    const series = await this.readSpan(s.signal, s.readTo + 1, end);
+    const left = s.t.length - s.next;
+    if (left > 0) {
+      const t = new Float64Array(left + series.t.length);
+      const v = new Float64Array(left + series.v.length);
+      t.set(s.t.subarray(s.next));
+      t.set(series.t, left);
+      v.set(s.v.subarray(s.next));
+      v.set(series.v, left);
+      s.t = t;
+      s.v = v;
+    } else {
+      s.t = series.t;
+      s.v = series.v;
+    }
+    s.next = 0;
+    s.readTo = end;
+  }
+
+  /** A span of readings; a span over the read cap (a dense file) is read in halves. */
+  private async readSpan(signal: string, from: number, to: number): Promise<{ t: Float64Array; v: Float64Array }> {
+    try {
+      return await this.dataset.readSignal(this.deviceId, signal, from, to, 1_000_000);
+    } catch (error) {
+      if (!(error instanceof BessError) || error.code !== 'BAD_REQUEST' || to - from < 2) throw error;
+      const mid = Math.floor((from + to) / 2);
+      const [a, b] = [await this.readSpan(signal, from, mid), await this.readSpan(signal, mid + 1, to)];
+      const t = new Float64Array(a.t.length + b.t.length);
+      const v = new Float64Array(a.v.length + b.v.length);
+      t.set(a.t);
+      t.set(b.t, a.t.length);
+      v.set(a.v);
+      v.set(b.v, a.v.length);
+      return { t, v };
+    }
+  }
+
+  /** Every buffered reading at or before `to`, oldest first across sources (a binary heap on each source's next time). */
+  private merge(to: number, out: AlertUpdate[]): void {
+    const sources = this.sources;
+    if (this.keys.length < sources.length) this.keys = new Float64Array(sources.length);
+    const heap = this.heap;
+    const keys = this.keys;
+    let size = 0;
+    // Sift the entry at i down; ties go to the lower source index, so the order is the device's signal order.
+    const down = (i: number) => {
+      const k = heap[i]!;
+      const key = keys[i]!;
+      for (;;) {
+        let m = 2 * i + 1;
+        if (m >= size) break;
+        const r = m + 1;
+        if (r < size && (keys[r]! < keys[m]! || (keys[r] === keys[m] && heap[r]! < heap[m]!))) m = r;
+        if (keys[m]! > key || (keys[m] === key && heap[m]! > k)) break;
+        heap[i] = heap[m]!;
+        keys[i] = keys[m]!;
+        i = m;
+      }
+      heap[i] = k;
+      keys[i] = key;
+    };
+    for (let k = 0; k < sources.length; k++) {
+      const s = sources[k]!;
+      if (s.next < s.t.length && s.t[s.next]! <= to) {
+        heap[size] = k;
+        keys[size++] = s.t[s.next]!;
+      }
+    }
+    for (let i = (size >> 1) - 1; i >= 0; i--) down(i);
+    const started = performance.now();
+    let fed = 0;
+    while (size > 0) {
+      const s = sources[heap[0]!]!;
+      s.input(keys[0]!, s.v[s.next]!, out);
+      fed++;
+      s.next++;
+      if (s.next < s.t.length && s.t[s.next]! <= to) keys[0] = s.t[s.next]!;
+      else {
+        size--;
+        heap[0] = heap[size]!;
+        keys[0] = keys[size]!;
+      }
+      if (size > 0) down(0);
+    }
+    this.readings += fed;
+    this.detectorMs += performance.now() - started;
+  }
+}
+
+export interface AlertFeedOptions {
+  /** The record kind whose stream drives the feed; default BMS, or PCS for a device without BMS. */
+  driver?: 'bms' | 'pcs';
+  /** History read before the first record (default `WARM_UP_MS`); what it finds still open is reported as opened. */
+  warmUpMs?: number;
+}
+
+export interface AlertFeedStats {
+  /** Driving records pushed. */
+  records: number;
+  /** Raw readings fed to the detector. */
+  readings: number;
+  /** Time spent inside the detector (ms), reading excluded. */
+  detectorMs: number;
+}
+
+/**
+ * The live alerts of one device, driven by one aligned record stream (the `analytics.alerts`
+ * subscription's hub stream, the alarm monitor's pages, or a replay): each record at time T
+ * feeds the detector every watched reading up to T. The records only keep time; the detector
+ * sees raw readings, as the batch scan does. Before its first record the feed reads
+ * `warmUpMs` of history; when the stream goes back in time (a replay cycling to the start),
+ * it starts over with a fresh detector.
  */
 export class DeviceAlertFeed {
-  readonly driver: RecordKind;
-  readonly stats: AlertFeedStats = { records: 0, readings: 0, detectorMs: 0, skipped: 0 };
-  private readonly driverStepMs: number;
-  private readonly maxRecords: number;
-  private readonly maxReadings: number;
-  private detector!: StreamingDetector;
-  /** Time of the last driving record (-Infinity before the first). */
-  private clock = -Infinity;
-  private readonly other: {
-    kind: RecordKind;
-    stepMs: number;
-    buffer: AlignedRecord[];
-    next: number;
-    after: number;
-  } | null;
-  private sources = new Map<string, RawSource>();
-  private info: DeviceInfo | null = null;
-  private lastOf = new Map<string, number | null>();
+  readonly driver: 'bms' | 'pcs';
+  private scan: ReadingScan | null = null;
+  private readonly warmUpMs: number;
+  private done: AlertFeedStats = { records: 0, readings: 0, detectorMs: 0 };
+  private records = 0;
 
   constructor(
     private readonly dataset: BessDataset,
@@ -87,156 +230,41 @@ export class DeviceAlertFeed {
   ) {
     const info = dataset.device(deviceId);
     this.driver = options.driver ?? (info.hasBms || !info.hasPcs ? 'bms' : 'pcs');
-    this.driverStepMs = options.driverStepMs ?? dataset.defaultStepMs(deviceId, this.driver);
-    this.maxRecords = options.maxRecordsPerTick ?? 2048;
-    this.maxReadings = options.maxReadingsPerTick ?? 256;
-    const otherKind = OTHER[this.driver];
-    const hasOther = otherKind === 'bms' ? info.hasBms : info.hasPcs;
-    this.other = hasOther
-      ? { kind: otherKind, stepMs: dataset.defaultStepMs(deviceId, otherKind), buffer: [], next: 0, after: -Infinity }
-      : null;
-    this.restart();
+    this.warmUpMs = options.warmUpMs ?? WARM_UP_MS;
+  }
+
+  get stats(): AlertFeedStats {
+    return {
+      records: this.records,
+      readings: this.done.readings + (this.scan?.readings ?? 0),
+      detectorMs: this.done.detectorMs + (this.scan?.detectorMs ?? 0),
+    };
   }
 
   /** The driving stream's next record: what the detector reports up to and including its time. */
   async push(record: AlignedRecord): Promise<AlertUpdate[]> {
     const t = Date.parse(record.timestamp);
     if (Number.isNaN(t)) return [];
-    if (t < this.clock) this.restart();
-    if (this.clock === -Infinity) this.start(t - this.driverStepMs);
-    this.refreshSignals();
-    const items: Item[] = [];
-    if (this.other) await this.otherRecords(t, items);
-    for (const source of this.sources.values()) await this.readings(source, t, items);
-    items.push({ t, record, kind: this.driver });
-    this.clock = t;
-    // Stable: at one instant the other kind's records, then readings, then the driving record.
-    items.sort((a, b) => a.t - b.t);
-    const started = performance.now();
-    const out: AlertUpdate[] = [];
-    for (const item of items) {
-      if ('record' in item) {
-        out.push(...this.detector.pushRecord(item.kind, item.record));
-        this.stats.records++;
-      } else {
-        out.push(...this.detector.pushReading(item.signal, item.t, item.v));
-        this.stats.readings++;
-      }
+    this.records++;
+    if (this.scan && t < this.scan.clock) {
+      this.done = { records: 0, readings: this.stats.readings, detectorMs: this.stats.detectorMs };
+      this.scan = null;
     }
-    this.stats.detectorMs += performance.now() - started;
-    return out;
+    if (this.scan) return this.scan.advanceTo(t);
+    const first = this.dataset.device(this.deviceId).first ?? t;
+    const detector = createStreamingDetector({
+      deviceId: this.deviceId,
+      signals: this.dataset.device(this.deviceId).signals,
+    });
+    this.scan = new ReadingScan(this.dataset, this.deviceId, detector, Math.max(first - 1, t - this.warmUpMs));
+    // What the warm-up saw has passed; what it left open is news to whoever watches from here.
+    await this.scan.advanceTo(t - 1);
+    const open: AlertUpdate[] = detector.openEvents().map((event) => ({ status: 'opened', event }));
+    return [...open, ...(await this.scan.advanceTo(t))];
   }
 
   /** End of the stream: closes every open event. */
   close(): AlertUpdate[] {
-    return this.detector.close();
-  }
-
-  private restart(): void {
-    this.detector = createStreamingDetector({
-      deviceId: this.deviceId,
-      signals: this.dataset.device(this.deviceId).signals,
-    });
-    this.clock = -Infinity;
-    this.sources = new Map();
-    this.info = null;
-  }
-
-  /** The first tick covers one driving step before its record. */
-  private start(from: number): void {
-    if (this.other) Object.assign(this.other, { buffer: [], next: 0, after: from });
-    this.clock = from;
-  }
-
-  /** Watched signals outside the records, picked up again when the device's files change. */
-  private refreshSignals(): void {
-    const info = this.dataset.device(this.deviceId);
-    if (info === this.info) return;
-    this.info = info;
-    this.lastOf = new Map(info.signals.map((s) => [s.signal, s.last]));
-    const sources = new Map<string, RawSource>();
-    for (const s of info.signals) {
-      if (RECORD_SIGNAL_NAMES.has(s.signal) || !watchesSignal(s.signal)) continue;
-      const known = this.sources.get(s.signal);
-      const aheadMs = READ_AHEAD * (s.medianPeriodMs ?? this.driverStepMs);
-      sources.set(
-        s.signal,
-        known ?? {
-          signal: s.signal,
-          aheadMs,
-          t: new Float64Array(0),
-          v: new Float64Array(0),
-          next: 0,
-          readTo: this.clock,
-        },
-      );
-    }
-    this.sources = sources;
-  }
-
-  /** The other kind's records in (last one fed, t], by grid position (pages of the stream's cached grid). */
-  private async otherRecords(t: number, items: Item[]): Promise<void> {
-    const o = this.other!;
-    const end = this.dataset.positionOf(this.deviceId, o.kind, t + 1, o.stepMs);
-    let at = this.dataset.positionOf(this.deviceId, o.kind, o.after + 1, o.stepMs);
-    if (end - at > this.maxRecords) {
-      at = end - this.maxRecords;
-      o.buffer = [];
-      o.next = 0;
-      this.stats.skipped++;
-    }
-    for (; at < end; at++) {
-      if (o.next >= o.buffer.length) {
-        o.buffer = (
-          await this.dataset.page(this.deviceId, o.kind, { skip: at, limit: PAGE, stepMs: o.stepMs })
-        ).records;
-        o.next = 0;
-        if (o.buffer.length === 0) return;
-      }
-      const record = o.buffer[o.next]!;
-      const rt = Date.parse(record.timestamp);
-      if (rt > t) return;
-      o.next++;
-      o.after = rt;
-      items.push({ t: rt, record, kind: o.kind });
-    }
-  }
-
-  /** One signal's readings in (last one fed, t], reading ahead when its buffer has run out. */
-  private async readings(s: RawSource, t: number, items: Item[]): Promise<void> {
-    this.consume(s, t, items);
-    if (s.next < s.t.length || s.readTo >= t) return;
-    const last = this.lastOf.get(s.signal);
-    let from = s.readTo + 1;
-    let to = Math.min(last ?? -Infinity, t + s.aheadMs);
-    if (to < from) return; // nothing logged since (a live file not caught up yet)
-    let skipped = false;
-    for (;;) {
-      try {
-        const series = await this.dataset.readSignal(this.deviceId, s.signal, from, to, this.maxReadings);
-        s.t = series.t;
-        s.v = series.v;
-        s.next = 0;
-        s.readTo = to;
-        break;
-      } catch (error) {
-        if (!(error instanceof BessError) || error.code !== 'BAD_REQUEST' || to === from) throw error;
-        // More than the cap: read less ahead, and failing that keep the newest of the readings due now.
-        if (to > t) to = Math.max(t, Math.floor((from + to) / 2));
-        else {
-          from = Math.ceil((from + to) / 2);
-          skipped = true;
-        }
-      }
-    }
-    if (skipped) this.stats.skipped++;
-    this.consume(s, t, items);
-  }
-
-  private consume(s: RawSource, t: number, items: Item[]): void {
-    while (s.next < s.t.length && s.t[s.next]! <= t) {
-      items.push({ t: s.t[s.next]!, signal: s.signal, v: s.v[s.next]! });
-      s.next++;
-    }
+    return this.scan?.detector.close() ?? [];
   }
 }

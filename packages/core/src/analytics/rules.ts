@@ -14,6 +14,8 @@ export interface LimitRule {
   limitsOf?: string;
   /** Ignore excursions shorter than this (one noisy sample is not an alarm). */
   minDurationMs?: number;
+  /** Judge only while the pack rests: the limit is a resting value (under load, every cell's IR drop adds to it). */
+  atRest?: boolean;
 }
 
 /**
@@ -35,7 +37,8 @@ export const LIMIT_RULES: readonly LimitRule[] = [
   { signal: 'bms1_cell_ave_v', high: 'pack_overvoltage', limitsOf: 'bms1_cell_max_v' },
   { signal: 'bms1_cell_ave_t', high: 'pack_overtemp', limitsOf: 'bms1_cell_max_t' },
   { signal: 'bms1_cell_ave_t', low: 'pack_undertemp', limitsOf: 'bms1_cell_min_t' },
-  { signal: 'bms1_cell_v_diff', high: 'cell_voltage_spread', minDurationMs: 5 * 60_000 },
+  // A healthy pack's spread is below ~30 mV at rest; under load the cells' IR differences add tens of mV.
+  { signal: 'bms1_cell_v_diff', high: 'cell_voltage_spread', minDurationMs: 5 * 60_000, atRest: true },
   { signal: 'bms1_c', high: 'current_spike', low: 'current_spike' },
   { signal: 'pcs1_t_igbt', high: 'igbt_overtemp' },
   { signal: 'bms1_soc', high: 'soc_out_of_band', low: 'soc_out_of_band', minDurationMs: 10 * 60_000 },
@@ -100,12 +103,6 @@ export function releaseLevel(limits: SignalLimits, high: boolean): number | unde
   return high ? trigger - band : trigger + band;
 }
 
-/**
- * Current spikes: a jump of `z` robust deviations from the median of the last
- * `window` readings, and never less than `floor` A (schedule steps of ~75 A are normal).
- */
-export const CURRENT_SPIKE = { signal: 'bms1_c', window: 31, z: 8, floor: 25 } as const;
-
 /** Fast temperature rise on the hottest cell, over a few minutes so one noisy reading is not a rate. */
 export const FAST_RISE = {
   signal: 'bms1_cell_max_t',
@@ -113,26 +110,21 @@ export const FAST_RISE = {
   windowMs: 6 * 60_000,
 } as const;
 
+/** Spreads the BMS derives from the cell extremes: they hold one resolution step for days by nature, and the extremes are judged. */
+const DERIVED_SPREADS = ['bms1_cell_v_diff', 'bms1_cell_t_diff'];
+
 /**
- * Signals judged for a stuck sensor: every measurement except the per-cell files
- * (the pack outlier check covers those) and discrete states (flags, levels, codes).
- * Whether a signal normally moves is then judged from its own readings.
+ * Signals judged for a stuck sensor: every measurement except the per-cell files (the pack
+ * check covers those), the derived spreads and discrete states (flags, levels, codes).
+ * Whether a signal should be moving is then judged from its own readings.
  */
 export function watchForStuck(spec: SignalSpec): boolean {
-  return parseCellSignal(spec.signal) === undefined && !['flag', 'level', 'code'].includes(spec.unit);
+  return (
+    parseCellSignal(spec.signal) === undefined &&
+    !DERIVED_SPREADS.includes(spec.signal) &&
+    !['flag', 'level', 'code'].includes(spec.unit)
+  );
 }
-export const STUCK_MIN_MS = 2 * 3_600_000;
-/** How much history teaches a signal's usual holds, and how much is needed before judging. */
-export const STUCK_BASELINE_MS = 7 * 86_400_000;
-export const STUCK_MIN_BASELINE_MS = 86_400_000;
-
-export const PHASE_IMBALANCE = {
-  signals: ['pcs1_ia', 'pcs1_ib', 'pcs1_ic'],
-  ratio: OPERATING_LIMITS.phaseImbalanceRatio,
-  minCurrent: OPERATING_LIMITS.phaseImbalanceMinCurrentA,
-  minDurationMs: 10 * 60_000,
-} as const;
-
 /** The device's heartbeat: fast signals that are always logged while it is online. */
 export const HEARTBEAT_SIGNALS: readonly string[] = ['bms1_soc', 'pcs1_ap'];
 
@@ -152,5 +144,5 @@ export function ruleLimits(rule: LimitRule): SignalLimits {
   return describeSignal(rule.limitsOf ?? rule.signal).limits ?? {};
 }
 
-/** Detections of one condition closer than this become one event. */
-export const MERGE_GAP_MS = 10 * 60_000;
+/** A condition clear for less than this is still the same episode: one event, not one per flicker. */
+export const MERGE_GAP_MS = 20 * 60_000;

@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CABINET } from '../catalog.js';
 import { FAULT_KINDS, type FaultSpec } from '../generate/faults.js';
+import { flowingHours, type CabinetProfile } from '../generate/profile.js';
 import { Random } from '../generate/random.js';
 import { BessError, type BessDataset } from '../types.js';
 import type { AnomalyEvent } from '../analytics/events.js';
@@ -126,12 +127,6 @@ export function backtest(
   };
 }
 
-/** Hours of the generator's operating day when current flows (a phase imbalance only shows then). */
-const FLOWING_HOURS: readonly [number, number][] = [
-  [10, 14.5],
-  [17, 21],
-];
-
 /** Signals that normally move, any of which a randomised plan may freeze. */
 const STUCK_CANDIDATES = [
   'bms1_cell_ave_t',
@@ -147,10 +142,20 @@ const STUCK_CANDIDATES = [
   'dh1_humi',
 ];
 
+export interface FaultPlanOptions {
+  /** Days at the start with no fault (the statistical checks learn there); default 8. */
+  warmUpDays?: number;
+  /**
+   * The cabinets' physics (`cabinetProfiles` of a varied family): faults then avoid rest days,
+   * phase imbalances fall where current flows in each cabinet's dispatch, and every fault gets a
+   * random magnitude, from subtle to severe. Without it, the reference plan's magnitudes.
+   */
+  profiles?: Record<string, CabinetProfile>;
+}
+
 /**
- * A randomised fault plan for an evaluation set: `perKind` faults of each kind per
- * device, one per day on distinct random days after a week of warm-up (the
- * statistical detectors need a baseline), at random hours and durations, on random
+ * A randomised fault plan for an evaluation set: `perKind` faults of each kind per device, one
+ * per day on distinct random days after the warm-up, at random hours and durations, on random
  * cells and signals. Tuning and evaluation sets use different seeds.
  */
 export function randomFaultPlan(
@@ -159,37 +164,49 @@ export function randomFaultPlan(
   days: number,
   seed: number,
   perKind: number,
+  options: FaultPlanOptions = {},
 ): Record<string, FaultSpec[]> {
-  const warmUpDays = 8;
+  const warmUpDays = options.warmUpDays ?? 8;
   const kinds = FAULT_KINDS.length;
-  if (days - warmUpDays < kinds * perKind)
-    throw new BessError('BAD_REQUEST', `${days} days cannot hold ${perKind} faults of each of ${kinds} kinds`, 'days');
   const rng = new Random(seed);
   const plan: Record<string, FaultSpec[]> = {};
   for (const deviceId of deviceIds) {
     const r = rng.fork(deviceId);
-    const free = Array.from({ length: days - warmUpDays }, (_, d) => warmUpDays + d);
+    const profile = options.profiles?.[deviceId];
+    const free = Array.from({ length: days - warmUpDays }, (_, d) => warmUpDays + d).filter(
+      (d) => !profile?.restDays.includes(d),
+    );
+    if (free.length < kinds * perKind)
+      throw new BessError(
+        'BAD_REQUEST',
+        `${days} days cannot hold ${perKind} faults of each of ${kinds} kinds`,
+        'days',
+      );
     for (let i = free.length - 1; i > 0; i--) {
       const j = r.int(0, i + 1);
       [free[i], free[j]] = [free[j]!, free[i]!];
     }
     const faults: FaultSpec[] = [];
     let next = 0;
+    const flowing = profile ? flowingHours(profile) : REFERENCE_FLOWING_HOURS;
     for (const kind of FAULT_KINDS) {
       for (let n = 0; n < perKind; n++) {
         const day = start + free[next++]! * DAY;
         const hours = (low: number, high: number) => day + r.between(low, high) * HOUR;
         const cell = { pack: r.int(1, CABINET.packs + 1), cell: r.int(1, CABINET.cellsPerPack + 1) };
+        const magnitude = (low: number, high: number) => (profile ? { magnitude: r.between(low, high) } : {});
         switch (kind) {
           case 'cell_overtemp':
           case 'weak_cell_voltage': {
             const from = hours(0, 21);
-            faults.push({ kind, start: from, end: from + r.between(1, 3) * HOUR, ...cell });
+            const size = kind === 'cell_overtemp' ? magnitude(6, 20) : magnitude(0.06, 0.2);
+            faults.push({ kind, start: from, end: from + r.between(1, 3) * HOUR, ...cell, ...size });
             break;
           }
           case 'current_spike': {
             const from = hours(0, 23.5);
-            faults.push({ kind, start: from, end: from + r.between(1, 5) * 60_000 });
+            const size = profile ? { ...magnitude(1.5, 4), sign: r.next() < 0.5 ? -1 : 1 } : {};
+            faults.push({ kind, start: from, end: from + r.between(1, 5) * 60_000, ...size });
             break;
           }
           case 'sensor_stuck': {
@@ -203,9 +220,14 @@ export function randomFaultPlan(
             break;
           }
           case 'phase_imbalance': {
-            const [low, high] = FLOWING_HOURS[r.int(0, FLOWING_HOURS.length)]!;
-            const from = hours(low, high - 1);
-            faults.push({ kind, start: from, end: Math.min(day + high * HOUR, from + r.between(1, 3) * HOUR) });
+            const [low, high] = flowing[r.int(0, flowing.length)]!;
+            const from = hours(low, Math.max(low, high - 1));
+            faults.push({
+              kind,
+              start: from,
+              end: Math.min(day + high * HOUR, from + r.between(1, 3) * HOUR),
+              ...magnitude(0.2, 0.5),
+            });
             break;
           }
           case 'offline_gap': {
@@ -220,6 +242,12 @@ export function randomFaultPlan(
   }
   return plan;
 }
+
+/** Hours of the reference fleet's operating day when current flows (a phase imbalance only shows then). */
+const REFERENCE_FLOWING_HOURS: readonly [number, number][] = [
+  [10, 14.5],
+  [17, 21],
+];
 
 /** The generator's ground truth (`<root>/faults.json`) as labels; none when the set is clean. */
 export function readLabels(root: string): Label[] {

@@ -4,7 +4,7 @@ import { generateDataset, type GenerateOptions } from './index.js';
 
 /**
  * node packages/core/dist/generate/cli.js --out DIR [--preset sample|bench]
- *   [--days N] [--devices N] [--start YYYY-MM-DD] [--seed N] [--cells] [--dirt] [--faults] [--meters]
+ *   [--days N] [--devices N] [--start YYYY-MM-DD] [--seed N] [--cells] [--dirt] [--faults] [--meters] [--family reference|varied]
  */
 const { values } = parseArgs({
   options: {
@@ -18,11 +18,12 @@ const { values } = parseArgs({
     dirt: { type: 'boolean' },
     faults: { type: 'boolean' },
     meters: { type: 'boolean' },
+    family: { type: 'string' },
   },
 });
 if (!values.out) {
   console.error(
-    'usage: cli.js --out DIR [--preset sample|bench] [--days N] [--devices N] [--start YYYY-MM-DD] [--seed N] [--cells] [--dirt] [--faults] [--meters]',
+    'usage: cli.js --out DIR [--preset sample|bench] [--days N] [--devices N] [--start YYYY-MM-DD] [--seed N] [--cells] [--dirt] [--faults] [--meters] [--family reference|varied]',
   );
   process.exit(2);
 }
@@ -58,6 +59,7 @@ const report = await generateDataset({
   ...(values.dirt ? { dirt: true } : {}),
   ...(values.faults ? { faults: 'default' as const } : {}),
   ...(values.meters ? { meters: true } : {}),
+  ...(values.family === 'varied' ? { family: 'varied' as const } : {}),
 });
 console.log(
   JSON.stringify({

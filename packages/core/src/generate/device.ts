@@ -4,6 +4,7 @@ import { cabinetSignals, parseCellSignal, type SignalSpec } from '../catalog.js'
 import { DIRT_BY_SIGNAL, dirtyLines } from './dirt.js';
 import { activeFault, type FaultSpec } from './faults.js';
 import { CabinetModel, TICK_MS, TICKS_PER_DAY } from './physics.js';
+import type { CabinetProfile } from './profile.js';
 import { Random } from './random.js';
 import { samplerFor } from './signals.js';
 
@@ -18,6 +19,7 @@ export interface DeviceJob {
   cellPeriodS?: number;
   dirt: boolean;
   faults: FaultSpec[];
+  profile: CabinetProfile;
 }
 
 export interface DeviceResult {
@@ -55,7 +57,7 @@ export function generateDevice(job: DeviceJob): DeviceResult {
   const dir = join(job.root, job.deviceId);
   mkdirSync(dir, { recursive: true });
   const rng = new Random(job.seed).fork(job.deviceId);
-  const model = new CabinetModel(rng.fork('model'), job.faults);
+  const model = new CabinetModel(rng.fork('model'), job.faults, job.profile);
   const writers: SignalWriter[] = cabinetSignals(job.cells).map((spec) => {
     const isCell = parseCellSignal(spec.signal) !== undefined;
     const periodMs = (isCell && job.cellPeriodS ? job.cellPeriodS : spec.nominalPeriodS) * 1000;
@@ -80,7 +82,7 @@ export function generateDevice(job: DeviceJob): DeviceResult {
     const day = model.simulateDay(dayStart);
     const prefix = datePrefix(dayStart);
     for (const w of writers) {
-      const [sample, decimals] = samplerFor(w.spec.signal);
+      const [sample, decimals] = samplerFor(w.spec.signal, job.profile);
       const lines: string[] = [];
       for (let t = dayStart + w.phaseMs; t < dayStart + DAY_MS; t += w.periodMs) {
         // Jitter of about 1 % of the period, and now and then a missed sample.

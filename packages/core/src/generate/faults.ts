@@ -21,6 +21,13 @@ export interface FaultSpec {
   cell?: number;
   /** For sensor_stuck: which signal. */
   signal?: string;
+  /**
+   * How strong, when not the reference plan's: a hot cell's excess (°C), a weak cell's sag (V),
+   * a spike's size (multiples of the cabinet's dispatch current), a phase's excess share (0.3 = 30 % high).
+   */
+  magnitude?: number;
+  /** A current spike's direction: 1 discharges, -1 charges. */
+  sign?: number;
 }
 
 /** Ground truth as written to `<root>/faults.json`. */
@@ -30,6 +37,8 @@ export interface FaultLabel {
   signals: string[];
   start: string;
   end: string;
+  /** The fault's strength, in `FaultSpec.magnitude`'s units, when the plan drew one. */
+  magnitude?: number;
 }
 
 const HOUR = 3_600_000;

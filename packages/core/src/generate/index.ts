@@ -3,10 +3,12 @@ import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { generateDevice, type DeviceJob, type DeviceResult } from './device.js';
 import { defaultFaults, faultSignals, type FaultLabel, type FaultSpec } from './faults.js';
+import { REFERENCE_PROFILE, variedProfile, type CabinetProfile } from './profile.js';
 import { Random } from './random.js';
 
 export { FAULT_KINDS, type FaultKind, type FaultLabel, type FaultSpec } from './faults.js';
 export { DIRT_BY_SIGNAL, type DirtKind } from './dirt.js';
+export { flowingHours, type CabinetProfile, type DispatchStyle } from './profile.js';
 
 export const DEFAULT_DEVICE_IDS = ['ZHPESS232A230002', 'ZHPESS232A230003', 'ZHPESS232A230007'];
 
@@ -30,6 +32,12 @@ export interface GenerateOptions {
   meters?: boolean;
   /** Parallel device writers; default 2 (worker threads). 0 = in this thread. */
   workers?: number;
+  /**
+   * `reference` (default): every cabinet like the reference fleet. `varied`: each cabinet's
+   * ratings, dispatch style, rest days, noise, sensor resolution, climate and cell spread drawn
+   * from the seed (see `cabinetProfiles`), written to `<root>/cabinets.json`.
+   */
+  family?: 'reference' | 'varied';
 }
 
 export interface GenerateReport {
@@ -40,6 +48,20 @@ export interface GenerateReport {
   bytes: number;
   seconds: number;
   faults: FaultLabel[];
+  profiles: Record<string, CabinetProfile>;
+}
+
+/** Each cabinet's physics for a family and seed: what `generateDataset` simulates, so fault plans can fit it. */
+export function cabinetProfiles(
+  options: Pick<GenerateOptions, 'devices' | 'seed' | 'family' | 'days'>,
+): Record<string, CabinetProfile> {
+  const rng = new Random(options.seed ?? 42).fork('profiles');
+  return Object.fromEntries(
+    deviceIds(options.devices).map((id) => [
+      id,
+      options.family === 'varied' ? variedProfile(rng.fork(id), options.days ?? 3) : REFERENCE_PROFILE,
+    ]),
+  );
 }
 
 function deviceIds(devices: GenerateOptions['devices']): string[] {
@@ -58,6 +80,7 @@ export async function generateDataset(options: GenerateOptions): Promise<Generat
   const days = options.days ?? 3;
   const seed = options.seed ?? 42;
   const ids = deviceIds(options.devices);
+  const profiles = cabinetProfiles({ ...options, days });
   mkdirSync(options.root, { recursive: true });
   const jobs: DeviceJob[] = ids.map((deviceId, i) => ({
     root: options.root,
@@ -68,6 +91,7 @@ export async function generateDataset(options: GenerateOptions): Promise<Generat
     cells: options.cells === true || (Array.isArray(options.cells) && options.cells.includes(deviceId)),
     ...(options.cellPeriodS ? { cellPeriodS: options.cellPeriodS } : {}),
     dirt: options.dirt ?? false,
+    profile: profiles[deviceId]!,
     faults:
       options.faults === 'none' || options.faults === undefined
         ? []
@@ -83,9 +107,12 @@ export async function generateDataset(options: GenerateOptions): Promise<Generat
       signals: faultSignals(f),
       start: new Date(f.start).toISOString(),
       end: new Date(f.end).toISOString(),
+      ...(f.magnitude !== undefined ? { magnitude: f.magnitude } : {}),
     })),
   );
   if (labels.length > 0) writeFileSync(join(options.root, 'faults.json'), `${JSON.stringify(labels, null, 2)}\n`);
+  if (options.family === 'varied')
+    writeFileSync(join(options.root, 'cabinets.json'), `${JSON.stringify(profiles, null, 2)}\n`);
   if (options.meters) writeMeters(options.root, start, days, seed);
   return {
     root: options.root,
@@ -95,6 +122,7 @@ export async function generateDataset(options: GenerateOptions): Promise<Generat
     bytes: results.reduce((n, r) => n + r.bytes, 0),
     seconds: Number(((performance.now() - started) / 1000).toFixed(2)),
     faults: labels,
+    profiles,
   };
 }
 

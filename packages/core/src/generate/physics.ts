@@ -1,5 +1,6 @@
 import { CABINET } from '../catalog.js';
 import { activeFault, type FaultSpec } from './faults.js';
+import type { CabinetProfile } from './profile.js';
 import type { Random } from './random.js';
 
 /** The model's time step. Signals are sampled from it as-of, at their own rates. */
@@ -72,20 +73,26 @@ export class CabinetModel {
   /** Per-tick cell values of the last simulated tick, for per-cell files. */
   private readonly packResistance: number;
 
+  /** Frequency regulation's state: the current it was last asked for. */
+  private regulation = 0;
+  private dayIndex = 0;
+
   constructor(
     private readonly rng: Random,
     private readonly faults: readonly FaultSpec[],
+    readonly profile: CabinetProfile,
   ) {
+    const p = profile;
     this.soc = rng.between(40, 60);
     this.soh = rng.between(98, 100);
-    this.cellTemp = 24;
-    this.packResistance = rng.between(0.06, 0.075);
+    this.cellTemp = p.cooling.setpoint;
+    this.packResistance = rng.between(...p.packResistance);
     for (let i = 0; i < CELLS; i++) {
-      this.vOffset[i] = rng.normal(0, 0.0035);
-      this.rOffset[i] = rng.normal(0, 0.00004);
+      this.vOffset[i] = rng.normal(0, p.cells.voltageSd);
+      this.rOffset[i] = rng.normal(0, p.cells.resistanceSd);
       // Cells in the middle of a pack run warmer than those at its ends.
       const position = (i % CABINET.cellsPerPack) / (CABINET.cellsPerPack - 1);
-      this.tOffset[i] = rng.normal(0, 0.5) + 1.5 * Math.sin(Math.PI * position);
+      this.tOffset[i] = rng.normal(0, p.cells.temperatureSd) + p.cells.middleWarmer * Math.sin(Math.PI * position);
     }
   }
 
@@ -93,14 +100,14 @@ export class CabinetModel {
   cellVoltage(day: DayState, k: number, i: number, t: number): number {
     let v = day.cellAvgV[k]! + this.vOffset[i]! - day.current[k]! * this.rOffset[i]!;
     const weak = activeFault(this.faults, 'weak_cell_voltage', t);
-    if (weak && cellIndex(weak) === i) v -= 0.55 * ramp(weak, t);
+    if (weak && cellIndex(weak) === i) v -= (weak.magnitude ?? 0.55) * ramp(weak, t);
     return v;
   }
 
   cellTemperature(day: DayState, k: number, i: number, t: number): number {
     let temp = day.cellAvgT[k]! + this.tOffset[i]!;
     const hot = activeFault(this.faults, 'cell_overtemp', t);
-    if (hot && cellIndex(hot) === i) temp += 36 * ramp(hot, t);
+    if (hot && cellIndex(hot) === i) temp += (hot.magnitude ?? 36) * ramp(hot, t);
     return temp;
   }
 
@@ -120,35 +127,42 @@ export class CabinetModel {
       ambient: new Float64Array(n),
       soh: new Float64Array(n),
     };
-    // Each day's demand differs a little: cloudy days charge less, busy evenings discharge more.
-    const chargeAmps = -CABINET.capacityAh * this.rng.between(0.16, 0.23);
-    const dischargeAmps = CABINET.capacityAh * this.rng.between(0.14, 0.21);
+    const p = this.profile;
+    const dispatch = this.dispatchOfDay(this.dayIndex++);
     const dayOfYear = (start / 86_400_000) % 365.25;
     const weatherFrom = this.weather;
-    this.weather = 0.75 * this.weather + this.rng.normal(0, 2.5);
+    this.weather = 0.75 * this.weather + this.rng.normal(0, p.climate.weatherSd);
     const weatherTo = this.weather;
-    const seasonal = -8 * Math.cos((2 * Math.PI * (dayOfYear - 15)) / 365.25);
+    const seasonal = -p.climate.seasonal * Math.cos((2 * Math.PI * (dayOfYear - 15)) / 365.25);
     for (let k = 0; k < n; k++) {
       const t = start + k * TICK_MS;
       const hour = (k * TICK_MS) / HOUR;
-      let current = 0;
-      if (hour >= 10 && hour < 14.5) current = chargeAmps * (0.8 + 0.2 * Math.sin((Math.PI * (hour - 10)) / 4.5));
-      else if (hour >= 17 && hour < 21) current = dischargeAmps;
-      else if (hour >= 7 && hour < 8) current = dischargeAmps * 0.3;
+      let current = dispatch(hour);
       current += this.rng.normal(0, 1.5);
       // The BMS stops at the SOC window's edges.
       if ((this.soc >= 97 && current < 0) || (this.soc <= 6 && current > 0)) current = this.rng.normal(0, 0.5);
-      if (activeFault(this.faults, 'current_spike', t)) current = 620 + this.rng.normal(0, 10);
+      const spike = activeFault(this.faults, 'current_spike', t);
+      if (spike)
+        current =
+          spike.magnitude === undefined
+            ? 620 + this.rng.normal(0, 10)
+            : current + (spike.sign ?? 1) * spike.magnitude * p.dispatchA;
 
-      const capacityAh = CABINET.capacityAh * (this.soh / 100);
+      const capacityAh = p.capacityAh * (this.soh / 100);
       this.soc = Math.min(100, Math.max(0, this.soc - ((current * TICK_MS) / HOUR / capacityAh) * 100));
       // The weather offset moves smoothly from yesterday's to today's through the day.
       const weather = weatherFrom + ((weatherTo - weatherFrom) * hour) / 24;
-      const ambient = 15 + seasonal + weather + 7 * Math.sin((2 * Math.PI * (hour - 9)) / 24) + this.rng.normal(0, 0.2);
-      // Liquid cooling holds the cells near 24 °C; heat from I²R and a hot day pushes them up, with a 40-min lag.
-      const target = 24 + 0.25 * (ambient - 20) + 5 * (current / 150) ** 2;
+      const ambient =
+        p.climate.mean +
+        seasonal +
+        weather +
+        p.climate.daily * Math.sin((2 * Math.PI * (hour - 9)) / 24) +
+        this.rng.normal(0, 0.2);
+      // Liquid cooling holds the cells near its setpoint; heat from I²R and a hot day push them up, with a 40-min lag.
+      const c = p.cooling;
+      const target = c.setpoint + c.ambientCoupling * (ambient - 20) + c.heatingAtRefA * (current / c.refA) ** 2;
       this.cellTemp += (target - this.cellTemp) * (TICK_MS / (40 * 60_000));
-      this.soh -= (2.4 / 365 / TICKS_PER_DAY + (Math.abs(current) * TICK_MS) / HOUR / CABINET.capacityAh / 6000) * 1.0;
+      this.soh -= (2.4 / 365 / TICKS_PER_DAY + (Math.abs(current) * TICK_MS) / HOUR / p.capacityAh / 6000) * 1.0;
 
       const cellOcv = ocv(this.soc);
       const packV = CELLS * cellOcv - current * this.packResistance;
@@ -178,7 +192,57 @@ export class CabinetModel {
     }
     return day;
   }
+
+  /** Each day's demand differs: cloudy days charge less, busy evenings discharge more; rest days ask for nothing. */
+  private dispatchOfDay(dayIndex: number): Dispatch {
+    const p = this.profile;
+    const chargeAmps = -p.dispatchA * this.rng.between(...p.chargeShare);
+    const dischargeAmps = p.dispatchA * this.rng.between(...p.dischargeShare);
+    if (p.restDays.includes(dayIndex)) return () => 0;
+    const between = (hour: number, from: number, to: number) => hour >= from && hour < to;
+    switch (p.dispatch) {
+      case 'arbitrage':
+        return (hour) => {
+          if (between(hour, 10, 14.5)) return chargeAmps * (0.8 + 0.2 * Math.sin((Math.PI * (hour - 10)) / 4.5));
+          if (between(hour, 17, 21)) return dischargeAmps;
+          if (between(hour, 7, 8)) return dischargeAmps * 0.3;
+          return 0;
+        };
+      case 'two_cycles':
+        return (hour) => {
+          if (between(hour, 1, 4) || between(hour, 11, 14)) return chargeAmps;
+          if (between(hour, 7, 9) || between(hour, 18, 21)) return dischargeAmps;
+          return 0;
+        };
+      case 'frequency_regulation':
+        // The grid asks for a new power every tick, around zero, pulled back towards half charge.
+        return () => {
+          this.regulation =
+            0.9 * this.regulation +
+            this.rng.normal(0, 0.25 * dischargeAmps) +
+            0.02 * (this.soc - 50) * (dischargeAmps / 100);
+          return Math.max(chargeAmps, Math.min(dischargeAmps, this.regulation));
+        };
+      case 'peak_shaving': {
+        // Charged at night; through the day, discharge bursts of 10-50 minutes when the site's load peaks.
+        const bursts: [number, number, number][] = [];
+        for (let h = 8; h < 20; h++)
+          if (this.rng.next() < 0.3) {
+            const from = h + this.rng.between(0, 0.8);
+            bursts.push([from, from + this.rng.between(10, 50) / 60, this.rng.between(0.4, 1)]);
+          }
+        return (hour) => {
+          if (between(hour, 0, 5)) return chargeAmps * 0.5;
+          const burst = bursts.find(([from, to]) => between(hour, from, to));
+          return burst ? dischargeAmps * burst[2] : 0;
+        };
+      }
+    }
+  }
 }
+
+/** A day's dispatch: the current asked of the cabinet at each hour (A, positive discharges), before noise. */
+type Dispatch = (hour: number) => number;
 
 function cellIndex(f: FaultSpec): number {
   return (f.pack! - 1) * CABINET.cellsPerPack + (f.cell! - 1);

@@ -1,0 +1,159 @@
+import { CABINET, type SignalSpec } from '../../catalog.js';
+import type { AnomalyKind } from '../events.js';
+import { round, type Condition, type Finding, type See } from '../condition.js';
+import { LogHistogram, medianInPlace, robustSpread } from '../stats.js';
+import type { DeviceState, Latest } from './context.js';
+
+/**
+ * A cell out of line with its pack, inside the absolute cell limits: a weak cell sagging below
+ * its neighbours, a hot cell above them. Each cell reading is taken against the cabinet's
+ * average cell at the same moment (so a load step moves every cell alike), less that cell's own
+ * usual offset (learned slowly, and not while it is out of line), and compared with the rest of
+ * its pack. Each cell is judged on the median of its last three such excesses (one reading can
+ * catch the cell and the reference either side of a load step): out of line when that is `floor`
+ * beyond the pack's median, `SD_FACTOR` times the pack's robust spread of the same medians, and
+ * beyond the largest this pack's cells usually show (where cells and reference are logged moments
+ * apart while a regulating current moves, that is tens of mV). Severity: critical at twice the limit.
+ */
+export const CELL_VS_PACK = {
+  voltage: {
+    kind: 'weak_cell_voltage',
+    high: false,
+    reference: 'bms1_cell_ave_v',
+    floor: 0.04,
+    scale: 1000,
+    unit: 'mV',
+  },
+  temperature: {
+    kind: 'cell_overtemp',
+    high: true,
+    reference: 'bms1_cell_ave_t',
+    floor: 4,
+    scale: 1,
+    unit: '°C',
+  },
+} as const satisfies Record<
+  'voltage' | 'temperature',
+  { kind: AnomalyKind; high: boolean; reference: string; floor: number; scale: number; unit: string }
+>;
+const SD_FACTOR = 5;
+/** The limit is at least this many times the pack's usual largest excess (its 99.9th percentile)... */
+const USUAL_FACTOR = 1.4;
+/** ...once it has seen this many (about six hours of a pack's cells every 10 minutes). */
+const USUAL_LEARNED = 2_000;
+/** Readings a cell's offset is averaged over (about a day of readings every 10 minutes). */
+const OFFSET_READINGS = 144;
+/** A cell is judged once its offset has this many readings, in a pack with this many cells reporting. */
+const MIN_LEARNED = 6;
+const MIN_CELLS = 8;
+/** A reference reading older than this is not "the same moment". */
+const REFERENCE_FRESH_MS = 10 * 60_000;
+
+/** One pack's cells of one quantity: each cell's newest deviation and its learned offset. */
+export class PackCells {
+  private readonly deviation = new Float64Array(CABINET.cellsPerPack).fill(NaN);
+  private readonly offset = new Float64Array(CABINET.cellsPerPack);
+  private readonly learned = new Uint32Array(CABINET.cellsPerPack);
+  /** Each cell's last three excesses over the pack, and their median. */
+  private readonly recent = new Float64Array(3 * CABINET.cellsPerPack).fill(NaN);
+  private readonly filtered = new Float64Array(CABINET.cellsPerPack).fill(NaN);
+  /** Sizes of the filtered excesses of cells in line: what this pack's cells usually show. */
+  private readonly usual = new LogHistogram(1e-4);
+  private readonly scratch = new Float64Array(CABINET.cellsPerPack);
+  private center = NaN;
+  private spread = NaN;
+  private sinceRefresh = Infinity;
+  private readonly reference: Latest;
+  /** Whether deviations are taken against the reference (or raw, without one): a change starts the learning over. */
+  private referenced: boolean | null = null;
+
+  constructor(
+    readonly quantity: 'voltage' | 'temperature',
+    state: DeviceState,
+  ) {
+    this.reference = state.latestOf(CELL_VS_PACK[quantity].reference);
+  }
+
+  check(spec: SignalSpec, cell: number, c: Condition): See {
+    const o = CELL_VS_PACK[this.quantity];
+    const i = cell - 1;
+    return (t, v) => {
+      const fresh = t - this.reference.t <= REFERENCE_FRESH_MS;
+      if (fresh !== this.referenced) this.restart(fresh);
+      const deviation = v - (fresh ? this.reference.v : 0);
+      this.deviation[i] = deviation;
+      if (++this.sinceRefresh >= CABINET.cellsPerPack) this.refresh();
+      if (Number.isNaN(this.center)) return this.learn(i, deviation, false);
+      const excess = deviation - this.offset[i]! - this.center;
+      const r = this.recent;
+      r[3 * i + 2] = r[3 * i + 1]!;
+      r[3 * i + 1] = r[3 * i]!;
+      r[3 * i] = excess;
+      const filtered = median3(r[3 * i]!, r[3 * i + 1]!, r[3 * i + 2]!);
+      this.filtered[i] = filtered;
+      // Until the pack's usual excesses are known, twice the floor: a regulating cabinet's first hours are noisy.
+      const usual = this.usual.total >= USUAL_LEARNED ? USUAL_FACTOR * this.usual.quantile(0.999) : 2 * o.floor;
+      const limit = Math.max(o.floor, SD_FACTOR * this.spread, usual);
+      const out = o.high ? filtered : -filtered;
+      if (!Number.isNaN(filtered) && out < limit && !c.holding) this.usual.add(Math.abs(filtered));
+      const judged = this.learned[i]! >= MIN_LEARNED && !Number.isNaN(filtered);
+      this.learn(i, deviation, (o.high ? excess : -excess) >= limit / 2 || c.holding);
+      if (!judged || out < limit) return null;
+      return cellFinding(spec, v, out, limit, o);
+    };
+  }
+
+  private restart(referenced: boolean): void {
+    this.referenced = referenced;
+    this.deviation.fill(NaN);
+    this.recent.fill(NaN);
+    this.filtered.fill(NaN);
+    this.learned.fill(0);
+    this.center = NaN;
+    this.sinceRefresh = Infinity;
+  }
+
+  /** A cell's offset follows its deviation from the pack slowly, and not while it is out of line. */
+  private learn(i: number, deviation: number, outOfLine: boolean): null {
+    if (outOfLine) return null;
+    const relative = deviation - (Number.isNaN(this.center) ? 0 : this.center);
+    const n = Math.min(++this.learned[i]!, OFFSET_READINGS);
+    this.offset[i] = this.learned[i] === 1 ? relative : this.offset[i]! + (relative - this.offset[i]!) / n;
+    return null;
+  }
+
+  /** The pack's median of the cells' deviations net of their offsets, and the robust spread of their filtered excesses. */
+  private refresh(): void {
+    this.sinceRefresh = 0;
+    const s = this.scratch;
+    let n = 0;
+    for (let k = 0; k < this.deviation.length; k++)
+      if (!Number.isNaN(this.deviation[k]!) && this.learned[k]! > 0) s[n++] = this.deviation[k]! - this.offset[k]!;
+    if (n < MIN_CELLS) return;
+    this.center = medianInPlace(s.subarray(0, n));
+    n = 0;
+    for (let k = 0; k < this.filtered.length; k++) if (!Number.isNaN(this.filtered[k]!)) s[n++] = this.filtered[k]!;
+    this.spread = n >= MIN_CELLS ? robustSpread(s.subarray(0, n)).sd : 0;
+  }
+}
+
+function median3(a: number, b: number, c: number): number {
+  return Math.max(Math.min(a, b), Math.min(Math.max(a, b), c));
+}
+
+function cellFinding(
+  spec: SignalSpec,
+  v: number,
+  out: number,
+  limit: number,
+  o: (typeof CELL_VS_PACK)['voltage' | 'temperature'],
+): Finding {
+  const shown = (x: number) => round(x * o.scale, 1);
+  return {
+    severity: out >= 2 * limit ? 'critical' : 'warning',
+    observed: shown(out),
+    threshold: shown(limit),
+    beyond: (out - limit) * o.scale,
+    message: `${spec.label} ${round(v)} ${spec.unit}, ${shown(out)} ${o.unit} ${o.high ? 'above' : 'below'} its pack and its own usual offset (limit ${shown(limit)} ${o.unit})`,
+  };
+}

@@ -1,0 +1,108 @@
+import { describe, expect, it } from 'vitest';
+import { cellSignal } from '../../catalog.js';
+import type { AlertUpdate } from '../condition.js';
+import { createStreamingDetector } from '../streaming.js';
+
+const MIN = 60_000;
+const DAY = 1440;
+const T0 = Date.UTC(2024, 5, 1);
+
+function random(seed: number) {
+  let s = seed;
+  const uniform = () => (s = (s * 16807) % 2147483647) / 2147483647;
+  return {
+    uniform,
+    normal: (sd: number) => sd * Math.sqrt(-2 * Math.log(uniform() + 1e-12)) * Math.cos(6.2832 * uniform()),
+  };
+}
+
+/** Feeds readings (signal, minute, value) produced minute by minute; returns the closed events by kind. */
+function run(minutes: number, each: (i: number, push: (signal: string, v: number) => void) => void) {
+  const detector = createStreamingDetector({ deviceId: 'DEV' });
+  const updates: AlertUpdate[] = [];
+  for (let i = 0; i < minutes; i++)
+    each(i, (signal, v) => updates.push(...detector.pushReading(signal, T0 + i * MIN, v)));
+  updates.push(...detector.close());
+  return updates.filter((u) => u.status === 'closed').map((u) => u.event);
+}
+const hourOf = (i: number) => (i % DAY) / 60;
+
+describe('checks grounded in the cabinet’s own behaviour', () => {
+  it('never calls an idle or lightly loaded PCS imbalanced, however noisy its phases', () => {
+    const r = random(7919);
+    // Three days: a few amperes of noise on each phase at idle, 120 A for three hours each evening.
+    const events = run(3 * DAY, (i, push) => {
+      const flowing = hourOf(i) >= 18 && hourOf(i) < 21 ? 120 : 0;
+      for (const phase of ['pcs1_ia', 'pcs1_ib', 'pcs1_ic']) push(phase, Math.abs(flowing + r.normal(3)));
+    });
+    expect(events).toEqual([]);
+  });
+
+  it('tells a current spike from a regulating cabinet’s normal moves, and finds one that leaves them', () => {
+    const r = random(48271);
+    let x = 0;
+    // Frequency regulation: the current moves by tens of amperes a minute, all day, for four days; then a 300 A spike.
+    const regulation = (i: number, push: (s: string, v: number) => void, spikeAt = -1) => {
+      x = 0.9 * x + r.normal(15);
+      push('bms1_c', Number((i >= spikeAt && i < spikeAt + 3 ? 300 + x : x).toFixed(1)));
+    };
+    expect(run(4 * DAY, (i, push) => regulation(i, push)).filter((e) => e.kind === 'current_spike')).toEqual([]);
+    const found = run(4 * DAY, (i, push) => regulation(i, push, 3 * DAY + 600)).filter(
+      (e) => e.kind === 'current_spike',
+    );
+    expect(found.map((e) => e.start)).toEqual([T0 + (3 * DAY + 600) * MIN]);
+    // An arbitrage cabinet's schedule steps (0 -> 75 A for hours) are new operating points, not spikes.
+    const steps = run(4 * DAY, (i, push) => push('bms1_c', hourOf(i) >= 17 && hourOf(i) < 21 ? 75 : 0));
+    expect(steps).toEqual([]);
+  });
+
+  it('calls a flat signal stuck only where it should move: a temperature frozen through the daily cycle', () => {
+    const r = random(104729);
+    const day = (i: number) => 25 + 4 * Math.sin((2 * Math.PI * (i % DAY)) / DAY);
+    // A 1 °C sensor flat for hours through calm nights, and a cell voltage holding one mV at rest.
+    const calm = run(6 * DAY, (i, push) => {
+      push('bms1_cell_max_t', Math.round(hourOf(i) < 6 ? 22 : day(i) + r.normal(0.3)));
+      push('bms1_c', hourOf(i) >= 17 && hourOf(i) < 21 ? 80 : 0);
+      push('bms1_cell_ave_v', hourOf(i) >= 17 && hourOf(i) < 21 ? Number((3.25 + r.normal(0.002)).toFixed(3)) : 3.301);
+    });
+    expect(calm.filter((e) => e.kind === 'sensor_stuck')).toEqual([]);
+    // The same temperature at 0.1 °C frozen for five hours of day 5.
+    const frozenFrom = 4 * DAY + 8 * 60;
+    const frozen = run(6 * DAY, (i, push) => {
+      const frozenNow = i >= frozenFrom && i < frozenFrom + 300;
+      push('bms1_cell_ave_t', frozenNow ? 27.3 : Number((day(i) + r.normal(0.2)).toFixed(1)));
+    });
+    expect(frozen.filter((e) => e.kind === 'sensor_stuck').map((e) => [e.signals[0], e.start])).toEqual([
+      ['bms1_cell_ave_t', T0 + frozenFrom * MIN],
+    ]);
+  });
+
+  it('names a cell out of line with its pack inside the absolute limits, with severity by how far', () => {
+    const r = random(15485863);
+    const offsets = Array.from({ length: 52 }, () => r.normal(0.004));
+    const weak = cellSignal(2, 17, 'voltage');
+    const hot = cellSignal(4, 8, 'temperature');
+    // Two days of cells every 10 minutes, the pack average every minute; cell 17 of pack 2 sags
+    // 80 mV (then 170 mV) below its neighbours on day 2, cell 8 of pack 4 runs 6 °C hot.
+    const events = run(2 * DAY, (i, push) => {
+      const load = hourOf(i) >= 17 && hourOf(i) < 21 ? -0.04 : 0;
+      const average = 3.3 + load;
+      push('bms1_cell_ave_v', Number(average.toFixed(3)));
+      push('bms1_cell_ave_t', 26);
+      if (i % 10 !== 0) return;
+      for (let c = 1; c <= 52; c++) {
+        const sag = `bms1_p2_v${c}` === weak && i >= DAY + 600 ? (i >= DAY + 780 ? 0.17 : 0.08) : 0;
+        push(cellSignal(2, c, 'voltage'), Number((average + offsets[c - 1]! - sag + r.normal(0.001)).toFixed(3)));
+        const heat = cellSignal(4, c, 'temperature') === hot && i >= DAY + 300 && i < DAY + 480 ? 6 : 0;
+        push(cellSignal(4, c, 'temperature'), Number((26 + offsets[c - 1]! * 100 + heat + r.normal(0.1)).toFixed(1)));
+      }
+    });
+    const cells = events.filter((e) => e.signals[0]!.startsWith('bms1_p'));
+    expect(cells.map((e) => [e.kind, e.signals[0], e.severity])).toEqual([
+      ['cell_overtemp', hot, 'warning'],
+      ['weak_cell_voltage', weak, 'critical'],
+    ]);
+    expect(cells[1]!.start).toBeGreaterThanOrEqual(T0 + (DAY + 600) * MIN);
+    expect(cells[1]!.message).toMatch(/mV below its pack/);
+  });
+});

@@ -1,0 +1,147 @@
+import { LogHistogram } from '../stats.js';
+
+/** Slots of the short-term memory checks compare against: 10 minutes, kept for 8 days. */
+const SLOT_MS = 10 * 60_000;
+export const DAY_MS = 86_400_000;
+const MEMORY_SLOTS = (8 * DAY_MS) / SLOT_MS;
+
+/** The newest reading of a signal (NaN time until the first). */
+export interface Latest {
+  t: number;
+  v: number;
+}
+
+/**
+ * Per-slot minima and maxima of one quantity over the last 8 days: the memory a check uses to
+ * ask "what did this do at the same hours on other days?" in O(1) per reading.
+ */
+export class SlotMemory {
+  private readonly id = new Float64Array(MEMORY_SLOTS).fill(NaN);
+  private readonly min = new Float64Array(MEMORY_SLOTS);
+  private readonly max = new Float64Array(MEMORY_SLOTS);
+
+  add(t: number, v: number): void {
+    const slot = Math.floor(t / SLOT_MS);
+    const k = slot % MEMORY_SLOTS;
+    if (this.id[k] !== slot) {
+      this.id[k] = slot;
+      this.min[k] = v;
+      this.max[k] = v;
+    } else if (v < this.min[k]!) this.min[k] = v;
+    else if (v > this.max[k]!) this.max[k] = v;
+  }
+
+  /** Range (max - min) over [from, to], or null when fewer than half of its slots have readings. */
+  range(from: number, to: number): number | null {
+    const first = Math.floor(from / SLOT_MS);
+    const last = Math.floor(to / SLOT_MS);
+    let low = Infinity;
+    let high = -Infinity;
+    let seen = 0;
+    for (let slot = first; slot <= last; slot++) {
+      const k = slot % MEMORY_SLOTS;
+      if (this.id[k] !== slot) continue;
+      seen++;
+      if (this.min[k]! < low) low = this.min[k]!;
+      if (this.max[k]! > high) high = this.max[k]!;
+    }
+    return seen * 2 >= last - first + 1 ? high - low : null;
+  }
+
+  /** How many slots in [from, to] have a maximum that reached `level` (slots without readings do not). */
+  countAtLeast(from: number, to: number, level: number): number {
+    const first = Math.floor(from / SLOT_MS);
+    const last = Math.floor(to / SLOT_MS);
+    let hits = 0;
+    for (let slot = first; slot <= last; slot++) {
+      const k = slot % MEMORY_SLOTS;
+      if (this.id[k] === slot && this.max[k]! >= level) hits++;
+    }
+    return hits;
+  }
+}
+
+/** A slot counts as dispatching when its largest current reaches this share of the cabinet's usual peak. */
+const ACTIVE_SHARE_OF_PEAK = 0.15;
+/** The pack rests when its current is within this share of its usual peak... */
+const REST_SHARE_OF_PEAK = 0.05;
+/** ...as last read no longer ago than this, and has for at least `REST_MIN_MS`. */
+const REST_FRESH_MS = 5 * 60_000;
+const REST_MIN_MS = 2 * 60_000;
+
+/**
+ * What the checks of one device share: each signal's newest reading and whether the cabinet was
+ * dispatching (current flowing), slot by slot, measured against its own usual peak current.
+ */
+export class DeviceState {
+  private readonly latest = new Map<string, Latest>();
+  private readonly current = new SlotMemory();
+  private readonly currentSizes = new LogHistogram(0.1);
+  /** Rank of the current signal measured so far (lower is preferred): a cabinet's current is counted from one signal. */
+  private currentRank = Infinity;
+  private readonly lastCurrent: Latest = { t: NaN, v: NaN };
+  /** Since when the current has read near zero without a break (Infinity while it flows). */
+  private restSince = Infinity;
+
+  /**
+   * `currentSignals`: the cabinet's current, in order of preference (the BMS pack current, or the
+   * PCS DC current without one). `references`: signals whose newest reading checks read.
+   */
+  constructor(
+    readonly currentSignals: readonly string[],
+    references: readonly string[],
+  ) {
+    for (const signal of references) this.latest.set(signal, { t: NaN, v: NaN });
+  }
+
+  latestOf(signal: string): Latest {
+    let l = this.latest.get(signal);
+    if (!l) this.latest.set(signal, (l = { t: NaN, v: NaN }));
+    return l;
+  }
+
+  /** What a signal's readings update here (its newest reading, the cabinet's current), or null when nothing. */
+  recorder(signal: string): ((t: number, v: number) => void) | null {
+    const latest = this.latest.get(signal);
+    // The preferred current signal, else the first of the others the cabinet has.
+    const current = this.currentSignals.includes(signal);
+    if (!latest && !current) return null;
+    const rank = this.currentSignals.indexOf(signal);
+    return (t, v) => {
+      if (latest) {
+        latest.t = t;
+        latest.v = v;
+      }
+      if (!current || rank > this.currentRank) return;
+      this.currentRank = rank;
+      const peak = this.peakCurrent();
+      const resting = peak !== null && Math.abs(v) <= Math.max(2, REST_SHARE_OF_PEAK * peak);
+      if (!resting) this.restSince = Infinity;
+      else if (this.restSince === Infinity) this.restSince = t;
+      this.lastCurrent.t = t;
+      this.lastCurrent.v = v;
+      const size = Math.abs(v);
+      this.current.add(t, size);
+      this.currentSizes.add(size);
+    };
+  }
+
+  /** The cabinet's usual peak current (the 99th percentile of its current's size), or null before a few hours of it. */
+  peakCurrent(): number | null {
+    return this.currentSizes.total >= 240 ? this.currentSizes.quantile(0.99) : null;
+  }
+
+  /** Whether the pack rests at `t`: its current has read near zero (against its usual peak) for minutes, until recently (true when unknown). */
+  atRest(t: number): boolean {
+    const peak = this.peakCurrent();
+    if (peak === null || !(t - this.lastCurrent.t <= REST_FRESH_MS)) return true;
+    return this.lastCurrent.t - this.restSince >= REST_MIN_MS;
+  }
+
+  /** How many 10-minute slots of [from, to] the cabinet spent dispatching; all of them when its current is unknown. */
+  activeSlots(from: number, to: number): number {
+    const peak = this.peakCurrent();
+    if (peak === null) return Math.floor(to / SLOT_MS) - Math.floor(from / SLOT_MS) + 1;
+    return this.current.countAtLeast(from, to, Math.max(1, ACTIVE_SHARE_OF_PEAK * peak));
+  }
+}

@@ -1,0 +1,123 @@
+import type { SignalSpec } from '../../catalog.js';
+import { round, type Finding, type See } from '../condition.js';
+import { medianInPlace } from '../stats.js';
+import { DAY_MS, SlotMemory, type DeviceState } from './context.js';
+
+/**
+ * A sensor is stuck when it repeats one value for hours while it should be moving: over the hold,
+ * or in some hour of it, the same hours of the previous days, dispatched alike (as many 10-minute
+ * slots with current flowing), saw it move by several of its own resolution steps. A cell voltage
+ * holding one mV at rest, or a 1 °C temperature flat through a calm night, did the same on other
+ * days and is not stuck; a temperature frozen through the daily cycle, or a voltage frozen while
+ * current flows, is.
+ */
+const STUCK = {
+  minMs: 2 * 3_600_000,
+  referenceDays: 7,
+  /** The other days moved by at least this many resolution steps in that hour. */
+  minSteps: 4,
+  recheckMs: 10 * 60_000,
+} as const;
+
+const HOUR_MS = 3_600_000;
+
+/** Signals that move only while current flows (charge, voltages under load, power): judged only in hours it flows. */
+const DISPATCH_DRIVEN = new Set([
+  'bms1_soc',
+  'bms1_v',
+  'bms1_c',
+  'bms1_cell_ave_v',
+  'bms1_cell_max_v',
+  'bms1_cell_min_v',
+  'bms1_cell_v_diff',
+  'pcs1_ap',
+  'pcs1_dcc',
+  'pcs1_dcv',
+  'pcs1_ia',
+  'pcs1_ib',
+  'pcs1_ic',
+]);
+
+export function stuckCheck(spec: SignalSpec, state: DeviceState, silenceMs: number): See {
+  const driven = DISPATCH_DRIVEN.has(spec.signal);
+  const memory = new SlotMemory();
+  let resolution = Infinity;
+  let runValue = NaN;
+  let runStart = -1;
+  let lastT = -1;
+  let checkedAt = -Infinity;
+  let expected: number | null = null;
+
+  /** Median of the ranges (the least, with fewer than three); null without a reference day. */
+  const typical = (ranges: number[]) =>
+    ranges.length >= 3 ? medianInPlace(ranges) : ranges.length > 0 ? Math.min(...ranges) : null;
+
+  /**
+   * How much the signal should have moved over [from, to] (the last day of it): in any one whole
+   * hour of it and, unless it moves with current, over the whole span, against the same span on
+   * the previous days dispatched alike (as many 10-minute slots with current flowing).
+   */
+  const expectedRange = (from: number, to: number): number | null => {
+    const start = Math.max(from, to - DAY_MS);
+    const ranges: number[] = [];
+    const alike = (a: number, b: number, active: number, least = 1) => {
+      ranges.length = 0;
+      for (let d = 1; d <= STUCK.referenceDays; d++) {
+        const range = memory.range(a - d * DAY_MS, b - d * DAY_MS);
+        if (range !== null && state.activeSlots(a - d * DAY_MS, b - d * DAY_MS) === active) ranges.push(range);
+      }
+      return ranges.length >= least ? typical(ranges) : null;
+    };
+    // A signal that moves with current is judged hour by hour only: over a longer span, when current flowed matters.
+    // Over the span, the median of at least three days: a fault on one of them is not the usual.
+    let most = driven ? null : alike(start, to, state.activeSlots(start, to), 3);
+    for (let hour = Math.ceil(start / HOUR_MS) * HOUR_MS; hour + HOUR_MS <= to; hour += HOUR_MS) {
+      const active = state.activeSlots(hour, hour + HOUR_MS - 1);
+      if (driven && active === 0) continue;
+      const expected = alike(hour, hour + HOUR_MS - 1, active);
+      if (expected !== null && (most === null || expected > most)) most = expected;
+    }
+    return most;
+  };
+
+  return (t, v) => {
+    const broken = lastT >= 0 && t - lastT > silenceMs;
+    if (v !== runValue || broken) {
+      const step = Math.abs(v - runValue);
+      if (step > 1e-9 && step < resolution) resolution = step;
+      runValue = v;
+      runStart = t;
+      lastT = t;
+      expected = null;
+      checkedAt = -Infinity;
+      memory.add(t, v);
+      return null;
+    }
+    lastT = t;
+    const held = t - runStart;
+    if (held < STUCK.minMs) {
+      memory.add(t, v);
+      return null;
+    }
+    if (t - checkedAt >= STUCK.recheckMs && Number.isFinite(resolution)) {
+      checkedAt = t;
+      const range = expectedRange(runStart, t);
+      expected = range !== null && range >= STUCK.minSteps * resolution ? range : null;
+    }
+    memory.add(t, v);
+    if (expected === null) return null;
+    return stuckFinding(spec, v, held, expected, runStart);
+  };
+}
+
+function stuckFinding(spec: SignalSpec, v: number, heldMs: number, expected: number, since: number): Finding {
+  const minutes = heldMs / 60_000;
+  return {
+    severity: 'warning',
+    observed: round(minutes),
+    threshold: round(STUCK.minMs / 60_000),
+    beyond: heldMs - STUCK.minMs,
+    message: `${spec.label} repeated ${v} ${spec.unit} for ${Math.round(minutes)} min; over the same hours on other days it moved ${round(expected, 3)} ${spec.unit}`,
+    since,
+  };
+}
