@@ -8,7 +8,8 @@ import type { DeviceState, Latest } from './context.js';
  * A cell out of line with its pack, inside the absolute cell limits: a weak cell sagging below
  * its neighbours, a hot cell above them. Each cell reading is taken against the cabinet's
  * average cell at the same moment (so a load step moves every cell alike), less that cell's own
- * usual offset (learned slowly, and not while it is out of line), and compared with the rest of
+ * usual offset (learned slowly as a line in the pack current, since under load a cell's resistance
+ * moves it; not learned while it is out of line), and compared with the rest of
  * its pack. Each cell is judged on the median of its last three such excesses (one reading can
  * catch the cell and the reference either side of a load step): out of line when that is `floor`
  * beyond the pack's median, `SD_FACTOR` times the pack's robust spread of the same medians, and
@@ -37,6 +38,8 @@ export const CELL_VS_PACK = {
   { kind: AnomalyKind; high: boolean; reference: string; floor: number; scale: number; unit: string }
 >;
 const SD_FACTOR = 5;
+/** Readings of a pack's other cells its "level" is taken from (about a minute and a half of a pack logged every 10 min). */
+const NEAR = 8;
 /** The limit is at least this many times the pack's usual largest excess (its 99.9th percentile)... */
 const USUAL_FACTOR = 1.4;
 /** ...once it has seen this many (about six hours of a pack's cells every 10 minutes). */
@@ -46,13 +49,25 @@ const OFFSET_READINGS = 144;
 /** A cell is judged once its offset has this many readings, in a pack with this many cells reporting. */
 const MIN_LEARNED = 6;
 const MIN_CELLS = 8;
+/** Below this variance of its load (A²) a cell's offset is taken as flat: too little current seen to fit a slope. */
+const MIN_LOAD_VARIANCE = 25;
 /** A reference reading older than this is not "the same moment". */
 const REFERENCE_FRESH_MS = 10 * 60_000;
 
 /** One pack's cells of one quantity: each cell's newest deviation and its learned offset. */
 export class PackCells {
-  private readonly deviation = new Float64Array(CABINET.cellsPerPack).fill(NaN);
-  private readonly offset = new Float64Array(CABINET.cellsPerPack);
+  /**
+   * Each cell's learned offset from its pack, as a line in the pack current (a cell's resistance
+   * differs from its neighbours', so under load its offset moves): exponentially weighted means of
+   * current and offset, the current's variance and their covariance.
+   */
+  private readonly meanI = new Float64Array(CABINET.cellsPerPack);
+  private readonly meanOffset = new Float64Array(CABINET.cellsPerPack);
+  private readonly varI = new Float64Array(CABINET.cellsPerPack);
+  private readonly covIO = new Float64Array(CABINET.cellsPerPack);
+  /** Each cell's newest deviation net of its offset. */
+  private readonly adjusted = new Float64Array(CABINET.cellsPerPack).fill(NaN);
+  private readonly current: Latest;
   private readonly learned = new Uint32Array(CABINET.cellsPerPack);
   /** Each cell's last three excesses over the pack, and their median. */
   private readonly recent = new Float64Array(3 * CABINET.cellsPerPack).fill(NaN);
@@ -61,10 +76,13 @@ export class PackCells {
   private readonly usual = new LogHistogram(1e-4);
   private readonly scratch = new Float64Array(CABINET.cellsPerPack);
   private center = NaN;
+  private readonly near = new Float64Array(NEAR);
+  private readonly nearScratch = new Float64Array(NEAR);
+  private nearCount = 0;
   private spread = NaN;
   private sinceRefresh = Infinity;
   private readonly reference: Latest;
-  /** Whether deviations are taken against the reference (or raw, without one): a change starts the learning over. */
+  /** Whether deviations are taken against the reference (or raw, without one): a change starts the comparison over. */
   private referenced: boolean | null = null;
 
   constructor(
@@ -72,6 +90,19 @@ export class PackCells {
     state: DeviceState,
   ) {
     this.reference = state.latestOf(CELL_VS_PACK[quantity].reference);
+    this.current = state.currentReading;
+  }
+
+  /** The load a cell's offset depends on: the pack current for a voltage (its IR drop), its size for a temperature. */
+  private load(t: number): number {
+    const fresh = t - this.current.t <= REFERENCE_FRESH_MS;
+    if (!fresh) return NaN;
+    return this.quantity === 'voltage' ? this.current.v : Math.abs(this.current.v);
+  }
+
+  private offsetOf(i: number, load: number): number {
+    const slope = this.varI[i]! > MIN_LOAD_VARIANCE ? this.covIO[i]! / this.varI[i]! : 0;
+    return Number.isNaN(load) ? this.meanOffset[i]! : this.meanOffset[i]! + slope * (load - this.meanI[i]!);
   }
 
   check(spec: SignalSpec, cell: number, c: Condition): See {
@@ -81,10 +112,13 @@ export class PackCells {
       const fresh = t - this.reference.t <= REFERENCE_FRESH_MS;
       if (fresh !== this.referenced) this.restart(fresh);
       const deviation = v - (fresh ? this.reference.v : 0);
-      this.deviation[i] = deviation;
+      const load = this.load(t);
+      this.adjusted[i] = deviation - this.offsetOf(i, load);
       if (++this.sinceRefresh >= CABINET.cellsPerPack) this.refresh();
-      if (Number.isNaN(this.center)) return this.learn(i, deviation, false);
-      const excess = deviation - this.offset[i]! - this.center;
+      // Until the pack has a level, nothing to learn against.
+      if (Number.isNaN(this.center)) return null;
+      const center = this.nearCenter(this.adjusted[i]!);
+      const excess = this.adjusted[i]! - center;
       const r = this.recent;
       r[3 * i + 2] = r[3 * i + 1]!;
       r[3 * i + 1] = r[3 * i]!;
@@ -97,28 +131,53 @@ export class PackCells {
       const out = o.high ? filtered : -filtered;
       if (!Number.isNaN(filtered) && out < limit && !c.holding) this.usual.add(Math.abs(filtered));
       const judged = this.learned[i]! >= MIN_LEARNED && !Number.isNaN(filtered);
-      this.learn(i, deviation, (o.high ? excess : -excess) >= limit / 2 || c.holding);
+      this.learn(i, deviation - center, load, (o.high ? excess : -excess) >= limit / 2 || c.holding);
       if (!judged || out < limit) return null;
       return cellFinding(spec, v, out, limit, o);
     };
   }
 
+  /**
+   * Deviations change meaning (against the reference, or raw): what was read before is dropped.
+   * The learned offsets stay: they are relative to the pack, which moves with the reference alike.
+   */
   private restart(referenced: boolean): void {
     this.referenced = referenced;
-    this.deviation.fill(NaN);
+    this.adjusted.fill(NaN);
     this.recent.fill(NaN);
     this.filtered.fill(NaN);
-    this.learned.fill(0);
     this.center = NaN;
+    this.nearCount = 0;
     this.sinceRefresh = Infinity;
   }
 
+  /**
+   * The pack's level around this reading: the median of the last `NEAR` readings of its cells (net of
+   * their offsets), which were taken within a minute or two of it, so a load step or a jump of the
+   * reference moves them alike; the whole pack's median until that many have been read.
+   */
+  private nearCenter(adjusted: number): number {
+    const n = Math.min(this.nearCount, NEAR);
+    let center = this.center;
+    if (n >= NEAR / 2) {
+      this.nearScratch.set(this.near.subarray(0, n));
+      center = medianInPlace(this.nearScratch.subarray(0, n));
+    }
+    this.near[this.nearCount++ % NEAR] = adjusted;
+    return center;
+  }
+
   /** A cell's offset follows its deviation from the pack slowly, and not while it is out of line. */
-  private learn(i: number, deviation: number, outOfLine: boolean): null {
+  private learn(i: number, relative: number, load: number, outOfLine: boolean): null {
     if (outOfLine) return null;
-    const relative = deviation - (Number.isNaN(this.center) ? 0 : this.center);
-    const n = Math.min(++this.learned[i]!, OFFSET_READINGS);
-    this.offset[i] = this.learned[i] === 1 ? relative : this.offset[i]! + (relative - this.offset[i]!) / n;
+    const w = 1 / Math.min(++this.learned[i]!, OFFSET_READINGS);
+    const x = Number.isNaN(load) ? this.meanI[i]! : load;
+    const dI = x - this.meanI[i]!;
+    const dO = relative - this.meanOffset[i]!;
+    this.meanI[i]! += w * dI;
+    this.meanOffset[i]! += w * dO;
+    this.varI[i] = (1 - w) * (this.varI[i]! + w * dI * dI);
+    this.covIO[i] = (1 - w) * (this.covIO[i]! + w * dI * dO);
     return null;
   }
 
@@ -127,8 +186,7 @@ export class PackCells {
     this.sinceRefresh = 0;
     const s = this.scratch;
     let n = 0;
-    for (let k = 0; k < this.deviation.length; k++)
-      if (!Number.isNaN(this.deviation[k]!) && this.learned[k]! > 0) s[n++] = this.deviation[k]! - this.offset[k]!;
+    for (let k = 0; k < this.adjusted.length; k++) if (!Number.isNaN(this.adjusted[k]!)) s[n++] = this.adjusted[k]!;
     if (n < MIN_CELLS) return;
     this.center = medianInPlace(s.subarray(0, n));
     n = 0;

@@ -5,6 +5,11 @@ const SLOT_MS = 10 * 60_000;
 export const DAY_MS = 86_400_000;
 const MEMORY_SLOTS = (8 * DAY_MS) / SLOT_MS;
 
+/** The first and last slot wholly inside [from, to] (inclusive ms): a slot half outside holds readings from outside. */
+function inside(from: number, to: number): [number, number] {
+  return [Math.ceil(from / SLOT_MS), Math.floor((to + 1) / SLOT_MS) - 1];
+}
+
 /** The newest reading of a signal (NaN time until the first). */
 export interface Latest {
   t: number;
@@ -31,10 +36,10 @@ export class SlotMemory {
     else if (v > this.max[k]!) this.max[k] = v;
   }
 
-  /** Range (max - min) over [from, to], or null when fewer than half of its slots have readings. */
+  /** Range (max - min) over the slots wholly inside [from, to], or null when fewer than half of them have readings. */
   range(from: number, to: number): number | null {
-    const first = Math.floor(from / SLOT_MS);
-    const last = Math.floor(to / SLOT_MS);
+    const [first, last] = inside(from, to);
+    if (last < first) return null;
     let low = Infinity;
     let high = -Infinity;
     let seen = 0;
@@ -48,10 +53,9 @@ export class SlotMemory {
     return seen * 2 >= last - first + 1 ? high - low : null;
   }
 
-  /** How many slots in [from, to] have a maximum that reached `level` (slots without readings do not). */
+  /** How many slots wholly inside [from, to] have a maximum that reached `level` (slots without readings do not). */
   countAtLeast(from: number, to: number, level: number): number {
-    const first = Math.floor(from / SLOT_MS);
-    const last = Math.floor(to / SLOT_MS);
+    const [first, last] = inside(from, to);
     let hits = 0;
     for (let slot = first; slot <= last; slot++) {
       const k = slot % MEMORY_SLOTS;
@@ -80,6 +84,11 @@ export class DeviceState {
   /** Rank of the current signal measured so far (lower is preferred): a cabinet's current is counted from one signal. */
   private currentRank = Infinity;
   private readonly lastCurrent: Latest = { t: NaN, v: NaN };
+
+  /** The newest reading of the cabinet's current (NaN time until the first). */
+  get currentReading(): Latest {
+    return this.lastCurrent;
+  }
   /** Since when the current has read near zero without a break (Infinity while it flows). */
   private restSince = Infinity;
 
@@ -141,7 +150,10 @@ export class DeviceState {
   /** How many 10-minute slots of [from, to] the cabinet spent dispatching; all of them when its current is unknown. */
   activeSlots(from: number, to: number): number {
     const peak = this.peakCurrent();
-    if (peak === null) return Math.floor(to / SLOT_MS) - Math.floor(from / SLOT_MS) + 1;
+    if (peak === null) {
+      const [first, last] = inside(from, to);
+      return Math.max(0, last - first + 1);
+    }
     return this.current.countAtLeast(from, to, Math.max(1, ACTIVE_SHARE_OF_PEAK * peak));
   }
 }

@@ -17,7 +17,7 @@ const DAY_MS = 86_400_000;
 export const PHASE_IMBALANCE = {
   signals: ['pcs1_ia', 'pcs1_ib', 'pcs1_ic'],
   ratio: 0.1,
-  shareOfRating: 0.3,
+  shareOfRating: 0.2,
   window: 40,
   /** The deviation must also be this many times the largest usual one (the 99.5th percentile over past windows). */
   usualFactor: 1.5,

@@ -20,7 +20,7 @@ const CURRENT_SPIKE = {
   departureFactor: 1.5,
   /** ...or a current this many times the usual peak (the 99.9th percentile of its size). */
   peakFactor: 1.25,
-  returnMs: 30 * 60_000,
+  returnMs: 15 * 60_000,
   /** Nothing is judged before this much of the current has been seen. */
   learnMs: 6 * HOUR,
 } as const;

@@ -21,25 +21,7 @@ const STUCK = {
 
 const HOUR_MS = 3_600_000;
 
-/** Signals that move only while current flows (charge, voltages under load, power): judged only in hours it flows. */
-const DISPATCH_DRIVEN = new Set([
-  'bms1_soc',
-  'bms1_v',
-  'bms1_c',
-  'bms1_cell_ave_v',
-  'bms1_cell_max_v',
-  'bms1_cell_min_v',
-  'bms1_cell_v_diff',
-  'pcs1_ap',
-  'pcs1_dcc',
-  'pcs1_dcv',
-  'pcs1_ia',
-  'pcs1_ib',
-  'pcs1_ic',
-]);
-
 export function stuckCheck(spec: SignalSpec, state: DeviceState, silenceMs: number): See {
-  const driven = DISPATCH_DRIVEN.has(spec.signal);
   const memory = new SlotMemory();
   let resolution = Infinity;
   let runValue = NaN;
@@ -54,8 +36,8 @@ export function stuckCheck(spec: SignalSpec, state: DeviceState, silenceMs: numb
 
   /**
    * How much the signal should have moved over [from, to] (the last day of it): in any one whole
-   * hour of it and, unless it moves with current, over the whole span, against the same span on
-   * the previous days dispatched alike (as many 10-minute slots with current flowing).
+   * hour of it, and over the whole span, against the same span on the previous days dispatched
+   * alike (as many 10-minute slots with current flowing). A charge at rest holds on those days too.
    */
   const expectedRange = (from: number, to: number): number | null => {
     const start = Math.max(from, to - DAY_MS);
@@ -68,12 +50,10 @@ export function stuckCheck(spec: SignalSpec, state: DeviceState, silenceMs: numb
       }
       return ranges.length >= least ? typical(ranges) : null;
     };
-    // A signal that moves with current is judged hour by hour only: over a longer span, when current flowed matters.
     // Over the span, the median of at least three days: a fault on one of them is not the usual.
-    let most = driven ? null : alike(start, to, state.activeSlots(start, to), 3);
+    let most = alike(start, to, state.activeSlots(start, to), 3);
     for (let hour = Math.ceil(start / HOUR_MS) * HOUR_MS; hour + HOUR_MS <= to; hour += HOUR_MS) {
       const active = state.activeSlots(hour, hour + HOUR_MS - 1);
-      if (driven && active === 0) continue;
       const expected = alike(hour, hour + HOUR_MS - 1, active);
       if (expected !== null && (most === null || expected > most)) most = expected;
     }
