@@ -1,7 +1,7 @@
 import { CABINET, cellSignal, describeSignal } from '../catalog.js';
 import type { BessDataset, DeviceInfo } from '../types.js';
 import { driftDetections, ewmaDetections } from './detectors.js';
-import { mergeDetections, type AnomalyEvent, type AnomalyKind, type Detection } from './events.js';
+import { byStart, mergeDetections, type AnomalyEvent, type AnomalyKind, type Detection } from './events.js';
 import { WARM_UP_MS, ReadingScan } from './feed.js';
 import { resample, SLOT_MS } from './forecast.js';
 import { createStreamingDetector } from './streaming.js';
@@ -54,9 +54,7 @@ export async function detectAnomalies(
     const end = Math.min(to, start + CHUNK_MS - 1);
     trends.push(...(await trendChunk(dataset, info, start, end, slicer)));
   }
-  const all = [...events, ...mergeDetections(deviceId, trends)].sort(
-    (a, b) => a.start - b.start || a.kind.localeCompare(b.kind),
-  );
+  const all = [...events, ...mergeDetections(deviceId, trends)].sort(byStart);
   const wanted = options.kinds ? new Set(options.kinds) : null;
   return wanted ? all.filter((e) => wanted.has(e.kind)) : all;
 }

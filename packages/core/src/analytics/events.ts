@@ -55,6 +55,14 @@ export interface AnomalyEvent {
 /** A single detection before merging: a time span where one condition held. */
 export type Detection = Omit<AnomalyEvent, 'id' | 'deviceId'>;
 
+/** The one order events are listed in: by start, then kind, then signals (batch and live alike). */
+export function byStart(
+  a: Pick<Detection, 'start' | 'kind' | 'signals'>,
+  b: Pick<Detection, 'start' | 'kind' | 'signals'>,
+): number {
+  return a.start - b.start || a.kind.localeCompare(b.kind) || a.signals.join().localeCompare(b.signals.join());
+}
+
 /** Severities in order, for every comparison of them (batch, live, alarms). */
 export const SEVERITY_RANK: Record<Severity, number> = { info: 0, warning: 1, critical: 2 };
 
@@ -84,9 +92,7 @@ export function mergeDetections(deviceId: string, detections: Detection[], gapMs
     open.set(key, copy);
     out.push(copy);
   }
-  return out
-    .sort((a, b) => a.start - b.start || a.kind.localeCompare(b.kind))
-    .map((d) => ({ ...d, deviceId, id: eventId(deviceId, d) }));
+  return out.sort(byStart).map((d) => ({ ...d, deviceId, id: eventId(deviceId, d) }));
 }
 
 /**

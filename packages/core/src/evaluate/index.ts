@@ -5,7 +5,7 @@ import { FAULT_KINDS, type FaultSpec } from '../generate/faults.js';
 import { flowingHours, type CabinetProfile } from '../generate/profile.js';
 import { Random } from '../generate/random.js';
 import { BessError, type BessDataset } from '../types.js';
-import type { AnomalyEvent } from '../analytics/events.js';
+import { byStart, type AnomalyEvent } from '../analytics/events.js';
 import { choosePhi, errorSpread, profileForecast, seasonalNaive } from '../analytics/forecast.js';
 import { DeviceAlertFeed } from '../analytics/feed.js';
 import type { AlertUpdate } from '../analytics/streaming.js';
@@ -289,5 +289,5 @@ export async function replayAlerts(
   }
   collect(feed.close());
   const { records, readings, detectorMs } = feed.stats;
-  return { events: events.sort((a, b) => a.start - b.start), records, readings, busyMs: detectorMs };
+  return { events: events.sort(byStart), records, readings, busyMs: detectorMs };
 }

@@ -117,8 +117,8 @@ export class PackCells {
       if (++this.sinceRefresh >= CABINET.cellsPerPack) this.refresh();
       // Until the pack has a level, nothing to learn against.
       if (Number.isNaN(this.center)) return null;
-      const center = this.nearCenter(this.adjusted[i]!);
-      const excess = this.adjusted[i]! - center;
+      const center = this.nearCenter(this.adjusted[i]);
+      const excess = this.adjusted[i] - center;
       const r = this.recent;
       r[3 * i + 2] = r[3 * i + 1]!;
       r[3 * i + 1] = r[3 * i]!;
