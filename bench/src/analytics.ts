@@ -104,7 +104,7 @@ async function evaluate(set: EvalSet) {
       faulty: set.faulty.seed,
       faultPlan: set.faulty.planSeed,
       clean: set.clean.seed,
-      heldOut: set.name.endsWith('held-out'),
+      heldOut: set.name.includes('held-out'),
     },
     faultySet: {
       devices: set.faulty.devices,

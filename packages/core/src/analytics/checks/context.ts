@@ -1,3 +1,4 @@
+import type { SignalSpec } from '../../catalog.js';
 import { LogHistogram } from '../stats.js';
 
 /** Slots of the short-term memory checks compare against: 10 minutes, kept for 8 days. */
@@ -65,6 +66,12 @@ export class SlotMemory {
   }
 }
 
+/** A signal the stuck check watches: its slot memory and its resolution step, which its siblings read. */
+export interface WatchedSignal {
+  memory: SlotMemory;
+  resolution: number;
+}
+
 /** A slot counts as dispatching when its largest current reaches this share of the cabinet's usual peak. */
 const ACTIVE_SHARE_OF_PEAK = 0.15;
 /** The pack rests when its current is within this share of its usual peak... */
@@ -79,6 +86,9 @@ const REST_MIN_MS = 2 * 60_000;
  */
 export class DeviceState {
   private readonly latest = new Map<string, Latest>();
+  /** Watched signals by quantity (subsystem and unit): each one's siblings. */
+  private readonly byQuantity = new Map<string, WatchedSignal[]>();
+  private readonly siblingLists = new Map<WatchedSignal, WatchedSignal[]>();
   private readonly current = new SlotMemory();
   private readonly currentSizes = new LogHistogram(0.1);
   /** Rank of the current signal measured so far (lower is preferred): a cabinet's current is counted from one signal. */
@@ -101,6 +111,18 @@ export class DeviceState {
     references: readonly string[],
   ) {
     for (const signal of references) this.latest.set(signal, { t: NaN, v: NaN });
+  }
+
+  /** Registers a watched signal and returns its siblings (the list grows as more of them are seen). */
+  siblings(spec: SignalSpec, watched: WatchedSignal): readonly WatchedSignal[] {
+    const key = `${spec.subsystem}|${spec.unit}`;
+    let group = this.byQuantity.get(key);
+    if (!group) this.byQuantity.set(key, (group = []));
+    const others = group.slice();
+    for (const g of group) this.siblingLists.get(g)?.push(watched);
+    group.push(watched);
+    this.siblingLists.set(watched, others);
+    return others;
   }
 
   latestOf(signal: string): Latest {

@@ -1,7 +1,7 @@
 import type { SignalSpec } from '../../catalog.js';
 import { round, type Finding, type See } from '../condition.js';
 import { medianInPlace } from '../stats.js';
-import { DAY_MS, SlotMemory, type DeviceState } from './context.js';
+import { DAY_MS, SlotMemory, type DeviceState, type WatchedSignal } from './context.js';
 
 /**
  * A sensor is stuck when it repeats one value for hours while it should be moving: over the hold,
@@ -9,7 +9,8 @@ import { DAY_MS, SlotMemory, type DeviceState } from './context.js';
  * slots with current flowing), saw it move by several of its own resolution steps. A cell voltage
  * holding one mV at rest, or a 1 °C temperature flat through a calm night, did the same on other
  * days and is not stuck; a temperature frozen through the daily cycle, or a voltage frozen while
- * current flows, is.
+ * current flows, is. And one of its siblings must have moved meanwhile: several sensors flat
+ * together is a calm spell, not a frozen sensor.
  */
 const STUCK = {
   minMs: 2 * 3_600_000,
@@ -23,7 +24,11 @@ const HOUR_MS = 3_600_000;
 
 export function stuckCheck(spec: SignalSpec, state: DeviceState, silenceMs: number): See {
   const memory = new SlotMemory();
+  const self: WatchedSignal = { memory, resolution: Infinity };
+  const siblings = state.siblings(spec, self);
   let resolution = Infinity;
+  let lowest = Infinity;
+  let highest = -Infinity;
   let runValue = NaN;
   let runStart = -1;
   let lastT = -1;
@@ -60,11 +65,29 @@ export function stuckCheck(spec: SignalSpec, state: DeviceState, silenceMs: numb
     return most;
   };
 
+  /**
+   * Whether a sibling (a signal of the same quantity in the same subsystem: the other cell
+   * temperatures, the other voltages) moved over [from, to] by two of its own steps: several
+   * sensors flat together is a calm spell, not a frozen sensor. True for a signal without siblings.
+   */
+  const siblingMoved = (from: number, to: number): boolean => {
+    let known = false;
+    for (const s of siblings) {
+      const range = s.memory.range(from, to);
+      if (range === null || !Number.isFinite(s.resolution)) continue;
+      known = true;
+      if (range >= 2 * s.resolution) return true;
+    }
+    return !known;
+  };
+
   return (t, v) => {
+    if (v < lowest) lowest = v;
+    if (v > highest) highest = v;
     const broken = lastT >= 0 && t - lastT > silenceMs;
     if (v !== runValue || broken) {
       const step = Math.abs(v - runValue);
-      if (step > 1e-9 && step < resolution) resolution = step;
+      if (step > 1e-9 && step < resolution) self.resolution = resolution = step;
       runValue = v;
       runStart = t;
       lastT = t;
@@ -82,7 +105,11 @@ export function stuckCheck(spec: SignalSpec, state: DeviceState, silenceMs: numb
     if (t - checkedAt >= STUCK.recheckMs && Number.isFinite(resolution)) {
       checkedAt = t;
       const range = expectedRange(runStart, t);
-      expected = range !== null && range >= STUCK.minSteps * resolution ? range : null;
+      // A hold at the signal's own extreme is a clamp (a full pack's SOC, a sensor at the end of its range).
+      const band = Math.max(2 * resolution, 0.02 * (highest - lowest));
+      const clamped = v >= highest - band || v <= lowest + band;
+      expected =
+        range !== null && range >= STUCK.minSteps * resolution && !clamped && siblingMoved(runStart, t) ? range : null;
     }
     memory.add(t, v);
     if (expected === null) return null;
