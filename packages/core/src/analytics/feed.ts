@@ -62,7 +62,11 @@ export class ReadingScan {
     while (this.clock < until) {
       const stepTo = Math.min(until, this.clock + this.stepMs);
       this.refreshSources();
-      for (const s of this.sources) await this.fill(s, stepTo);
+      // Reads may resolve from the page cache without a turn of the event loop: yield between them too.
+      for (const s of this.sources) {
+        await this.fill(s, stepTo);
+        await this.slicer.pause();
+      }
       // Merged an hour of data at a time, yielding between (a cabinet-hour is a few milliseconds of work).
       for (let at = this.clock; at < stepTo;) {
         at = Math.min(stepTo, at + MERGE_SLICE_MS);
