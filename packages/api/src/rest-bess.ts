@@ -2,9 +2,17 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AlignedRecord, DeviceInfo } from '@bess/core';
 import { sendJson } from './http-util.js';
 import { PROTOTYPE_FIELDS, PROTOTYPE_FLAGS } from './prototype-fields.js';
-import { BATCH_PARAMS, parseQuery, pathSegment, queryInput, sendError, serveSse, STREAM_PARAMS } from './rest.js';
+import {
+  pageEnvelope,
+  parseQuery,
+  pathSegment,
+  queryInput,
+  restPage,
+  sendError,
+  serveSse,
+  STREAM_PARAMS,
+} from './rest.js';
 import { batchInput, streamInput } from './schemas.js';
-import { batch } from './service.js';
 import type { Context } from './trpc.js';
 
 /** A merged record: the grid time and every prototype field, null where that signal has no fresh reading. */
@@ -37,16 +45,8 @@ export async function handleBessRest(
     }
     const deviceId = pathSegment(parts[1]!, 'device_id');
     if (parts.length === 2) {
-      const input = parseQuery(batchInput, queryInput(url, BATCH_PARAMS, { deviceId }), BATCH_PARAMS);
-      const page = await batch(ctx.dataset, 'bms', input);
-      sendJson(res, 200, {
-        device_id: page.deviceId,
-        total_records: page.total,
-        batch_size: page.batchSize,
-        skip: page.skip,
-        returned: page.records.length,
-        data: await merged(ctx, deviceId, page.records),
-      });
+      const page = await restPage(ctx, 'bms', url, deviceId);
+      sendJson(res, 200, { ...pageEnvelope(page), data: await merged(ctx, deviceId, page.records) });
       return true;
     }
     if (parts[2] !== 'stream') return false;

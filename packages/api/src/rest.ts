@@ -100,6 +100,23 @@ class PathSegmentError extends Error {
 }
 
 /** A decoded path segment; a malformed one is answered 422 by sendError. */
+/** A page of aligned records as the REST query asks for it (`batch_size`, `skip`, `from`, `to`, `date`, `step`). */
+export async function restPage(ctx: Context, kind: RecordKind, url: URL, deviceId: string) {
+  const input = parseQuery(batchInput, queryInput(url, BATCH_PARAMS, { deviceId }), BATCH_PARAMS);
+  return batch(ctx.dataset, kind, input);
+}
+
+/** The page fields every REST batch answer opens with, this API's and the prototype's. */
+export function pageEnvelope(page: Awaited<ReturnType<typeof batch>>) {
+  return {
+    device_id: page.deviceId,
+    total_records: page.total,
+    batch_size: page.batchSize,
+    skip: page.skip,
+    returned: page.records.length,
+  };
+}
+
 export function pathSegment(segment: string, param: string): string {
   const decoded = decodePathSegment(segment);
   if (decoded === null) throw new PathSegmentError(param);
@@ -126,7 +143,7 @@ export function sendError(res: ServerResponse, error: unknown): void {
   throw error;
 }
 
-export const BATCH_PARAMS = {
+const BATCH_PARAMS = {
   batch_size: 'batchSize',
   skip: 'skip',
   from: 'from',
@@ -160,17 +177,8 @@ export async function handleRest(req: IncomingMessage, res: ServerResponse, url:
     }
     const rawId = pathSegment(parts[1] ?? '', 'device_id');
     if (parts.length === 2) {
-      const input = parseQuery(batchInput, queryInput(url, BATCH_PARAMS, { deviceId: rawId }), BATCH_PARAMS);
-      const page = await batch(ctx.dataset, kind, input);
-      sendJson(res, 200, {
-        device_id: page.deviceId,
-        total_records: page.total,
-        batch_size: page.batchSize,
-        skip: page.skip,
-        returned: page.records.length,
-        step_seconds: page.stepSeconds,
-        data: page.records,
-      });
+      const page = await restPage(ctx, kind, url, rawId);
+      sendJson(res, 200, { ...pageEnvelope(page), step_seconds: page.stepSeconds, data: page.records });
       return true;
     }
     if (parts[2] === 'stream') {
