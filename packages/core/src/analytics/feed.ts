@@ -63,10 +63,7 @@ export class ReadingScan {
       const stepTo = Math.min(until, this.clock + this.stepMs);
       this.refreshSources();
       // Reads may resolve from the page cache without a turn of the event loop: yield between them too.
-      for (const s of this.sources) {
-        await this.fill(s, stepTo);
-        await this.slicer.pause();
-      }
+      for (const s of this.sources) if (await this.fill(s, stepTo)) await this.slicer.pause();
       // Merged an hour of data at a time, yielding between (a cabinet-hour is a few milliseconds of work).
       for (let at = this.clock; at < stepTo;) {
         at = Math.min(stepTo, at + MERGE_SLICE_MS);
@@ -102,11 +99,11 @@ export class ReadingScan {
       });
   }
 
-  /** Reads a source forward to `to` (what it has logged so far), keeping the readings not yet fed. */
-  private async fill(s: Source, to: number): Promise<void> {
-    if (s.readTo >= to) return;
+  /** Reads a source forward to `to` (what it has logged so far), keeping the readings not yet fed; false when nothing was read. */
+  private async fill(s: Source, to: number): Promise<boolean> {
+    if (s.readTo >= to) return false;
     const end = Math.min(to + s.aheadMs, s.last ?? -Infinity);
-    if (end <= s.readTo) return; // nothing logged since (a live file not caught up yet)
+    if (end <= s.readTo) return false; // nothing logged since (a live file not caught up yet)
     const series = await this.readSpan(s.signal, s.readTo + 1, end);
     const left = s.t.length - s.next;
     if (left > 0) {
@@ -124,6 +121,7 @@ export class ReadingScan {
     }
     s.next = 0;
     s.readTo = end;
+    return true;
   }
 
   /** A span of readings; a span over the read cap (a dense file) is read in halves. */

@@ -257,9 +257,8 @@ function checksOf(signal: string): SignalCheck[] {
         see: (c, context) => limitCheck(spec, spec.limits ?? {}, high, c, context.packWide(kind)),
       });
     // Out of line with its pack for two readings in a row: one reading is the moment of a load step.
-    const kind = cell.quantity === 'voltage' ? 'weak_cell_voltage' : 'cell_overtemp';
     checks.push({
-      kind,
+      kind: CELL_VS_PACK[cell.quantity].kind,
       minDurationMs: (info) => 0.9 * (info?.medianPeriodMs ?? spec.nominalPeriodS * 1000),
       see: (c, context) => context.packOf(cell.pack, cell.quantity).check(spec, cell.cell, c),
     });

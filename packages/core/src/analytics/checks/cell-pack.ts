@@ -168,8 +168,8 @@ export class PackCells {
   }
 
   /** A cell's offset follows its deviation from the pack slowly, and not while it is out of line. */
-  private learn(i: number, relative: number, load: number, outOfLine: boolean): null {
-    if (outOfLine) return null;
+  private learn(i: number, relative: number, load: number, outOfLine: boolean): void {
+    if (outOfLine) return;
     const w = 1 / Math.min(++this.learned[i]!, OFFSET_READINGS);
     const x = Number.isNaN(load) ? this.meanI[i]! : load;
     const dI = x - this.meanI[i]!;
@@ -178,7 +178,6 @@ export class PackCells {
     this.meanOffset[i]! += w * dO;
     this.varI[i] = (1 - w) * (this.varI[i]! + w * dI * dI);
     this.covIO[i] = (1 - w) * (this.covIO[i]! + w * dI * dO);
-    return null;
   }
 
   /** The pack's median of the cells' deviations net of their offsets, and the robust spread of their filtered excesses. */

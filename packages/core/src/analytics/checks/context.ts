@@ -88,17 +88,12 @@ export class DeviceState {
   private readonly latest = new Map<string, Latest>();
   /** Watched signals by quantity (subsystem and unit): each one's siblings. */
   private readonly byQuantity = new Map<string, WatchedSignal[]>();
-  private readonly siblingLists = new Map<WatchedSignal, WatchedSignal[]>();
   private readonly current = new SlotMemory();
   private readonly currentSizes = new LogHistogram(0.1);
   /** Rank of the current signal measured so far (lower is preferred): a cabinet's current is counted from one signal. */
   private currentRank = Infinity;
   private readonly lastCurrent: Latest = { t: NaN, v: NaN };
 
-  /** The newest reading of the cabinet's current (NaN time until the first). */
-  get currentReading(): Latest {
-    return this.lastCurrent;
-  }
   /** Since when the current has read near zero without a break (Infinity while it flows). */
   private restSince = Infinity;
 
@@ -113,16 +108,18 @@ export class DeviceState {
     for (const signal of references) this.latest.set(signal, { t: NaN, v: NaN });
   }
 
-  /** Registers a watched signal and returns its siblings (the list grows as more of them are seen). */
-  siblings(spec: SignalSpec, watched: WatchedSignal): readonly WatchedSignal[] {
+  /** Registers a watched signal in its quantity's group (its siblings and itself), which grows as more are seen. */
+  quantityGroup(spec: SignalSpec, watched: WatchedSignal): readonly WatchedSignal[] {
     const key = `${spec.subsystem}|${spec.unit}`;
     let group = this.byQuantity.get(key);
     if (!group) this.byQuantity.set(key, (group = []));
-    const others = group.slice();
-    for (const g of group) this.siblingLists.get(g)?.push(watched);
     group.push(watched);
-    this.siblingLists.set(watched, others);
-    return others;
+    return group;
+  }
+
+  /** The newest reading of the cabinet's current (NaN time until the first). */
+  get currentReading(): Latest {
+    return this.lastCurrent;
   }
 
   latestOf(signal: string): Latest {

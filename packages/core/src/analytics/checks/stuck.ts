@@ -25,8 +25,7 @@ const HOUR_MS = 3_600_000;
 export function stuckCheck(spec: SignalSpec, state: DeviceState, silenceMs: number): See {
   const memory = new SlotMemory();
   const self: WatchedSignal = { memory, resolution: Infinity };
-  const siblings = state.siblings(spec, self);
-  let resolution = Infinity;
+  const group = state.quantityGroup(spec, self);
   let lowest = Infinity;
   let highest = -Infinity;
   let runValue = NaN;
@@ -72,7 +71,8 @@ export function stuckCheck(spec: SignalSpec, state: DeviceState, silenceMs: numb
    */
   const siblingMoved = (from: number, to: number): boolean => {
     let known = false;
-    for (const s of siblings) {
+    for (const s of group) {
+      if (s === self) continue;
       const range = s.memory.range(from, to);
       if (range === null || !Number.isFinite(s.resolution)) continue;
       known = true;
@@ -84,24 +84,22 @@ export function stuckCheck(spec: SignalSpec, state: DeviceState, silenceMs: numb
   return (t, v) => {
     if (v < lowest) lowest = v;
     if (v > highest) highest = v;
+    // Only the previous days' memory is compared with: this reading may join it at once.
+    memory.add(t, v);
     const broken = lastT >= 0 && t - lastT > silenceMs;
+    lastT = t;
     if (v !== runValue || broken) {
       const step = Math.abs(v - runValue);
-      if (step > 1e-9 && step < resolution) self.resolution = resolution = step;
+      if (step > 1e-9 && step < self.resolution) self.resolution = step;
       runValue = v;
       runStart = t;
-      lastT = t;
       expected = null;
       checkedAt = -Infinity;
-      memory.add(t, v);
       return null;
     }
-    lastT = t;
     const held = t - runStart;
-    if (held < STUCK.minMs) {
-      memory.add(t, v);
-      return null;
-    }
+    if (held < STUCK.minMs) return null;
+    const resolution = self.resolution;
     if (t - checkedAt >= STUCK.recheckMs && Number.isFinite(resolution)) {
       checkedAt = t;
       const range = expectedRange(runStart, t);
@@ -111,7 +109,6 @@ export function stuckCheck(spec: SignalSpec, state: DeviceState, silenceMs: numb
       expected =
         range !== null && range >= STUCK.minSteps * resolution && !clamped && siblingMoved(runStart, t) ? range : null;
     }
-    memory.add(t, v);
     if (expected === null) return null;
     return stuckFinding(spec, v, held, expected, runStart);
   };
