@@ -8,7 +8,17 @@ import {
   type TRPCClient,
   type TRPCLink,
 } from '@trpc/client';
+import type { inferRouterInputs, inferRouterOutputs } from '@trpc/server';
 import type { AppRouter } from './root.js';
+
+// The published @bess/client is built from this module (packages/client): its runtime imports
+// only @trpc/client, and its types are bundled with everything they name from the server.
+export type { AppRouter } from './root.js';
+export type { BmsField, BmsRecord, PcsField, PcsRecord } from '@bess/core';
+export type { BessRecord } from './prototype-fields.js';
+/** Every procedure's input and output, e.g. `BessOutputs['bms']['batch']`. */
+export type BessInputs = inferRouterInputs<AppRouter>;
+export type BessOutputs = inferRouterOutputs<AppRouter>;
 
 export interface BessClientOptions {
   /** The server, e.g. `http://127.0.0.1:8002`. */
@@ -22,16 +32,16 @@ export interface BessClientOptions {
   EventSource?: unknown;
 }
 
-/**
- * A typed client of the BESS API: queries over HTTP (batched), subscriptions over
- * WebSocket or SSE. Reconnects resume streams from the last event received.
- */
 /** `api` is the typed tRPC client; `close()` ends its WebSocket. */
 export interface BessClient {
   api: TRPCClient<AppRouter>;
   close(): void;
 }
 
+/**
+ * A typed client of the BESS API: queries over HTTP (batched), subscriptions over
+ * WebSocket or SSE. Reconnects resume streams from the last event received.
+ */
 export function createBessClient(options: BessClientOptions): BessClient {
   const base = options.url.replace(/\/$/, '');
   const headers = options.apiKey ? { Authorization: `Bearer ${options.apiKey}` } : undefined;

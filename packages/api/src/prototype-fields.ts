@@ -3,7 +3,7 @@
  * dashboard): field name -> signal file, as its data manager named them. Its clients read exactly
  * these names; the groups follow its prefixes (BMS, PCS, auxiliary, environment, safety).
  */
-export const PROTOTYPE_FIELDS: readonly (readonly [field: string, signal: string])[] = [
+export const PROTOTYPE_FIELDS = [
   ['bms_soc', 'bms1_soc'],
   ['bms_soh', 'bms1_soh'],
   ['bms_voltage', 'bms1_v'],
@@ -38,7 +38,15 @@ export const PROTOTYPE_FIELDS: readonly (readonly [field: string, signal: string
   ['bms_cell_temp_diff', 'bms1_cell_t_diff'],
   ['safety_fire_co_1', 'fa1_co'],
   ['safety_smoke_flag_1', 'fa1_smokeFlag'],
-];
+] as const satisfies readonly (readonly [field: string, signal: string])[];
 
 /** Fields the prototype typed as booleans (a detector's flag), sent as true or false. */
-export const PROTOTYPE_FLAGS: ReadonlySet<string> = new Set(['safety_smoke_flag']);
+const FLAG_FIELDS = ['safety_smoke_flag'] as const;
+export const PROTOTYPE_FLAGS: ReadonlySet<string> = new Set(FLAG_FIELDS);
+
+type BessField = (typeof PROTOTYPE_FIELDS)[number][0];
+type FlagField = (typeof FLAG_FIELDS)[number];
+/** The prototype's merged record: the grid time and every field as of it, null where no reading is fresh. */
+export type BessRecord = { timestamp: string } & { [F in Exclude<BessField, FlagField>]: number | null } & {
+  [F in FlagField]: boolean | null;
+};

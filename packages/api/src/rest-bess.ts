@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AlignedRecord, DeviceInfo } from '@bess/core';
 import { sendJson } from './http-util.js';
-import { PROTOTYPE_FIELDS, PROTOTYPE_FLAGS } from './prototype-fields.js';
+import { PROTOTYPE_FIELDS, PROTOTYPE_FLAGS, type BessRecord } from './prototype-fields.js';
 import {
   pageEnvelope,
   parseQuery,
@@ -14,9 +14,6 @@ import {
 } from './rest.js';
 import { batchInput, streamInput } from './schemas.js';
 import type { Context } from './trpc.js';
-
-/** A merged record: the grid time and every prototype field, null where that signal has no fresh reading. */
-type MergedRecord = Record<string, string | number | boolean | null>;
 
 /**
  * The prototype's final surface, beside the `/bms` and `/pcs` routes: `GET /bess/devices`,
@@ -83,20 +80,21 @@ function describe(d: DeviceInfo) {
 }
 
 /** Each record's every prototype field as of its time: the last reading at or before it, if still fresh. */
-async function merged(ctx: Context, deviceId: string, records: readonly AlignedRecord[]): Promise<MergedRecord[]> {
+async function merged(ctx: Context, deviceId: string, records: readonly AlignedRecord[]): Promise<BessRecord[]> {
   const info = ctx.dataset.device(deviceId);
   const signals = new Map(info.signals.map((s) => [s.signal, s]));
   return Promise.all(
     records.map(async (record) => {
       const t = Date.parse(record.timestamp);
-      const out: MergedRecord = { timestamp: record.timestamp };
+      const out: Record<string, string | number | boolean | null> = { timestamp: record.timestamp };
       for (const [field, signal] of PROTOTYPE_FIELDS) {
         const meta = signals.get(signal);
         const reading = meta ? await ctx.dataset.valueAt(deviceId, signal, t) : null;
         const v = reading && t - reading.t <= (meta!.staleAfterMs ?? Infinity) ? reading.v : null;
         out[field] = v !== null && PROTOTYPE_FLAGS.has(field) ? v !== 0 : v;
       }
-      return out;
+      // Every field of PROTOTYPE_FIELDS was set just above.
+      return out as BessRecord;
     }),
   );
 }

@@ -270,7 +270,7 @@ async function serveCsv(
     res.end();
     return;
   }
-  const fields = RECORD_SIGNALS[kind].map((s) => s.field!);
+  const fields = RECORD_SIGNALS[kind].map((s) => s.field);
   const name = `${input.deviceId}-${kind}${input.from !== undefined ? `-${new Date(input.from).toISOString().slice(0, 10)}` : ''}.csv`;
   res.writeHead(200, {
     'Content-Type': 'text/csv; charset=utf-8',

@@ -41,7 +41,7 @@ export function kindDevices(dataset: BessDataset, kind: RecordKind) {
     });
 }
 
-export async function batch(dataset: BessDataset, kind: RecordKind, input: BatchInput) {
+export async function batch<K extends RecordKind>(dataset: BessDataset, kind: K, input: BatchInput) {
   // `date` narrows whatever `from` and `to` allow.
   const from = maxDefined(input.from, input.date?.from);
   const to = minDefined(input.to, input.date?.to);

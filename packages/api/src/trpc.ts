@@ -44,7 +44,9 @@ function zodMessage(error: ZodError): string {
   return error.issues.map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message)).join('; ');
 }
 
-const t = initTRPC.context<Context>().create({
+// The root context is `object`, so AppRouter's type (which clients import) names nothing of the
+// server; procedures see the full Context through `withContext` below.
+const t = initTRPC.context<object>().create({
   errorFormatter({ shape, error }) {
     const field = failedField(error.cause);
     return {
@@ -71,7 +73,10 @@ const engineErrors = t.middleware(async ({ next }) => {
   return result;
 });
 
-const limited = t.middleware(async ({ ctx, type, path, next }) => {
+// Every adapter's createContext builds a Context (request-access.ts contextFor).
+const withContext = t.procedure.use(({ ctx, next }) => next({ ctx: ctx as Context }));
+
+const limited = withContext.use(async ({ ctx, type, path, next }) => {
   // Refusals take turns too: 800 of them answered in one go held the loop for 130 ms.
   if (type !== 'subscription') {
     try {
@@ -96,20 +101,21 @@ const limited = t.middleware(async ({ ctx, type, path, next }) => {
 });
 
 /** Heavy queries wait for a place in the work gate; a client over its share is refused at once. */
-const gated = t.middleware(async ({ ctx, next }) => {
-  try {
-    return await ctx.workGate.run(ctx.clientId, () => next());
-  } catch (error) {
-    if (!(error instanceof GateFullError)) throw error;
-    ctx.metrics?.rateLimited.inc({ kind: error.scope === 'client' ? 'heavy_client' : 'heavy_server' });
-    throw new TRPCError({ code: 'TOO_MANY_REQUESTS', message: error.message });
-  }
-});
+const gated = (procedure: typeof publicProcedure) =>
+  procedure.use(async ({ ctx, next }) => {
+    try {
+      return await ctx.workGate.run(ctx.clientId, () => next());
+    } catch (error) {
+      if (!(error instanceof GateFullError)) throw error;
+      ctx.metrics?.rateLimited.inc({ kind: error.scope === 'client' ? 'heavy_client' : 'heavy_server' });
+      throw new TRPCError({ code: 'TOO_MANY_REQUESTS', message: error.message });
+    }
+  });
 
 export const router = t.router;
-export const publicProcedure = t.procedure.use(limited).use(engineErrors);
+export const publicProcedure = limited.use(engineErrors);
 /** For queries that scan ranges (anomalies, forecasts, cell statistics): they run within the work gate's budget. */
-export const heavyProcedure = publicProcedure.use(gated);
+export const heavyProcedure = gated(publicProcedure);
 
 /** Procedures that change state: the key's role must be at least `role` (FORBIDDEN otherwise). */
 export function roleProcedure(role: Role) {

@@ -68,69 +68,87 @@ function spec(
   unit: string,
   range: [number, number],
   nominalPeriodS: number,
-  extra: { field?: string; limits?: SignalLimits } = {},
+  extra: { limits?: SignalLimits } = {},
 ): SignalSpec {
   return { signal, subsystem, label, unit, range, nominalPeriodS, ...extra };
 }
 
+/** A signal of an aligned record; the literal field name types the record (see BmsRecord). */
+function recordSpec<const F extends string>(
+  field: F,
+  signal: string,
+  subsystem: Subsystem,
+  label: string,
+  unit: string,
+  range: [number, number],
+  nominalPeriodS: number,
+  extra: { limits?: SignalLimits } = {},
+): SignalSpec & { field: F } {
+  return { ...spec(signal, subsystem, label, unit, range, nominalPeriodS, extra), field };
+}
+
 /** Signals that make up the aligned BMS record, in the seed's field order. */
-export const BMS_SIGNALS: readonly SignalSpec[] = [
-  spec('bms1_soc', 'bms', 'State of charge', '%', [0, 100], 60, {
-    field: 'soc',
+export const BMS_SIGNALS = [
+  recordSpec('soc', 'bms1_soc', 'bms', 'State of charge', '%', [0, 100], 60, {
     limits: { warnLow: 5, warnHigh: 98, alarmLow: 2, alarmHigh: 100 },
   }),
-  spec('bms1_soh', 'bms', 'State of health', '%', [0, 110], 3600, { field: 'soh' }),
-  spec('bms1_v', 'bms', 'Pack voltage', 'V', [0, 1100], 60, { field: 'voltage' }),
-  spec('bms1_c', 'bms', 'Pack current', 'A', [-700, 700], 60, {
-    field: 'current',
+  recordSpec('soh', 'bms1_soh', 'bms', 'State of health', '%', [0, 110], 3600),
+  recordSpec('voltage', 'bms1_v', 'bms', 'Pack voltage', 'V', [0, 1100], 60),
+  recordSpec('current', 'bms1_c', 'bms', 'Pack current', 'A', [-700, 700], 60, {
     limits: { warnLow: -330, warnHigh: 330, alarmLow: -400, alarmHigh: 400 },
   }),
-  spec('bms1_cell_ave_v', 'bms', 'Cell voltage (avg)', 'V', [0, 5], 60, { field: 'cell_avg_voltage' }),
-  spec('bms1_cell_ave_t', 'bms', 'Cell temperature (avg)', '°C', [-40, 120], 120, { field: 'cell_avg_temp' }),
-  spec('bms1_cell_max_v', 'bms', 'Cell voltage (max)', 'V', [0, 5], 60, {
-    field: 'cell_max_voltage',
+  recordSpec('cell_avg_voltage', 'bms1_cell_ave_v', 'bms', 'Cell voltage (avg)', 'V', [0, 5], 60),
+  recordSpec('cell_avg_temp', 'bms1_cell_ave_t', 'bms', 'Cell temperature (avg)', '°C', [-40, 120], 120),
+  recordSpec('cell_max_voltage', 'bms1_cell_max_v', 'bms', 'Cell voltage (max)', 'V', [0, 5], 60, {
     limits: { warnHigh: 3.6, alarmHigh: 3.65 },
   }),
-  spec('bms1_cell_min_v', 'bms', 'Cell voltage (min)', 'V', [0, 5], 60, {
-    field: 'cell_min_voltage',
+  recordSpec('cell_min_voltage', 'bms1_cell_min_v', 'bms', 'Cell voltage (min)', 'V', [0, 5], 60, {
     limits: { warnLow: 2.9, alarmLow: 2.8 },
   }),
-  spec('bms1_cell_v_diff', 'bms', 'Cell voltage spread', 'V', [0, 2], 60, {
-    field: 'cell_voltage_diff',
+  recordSpec('cell_voltage_diff', 'bms1_cell_v_diff', 'bms', 'Cell voltage spread', 'V', [0, 2], 60, {
     limits: { warnHigh: 0.05, alarmHigh: 0.1 },
   }),
-  spec('bms1_cell_t_diff', 'bms', 'Cell temperature spread', '°C', [0, 80], 120, {
-    field: 'cell_temp_diff',
+  recordSpec('cell_temp_diff', 'bms1_cell_t_diff', 'bms', 'Cell temperature spread', '°C', [0, 80], 120, {
     limits: { warnHigh: 8, alarmHigh: 15 },
   }),
-  spec('bms1_cell_max_t', 'bms', 'Cell temperature (max)', '°C', [-40, 120], 120, {
-    field: 'cell_max_temp',
+  recordSpec('cell_max_temp', 'bms1_cell_max_t', 'bms', 'Cell temperature (max)', '°C', [-40, 120], 120, {
     limits: { warnHigh: 45, alarmHigh: 55 },
   }),
-  spec('bms1_cell_min_t', 'bms', 'Cell temperature (min)', '°C', [-40, 120], 120, {
-    field: 'cell_min_temp',
+  recordSpec('cell_min_temp', 'bms1_cell_min_t', 'bms', 'Cell temperature (min)', '°C', [-40, 120], 120, {
     limits: { warnLow: 0, alarmLow: -10 },
   }),
-];
+] as const satisfies readonly SignalSpec[];
 
 /** Signals that make up the aligned PCS record, in the seed's field order. */
-export const PCS_SIGNALS: readonly SignalSpec[] = [
-  spec('pcs1_ap', 'pcs', 'Apparent power', 'kVA', [-400, 400], 30, { field: 'apparent_power' }),
-  spec('pcs1_dcc', 'pcs', 'DC current', 'A', [-700, 700], 30, { field: 'dc_current' }),
-  spec('pcs1_dcv', 'pcs', 'DC voltage', 'V', [0, 1100], 30, { field: 'dc_voltage' }),
-  spec('pcs1_ia', 'pcs', 'AC current phase A', 'A', [-600, 600], 30, { field: 'ac_current_a' }),
-  spec('pcs1_ib', 'pcs', 'AC current phase B', 'A', [-600, 600], 30, { field: 'ac_current_b' }),
-  spec('pcs1_ic', 'pcs', 'AC current phase C', 'A', [-600, 600], 30, { field: 'ac_current_c' }),
-  spec('pcs1_uab', 'pcs', 'AC voltage A-B', 'V', [0, 600], 30, { field: 'ac_voltage_ab' }),
-  spec('pcs1_ubc', 'pcs', 'AC voltage B-C', 'V', [0, 600], 30, { field: 'ac_voltage_bc' }),
-  spec('pcs1_uca', 'pcs', 'AC voltage C-A', 'V', [0, 600], 30, { field: 'ac_voltage_ca' }),
-  spec('pcs1_t_env', 'pcs', 'Environment temperature', '°C', [-40, 100], 60, { field: 'temp_environment' }),
-  spec('pcs1_t_a', 'pcs', 'Ambient temperature', '°C', [-40, 100], 120, { field: 'temp_ambient' }),
-  spec('pcs1_t_igbt', 'pcs', 'IGBT temperature', '°C', [-40, 150], 60, {
-    field: 'temp_igbt',
+export const PCS_SIGNALS = [
+  recordSpec('apparent_power', 'pcs1_ap', 'pcs', 'Apparent power', 'kVA', [-400, 400], 30),
+  recordSpec('dc_current', 'pcs1_dcc', 'pcs', 'DC current', 'A', [-700, 700], 30),
+  recordSpec('dc_voltage', 'pcs1_dcv', 'pcs', 'DC voltage', 'V', [0, 1100], 30),
+  recordSpec('ac_current_a', 'pcs1_ia', 'pcs', 'AC current phase A', 'A', [-600, 600], 30),
+  recordSpec('ac_current_b', 'pcs1_ib', 'pcs', 'AC current phase B', 'A', [-600, 600], 30),
+  recordSpec('ac_current_c', 'pcs1_ic', 'pcs', 'AC current phase C', 'A', [-600, 600], 30),
+  recordSpec('ac_voltage_ab', 'pcs1_uab', 'pcs', 'AC voltage A-B', 'V', [0, 600], 30),
+  recordSpec('ac_voltage_bc', 'pcs1_ubc', 'pcs', 'AC voltage B-C', 'V', [0, 600], 30),
+  recordSpec('ac_voltage_ca', 'pcs1_uca', 'pcs', 'AC voltage C-A', 'V', [0, 600], 30),
+  recordSpec('temp_environment', 'pcs1_t_env', 'pcs', 'Environment temperature', '°C', [-40, 100], 60),
+  recordSpec('temp_ambient', 'pcs1_t_a', 'pcs', 'Ambient temperature', '°C', [-40, 100], 120),
+  recordSpec('temp_igbt', 'pcs1_t_igbt', 'pcs', 'IGBT temperature', '°C', [-40, 150], 60, {
     limits: { warnHigh: 85, alarmHigh: 100 },
   }),
-];
+] as const satisfies readonly SignalSpec[];
+
+/** Field names of the aligned records, taken from the catalogue's literal entries. */
+export type BmsField = (typeof BMS_SIGNALS)[number]['field'];
+export type PcsField = (typeof PCS_SIGNALS)[number]['field'];
+
+/** An aligned record: the grid time (ISO 8601, UTC) and each field's reading as of it, null when none is fresh. */
+export type RecordOf<F extends string> = { timestamp: string } & { [K in F]: number | null };
+export type BmsRecord = RecordOf<BmsField>;
+export type PcsRecord = RecordOf<PcsField>;
+export interface RecordByKind {
+  bms: BmsRecord;
+  pcs: PcsRecord;
+}
 
 /** Cabinet signals outside the BMS/PCS records: cooling, auxiliary, enclosure, fire and gas. */
 export const OTHER_SIGNALS: readonly SignalSpec[] = [
@@ -229,14 +247,14 @@ export function describeSignal(signal: string): SignalSpec {
 /** The two aligned record kinds the API serves. */
 export type RecordKind = 'bms' | 'pcs';
 
-export const RECORD_SIGNALS: Record<RecordKind, readonly SignalSpec[]> = {
+export const RECORD_SIGNALS = {
   bms: BMS_SIGNALS,
   pcs: PCS_SIGNALS,
-};
+} as const satisfies Record<RecordKind, readonly (SignalSpec & { field: string })[]>;
 
 /** Field name -> spec, for chart labels and units. */
 export function fieldSpec(kind: RecordKind, field: string): SignalSpec | undefined {
-  return RECORD_SIGNALS[kind].find((s) => s.field === field);
+  return (RECORD_SIGNALS[kind] as readonly SignalSpec[]).find((s) => s.field === field);
 }
 
 /** Every catalogued signal of a full cabinet (with or without the 520 per-cell files). */

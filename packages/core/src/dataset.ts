@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path';
 import { valuesAsOf } from './align/as-of.js';
 import { downsampleReader } from './align/downsample.js';
 import { RecordGrid, unionSegments } from './align/grid.js';
-import { RECORD_SIGNALS, type RecordKind } from './catalog.js';
+import { RECORD_SIGNALS, type RecordByKind, type RecordKind } from './catalog.js';
 import type { DatasetOptions, DeviceState } from './dataset-state.js';
 import { DatasetSync } from './dataset-sync.js';
 import { BlockCache, type SignalReader } from './index-format/index.js';
@@ -12,7 +12,6 @@ import {
   IndexDamagedError,
   UnknownDeviceError,
   UnknownSignalError,
-  type AlignedRecord,
   type BessDataset,
   type BucketSeries,
   type DatasetChange,
@@ -78,7 +77,7 @@ class IndexedDataset implements BessDataset {
     return Math.max(MIN_STEP_MS, Math.round(fastest / 1000) * 1000);
   }
 
-  async page(deviceId: string, kind: RecordKind, query: PageQuery): Promise<Page> {
+  async page<K extends RecordKind>(deviceId: string, kind: K, query: PageQuery): Promise<Page<K>> {
     const device = this.state(deviceId);
     checkInteger('skip', query.skip, 0, Number.MAX_SAFE_INTEGER);
     checkInteger('limit', query.limit, 1, MAX_PAGE);
@@ -229,14 +228,15 @@ class IndexedDataset implements BessDataset {
     return grid;
   }
 
-  private records(device: DeviceState, kind: RecordKind, times: number[]): AlignedRecord[] {
-    const records: AlignedRecord[] = times.map((t) => ({ timestamp: isoTime(t) }));
+  private records<K extends RecordKind>(device: DeviceState, kind: K, times: number[]): RecordByKind[K][] {
+    const records: Record<string, string | number | null>[] = times.map((t) => ({ timestamp: isoTime(t) }));
     for (const spec of RECORD_SIGNALS[kind]) {
       const s = device.signals.get(spec.signal);
       const values = s ? valuesAsOf(s.reader, times, s.reader.meta.staleAfterMs) : null;
-      for (let k = 0; k < records.length; k++) records[k]![spec.field!] = values ? values[k]! : null;
+      for (let k = 0; k < records.length; k++) records[k]![spec.field] = values ? values[k]! : null;
     }
-    return records;
+    // Every field of the kind's catalogue entries was set just above.
+    return records as RecordByKind[K][];
   }
 }
 

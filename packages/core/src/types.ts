@@ -1,4 +1,4 @@
-import type { RecordKind, SignalSpec } from './catalog.js';
+import type { RecordByKind, RecordKind, SignalSpec } from './catalog.js';
 
 /** Why a CSV line did not become a reading. Every line read is either accepted or one of these. */
 export const REJECT_REASONS = [
@@ -66,8 +66,8 @@ export interface DeviceInfo {
   hasCells: boolean;
 }
 
-/** An aligned record: the seed's BMSReading / PCSReading (ISO timestamp, nullable fields). */
-export type AlignedRecord = { timestamp: string } & Record<string, number | null | string>;
+/** An aligned record of either kind: the seed's BMSReading / PCSReading (ISO timestamp, nullable fields). */
+export type AlignedRecord = RecordByKind[RecordKind];
 
 export interface PageQuery {
   skip: number;
@@ -79,14 +79,14 @@ export interface PageQuery {
   stepMs?: number;
 }
 
-export interface Page {
+export interface Page<K extends RecordKind = RecordKind> {
   deviceId: string;
-  kind: RecordKind;
+  kind: K;
   /** Records available for this query (all of them, not just this page). */
   total: number;
   skip: number;
   stepMs: number;
-  records: AlignedRecord[];
+  records: RecordByKind[K][];
 }
 
 /** Raw readings of one signal. */
@@ -201,7 +201,7 @@ export interface BessDataset {
   /** The default grid step of a record kind for a device (ms). */
   defaultStepMs(deviceId: string, kind: RecordKind): number;
   /** Aligned BMS/PCS records on the device's time grid, paged; cost independent of `skip`. */
-  page(deviceId: string, kind: RecordKind, query: PageQuery): Promise<Page>;
+  page<K extends RecordKind>(deviceId: string, kind: K, query: PageQuery): Promise<Page<K>>;
   /** Index (skip) of the first record at or after `t` on the device's grid; may equal the total. */
   positionOf(deviceId: string, kind: RecordKind, t: number, stepMs?: number): number;
   /** Raw readings of one signal within [from, to]; at most `maxRows` (default 100 000), else BAD_REQUEST. */

@@ -17,10 +17,9 @@ export function FleetOverview() {
       <h1>Fleet</h1>
       <div className="cards" data-testid="fleet">
         {overview.data.map((d) => {
-          const bms = d.bms as Record<string, number | null> | null;
-          const pcs = d.pcs as Record<string, number | null> | null;
+          const { bms, pcs } = d;
           const limits = bms
-            ? worstStatus(BMS_SIGNALS.map((s) => ({ signal: s.signal, value: bms[s.field!] })))
+            ? worstStatus(BMS_SIGNALS.map((s) => ({ signal: s.signal, value: bms[s.field] })))
             : 'unknown';
           const active = (alarms.data ?? []).filter((a) => a.deviceId === d.id && a.count > 0);
           const status = cardStatus(

@@ -45,7 +45,8 @@ export class Counter extends Metric {
   }
 }
 
-class Gauge extends Metric {
+/** @public Exported so declarations that spell out a Context (AppRouter's procedures) can name it. */
+export class Gauge extends Metric {
   private readonly values = new Map<string, number | (() => number)>();
   constructor(name: string, help: string) {
     super(name, help, 'gauge');

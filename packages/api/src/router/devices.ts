@@ -8,7 +8,7 @@ import { publicProcedure, router, type Context } from '../trpc.js';
  * fresh after the fast ones stopped, so the very last record can be nearly empty. Take the
  * last of the recent records that carries as many fields as any of them.
  */
-async function latestRecord(ctx: Context, deviceId: string, kind: RecordKind) {
+async function latestRecord<K extends RecordKind>(ctx: Context, deviceId: string, kind: K) {
   const total = (await ctx.dataset.page(deviceId, kind, { skip: 0, limit: 1 })).total;
   if (total === 0) return null;
   const recent = (await ctx.dataset.page(deviceId, kind, { skip: Math.max(0, total - 200), limit: 200 })).records;

@@ -1,6 +1,6 @@
 // Named so the emitted .d.ts can refer to tRPC's internal types (TS2742) rather than a node_modules path.
 import type {} from '@trpc/server/unstable-core-do-not-import';
-import type { RecordKind } from '@bess/core';
+import type { RecordByKind, RecordKind } from '@bess/core';
 import { tracked } from '@trpc/server';
 import { batchInput, streamInput } from '../schemas.js';
 import { batch, kindDevices } from '../service.js';
@@ -8,7 +8,7 @@ import { openStream } from '../streaming/index.js';
 import { publicProcedure, router, toTRPCError } from '../trpc.js';
 
 /** `bms` and `pcs` share one shape: devices, batch and stream over their aligned records. */
-export function recordRouter(kind: RecordKind) {
+export function recordRouter<K extends RecordKind>(kind: K) {
   return router({
     devices: publicProcedure.query(({ ctx }) => kindDevices(ctx.dataset, kind)),
     batch: publicProcedure.input(batchInput).query(({ ctx, input }) => batch(ctx.dataset, kind, input)),
@@ -26,7 +26,8 @@ export function recordRouter(kind: RecordKind) {
       try {
         for (let event = await subscription.next(signal); event; event = await subscription.next(signal)) {
           countSent();
-          yield tracked(event.id, subscription.recordFor(event));
+          // The hub streams this kind's records only (openStream above).
+          yield tracked(event.id, subscription.recordFor(event) as RecordByKind[K]);
         }
       } catch (error) {
         throw toTRPCError(error);

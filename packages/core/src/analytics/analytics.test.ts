@@ -3,14 +3,14 @@ import { cellSignal } from '../catalog.js';
 import { openDataset } from '../dataset.js';
 import { FAULT_KINDS, generateDataset } from '../generate/index.js';
 import { csv, scratchRoot, stamp } from '../test-support/tmp.js';
-import type { AlignedRecord, BessDataset } from '../types.js';
+import type { BessDataset } from '../types.js';
 import { detectAnomalies } from './detect.js';
 import { driftDetections, ewmaDetections } from './detectors.js';
 import { backtest, randomFaultPlan, readLabels, replayAlerts, scoreDetection } from '../evaluate/index.js';
 import { mergeDetections } from './events.js';
 import { resample, SLOTS_PER_DAY } from './forecast.js';
 import { fitRul } from './rul.js';
-import { pushRecord } from '../test-support/records.js';
+import { pushRecord, type PartialRecord } from '../test-support/records.js';
 import { createStreamingDetector } from './streaming.js';
 
 const MIN = 60_000;
@@ -87,7 +87,7 @@ describe('trend checks on constructed series', () => {
     const detector = createStreamingDetector({ deviceId: 'DEV' });
     // What the alerts subscription sends: opened and escalated events.
     const alerts = {
-      push: (r: AlignedRecord) =>
+      push: (r: PartialRecord) =>
         pushRecord(detector, 'bms', r).flatMap((u) => (u.status === 'closed' ? [] : [u.event])),
     };
     const rec = (min: number, cellMax: number) => ({

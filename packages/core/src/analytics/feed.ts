@@ -1,4 +1,4 @@
-import { BessError, type AlignedRecord, type BessDataset, type DeviceInfo } from '../types.js';
+import { BessError, type BessDataset, type DeviceInfo } from '../types.js';
 import { TimeSlicer } from '../time-slicer.js';
 import type { AlertUpdate } from './condition.js';
 import { createStreamingDetector, watchesSignal, type StreamingDetector } from './streaming.js';
@@ -244,7 +244,7 @@ export class DeviceAlertFeed {
   }
 
   /** The driving stream's next record: what the detector reports up to and including its time. */
-  async push(record: AlignedRecord): Promise<AlertUpdate[]> {
+  async push(record: { timestamp: string }): Promise<AlertUpdate[]> {
     const t = Date.parse(record.timestamp);
     if (Number.isNaN(t)) return [];
     this.records++;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { cabinetSignals, cellSignal, describeSignal } from '../catalog.js';
-import type { AlignedRecord } from '../types.js';
-import { pushRecord } from '../test-support/records.js';
+
+import { pushRecord, type PartialRecord } from '../test-support/records.js';
 import { createStreamingDetector, type AlertUpdate } from './streaming.js';
 
 const MIN = 60_000;
@@ -13,7 +13,7 @@ function noise(seed: number) {
 }
 
 /** A healthy cabinet's BMS record at minute i: a daily charge/discharge cycle with sensor noise and 0.1 resolution. */
-function bmsRecord(i: number, rnd: () => number, override: Partial<Record<string, number>> = {}): AlignedRecord {
+function bmsRecord(i: number, rnd: () => number, override: Partial<PartialRecord> = {}): PartialRecord {
   const phase = (2 * Math.PI * (i % 1440)) / 1440;
   const current = i % 1440 < 360 ? -150 : i % 1440 >= 1080 && i % 1440 < 1320 ? 150 : 0;
   const r1 = (x: number) => Math.round(x * 10) / 10;
@@ -35,7 +35,7 @@ function bmsRecord(i: number, rnd: () => number, override: Partial<Record<string
   };
 }
 
-function pcsRecord(i: number, rnd: () => number, imbalance = 1): AlignedRecord {
+function pcsRecord(i: number, rnd: () => number, imbalance = 1): PartialRecord {
   const flowing = i % 1440 >= 1080 && i % 1440 < 1320;
   const phase = flowing ? 150 : 2;
   return {
