@@ -1,11 +1,28 @@
 import { createRequire } from 'node:module';
-import { dirname } from 'node:path';
-import type { RecordKind } from '@bess/core';
+import { dirname, join } from 'node:path';
+import { DEVICE_ID, type RecordKind } from '@bess/core';
 import { z } from 'zod';
-import { RECORD_SCHEMAS, batchInput, qualitySchema, streamInput } from './schemas.js';
+import {
+  alarmChange,
+  alarmDetail,
+  alarmList,
+  bessDevices,
+  bessPage,
+  bessRecord,
+  bmsReading,
+  componentSchemas,
+  deviceList,
+  health,
+  jsonResponse,
+  pcsReading,
+  problem,
+  readiness,
+  recordPages,
+  validationProblem,
+} from './openapi-schemas.js';
 import { ALARM_LIST_PARAMS } from './rest-alarms.js';
 import { acknowledgeInput, alarmListInput, commentInput, shelveInput } from './router/alarms.js';
-import { PROTOTYPE_FIELDS, PROTOTYPE_FLAGS } from './prototype-fields.js';
+import { batchInput, streamInput } from './schemas.js';
 
 /**
  * The OpenAPI document of the REST surface, generated from the same zod schemas
@@ -39,38 +56,46 @@ const deviceParameter = {
   name: 'device_id',
   in: 'path',
   required: true,
-  schema: { type: 'string' },
+  schema: { type: 'string', pattern: DEVICE_ID.source },
   description: 'Cabinet id',
+  example: 'ZHPESS232A230002',
 };
 const errors = {
-  '404': {
-    description: 'Unknown device',
-    content: { 'application/json': { schema: { type: 'object', properties: { detail: { type: 'string' } } } } },
-  },
-  '422': {
-    description: 'Invalid parameters (detail names each one)',
-    content: { 'application/json': { schema: { type: 'object', properties: { detail: { type: 'array' } } } } },
-  },
+  '404': jsonResponse('Unknown device', problem),
+  '422': jsonResponse('Invalid parameters (detail names each one)', validationProblem),
+  '429': jsonResponse('Too many requests or streams from this client; slow down', problem),
 };
+const sseDescription = (what: string) =>
+  `Server-Sent Events: \`id: <record time>\` and \`data: <${what} JSON>\` per event; \`: ping\` comments every 15 s; ` +
+  'an `error` event if the stream ends on the server. Reconnect with `Last-Event-ID` to resume.';
 
+let built: Record<string, unknown> | undefined;
+/** The document, built once: it depends only on the code. */
 export function openApiDocument(): Record<string, unknown> {
+  return (built ??= buildDocument());
+}
+
+function buildDocument(): Record<string, unknown> {
   const paths: Record<string, unknown> = {
-    '/health': { get: { summary: 'Liveness', responses: { '200': { description: 'alive' } } } },
+    '/health': { get: { tags: ['Service'], summary: 'Liveness', responses: { '200': jsonResponse('Alive', health) } } },
     '/ready': {
       get: {
+        tags: ['Service'],
         summary: 'Readiness (indexes loaded)',
-        responses: { '200': { description: 'ready' }, '503': { description: 'not ready' } },
+        responses: {
+          '200': jsonResponse('Ready', readiness),
+          '503': jsonResponse('Not ready: files failed to index', readiness),
+        },
       },
     },
   };
   for (const kind of KINDS) {
     const K = kind.toUpperCase();
-    const record = jsonSchema(RECORD_SCHEMAS[kind]);
     paths[`/${kind}/devices`] = {
       get: {
         tags: [K],
         summary: `Devices with ${K} data`,
-        responses: { '200': { description: 'device ids and details' } },
+        responses: { '200': jsonResponse('Device ids, and each one’s signals, span and rows', deviceList) },
       },
     };
     paths[`/${kind}/{device_id}`] = {
@@ -78,29 +103,7 @@ export function openApiDocument(): Record<string, unknown> {
         tags: [K],
         summary: `A page of aligned ${K} records`,
         parameters: [deviceParameter, ...queryParameters(batchInput, { batchSize: 'batch_size' }, ['deviceId'])],
-        responses: {
-          '200': {
-            description: 'records',
-            content: {
-              'application/json': {
-                schema: {
-                  type: 'object',
-                  properties: {
-                    device_id: { type: 'string' },
-                    total_records: {
-                      type: 'integer',
-                      description: 'records available for this query, for paging to the end',
-                    },
-                    batch_size: { type: 'integer' },
-                    skip: { type: 'integer' },
-                    data: { type: 'array', items: record },
-                  },
-                },
-              },
-            },
-          },
-          ...errors,
-        },
+        responses: { '200': jsonResponse(`A page of ${K} records`, recordPages[kind]), ...errors },
       },
     };
     paths[`/${kind}/{device_id}/stream`] = {
@@ -109,7 +112,11 @@ export function openApiDocument(): Record<string, unknown> {
         summary: `Server-Sent Events: one aligned ${K} record per event`,
         parameters: [deviceParameter, ...queryParameters(streamInput, {}, ['deviceId', 'lastEventId'])],
         responses: {
-          '200': { description: '`data: {record}` events', content: { 'text/event-stream': { schema: record } } },
+          '200': jsonResponse(
+            sseDescription(`${K} record`),
+            kind === 'bms' ? bmsReading : pcsReading,
+            'text/event-stream',
+          ),
           ...errors,
         },
       },
@@ -120,7 +127,10 @@ export function openApiDocument(): Record<string, unknown> {
         summary: `Aligned ${K} records of a range as CSV`,
         parameters: [deviceParameter, ...queryParameters(batchInput, {}, ['deviceId', 'batchSize', 'skip'])],
         responses: {
-          '200': { description: 'CSV with a header row', content: { 'text/csv': { schema: { type: 'string' } } } },
+          '200': {
+            description: 'CSV: a header row (`timestamp` and the record’s fields), then one row per record',
+            content: { 'text/csv': { schema: { type: 'string' } } },
+          },
           ...errors,
         },
       },
@@ -136,17 +146,17 @@ export function openApiDocument(): Record<string, unknown> {
       version: '1.0.0',
       license: { name: 'MIT', identifier: 'MIT' },
       description:
-        'REST surface of the BESS telemetry platform. TypeScript clients should import the typed tRPC router (`@bess/api`).',
+        'REST surface of the BESS telemetry platform. TypeScript clients should use the typed tRPC client, `@bess/client`.',
     },
+    tags: [
+      { name: 'Service', description: 'Probes' },
+      { name: 'BMS', description: 'Battery management system: aligned records on a common timeline' },
+      { name: 'PCS', description: 'Power conversion system: aligned records on a common timeline' },
+      { name: 'BESS (prototype)', description: 'The prototype’s merged records, every subsystem per grid time' },
+      { name: 'Alarms', description: 'Persisted alarms: list, acknowledge, comment, shelve' },
+    ],
     paths,
-    components: {
-      securitySchemes: SECURITY_SCHEMES,
-      schemas: {
-        BMSReading: jsonSchema(RECORD_SCHEMAS.bms),
-        PCSReading: jsonSchema(RECORD_SCHEMAS.pcs),
-        SignalQuality: jsonSchema(qualitySchema),
-      },
-    },
+    components: { securitySchemes: SECURITY_SCHEMES, schemas: componentSchemas() },
   };
 }
 
@@ -180,7 +190,7 @@ function withOperationsNamedAndSecured(paths: Record<string, unknown>): void {
       op.security = Object.keys(SECURITY_SCHEMES).map((name) => ({ [name]: [] }));
       op.responses = {
         ...(op.responses as Record<string, unknown>),
-        '401': { description: 'No valid API key (only when the server has keys configured)' },
+        '401': jsonResponse('No valid API key (only when the server has keys configured)', problem),
       };
     }
   }
@@ -189,25 +199,12 @@ function withOperationsNamedAndSecured(paths: Record<string, unknown>): void {
 /** The prototype's merged `/bess` routes. */
 function bessPaths(): Record<string, unknown> {
   const tags = ['BESS (prototype)'];
-  const merged = {
-    type: 'object',
-    required: ['timestamp'],
-    properties: {
-      timestamp: { type: 'string', format: 'date-time' },
-      ...Object.fromEntries(
-        PROTOTYPE_FIELDS.map(([field]) => [
-          field,
-          { type: PROTOTYPE_FLAGS.has(field) ? ['boolean', 'null'] : ['number', 'null'] },
-        ]),
-      ),
-    },
-  };
   return {
     '/bess/devices': {
       get: {
         tags,
         summary: 'Cabinets with a BMS, and the prototype fields each has',
-        responses: { '200': { description: '`{ devices }`' } },
+        responses: { '200': jsonResponse('Cabinets and their fields', bessDevices) },
       },
     },
     '/bess/{device_id}': {
@@ -218,28 +215,19 @@ function bessPaths(): Record<string, unknown> {
           deviceParameter,
           ...queryParameters(batchInput, { batchSize: 'batch_size' }, ['deviceId', 'step']),
         ],
-        responses: {
-          '200': {
-            description: '`{ device_id, total_records, batch_size, skip, returned, data }`',
-            content: {
-              'application/json': {
-                schema: { type: 'object', properties: { data: { type: 'array', items: merged } } },
-              },
-            },
-          },
-          ...errors,
-        },
+        responses: { '200': jsonResponse('A page of merged records', bessPage), ...errors },
       },
     },
     '/bess/{device_id}/stream': {
       get: {
         tags,
         summary: 'Server-Sent Events: one merged record per event',
-        parameters: [deviceParameter, ...queryParameters(streamInput, {}, ['deviceId', 'lastEventId'])],
-        responses: {
-          '200': { description: '`data: {record}` events', content: { 'text/event-stream': { schema: merged } } },
-          ...errors,
-        },
+        parameters: [
+          deviceParameter,
+          ...queryParameters(streamInput, {}, ['deviceId', 'lastEventId']),
+          ...queryParameters(batchInput, {}, ['deviceId', 'batchSize', 'skip', 'from', 'to', 'step']),
+        ],
+        responses: { '200': jsonResponse(sseDescription('merged record'), bessRecord, 'text/event-stream'), ...errors },
       },
     },
   };
@@ -249,7 +237,8 @@ function bessPaths(): Record<string, unknown> {
 function alarmPaths(): Record<string, unknown> {
   const tags = ['Alarms'];
   const id = { name: 'id', in: 'path', required: true, schema: { type: 'string' }, description: 'Alarm id' };
-  const alarm = { description: 'The alarm after the change, and the change', content: { 'application/json': {} } };
+  const changed = jsonResponse('The alarm after the change, and the change', alarmChange);
+  const unknownAlarm = jsonResponse('Unknown alarm', problem);
   const body = (schema: z.ZodType) => {
     const {
       properties = {},
@@ -268,9 +257,9 @@ function alarmPaths(): Record<string, unknown> {
     };
   };
   const refused = {
-    '403': { description: 'The key is not an operator key' },
-    '404': errors['404'],
-    '422': errors['422'],
+    '403': jsonResponse('The key is not an operator key', problem),
+    '404': unknownAlarm,
+    '422': jsonResponse('Invalid body', problem),
   };
   const rename = Object.fromEntries(Object.entries(ALARM_LIST_PARAMS).map(([param, key]) => [key, param]));
   return {
@@ -279,21 +268,7 @@ function alarmPaths(): Record<string, unknown> {
         tags,
         summary: 'Alarms fleet-wide, newest first; page with nextCursor',
         parameters: queryParameters(alarmListInput, rename, []),
-        responses: {
-          '200': {
-            description: '`{ items, nextCursor }`',
-            content: {
-              'application/json': {
-                schema: {
-                  type: 'object',
-                  required: ['items', 'nextCursor'],
-                  properties: { items: { type: 'array' }, nextCursor: { type: ['string', 'null'] } },
-                },
-              },
-            },
-          },
-          '422': errors['422'],
-        },
+        responses: { '200': jsonResponse('A page of alarms', alarmList), '422': errors['422'] },
       },
     },
     '/alarms/{id}': {
@@ -301,7 +276,7 @@ function alarmPaths(): Record<string, unknown> {
         tags,
         summary: 'One alarm with its comments',
         parameters: [id],
-        responses: { '200': { description: '`{ alarm, comments }`' }, '404': errors['404'] },
+        responses: { '200': jsonResponse('The alarm and its comments', alarmDetail), '404': unknownAlarm },
       },
     },
     '/alarms/{id}/acknowledge': {
@@ -310,7 +285,7 @@ function alarmPaths(): Record<string, unknown> {
         summary: 'Acknowledge, with a comment',
         parameters: [id],
         requestBody: body(acknowledgeInput),
-        responses: { '200': alarm, ...refused },
+        responses: { '200': changed, ...refused },
       },
     },
     '/alarms/{id}/comments': {
@@ -319,7 +294,7 @@ function alarmPaths(): Record<string, unknown> {
         summary: 'Add a comment',
         parameters: [id],
         requestBody: body(commentInput),
-        responses: { '201': alarm, ...refused },
+        responses: { '201': changed, ...refused },
       },
     },
     '/alarms/{id}/shelve': {
@@ -328,14 +303,22 @@ function alarmPaths(): Record<string, unknown> {
         summary: 'Shelve until a time (null unshelves)',
         parameters: [id],
         requestBody: body(shelveInput),
-        responses: { '200': alarm, ...refused },
+        responses: { '200': changed, ...refused },
       },
     },
   };
 }
 
-/** Swagger UI's files, served locally (no CDN: operators' networks are often closed). */
-export const swaggerUiDir = dirname(createRequire(import.meta.url).resolve('swagger-ui-dist/package.json'));
+const require = createRequire(import.meta.url);
+
+/** Swagger UI's and ReDoc's files, served locally (no CDN: operators' networks are often closed). */
+export const swaggerUiDir = dirname(require.resolve('swagger-ui-dist/package.json'));
+export const redocDir = join(dirname(require.resolve('redoc/package.json')), 'bundles');
+
+export const REDOC_HTML = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>BESS telemetry API</title></head>
+<body><redoc spec-url="/openapi.json"></redoc><script src="/redoc/redoc.standalone.js"></script></body></html>`;
 
 export const SWAGGER_HTML = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>BESS telemetry API</title>

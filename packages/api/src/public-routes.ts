@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { BessDataset } from '@bess/core';
 import { sendJson } from './http-util.js';
-import { openApiDocument, SWAGGER_HTML, SWAGGER_INIT, swaggerUiDir } from './openapi.js';
+import { openApiDocument, REDOC_HTML, redocDir, SWAGGER_HTML, SWAGGER_INIT, swaggerUiDir } from './openapi.js';
 import { handleSession, SESSION_PATH, type SessionRouteDeps } from './session-routes.js';
 import { serveFile } from './static.js';
 
@@ -16,6 +16,8 @@ export function publicRoutes(dataset: BessDataset, session: SessionRouteDeps) {
     ['/docs', (_, res) => sendText(res, 'text/html', SWAGGER_HTML)],
     ['/docs/', (_, res) => sendText(res, 'text/html', SWAGGER_HTML)],
     ['/docs/init.js', (_, res) => sendText(res, 'text/javascript', SWAGGER_INIT)],
+    ['/redoc', (_, res) => sendText(res, 'text/html', REDOC_HTML)],
+    ['/redoc/redoc.standalone.js', (_, res) => serveFile(res, redocDir, '/redoc.standalone.js', 3600)],
     ['/openapi.json', (_, res) => sendJson(res, 200, openApiDocument())],
     [SESSION_PATH, (req, res) => handleSession(req, res, session)],
   ]);

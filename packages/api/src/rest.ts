@@ -24,6 +24,7 @@ const REST_ENDPOINTS = [
   { method: 'GET', path: '/ready', description: 'Readiness: indexes loaded' },
   { method: 'GET', path: '/metrics', description: 'Prometheus metrics' },
   { method: 'GET', path: '/docs', description: 'Swagger UI' },
+  { method: 'GET', path: '/redoc', description: 'ReDoc' },
   { method: 'GET', path: '/openapi.json', description: 'OpenAPI document' },
   ...KINDS.flatMap((k) => [
     { method: 'GET', path: `/${k}/devices`, description: `List all devices with ${k.toUpperCase()} data` },

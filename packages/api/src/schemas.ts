@@ -1,12 +1,4 @@
-import {
-  BMS_SIGNALS,
-  DEVICE_ID,
-  PCS_SIGNALS,
-  REJECT_REASONS,
-  SIGNAL_NAME,
-  type RecordKind,
-  type SignalSpec,
-} from '@bess/core';
+import { BMS_SIGNALS, DEVICE_ID, PCS_SIGNALS, SIGNAL_NAME, type RecordKind, type SignalSpec } from '@bess/core';
 import { z } from 'zod';
 
 /**
@@ -115,15 +107,6 @@ export const RECORD_SCHEMAS: Record<RecordKind, z.ZodObject> = {
   bms: recordSchema(BMS_SIGNALS),
   pcs: recordSchema(PCS_SIGNALS),
 };
-
-export const qualitySchema = z.object({
-  linesRead: z.number(),
-  accepted: z.number(),
-  rejected: z.object(Object.fromEntries(REJECT_REASONS.map((r) => [r, z.number()]))),
-  outOfOrder: z.number(),
-  outOfRange: z.number(),
-  parser: z.string(),
-});
 
 export type BatchInput = z.output<typeof batchInput>;
 export type StreamInput = z.output<typeof streamInput>;
