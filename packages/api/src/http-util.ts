@@ -1,4 +1,4 @@
-import type { ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 
 export function sendJson(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
@@ -28,4 +28,42 @@ export function drained(res: ServerResponse, writer: NodeJS.EventEmitter = res):
     writer.once('drain', done);
     res.once('close', done);
   });
+}
+
+/** A request body that cannot be read as asked: its status (400, 413) and why. */
+export class BodyError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Answers a BodyError; after a 413 the rest of the body is unread, so the connection is not reused. */
+export function sendBodyError(res: ServerResponse, error: BodyError): void {
+  if (error.status === 413) res.setHeader('Connection', 'close');
+  sendDetail(res, error.status, error.message);
+}
+
+/** The request's JSON object body (empty is `{}`), at most `maxBytes` (413 beyond). */
+export async function readJsonBody(req: IncomingMessage, maxBytes: number): Promise<Record<string, unknown>> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > maxBytes) throw new BodyError(413, `the body is over ${maxBytes} bytes`);
+    chunks.push(chunk);
+  }
+  const text = Buffer.concat(chunks).toString('utf8').trim();
+  if (!text) return {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new BodyError(400, 'the body is not JSON');
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+    throw new BodyError(400, 'the body must be a JSON object');
+  return parsed as Record<string, unknown>;
 }

@@ -196,6 +196,33 @@ export const alarmList = component(
 );
 export const alarmDetail = component('AlarmDetail', z.object({ alarm, comments: z.array(alarmComment) }));
 
+export const analysisResult = component(
+  'AnalysisResult',
+  z.object({
+    analysis: z.string().describe('Markdown'),
+    prompt_type: z.string(),
+    model_used: z.literal('bess-analytics').describe('This project’s analytics; there is no language model'),
+    tokens_used: z.null(),
+    success: z.literal(true),
+  }),
+);
+export const deviceAnalysis = component(
+  'DeviceAnalysis',
+  z.object({ device_id: z.string(), records_analyzed: z.number().int(), analysis_result: analysisResult }),
+);
+export const analysisPrompts = component(
+  'AnalysisPrompts',
+  z.object({
+    available_prompts: z.record(z.string(), z.string()),
+    not_available: z.record(z.string(), z.string()),
+    usage: z.object({ endpoint: z.string(), method: z.string(), parameters: z.record(z.string(), z.string()) }),
+    example_request: z.object({
+      json_data: z.object({ device_id: z.string(), data: z.array(z.unknown()) }),
+      prompt_type: z.string(),
+    }),
+  }),
+);
+
 export const health = component(
   'Health',
   z

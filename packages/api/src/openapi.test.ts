@@ -39,8 +39,8 @@ afterAll(async () => {
 });
 
 /** The component the document names for a route's answer with `status`. */
-function documented(path: string, status: string, type = 'application/json') {
-  const ref = doc.paths[path]?.get?.responses[status]?.content?.[type]?.schema.$ref;
+function documented(path: string, status: string, type = 'application/json', method = 'get') {
+  const ref = doc.paths[path]?.[method]?.responses[status]?.content?.[type]?.schema.$ref;
   expect(ref, `${path} ${status}`).toMatch(/^#\/components\/schemas\//);
   return componentSchema.get(ref!.split('/').pop()!)!;
 }
@@ -89,6 +89,9 @@ describe('the OpenAPI document', () => {
       ['/bms/{device_id}', '/bms/NO_SUCH_CABINET', '404'],
       ['/bms/{device_id}', `/bms/${DEVICE}?batch_size=0`, '422'],
       ['/bess/{device_id}', `/bess/${DEVICE}?date=2024-13`, '422'],
+      ['/ai/prompts', '/ai/prompts', '200'],
+      ['/ai/device-analysis/{device_id}', `/ai/device-analysis/${DEVICE}?prompt_type=anomaly&batch_size=30`, '200'],
+      ['/ai/device-analysis/{device_id}', `/ai/device-analysis/${DEVICE}?prompt_type=financial`, '501'],
     ];
     for (const [path, url, status] of cases) {
       const res = await fetch(`${server.url}${url}`);
@@ -96,6 +99,19 @@ describe('the OpenAPI document', () => {
       const body: unknown = await res.json();
       // zod drops keys it does not know: an answer equal to its parse has no undocumented field.
       expect(documented(path, status).parse(body), url).toEqual(body);
+    }
+    for (const [promptType, status] of [
+      ['performance', '200'],
+      ['regulatory', '501'],
+      ['poetry', '422'],
+    ]) {
+      const res = await fetch(`${server.url}/ai/analyze`, {
+        method: 'POST',
+        body: JSON.stringify({ json_data: { device_id: DEVICE, data: [] }, prompt_type: promptType }),
+      });
+      expect(String(res.status)).toBe(status);
+      const body: unknown = await res.json();
+      expect(documented('/ai/analyze', status!, 'application/json', 'post').parse(body)).toEqual(body);
     }
     for (const kind of ['bms', 'pcs', 'bess']) {
       const event = await firstEvent(`${server.url}/${kind}/${DEVICE}/stream?interval=0.1`);

@@ -4,6 +4,9 @@ import { DEVICE_ID, type RecordKind } from '@bess/core';
 import { z } from 'zod';
 import {
   alarmChange,
+  analysisPrompts,
+  analysisResult,
+  deviceAnalysis,
   alarmDetail,
   alarmList,
   bessDevices,
@@ -20,6 +23,8 @@ import {
   recordPages,
   validationProblem,
 } from './openapi-schemas.js';
+import { ANALYSES } from './ai-analysis.js';
+import { analyzeInput } from './rest-ai.js';
 import { ALARM_LIST_PARAMS } from './rest-alarms.js';
 import { acknowledgeInput, alarmListInput, commentInput, shelveInput } from './router/alarms.js';
 import { batchInput, streamInput } from './schemas.js';
@@ -136,7 +141,7 @@ function buildDocument(): Record<string, unknown> {
       },
     };
   }
-  Object.assign(paths, alarmPaths(), bessPaths());
+  Object.assign(paths, alarmPaths(), bessPaths(), aiPaths());
   withOperationsNamedAndSecured(paths);
   return {
     openapi: '3.1.0',
@@ -154,6 +159,10 @@ function buildDocument(): Record<string, unknown> {
       { name: 'PCS', description: 'Power conversion system: aligned records on a common timeline' },
       { name: 'BESS (prototype)', description: 'The prototype’s merged records, every subsystem per grid time' },
       { name: 'Alarms', description: 'Persisted alarms: list, acknowledge, comment, shelve' },
+      {
+        name: 'Analysis (prototype)',
+        description: 'The prototype’s /ai routes, answered by the analytics; what needed a language model is 501',
+      },
     ],
     paths,
     components: { securitySchemes: SECURITY_SCHEMES, schemas: componentSchemas() },
@@ -228,6 +237,55 @@ function bessPaths(): Record<string, unknown> {
           ...queryParameters(batchInput, {}, ['deviceId', 'batchSize', 'skip', 'from', 'to', 'step']),
         ],
         responses: { '200': jsonResponse(sseDescription('merged record'), bessRecord, 'text/event-stream'), ...errors },
+      },
+    },
+  };
+}
+
+/** The prototype's `/ai` routes. */
+function aiPaths(): Record<string, unknown> {
+  const tags = ['Analysis (prototype)'];
+  const unanswered = jsonResponse('A question only a language model answered; the detail says what to use', problem);
+  const promptType = {
+    name: 'prompt_type',
+    in: 'query',
+    required: true,
+    schema: { type: 'string', enum: Object.keys(ANALYSES) },
+  };
+  return {
+    '/ai/prompts': {
+      get: {
+        tags,
+        summary: 'The analyses answered',
+        responses: { '200': jsonResponse('Question types', analysisPrompts) },
+      },
+    },
+    '/ai/analyze': {
+      post: {
+        tags,
+        summary: 'A Markdown analysis of posted records’ period',
+        requestBody: { required: true, content: { 'application/json': { schema: jsonSchema(analyzeInput) } } },
+        responses: {
+          '200': jsonResponse('The analysis', analysisResult),
+          '400': jsonResponse('The body is not a JSON object', problem),
+          '404': errors['404'],
+          '413': jsonResponse('The body is over 2 MiB', problem),
+          '422': errors['422'],
+          '429': errors['429'],
+          '501': unanswered,
+        },
+      },
+    },
+    '/ai/device-analysis/{device_id}': {
+      get: {
+        tags,
+        summary: 'A Markdown analysis of a page of a device’s records',
+        parameters: [
+          deviceParameter,
+          promptType,
+          ...queryParameters(batchInput, { batchSize: 'batch_size' }, ['deviceId', 'step']),
+        ],
+        responses: { '200': jsonResponse('The analysis', deviceAnalysis), ...errors, '501': unanswered },
       },
     },
   };

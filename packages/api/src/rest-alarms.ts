@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { BessError } from '@bess/core';
 import { TRPCError } from '@trpc/server';
 import { ZodError, type z } from 'zod';
-import { sendDetail, sendJson } from './http-util.js';
+import { BodyError, readJsonBody, sendBodyError, sendDetail, sendJson } from './http-util.js';
 import { hasRole } from './ops/auth.js';
 import { parseQuery, pathSegment, queryInput, sendError } from './rest.js';
 import { acknowledgeInput, alarmListInput, commentInput, services, shelveInput } from './router/alarms.js';
@@ -60,7 +60,7 @@ export async function handleAlarmsRest(
       sendDetail(res, 403, `this needs the operator role; key ${ctx.identity.name} is a ${ctx.identity.role}`);
       return true;
     }
-    const body = { ...(await readJsonBody(req)), id };
+    const body = { ...(await readJsonBody(req, MAX_BODY_BYTES)), id };
     const actor = ctx.identity.name;
     if (action === 'acknowledge') {
       const input = bodyOf(acknowledgeInput, body);
@@ -74,7 +74,7 @@ export async function handleAlarmsRest(
     }
     return true;
   } catch (error) {
-    if (error instanceof BodyError) sendDetail(res, error.status, error.message);
+    if (error instanceof BodyError) sendBodyError(res, error);
     else if (error instanceof ZodError)
       sendDetail(
         res,
@@ -105,35 +105,4 @@ function methodNotAllowed(res: ServerResponse, allow: string): true {
 
 function bodyOf<S extends z.ZodType>(schema: S, body: unknown): z.output<S> {
   return schema.parse(body);
-}
-
-class BodyError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
-/** The request's JSON object body (empty is `{}`), at most MAX_BODY_BYTES. */
-async function readJsonBody(req: IncomingMessage): Promise<Record<string, unknown>> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > MAX_BODY_BYTES) throw new BodyError(413, `the body is over ${MAX_BODY_BYTES} bytes`);
-    chunks.push(chunk);
-  }
-  const text = Buffer.concat(chunks).toString('utf8').trim();
-  if (!text) return {};
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    throw new BodyError(400, 'the body is not JSON');
-  }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
-    throw new BodyError(400, 'the body must be a JSON object');
-  return parsed as Record<string, unknown>;
 }

@@ -19,6 +19,7 @@ import { DEFAULT_WORK_GATE, WorkGate, type WorkGateOptions } from './ops/work-ga
 import { FairTurns } from './ops/fair-turns.js';
 import { StalledResponses } from './ops/stalled-responses.js';
 import { handleRest } from './rest.js';
+import { handleAiRest } from './rest-ai.js';
 import { handleAlarmsRest } from './rest-alarms.js';
 import { handleBessRest } from './rest-bess.js';
 import { appRouter } from './root.js';
@@ -72,7 +73,7 @@ const MAX_TRPC_BODY_BYTES = 256 * 1024;
 const METHODS = new Set(['GET', 'HEAD', 'POST', 'DELETE', 'OPTIONS']);
 /** Methods that change state: with a session cookie they must echo its CSRF token. */
 const UNSAFE_METHODS = new Set(['POST', 'DELETE']);
-const REST_PATH = /^\/(bms|pcs|bess|alarms)(\/|$)/;
+const REST_PATH = /^\/(bms|pcs|bess|alarms|ai)(\/|$)/;
 
 const SECURITY_HEADERS: Record<string, string> = {
   'X-Content-Type-Options': 'nosniff',
@@ -190,6 +191,7 @@ export async function createBessServer(options: ServerOptions): Promise<BessServ
     if (await handleRest(req, res, url, ctx)) return;
     if (await handleAlarmsRest(req, res, url, ctx)) return;
     if (await handleBessRest(req, res, url, ctx)) return;
+    if (await handleAiRest(req, res, url, ctx)) return;
     if (!serveDashboard(req, res, path)) sendDetail(res, 404, 'Not Found');
   }
 

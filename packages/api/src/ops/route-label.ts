@@ -23,6 +23,18 @@ export function routeLabel(path: string): string {
       return `/alarms/{id}/${parts[2]}`;
     return 'other';
   }
+  if (parts[0] === 'bess') {
+    if (parts.length === 2 && parts[1] === 'devices') return '/bess/devices';
+    if (parts.length === 2) return '/bess/{device_id}';
+    if (parts.length === 3 && parts[2] === 'stream') return '/bess/{device_id}/stream';
+    return 'other';
+  }
+  if (parts[0] === 'ai') {
+    if (parts.length === 2 && (parts[1] === 'prompts' || parts[1] === 'analyze')) return `/ai/${parts[1]}`;
+    if (parts.length === 3 && parts[1] === 'device-analysis') return '/ai/device-analysis/{device_id}';
+    return 'other';
+  }
+  if (path === '/redoc' || path.startsWith('/redoc/')) return '/redoc';
   if (path.startsWith('/assets/')) return '/assets';
   return 'other';
 }
