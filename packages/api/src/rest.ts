@@ -3,7 +3,8 @@ import { BessError, RECORD_SIGNALS, type RecordKind } from '@bess/core';
 import { format } from 'fast-csv';
 import { ZodError, type z } from 'zod';
 import { drained, sendDetail, sendJson } from './http-util.js';
-import { decodePathSegment } from './ops/request-target.js';
+import { decodePathSegment, parseRequestTarget } from './ops/request-target.js';
+import { routeLabel } from './ops/route-label.js';
 import { batchInput, streamInput } from './schemas.js';
 import { openStream, StreamEndedError, SubscriptionRefusedError, type StreamEvent } from './streaming/index.js';
 import { batch, kindDevices } from './service.js';
@@ -223,6 +224,8 @@ export async function serveSse(
   /** Each event's `data:` text (default: the record's JSON, serialised once per broadcast). */
   render: (event: StreamEvent) => string | Promise<string> = (event) => event.json,
 ): Promise<void> {
+  const opened = performance.now();
+  const route = `sse:${routeLabel(parseRequestTarget(req.url)?.pathname ?? '')}`;
   const { subscription, close } = openStream(ctx, kind, input);
   const aborted = new AbortController();
   const stop = () => aborted.abort();
@@ -237,13 +240,18 @@ export async function serveSse(
   res.write(': stream open\n\n');
   ctx.metrics?.connections.inc({ transport: 'sse' });
   const heartbeat = setInterval(() => res.write(': ping\n\n'), HEARTBEAT_MS);
+  // A stream's latency is the time to its first event (what a viewer waits for).
+  let first = true;
   try {
     for (let event = await subscription.next(aborted.signal); event; event = await subscription.next(aborted.signal)) {
       ctx.metrics?.eventsSent.inc({ kind });
       // A client that reads slowly makes write() return false: wait for it; meanwhile the
       // subscription's bounded queue drops the oldest events instead of growing.
       ctx.metrics?.streamSendLateness.observe(event.secondsLate());
-      if (!res.write(`id: ${event.id}\ndata: ${await render(event)}\n\n`)) await drained(res);
+      const sent = res.write(`id: ${event.id}\ndata: ${await render(event)}\n\n`);
+      if (first) ctx.metrics?.queryLatency.observe((performance.now() - opened) / 1000, { route });
+      first = false;
+      if (!sent) await drained(res);
     }
   } catch (error) {
     // The stream ended on the server's side (its device went away): say why, as a named event.

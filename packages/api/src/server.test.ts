@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { get as httpGet, request } from 'node:http';
 import { EventSource } from 'eventsource';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -286,6 +287,24 @@ describe('metrics', () => {
     // Series exist from start-up, at zero until their first event.
     expect(text).toContain('bess_rate_limited_total{kind="heavy_server"} 0');
     expect(text).toContain('bess_stream_events_dropped_total{reason="client_cut_off"} 0');
+    expect(text).toContain('bess_http_requests_total{route="/alarms/{id}/shelve",status="5xx"} 0');
+    expect(text).toContain('bess_query_duration_seconds_count{route="trpc:alarms.notifications"} 0');
+    expect(text).toMatch(/^bess_stream_send_lateness_seconds_count \d+$/m);
+  });
+
+  it('time SSE streams to their first event, and pass promtool check metrics', async () => {
+    const stream = await fetch(`${server.url}/pcs/${DEVICE}/stream?interval=0.1`);
+    const reader = stream.body!.getReader();
+    while (!new TextDecoder().decode((await reader.read()).value).includes('data:'));
+    await reader.cancel();
+    await client.bms.devices.query();
+    const text = (await get('/metrics')).body;
+    expect(text).toMatch(/bess_query_duration_seconds_count\{route="sse:\/pcs\/\{device_id\}\/stream"\} [1-9]/);
+    expect(text).toMatch(/bess_query_duration_seconds_count\{route="trpc:bms.devices"\} [1-9]/);
+    const promtool = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
+    expect(promtool.error, 'promtool (Debian prometheus; scripts/ensure-promtool.sh)').toBeUndefined();
+    expect(`${promtool.stdout}${promtool.stderr}`).toBe('');
+    expect(promtool.status).toBe(0);
   });
 });
 

@@ -11,7 +11,7 @@ import { silentLogger, type Logger } from './ops/log.js';
 import { createServerMetrics, type ServerMetrics } from './ops/metrics.js';
 import { ClientLimiter, type RateLimitOptions } from './ops/rate-limit.js';
 import { decodePathSegment, loggablePath, parseRequestTarget } from './ops/request-target.js';
-import { routeLabel } from './ops/route-label.js';
+import { ROUTE_LABELS, routeLabel } from './ops/route-label.js';
 import { Sessions } from './ops/sessions.js';
 import { publicRoutes } from './public-routes.js';
 import { createRequestAccess } from './request-access.js';
@@ -94,7 +94,7 @@ export async function createBessServer(options: ServerOptions): Promise<BessServ
   const log = options.log ?? silentLogger;
   const apiKeys = options.apiKeys ?? new ApiKeys([]);
   const cors = options.cors ?? new CorsPolicy(apiKeys.enabled ? [] : ['*']);
-  const metrics = createServerMetrics();
+  const metrics = createServerMetrics(latencyRoutes());
   const limiter = options.limits === null ? undefined : new ClientLimiter(options.limits ?? {});
   const workGate = new WorkGate(options.workGate ?? DEFAULT_WORK_GATE);
   const sessions = new Sessions();
@@ -331,4 +331,14 @@ function registerGauges(metrics: ServerMetrics, dataset: BessDataset, workGate: 
 function serveSpa(req: IncomingMessage, res: ServerResponse, webDist: string, path: string): boolean {
   if (path.includes('.') || !(req.headers.accept ?? '').includes('text/html')) return false;
   return serveFile(res, webDist, '/index.html');
+}
+
+/** Every label of the latency histogram: REST routes, SSE streams (time to the first event) and tRPC queries. */
+function latencyRoutes(): string[] {
+  // At run time `procedures` maps each dotted path to its procedure (its type names the nesting).
+  const procedures = Object.entries(appRouter._def.procedures as unknown as Record<string, { _def: { type: string } }>)
+    .filter(([, procedure]) => procedure._def.type !== 'subscription')
+    .map(([path]) => `trpc:${path}`);
+  const rest = ROUTE_LABELS.filter((r) => r !== '/trpc').map((r) => (r.endsWith('/stream') ? `sse:${r}` : `http:${r}`));
+  return [...rest, ...procedures];
 }

@@ -1,3 +1,5 @@
+import { ROUTE_LABELS } from './route-label.js';
+
 /**
  * A small Prometheus text-format registry: counters, gauges and histograms with
  * labels. The server needs a dozen series; a client library would be heavier
@@ -80,13 +82,18 @@ export class Histogram extends Metric {
   ) {
     super(name, help, 'histogram');
   }
-  observe(value: number, labels: Labels = {}): void {
+  /** The series of `labels`, created at zero if new (so it is exported before its first observation). */
+  init(labels: Labels = {}): { counts: number[]; sum: number; count: number } {
     const key = labelKey(labels);
     let s = this.series.get(key);
     if (!s) {
       s = { counts: this.buckets.map(() => 0), sum: 0, count: 0 };
       this.series.set(key, s);
     }
+    return s;
+  }
+  observe(value: number, labels: Labels = {}): void {
+    const s = this.init(labels);
     for (let i = 0; i < this.buckets.length; i++) if (value <= this.buckets[i]!) s.counts[i]!++;
     s.sum += value;
     s.count++;
@@ -130,13 +137,23 @@ const RATE_LIMIT_KINDS = [
 ];
 const DROP_REASONS = ['slow_client', 'client_cut_off'];
 
-export function createServerMetrics() {
+/** Status classes of the request counter that exist at zero from start-up. */
+const STATUS_CLASSES = ['2xx', '4xx', '5xx'];
+
+/**
+ * `queryRoutes`: the latency histogram's labels (`http:<route>`, `sse:<route>`, `trpc:<procedure>`)
+ * created at zero.
+ */
+export function createServerMetrics(queryRoutes: readonly string[] = []) {
   const registry = new MetricsRegistry();
   const metrics = {
     registry,
     httpRequests: registry.register(new Counter('bess_http_requests_total', 'HTTP requests by route and status class')),
     queryLatency: registry.register(
-      new Histogram('bess_query_duration_seconds', 'Query handling time by procedure or route'),
+      new Histogram(
+        'bess_query_duration_seconds',
+        'Handling time by route: http:<route> to the last byte, sse:<route> to the first event, trpc:<procedure>',
+      ),
     ),
     connections: registry.register(
       new Gauge('bess_open_connections', 'Open WebSocket and SSE connections by transport'),
@@ -180,6 +197,9 @@ export function createServerMetrics() {
       ),
     ),
   };
+  for (const route of ROUTE_LABELS) for (const status of STATUS_CLASSES) metrics.httpRequests.inc({ route, status }, 0);
+  for (const route of queryRoutes) metrics.queryLatency.init({ route });
+  metrics.streamSendLateness.init();
   for (const kind of RATE_LIMIT_KINDS) metrics.rateLimited.inc({ kind }, 0);
   for (const reason of DROP_REASONS) metrics.eventsDropped.inc({ reason }, 0);
   for (const kind of ['bms', 'pcs']) metrics.eventsSent.inc({ kind }, 0);

@@ -38,3 +38,35 @@ export function routeLabel(path: string): string {
   if (path.startsWith('/assets/')) return '/assets';
   return 'other';
 }
+
+/** Every label routeLabel gives: their series exist from start-up, at zero. */
+export const ROUTE_LABELS = [
+  '/',
+  '/health',
+  '/ready',
+  '/metrics',
+  '/openapi.json',
+  '/docs',
+  '/redoc',
+  '/auth/session',
+  '/trpc',
+  ...['bms', 'pcs'].flatMap((k) => [
+    `/${k}/devices`,
+    `/${k}/{device_id}`,
+    `/${k}/{device_id}/stream`,
+    `/${k}/{device_id}/export.csv`,
+  ]),
+  '/bess/devices',
+  '/bess/{device_id}',
+  '/bess/{device_id}/stream',
+  '/alarms',
+  '/alarms/{id}',
+  '/alarms/{id}/acknowledge',
+  '/alarms/{id}/comments',
+  '/alarms/{id}/shelve',
+  '/ai/prompts',
+  '/ai/analyze',
+  '/ai/device-analysis/{device_id}',
+  '/assets',
+  'other',
+];
