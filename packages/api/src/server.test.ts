@@ -294,14 +294,15 @@ describe('metrics', () => {
 
   it('time SSE streams to their first event, and pass promtool check metrics', async () => {
     const stream = await fetch(`${server.url}/pcs/${DEVICE}/stream?interval=0.1`);
-    const reader = stream.body!.getReader();
-    while (!new TextDecoder().decode((await reader.read()).value).includes('data:'));
+    const reader = stream.body!.pipeThrough(new TextDecoderStream()).getReader();
+    let text = '';
+    while (!text.includes('data:')) text += (await reader.read()).value ?? '';
     await reader.cancel();
     await client.bms.devices.query();
-    const text = (await get('/metrics')).body;
-    expect(text).toMatch(/bess_query_duration_seconds_count\{route="sse:\/pcs\/\{device_id\}\/stream"\} [1-9]/);
-    expect(text).toMatch(/bess_query_duration_seconds_count\{route="trpc:bms.devices"\} [1-9]/);
-    const promtool = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
+    const metrics = (await get('/metrics')).body;
+    expect(metrics).toMatch(/bess_query_duration_seconds_count\{route="sse:\/pcs\/\{device_id\}\/stream"\} [1-9]/);
+    expect(metrics).toMatch(/bess_query_duration_seconds_count\{route="trpc:bms.devices"\} [1-9]/);
+    const promtool = spawnSync('promtool', ['check', 'metrics'], { input: metrics, encoding: 'utf8' });
     expect(promtool.error, 'promtool (Debian prometheus; scripts/ensure-promtool.sh)').toBeUndefined();
     expect(`${promtool.stdout}${promtool.stderr}`).toBe('');
     expect(promtool.status).toBe(0);
