@@ -424,7 +424,8 @@ describe('files that change under the engine', () => {
     expect(dataset.device('CAB4').signals.map((s) => s.signal)).toEqual(['bms1_soc']);
     const page = await dataset.page('CAB4', 'bms', { skip: 0, limit: 100 });
     expect(page.records.every((r) => r.soc === 41 && r.voltage === null)).toBe(true);
-    expect(page.total).toBe(5 + 3);
+    // Five readings a minute apart; the timeline stops at the newest of them.
+    expect(page.total).toBe(5);
   });
 });
 

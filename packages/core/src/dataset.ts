@@ -2,7 +2,7 @@ import { statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { valuesAsOf } from './align/as-of.js';
 import { downsampleReader } from './align/downsample.js';
-import { RecordGrid, unionSegments } from './align/grid.js';
+import { clipSegments, RecordGrid, unionSegments } from './align/grid.js';
 import { RECORD_SIGNALS, type RecordByKind, type RecordKind } from './catalog.js';
 import type { DatasetOptions, DeviceState } from './dataset-state.js';
 import { DatasetSync } from './dataset-sync.js';
@@ -213,12 +213,12 @@ class IndexedDataset implements BessDataset {
     if (!grid) {
       let coverage = device.coverage.get(kind);
       if (!coverage) {
-        coverage = unionSegments(
-          RECORD_SIGNALS[kind].flatMap((spec) => {
-            const s = device.signals.get(spec.signal);
-            return s ? [s.reader.meta.segments] : [];
-          }),
-        );
+        const readers = RECORD_SIGNALS[kind].flatMap((spec) => {
+          const s = device.signals.get(spec.signal);
+          return s ? [s.reader] : [];
+        });
+        const newest = Math.max(...readers.map((r) => r.meta.last ?? -Infinity));
+        coverage = clipSegments(unionSegments(readers.map((r) => r.meta.segments)), newest);
         device.coverage.set(kind, coverage);
       }
       grid = new RecordGrid(coverage, stepMs, from, to);

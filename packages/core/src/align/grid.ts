@@ -20,6 +20,20 @@ export function unionSegments(lists: readonly number[][]): number[] {
   return out;
 }
 
+/**
+ * Segments cut off at `end`: the record timeline stops at the kind's newest reading. A signal's
+ * freshness reaches past it (for an hourly signal, by hours), but records there would show values
+ * no reading has given yet, and a live stream would have sent them before the reading arrived.
+ */
+export function clipSegments(segments: readonly number[], end: number): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < segments.length; i += 2) {
+    if (segments[i]! > end) break;
+    out.push(segments[i]!, Math.min(segments[i + 1]!, end));
+  }
+  return out;
+}
+
 export class RecordGrid {
   /** Per usable segment: first grid index k (time = k * step) and how many points it holds. */
   private readonly firstK: number[] = [];
