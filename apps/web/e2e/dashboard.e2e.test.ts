@@ -79,9 +79,28 @@ describe('operator dashboard', () => {
     await shot('1-fleet');
   });
 
-  it('opens a cabinet and its live charts receive new points over time', async () => {
+  it('opens Live on the newest data, and replays from a chosen time at a chosen speed', async () => {
     await page.click('[data-testid=device-card] >> nth=0');
     await page.waitForSelector('[data-testid=bms-charts] [data-testid=chart]');
+    // The last two hours up to the cabinet's latest reading, drawn at once: 120 one-minute BMS records.
+    await page.waitForFunction(
+      () =>
+        Number(document.querySelector('[data-testid=bms-charts] [data-testid=chart]')?.getAttribute('data-points')) >=
+        100,
+    );
+    const last = dataset.device('ZHPESS232A230002').last!;
+    const newest = await page.getAttribute('[data-testid=bms-charts] [data-testid=chart]', 'data-last');
+    expect(last - Date.parse(newest!)).toBeLessThan(120_000);
+    expect(await page.textContent('[data-testid=latest-reading]')).toMatch(
+      new RegExp(`^Latest reading ${new Date(last).toISOString().slice(0, 10)} \\d\\d:\\d\\d UTC, \\d+ days ago$`),
+    );
+    expect((await points('[data-testid=pcs-charts] [data-testid=chart]'))[0]).toBeGreaterThan(100);
+    expect(await page.textContent('[data-testid=connection]')).toBe('Connected');
+    // axes carry units
+    expect(await page.textContent('[data-testid=bms-charts]')).toContain('(%)');
+    await shot('2-live');
+
+    await page.click('[data-testid=mode-replay]');
     await page.selectOption('[data-testid=interval]', '0.1');
     await page.waitForFunction(
       () =>
@@ -92,11 +111,8 @@ describe('operator dashboard', () => {
     await page.waitForTimeout(1500);
     const after = await points('[data-testid=bms-charts] [data-testid=chart]');
     expect(after[0]!).toBeGreaterThan(before[0]!);
-    expect((await points('[data-testid=pcs-charts] [data-testid=chart]'))[0]).toBeGreaterThan(0);
-    expect(await page.textContent('[data-testid=connection]')).toBe('Connected');
-    // axes carry units
-    expect(await page.textContent('[data-testid=bms-charts]')).toContain('(%)');
-    await shot('2-live');
+    expect(await page.textContent('[data-testid=latest-reading]')).toMatch(/^Replaying 2024-03-01 /);
+    await shot('2b-replay');
 
     await page.click('[data-testid=pause]');
     await page.waitForTimeout(300);
@@ -109,6 +125,7 @@ describe('operator dashboard', () => {
         Number(document.querySelector('[data-testid=bms-charts] [data-testid=chart]')?.getAttribute('data-points')) > n,
       paused[0]!,
     );
+    await page.click('[data-testid=mode-live]');
   });
 
   it('renders history over a month-long range from downsampled series', async () => {

@@ -130,7 +130,7 @@ function buildDocument(): Record<string, unknown> {
       get: {
         tags: [K],
         summary: `Aligned ${K} records of a range as CSV`,
-        parameters: [deviceParameter, ...queryParameters(batchInput, {}, ['deviceId', 'batchSize', 'skip'])],
+        parameters: [deviceParameter, ...queryParameters(batchInput, {}, ['deviceId', 'batchSize', 'skip', 'tail'])],
         responses: {
           '200': {
             description: 'CSV: a header row (`timestamp` and the record’s fields), then one row per record',
@@ -234,7 +234,7 @@ function bessPaths(): Record<string, unknown> {
         parameters: [
           deviceParameter,
           ...queryParameters(streamInput, {}, ['deviceId', 'lastEventId']),
-          ...queryParameters(batchInput, {}, ['deviceId', 'batchSize', 'skip', 'from', 'to', 'step']),
+          ...queryParameters(batchInput, {}, ['deviceId', 'batchSize', 'skip', 'tail', 'from', 'to', 'step']),
         ],
         responses: { '200': jsonResponse(sseDescription('merged record'), bessRecord, 'text/event-stream'), ...errors },
       },

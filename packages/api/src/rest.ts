@@ -148,6 +148,7 @@ export function sendError(res: ServerResponse, error: unknown): void {
 const BATCH_PARAMS = {
   batch_size: 'batchSize',
   skip: 'skip',
+  tail: 'tail',
   from: 'from',
   to: 'to',
   date: 'date',

@@ -60,6 +60,10 @@ export const batchInput = z
     deviceId,
     batchSize: z.number().int().min(1).max(1000).default(100).describe('Records per page (1..1000)'),
     skip: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).default(0).describe('Records to skip'),
+    tail: z
+      .boolean()
+      .default(false)
+      .describe('Page back from the newest record: skip counts from the end (records stay oldest first)'),
     from: time.optional(),
     to: time.optional(),
     date: calendarDate.optional(),

@@ -47,13 +47,21 @@ export async function batch<K extends RecordKind>(dataset: BessDataset, kind: K,
   const to = minDefined(input.to, input.date?.to);
   if (from !== undefined && to !== undefined && from > to)
     throw new BessError('BAD_REQUEST', 'date and from/to do not overlap', 'date');
-  const page = await dataset.page(input.deviceId, kind, {
-    skip: input.skip,
-    limit: input.batchSize,
+  const query = {
     ...(from !== undefined ? { from } : {}),
     ...(to !== undefined ? { to } : {}),
     ...(input.step !== undefined ? { stepMs: Math.round(input.step * 1000) } : {}),
-  });
+  };
+  // A tail page counts its skip from the newest record; the grid is cached, so the count is cheap.
+  const skip = input.tail
+    ? Math.max(
+        0,
+        (await dataset.page(input.deviceId, kind, { ...query, skip: 0, limit: 1 })).total -
+          input.skip -
+          input.batchSize,
+      )
+    : input.skip;
+  const page = await dataset.page(input.deviceId, kind, { ...query, skip, limit: input.batchSize });
   return {
     deviceId: page.deviceId,
     total: page.total,

@@ -1,7 +1,7 @@
 import { useMemo, useState } from 'react';
 import { Area, CartesianGrid, ComposedChart, Line, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
 import { gridProps, timeAxisProps, tooltipProps, valueAxisProps } from './chartStyle';
-import { formatDateTime, timeTick } from '../lib/format';
+import { formatDateTime } from '../lib/format';
 import { trpc } from '../trpc';
 import { ErrorState, Loading } from './States';
 
@@ -150,7 +150,8 @@ function ForecastChart({
     return rows;
   }, [history.data, forecast.data]);
   if (forecast.error) return <ErrorState error={forecast.error} what={`${label} forecast`} />;
-  const tick = timeTick((data.at(-1)?.t ?? 0) - (data[0]?.t ?? 0));
+  const first = data[0]?.t ?? 0;
+  const last = data.at(-1)?.t ?? 0;
   return (
     <figure className="chart" data-testid="forecast-chart" data-points={data.length}>
       <figcaption>
@@ -159,7 +160,7 @@ function ForecastChart({
       <ResponsiveContainer width="100%" height={220}>
         <ComposedChart data={data} margin={{ top: 5, right: 12, bottom: 0, left: 0 }}>
           <CartesianGrid {...gridProps} />
-          <XAxis {...timeAxisProps(tick)} />
+          <XAxis {...timeAxisProps(first, last)} />
           <YAxis {...valueAxisProps} />
           <Tooltip {...tooltipProps} />
           <Area

@@ -1,7 +1,7 @@
 import { lazy, Suspense } from 'react';
 import { href, type DeviceTab, type TimeRange } from '../lib/route';
 import { trpc } from '../trpc';
-import { LivePanel } from './LivePanel';
+import { LivePanel, useLiveTail } from './LivePanel';
 import { QualityPanel } from './QualityPanel';
 import { ErrorState, Loading } from './States';
 
@@ -9,6 +9,8 @@ import { ErrorState, Loading } from './States';
 const HistoryPanel = lazy(() => import('./HistoryPanel'));
 const CellsPanel = lazy(() => import('./CellsPanel'));
 const AnalyticsPanel = lazy(() => import('./AnalyticsPanel'));
+
+const LIVE_SUMMARY_MS = 5000;
 
 const TABS: { tab: DeviceTab; label: string }[] = [
   { tab: 'live', label: 'Live' },
@@ -19,7 +21,14 @@ const TABS: { tab: DeviceTab; label: string }[] = [
 ];
 
 export function DeviceView({ deviceId, tab, range }: { deviceId: string; tab: DeviceTab; range?: TimeRange }) {
-  const summary = trpc.devices.summary.useQuery({ deviceId }, { retry: false });
+  // While Live is open the summary is re-read: its `last` is the newest reading, which Live shows.
+  const summary = trpc.devices.summary.useQuery(
+    { deviceId },
+    { retry: false, refetchInterval: tab === 'live' ? LIVE_SUMMARY_MS : false },
+  );
+  // Live's opening pages go out with the summary (one batched request), not after it.
+  useLiveTail('bms', deviceId, tab === 'live');
+  useLiveTail('pcs', deviceId, tab === 'live');
   if (summary.isLoading) return <Loading>Loading {deviceId}…</Loading>;
   if (summary.error || !summary.data) return <ErrorState error={summary.error} what={`Cabinet ${deviceId}`} />;
   const d = summary.data;

@@ -13,10 +13,11 @@ import {
   YAxis,
 } from 'recharts';
 import { gridProps, timeAxisProps, tooltipProps, valueAxisProps } from './chartStyle';
-import { formatDateTime, fromInputValue, timeTick, toInputValue } from '../lib/format';
+import { formatDateTime, fromInputValue, timeTicks, toInputValue } from '../lib/format';
 import { trpc } from '../trpc';
 import { signalOf } from './chartGroups';
 import { Empty, ErrorState, Loading } from './States';
+import { withGaps } from '../lib/gaps';
 import { labelledIds } from '../lib/markers';
 import type { TimeRange } from '../lib/route';
 
@@ -163,11 +164,16 @@ function BandChart({
   markers: Marker[];
 }) {
   const data = useMemo(
-    () => series.t.map((t, i) => ({ t, band: [series.min[i]!, series.max[i]!], mean: series.mean[i]! })),
+    () =>
+      withGaps(
+        series.t.map((t, i) => ({ t, band: [series.min[i]!, series.max[i]!], mean: series.mean[i]! })),
+        ['band', 'mean'],
+      ),
     [series],
   );
   const span = (series.t.at(-1) ?? 0) - (series.t[0] ?? 0);
-  const tick = timeTick(span);
+  const from = series.t[0] ?? 0;
+  const to = series.t.at(-1) ?? 0;
   const labelled = useMemo(() => labelledIds(markers, span), [markers, span]);
   return (
     <figure
@@ -183,7 +189,7 @@ function BandChart({
       <ResponsiveContainer width="100%" height={240}>
         <ComposedChart data={data} margin={{ top: 5, right: 12, bottom: 0, left: 0 }}>
           <CartesianGrid {...gridProps} />
-          <XAxis {...timeAxisProps(tick)} />
+          <XAxis {...timeAxisProps(from, to)} />
           <YAxis {...valueAxisProps} />
           <Tooltip {...tooltipProps} />
           {markers.map((m) => (
@@ -216,7 +222,7 @@ function BandChart({
             name="min–max"
           />
           <Line dataKey="mean" stroke="#2a9d8f" dot={false} strokeWidth={1.4} isAnimationActive={false} name="mean" />
-          <Brush dataKey="t" height={18} tickFormatter={tick} stroke="#2a9d8f" />
+          <Brush dataKey="t" height={18} tickFormatter={timeTicks(from, to).label} stroke="#2a9d8f" />
         </ComposedChart>
       </ResponsiveContainer>
     </figure>

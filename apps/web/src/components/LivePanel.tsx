@@ -1,84 +1,141 @@
 import type { RecordKind } from '@bess/core/catalog';
-import { useMemo, useRef, useState } from 'react';
-import { fromInputValue, toInputValue } from '../lib/format';
+import { useEffect, useMemo, useRef, useState } from 'react';
+import { ago, formatDateTime, fromInputValue, toInputValue } from '../lib/format';
 import { advance, freshCursor, resumeInput, type StreamCursor } from '../lib/resume';
-import { SlidingWindow } from '../lib/window';
+import { TimeWindow } from '../lib/time-window';
 import { trpc } from '../trpc';
 import { CHART_GROUPS, seriesOf } from './chartGroups';
 import { ErrorState } from './States';
-import { TimeChart } from './TimeChart';
+import { ChartPlaceholder, TimeChart } from './TimeChart';
 
-/** Points kept per live chart: about ten minutes at the fastest replay, a fixed memory cost. */
-const LIVE_WINDOW = 300;
+/** Both kinds' charts show the same span of time: the newest two hours, then what follows. */
+const LIVE_SPAN_MS = 2 * 3_600_000;
 const INTERVALS = [0.1, 0.5, 1, 2, 5];
+/** Records of the opening page: two hours of 30-second PCS records, with room to spare. */
+const TAIL_RECORDS = 500;
 
-type Point = Record<string, number | null>;
+type Point = { t: number } & Record<string, number | null>;
 
-interface StreamSettings {
-  interval: number;
-  from?: number;
-  live: boolean;
-  /** Set when resuming after a pause: continue right after this event. */
-  lastEventId?: string;
+/** Live follows the newest data; replay plays the data from a chosen time at a chosen pace. */
+type Mode = { mode: 'live' } | { mode: 'replay'; from?: number; interval: number };
+
+function toPoint(record: { timestamp: string } & Record<string, unknown>): Point {
+  const point: Point = { t: Date.parse(record.timestamp) };
+  for (const [k, v] of Object.entries(record)) if (k !== 'timestamp') point[k] = typeof v === 'number' ? v : null;
+  return point;
 }
 
 function useRecordStream(
   kind: RecordKind,
   deviceId: string,
-  settings: StreamSettings,
+  mode: Mode,
+  lastEventId: string | undefined,
   paused: boolean,
   cursor: React.MutableRefObject<StreamCursor>,
 ) {
-  const windowRef = useRef(new SlidingWindow<Point>(LIVE_WINDOW));
+  // Twice the span shown: a grid's records can run an hour or more past the newest reading.
+  const windowRef = useRef(new TimeWindow<Point>(2 * LIVE_SPAN_MS));
   const [points, setPoints] = useState<readonly Point[]>([]);
+  const live = mode.mode === 'live';
+  // Live opens on the newest records at once, from one page, before the stream brings what follows.
+  const tail = useLiveTail(kind, deviceId, live);
+  useEffect(() => {
+    if (live && tail.data) setPoints(windowRef.current.push(...tail.data.records.map(toPoint)));
+  }, [live, tail.data]);
   const input = {
     deviceId,
-    interval: settings.interval,
-    live: settings.live,
-    ...(settings.from !== undefined ? { from: settings.from } : {}),
-    ...(settings.lastEventId ? { lastEventId: settings.lastEventId } : {}),
+    ...(live ? { live: true, interval: 1 } : { interval: mode.interval }),
+    ...(!live && mode.from !== undefined ? { from: mode.from } : {}),
+    ...(lastEventId ? { lastEventId } : {}),
   };
-  const onData = (event: { id: string; data: Record<string, unknown> }) => {
+  const onData = (event: { id: string; data: { timestamp: string } }) => {
     cursor.current = advance(cursor.current, event.id);
-    const point: Point = { t: Date.parse(event.data.timestamp as string) };
-    for (const [k, v] of Object.entries(event.data)) if (k !== 'timestamp') point[k] = v as number | null;
-    setPoints(windowRef.current.push(point));
+    setPoints(windowRef.current.push(toPoint(event.data)));
   };
-  const options = { enabled: !paused, onData };
+  // Live waits for the newest window, so the stream's first record lands after it.
+  const options = { enabled: !paused && (!live || tail.isSuccess || tail.isError), onData };
   const sub =
     kind === 'bms' ? trpc.bms.stream.useSubscription(input, options) : trpc.pcs.stream.useSubscription(input, options);
-  return { points, error: sub.error, reset: () => setPoints(windowRef.current.clear()) };
+  return { points, error: sub.error ?? tail.error, reset: () => setPoints(windowRef.current.clear()) };
+}
+
+/** The newest page of a kind: asked for by the device view as it opens, so it arrives with the summary. */
+export function useLiveTail(kind: RecordKind, deviceId: string, enabled: boolean) {
+  const input = { deviceId, tail: true, batchSize: TAIL_RECORDS };
+  const options = { enabled, staleTime: Infinity };
+  return kind === 'bms' ? trpc.bms.batch.useQuery(input, options) : trpc.pcs.batch.useQuery(input, options);
+}
+
+/** The charts of each kind, with their series: built once, so memoised charts see the same props. */
+const LIVE_CHARTS = {
+  bms: CHART_GROUPS.bms.map((g) => ({ title: g.title, ...seriesOf('bms', g.fields) })),
+  pcs: CHART_GROUPS.pcs.map((g) => ({ title: g.title, ...seriesOf('pcs', g.fields) })),
+};
+const CHART_COUNT = LIVE_CHARTS.bms.length + LIVE_CHARTS.pcs.length;
+
+/**
+ * How many charts to draw: once there is data, one more each frame. Drawing all thirteen in one
+ * go holds the page for over a second on a slow machine; this way the first shows at once.
+ */
+function useStaged(ready: boolean): number {
+  const [count, setCount] = useState(1);
+  useEffect(() => {
+    if (!ready || count >= CHART_COUNT) return;
+    const frame = requestAnimationFrame(() => setCount((c) => c + 1));
+    return () => cancelAnimationFrame(frame);
+  }, [ready, count]);
+  return count;
+}
+
+/** "Latest reading <time>, 3 s ago", its own component so the once-a-second clock re-renders only it. */
+function LatestReading({ newest, live }: { newest: number; live: boolean }) {
+  const [now, setNow] = useState(Date.now());
+  useEffect(() => {
+    if (!live) return;
+    const timer = setInterval(() => setNow(Date.now()), 1000);
+    return () => clearInterval(timer);
+  }, [live]);
+  return (
+    <span className="muted small" data-testid="latest-reading">
+      {!Number.isFinite(newest)
+        ? 'Waiting for data…'
+        : live
+          ? `Latest reading ${formatDateTime(newest)}, ${ago(new Date(newest).toISOString(), now)}`
+          : `Replaying ${formatDateTime(newest)}`}
+    </span>
+  );
 }
 
 export function LivePanel({ deviceId, first, last }: { deviceId: string; first: string | null; last: string | null }) {
-  const [settings, setSettings] = useState<StreamSettings>({ interval: 1, live: false });
+  const [mode, setMode] = useState<Mode>({ mode: 'live' });
+  const [lastEventId, setLastEventId] = useState<string | undefined>();
   const [paused, setPaused] = useState(false);
   const bmsCursor = useRef(freshCursor());
   const pcsCursor = useRef(freshCursor());
-  const bms = useRecordStream('bms', deviceId, settings, paused, bmsCursor);
-  const pcs = useRecordStream('pcs', deviceId, settings, paused, pcsCursor);
+  const bms = useRecordStream('bms', deviceId, mode, lastEventId, paused, bmsCursor);
+  const pcs = useRecordStream('pcs', deviceId, mode, lastEventId, paused, pcsCursor);
 
-  const restart = (next: Partial<StreamSettings>) => {
+  const restart = (next: Mode) => {
     bmsCursor.current = freshCursor();
     pcsCursor.current = freshCursor();
     bms.reset();
     pcs.reset();
-    setSettings((s) => ({
-      interval: s.interval,
-      live: s.live,
-      ...(s.from !== undefined ? { from: s.from } : {}),
-      ...next,
-      lastEventId: undefined,
-    }));
+    setLastEventId(undefined);
+    setPaused(false);
+    setMode(next);
   };
+  const replay = (next: Partial<Extract<Mode, { mode: 'replay' }>>) =>
+    restart({
+      mode: 'replay',
+      interval: mode.mode === 'replay' ? mode.interval : 1,
+      ...(mode.mode === 'replay' && mode.from !== undefined ? { from: mode.from } : {}),
+      ...next,
+    });
   const togglePause = () => {
-    if (paused)
-      setSettings((s) =>
-        resumeInput(
-          { ...s },
-          bmsCursor.current.received >= pcsCursor.current.received ? bmsCursor.current : pcsCursor.current,
-        ),
-      );
+    if (paused) {
+      const cursor = bmsCursor.current.received >= pcsCursor.current.received ? bmsCursor.current : pcsCursor.current;
+      setLastEventId(resumeInput({}, cursor).lastEventId);
+    }
     setPaused((p) => !p);
   };
   const bounds = useMemo(
@@ -88,58 +145,116 @@ export function LivePanel({ deviceId, first, last }: { deviceId: string; first: 
     }),
     [first, last],
   );
+  // A record grid runs on past a cabinet's last reading while its values count as fresh (for the
+  // slowest signals, an hour or more): live ends its axes at the newest reading, which the device
+  // summary (re-read every few seconds) names; replay at the newest record it has played.
+  const newest =
+    mode.mode === 'live' && last
+      ? Date.parse(last)
+      : Math.max(bms.points.at(-1)?.t ?? -Infinity, pcs.points.at(-1)?.t ?? -Infinity);
+  const oldest = Math.min(bms.points[0]?.t ?? Infinity, pcs.points[0]?.t ?? Infinity);
+  const staged = useStaged(bms.points.length > 0);
+  const domain = useMemo<[number, number] | undefined>(
+    () =>
+      Number.isFinite(newest)
+        ? [Number.isFinite(oldest) ? Math.max(oldest, newest - LIVE_SPAN_MS) : newest - LIVE_SPAN_MS, newest]
+        : undefined,
+    [oldest, newest],
+  );
 
   return (
     <div>
       <div className="controls" role="group" aria-label="Stream controls">
-        <label>
-          Replay speed{' '}
-          <select
-            value={settings.interval}
-            onChange={(e) => restart({ interval: Number(e.target.value) })}
-            data-testid="interval"
-          >
-            {INTERVALS.map((i) => (
-              <option key={i} value={i}>
-                1 record / {i} s
-              </option>
-            ))}
-          </select>
-        </label>
-        <label>
-          Start at (UTC){' '}
-          <input
-            type="datetime-local"
-            min={bounds.min}
-            max={bounds.max}
-            onChange={(e) => restart({ from: fromInputValue(e.target.value) })}
-            data-testid="start-at"
-          />
-        </label>
-        <label className="check">
-          <input type="checkbox" checked={settings.live} onChange={(e) => restart({ live: e.target.checked })} /> Live
-          (follow new data)
-        </label>
+        <div className="segmented" role="radiogroup" aria-label="Mode">
+          <label className="check">
+            <input
+              type="radio"
+              name="live-mode"
+              checked={mode.mode === 'live'}
+              onChange={() => restart({ mode: 'live' })}
+              data-testid="mode-live"
+            />{' '}
+            Live
+          </label>
+          <label className="check">
+            <input
+              type="radio"
+              name="live-mode"
+              checked={mode.mode === 'replay'}
+              onChange={() => replay({})}
+              data-testid="mode-replay"
+            />{' '}
+            Replay
+          </label>
+        </div>
+        {mode.mode === 'replay' && (
+          <>
+            <label>
+              Speed{' '}
+              <select
+                value={mode.interval}
+                onChange={(e) => replay({ interval: Number(e.target.value) })}
+                data-testid="interval"
+              >
+                {INTERVALS.map((i) => (
+                  <option key={i} value={i}>
+                    1 record / {i} s
+                  </option>
+                ))}
+              </select>
+            </label>
+            <label>
+              From (UTC, 24 h){' '}
+              <input
+                type="datetime-local"
+                min={bounds.min}
+                max={bounds.max}
+                onChange={(e) => replay({ from: fromInputValue(e.target.value) })}
+                data-testid="start-at"
+              />
+            </label>
+          </>
+        )}
         <button type="button" onClick={togglePause} data-testid="pause">
           {paused ? '▶ Resume' : '❚❚ Pause'}
         </button>
-        <span className="muted small">Keeps the last {LIVE_WINDOW} records per chart.</span>
+        <LatestReading newest={newest} live={mode.mode === 'live'} />
       </div>
       {bms.error && <ErrorState error={bms.error} what="BMS stream" />}
       {pcs.error && <ErrorState error={pcs.error} what="PCS stream" />}
       <h2>Battery (BMS)</h2>
       <div className="grid" data-testid="bms-charts">
-        {CHART_GROUPS.bms.map((g) => {
-          const { unit, series } = seriesOf('bms', g.fields);
-          return <TimeChart key={g.title} title={g.title} unit={unit} data={bms.points as Point[]} series={series} />;
-        })}
+        {LIVE_CHARTS.bms.map((c, i) =>
+          i < staged ? (
+            <TimeChart
+              key={c.title}
+              title={c.title}
+              unit={c.unit}
+              data={bms.points}
+              series={c.series}
+              domain={domain}
+            />
+          ) : (
+            <ChartPlaceholder key={c.title} title={c.title} unit={c.unit} />
+          ),
+        )}
       </div>
       <h2>Power conversion (PCS)</h2>
       <div className="grid" data-testid="pcs-charts">
-        {CHART_GROUPS.pcs.map((g) => {
-          const { unit, series } = seriesOf('pcs', g.fields);
-          return <TimeChart key={g.title} title={g.title} unit={unit} data={pcs.points as Point[]} series={series} />;
-        })}
+        {LIVE_CHARTS.pcs.map((c, i) =>
+          LIVE_CHARTS.bms.length + i < staged ? (
+            <TimeChart
+              key={c.title}
+              title={c.title}
+              unit={c.unit}
+              data={pcs.points}
+              series={c.series}
+              domain={domain}
+            />
+          ) : (
+            <ChartPlaceholder key={c.title} title={c.title} unit={c.unit} />
+          ),
+        )}
       </div>
     </div>
   );

@@ -1,6 +1,7 @@
+import { memo, useMemo } from 'react';
 import { CartesianGrid, Legend, Line, LineChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
 import { gridProps, timeAxisProps, tooltipProps, valueAxisProps } from './chartStyle';
-import { timeTick } from '../lib/format';
+import { withGaps } from '../lib/gaps';
 
 export interface SeriesSpec {
   key: string;
@@ -11,32 +12,55 @@ export interface SeriesSpec {
 const COLORS = ['#2a9d8f', '#e76f51', '#264653', '#e9c46a', '#8a5cf6', '#f4a261'];
 export const colorAt = (i: number): string => COLORS[i % COLORS.length]!;
 
+/** A chart's frame while its turn to be drawn comes (same size, so nothing moves when it does). */
+export function ChartPlaceholder({ title, unit, height = 220 }: { title: string; unit: string; height?: number }) {
+  return (
+    <figure className="chart" aria-label={title} aria-busy="true">
+      <figcaption>
+        {title} <span className="muted">({unit})</span>
+      </figcaption>
+      <div style={{ height }} />
+    </figure>
+  );
+}
+
 /** A line chart over time with a unit on the Y axis: the building block of the live and history views. */
-export function TimeChart({
+export const TimeChart = memo(function TimeChart({
   title,
   unit,
   data,
   series,
+  domain,
   height = 220,
 }: {
   title: string;
   unit: string;
-  data: Record<string, number | null>[];
+  data: readonly ({ t: number } & Record<string, number | null>)[];
   series: SeriesSpec[];
+  /** The time span to show (epoch ms), shared by the charts of a view; default the data's. */
+  domain?: [number, number];
   height?: number;
 }) {
-  const first = data[0]?.t ?? 0;
-  const last = data.at(-1)?.t ?? 0;
-  const tick = timeTick((last ?? 0) - (first ?? 0));
+  const first = domain?.[0] ?? data[0]?.t ?? 0;
+  const last = domain?.[1] ?? data.at(-1)?.t ?? 0;
+  const keys = useMemo(() => series.map((s) => s.key), [series]);
+  const drawn = useMemo(() => withGaps(data, keys), [data, keys]);
   return (
-    <figure className="chart" data-testid="chart" data-points={data.length} aria-label={title}>
+    <figure
+      className="chart"
+      data-testid="chart"
+      data-points={data.length}
+      data-last={data.length ? new Date(data.at(-1)!.t).toISOString() : ''}
+      data-last-value={String(data.at(-1)?.[series[0]?.key ?? ''] ?? '')}
+      aria-label={title}
+    >
       <figcaption>
         {title} <span className="muted">({unit})</span>
       </figcaption>
       <ResponsiveContainer width="100%" height={height}>
-        <LineChart data={data} margin={{ top: 5, right: 12, bottom: 0, left: 0 }}>
+        <LineChart data={drawn} margin={{ top: 5, right: 28, bottom: 0, left: 0 }}>
           <CartesianGrid {...gridProps} />
-          <XAxis {...timeAxisProps(tick)} />
+          <XAxis {...timeAxisProps(first, last)} />
           <YAxis
             {...valueAxisProps}
             label={{ value: unit, angle: -90, position: 'insideLeft', fill: 'var(--muted)', fontSize: 11 }}
@@ -46,7 +70,8 @@ export function TimeChart({
           {series.map((s) => (
             <Line
               key={s.key}
-              type="monotone"
+              // Straight segments between readings: a smoothed curve invents values that were never logged.
+              type="linear"
               dataKey={s.key}
               name={s.label}
               stroke={s.color}
@@ -60,4 +85,4 @@ export function TimeChart({
       </ResponsiveContainer>
     </figure>
   );
-}
+});

@@ -10,11 +10,36 @@ export function formatDateTime(iso: string | number | null | undefined): string 
   return Number.isNaN(d.getTime()) ? '—' : `${d.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
 }
 
-/** Axis tick for a time span: clock times within a day, date and hour within ten days, dates beyond. */
-export function timeTick(spanMs: number): (t: number) => string {
-  if (spanMs <= 86_400_000) return (t) => new Date(t).toISOString().slice(11, 16);
-  if (spanMs <= 10 * 86_400_000) return (t) => new Date(t).toISOString().slice(5, 13).replace('T', ' ') + 'h';
-  return (t) => new Date(t).toISOString().slice(5, 10);
+const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
+const DAY = 24 * HOUR;
+/** Tick steps a time axis may use, finest first. */
+const TICK_STEPS = [1, 2, 5, 10, 15, 30]
+  .map((m) => m * MINUTE)
+  .concat(
+    [1, 2, 3, 6, 12].map((h) => h * HOUR),
+    [1, 2, 7, 14, 30, 91].map((d) => d * DAY),
+  );
+
+/**
+ * Ticks for a time axis over [from, to] (UTC): at most `most`, on whole steps of a ladder (1 min
+ * to a quarter), each labelled once. Labels carry the date whenever the range spans days.
+ */
+export function timeTicks(from: number, to: number, most = 7): { ticks: number[]; label: (t: number) => string } {
+  if (!Number.isFinite(from) || !Number.isFinite(to)) return { ticks: [], label: () => '' };
+  const span = Math.max(to - from, MINUTE);
+  const step = TICK_STEPS.find((s) => span / s <= most) ?? TICK_STEPS.at(-1)!;
+  const ticks: number[] = [];
+  for (let t = Math.ceil(from / step) * step; t <= to; t += step) ticks.push(t);
+  const iso = (t: number) => new Date(t).toISOString();
+  const spansDays = iso(from).slice(0, 10) !== iso(to).slice(0, 10);
+  const label =
+    step >= DAY
+      ? (t: number) => iso(t).slice(5, 10)
+      : spansDays
+        ? (t: number) => `${iso(t).slice(5, 10)} ${iso(t).slice(11, 16)}`
+        : (t: number) => iso(t).slice(11, 16);
+  return { ticks, label };
 }
 
 /** A value with its unit and sensible precision; null (no fresh reading) is a dash. */

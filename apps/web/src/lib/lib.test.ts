@@ -1,25 +1,43 @@
 import { describe, expect, it } from 'vitest';
-import { ago, formatClock, formatDateTime, formatValue, fromInputValue, timeTick, toInputValue } from './format';
+import { ago, formatClock, formatDateTime, formatValue, fromInputValue, timeTicks, toInputValue } from './format';
 import { advance, freshCursor, resumeInput } from './resume';
 import { parseRoute, href } from './route';
 import { powerState, statusOf, worstStatus } from './status';
-import { SlidingWindow } from './window';
+import { withGaps } from './gaps';
+import { TimeWindow } from './time-window';
 import { labelledIds } from './markers';
 
-describe('SlidingWindow', () => {
-  it('keeps only the newest points and never grows past its capacity', () => {
-    const w = new SlidingWindow<number>(3);
-    w.push(1, 2);
-    expect(w.push(3, 4, 5)).toEqual([3, 4, 5]);
-    for (let i = 0; i < 10_000; i++) w.push(i);
-    expect(w.points).toHaveLength(3);
-    expect(w.points).toEqual([9997, 9998, 9999]);
+describe('TimeWindow', () => {
+  const at = (t: number) => ({ t });
+  it('keeps the points within its span of the newest, in order, and never grows past its capacity', () => {
+    const w = new TimeWindow<{ t: number }>(10, 4);
+    w.push(at(0), at(5));
+    expect(w.push(at(12)).map((p) => p.t)).toEqual([5, 12]);
+    for (let t = 13; t < 10_000; t++) w.push(at(t));
+    expect(w.push(at(10_000)).map((p) => p.t)).toEqual([9997, 9998, 9999, 10_000]);
   });
-  it('returns a new array on every push, so React re-renders', () => {
-    const w = new SlidingWindow<number>(2);
-    const a = w.push(1);
-    expect(w.push(2)).not.toBe(a);
-    expect(() => new SlidingWindow(0)).toThrow();
+  it('drops points it already holds, so a stream that resends its newest record does not draw it twice', () => {
+    const w = new TimeWindow<{ t: number }>(100);
+    w.replace([at(1), at(2), at(3)]);
+    expect(w.push(at(3), at(2)).map((p) => p.t)).toEqual([1, 2, 3]);
+    const before = w.push(at(4));
+    expect(w.push(at(5))).not.toBe(before);
+  });
+});
+
+describe('withGaps', () => {
+  it('breaks the line where readings stop for more than three usual steps, and nowhere else', () => {
+    const minute = 60_000;
+    const times = [0, 1, 2, 3, 4, 304, 305, 306].map((m) => m * minute);
+    const points = times.map((t) => ({ t, soc: t / minute }));
+    const drawn = withGaps(points, ['soc']);
+    expect(drawn).toHaveLength(points.length + 1);
+    expect(drawn[5]).toEqual({ t: 154 * minute, soc: null });
+    expect(withGaps(points.slice(0, 5), ['soc'])).toEqual(points.slice(0, 5));
+  });
+  it('keeps a series whose readings are irregular but never far apart', () => {
+    const points = [0, 10, 30, 40, 65, 80].map((t) => ({ t, v: 1 }));
+    expect(withGaps(points, ['v'])).toEqual(points);
   });
 });
 
@@ -42,9 +60,24 @@ describe('time and unit formatting', () => {
     expect(formatClock('2024-03-01T13:05:09Z')).toBe('13:05:09');
     expect(formatDateTime(Date.UTC(2024, 2, 1, 13, 5))).toBe('2024-03-01 13:05 UTC');
     expect(formatDateTime(null)).toBe('—');
-    expect(timeTick(3_600_000)(Date.UTC(2024, 2, 1, 13, 5))).toBe('13:05');
-    expect(timeTick(3 * 86_400_000)(Date.UTC(2024, 2, 1, 13, 5))).toBe('03-01 13h');
-    expect(timeTick(30 * 86_400_000)(Date.UTC(2024, 2, 1, 13, 5))).toBe('03-01');
+  });
+  it('puts time ticks on whole steps, each label once, with the date when the range spans days', () => {
+    const t = (d: number, h: number, m = 0) => Date.UTC(2024, 2, d, h, m);
+    const within = timeTicks(t(1, 10, 7), t(1, 12, 7));
+    expect(within.ticks.map(within.label)).toEqual(['10:30', '11:00', '11:30', '12:00']);
+    const overnight = timeTicks(t(1, 22), t(2, 2));
+    expect(overnight.ticks.map(overnight.label)).toEqual([
+      '03-01 22:00',
+      '03-01 23:00',
+      '03-02 00:00',
+      '03-02 01:00',
+      '03-02 02:00',
+    ]);
+    const month = timeTicks(t(1, 0), t(31, 0));
+    const labels = month.ticks.map(month.label);
+    expect(new Set(labels).size).toBe(labels.length);
+    expect(labels.length).toBeLessThanOrEqual(7);
+    expect(labels.every((l) => /^03-\d\d$/.test(l))).toBe(true);
   });
   it('formats values with their unit and a dash for missing readings', () => {
     expect(formatValue(51.66, '%')).toBe('51.7 %');
