@@ -94,7 +94,12 @@ describe('operator dashboard', () => {
     expect(await page.textContent('[data-testid=latest-reading]')).toMatch(
       new RegExp(`^Latest reading ${new Date(last).toISOString().slice(0, 10)} \\d\\d:\\d\\d UTC, \\d+ days ago$`),
     );
-    expect((await points('[data-testid=pcs-charts] [data-testid=chart]'))[0]).toBeGreaterThan(100);
+    // Charts are drawn one a frame after the first: PCS's follow BMS's.
+    await page.waitForFunction(
+      () =>
+        Number(document.querySelector('[data-testid=pcs-charts] [data-testid=chart]')?.getAttribute('data-points')) >
+        100,
+    );
     expect(await page.textContent('[data-testid=connection]')).toBe('Connected');
     // axes carry units
     expect(await page.textContent('[data-testid=bms-charts]')).toContain('(%)');

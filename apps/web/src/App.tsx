@@ -22,7 +22,14 @@ export function App({ session }: { session: SessionState }) {
 function Page({ route, anyActive }: { route: Route; anyActive: boolean | undefined }) {
   switch (route.page) {
     case 'device':
-      return <DeviceView deviceId={route.deviceId} tab={route.tab} {...(route.range ? { range: route.range } : {})} />;
+      return (
+        <DeviceView
+          deviceId={route.deviceId}
+          tab={route.tab}
+          {...(route.range ? { range: route.range } : {})}
+          {...(route.signals ? { signals: route.signals } : {})}
+        />
+      );
     case 'alarms':
       return <AlarmConsole />;
     case 'fleet':

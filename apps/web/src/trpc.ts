@@ -1,5 +1,5 @@
 import type { AppRouter } from '@bess/api';
-import { createWSClient, httpBatchLink, splitLink, wsLink } from '@trpc/client';
+import { createWSClient, httpBatchStreamLink, splitLink, wsLink } from '@trpc/client';
 import { createTRPCReact } from '@trpc/react-query';
 import { useSyncExternalStore } from 'react';
 
@@ -40,7 +40,9 @@ export function createClient(csrfToken?: string) {
       splitLink({
         condition: (op) => op.type === 'subscription',
         true: wsLink({ client: wsClient }),
-        false: httpBatchLink({
+        // Streamed: each answer of a batch arrives when it is ready, so a heavy scan (anomalies)
+        // does not hold back the light queries sent with it.
+        false: httpBatchStreamLink({
           url: '/trpc',
           maxItems: MAX_BATCH_ITEMS,
           ...(csrfToken ? { headers: { 'X-CSRF-Token': csrfToken } } : {}),

@@ -20,7 +20,18 @@ const TABS: { tab: DeviceTab; label: string }[] = [
   { tab: 'quality', label: 'Data quality' },
 ];
 
-export function DeviceView({ deviceId, tab, range }: { deviceId: string; tab: DeviceTab; range?: TimeRange }) {
+export function DeviceView({
+  deviceId,
+  tab,
+  range,
+  signals,
+}: {
+  deviceId: string;
+  tab: DeviceTab;
+  range?: TimeRange;
+  /** Signals charted beside the fixed ones in History, from a link. */
+  signals?: string[];
+}) {
   // While Live is open the summary is re-read: its `last` is the newest reading, which Live shows.
   const summary = trpc.devices.summary.useQuery(
     { deviceId },
@@ -53,11 +64,13 @@ export function DeviceView({ deviceId, tab, range }: { deviceId: string; tab: De
         {tab === 'live' && <LivePanel deviceId={deviceId} first={d.first} last={d.last} />}
         {tab === 'history' && (
           <HistoryPanel
-            key={range ? `${range.from}-${range.to}` : 'default'}
+            key={range ? `${range.from}-${range.to}:${signals?.join(',') ?? ''}` : 'default'}
             deviceId={deviceId}
             first={d.first}
             last={d.last}
+            catalogue={d.signals}
             {...(range ? { initialRange: range } : {})}
+            {...(signals ? { initialSignals: signals } : {})}
           />
         )}
         {tab === 'cells' && <CellsPanel deviceId={deviceId} hasCells={d.hasCells} first={d.first} last={d.last} />}

@@ -1,5 +1,5 @@
 import { fieldSpec, type RecordKind } from '@bess/core/catalog';
-import { useMemo, useState } from 'react';
+import { useEffect, useMemo, useRef, useState } from 'react';
 import {
   Area,
   Brush,
@@ -19,7 +19,7 @@ import { signalOf } from './chartGroups';
 import { Empty, ErrorState, Loading } from './States';
 import { withGaps } from '../lib/gaps';
 import { labelledIds } from '../lib/markers';
-import type { TimeRange } from '../lib/route';
+import { href, MAX_SIGNALS, type TimeRange } from '../lib/route';
 
 const DAY = 86_400_000;
 const PRESETS = [
@@ -41,24 +41,75 @@ const HISTORY_FIELDS: { kind: RecordKind; field: string }[] = [
 ];
 const MAX_POINTS = 600;
 
+/** A signal the picker offers: the device summary's catalogue names and units. */
+interface SignalOption {
+  signal: string;
+  label: string;
+  unit: string;
+  subsystem: string;
+}
+const SUBSYSTEM_NAMES: Record<string, string> = {
+  bms: 'Battery (BMS)',
+  pcs: 'Power conversion (PCS)',
+  cooling: 'Cooling',
+  aux: 'Auxiliary supply',
+  env: 'Enclosure',
+  safety: 'Fire and gas',
+  other: 'Other',
+};
+
 export default function HistoryPanel({
   deviceId,
   first,
   last,
+  catalogue,
   initialRange,
+  initialSignals = [],
 }: {
   deviceId: string;
   first: string | null;
   last: string | null;
-  /** A range from a link (an alarm's time), instead of the last day. */
+  /** Every signal the cabinet logs, for the picker. */
+  catalogue: SignalOption[];
+  /** A range from a link (an alarm's time, a colleague's view), instead of the last day. */
   initialRange?: TimeRange;
+  /** Signals charted beside the fixed ones, from a link. */
+  initialSignals?: string[];
 }) {
   const end = last ? Date.parse(last) : Date.now();
   const start = first ? Date.parse(first) : end - DAY;
   const [range, setRange] = useState<{ from: number; to: number; preset: string }>(
     initialRange ? { ...initialRange, preset: 'custom' } : { from: Math.max(start, end - DAY), to: end, preset: 'day' },
   );
-  const signals = HISTORY_FIELDS.map((f) => signalOf(f.kind, f.field));
+  const [extra, setExtra] = useState<string[]>(() =>
+    initialSignals.filter((s) => catalogue.some((c) => c.signal === s)),
+  );
+  const fixed = HISTORY_FIELDS.map((f) => signalOf(f.kind, f.field));
+  const signals = [...fixed, ...extra];
+  // The view lives in the URL, so a link shows a colleague the same range and signals. Each change
+  // is a history entry: back and forward step through them. A view opened without a range in its
+  // link only fills in its entry, so back still leaves it.
+  const synced = useRef(initialRange !== undefined);
+  useEffect(() => {
+    const next = href({
+      page: 'device',
+      deviceId,
+      tab: 'history',
+      range: { from: range.from, to: range.to },
+      ...(extra.length ? { signals: extra } : {}),
+    });
+    if (window.location.hash === next) return;
+    if (synced.current) window.history.pushState(null, '', next);
+    else window.history.replaceState(null, '', next);
+    synced.current = true;
+  }, [deviceId, range.from, range.to, extra]);
+  const options = useMemo(() => {
+    const groups = new Map<string, SignalOption[]>();
+    for (const c of catalogue)
+      if (c.subsystem !== 'cell' && !fixed.includes(c.signal) && !extra.includes(c.signal))
+        groups.set(c.subsystem, [...(groups.get(c.subsystem) ?? []), c]);
+    return [...groups];
+  }, [catalogue, fixed, extra]);
   const history = trpc.history.series.useQuery(
     { deviceId, signals, from: range.from, to: range.to, maxPoints: MAX_POINTS },
     { placeholderData: (prev) => prev },
@@ -103,6 +154,27 @@ export default function HistoryPanel({
             onChange={(e) => setRange((r) => ({ ...r, to: fromInputValue(e.target.value) ?? r.to, preset: 'custom' }))}
           />
         </label>
+        <label>
+          Add a signal{' '}
+          <select
+            value=""
+            disabled={extra.length >= MAX_SIGNALS}
+            onChange={(e) => e.target.value && setExtra((x) => [...x, e.target.value])}
+            data-testid="signal-picker"
+          >
+            <option value="">Choose…</option>
+            {options.map(([subsystem, list]) => (
+              <optgroup key={subsystem} label={SUBSYSTEM_NAMES[subsystem] ?? subsystem}>
+                {list.map((o) => (
+                  <option key={o.signal} value={o.signal}>
+                    {o.label}
+                    {o.unit ? ` (${o.unit})` : ''}
+                  </option>
+                ))}
+              </optgroup>
+            ))}
+          </select>
+        </label>
         <a
           className="button"
           href={`/bms/${encodeURIComponent(deviceId)}/export.csv?${exportQuery}`}
@@ -136,6 +208,25 @@ export default function HistoryPanel({
                 series={series}
                 markers={markersFor(spec.signal)}
               />
+            );
+          })}
+          {extra.map((signal, k) => {
+            const series = history.data.series[fixed.length + k];
+            const spec = catalogue.find((c) => c.signal === signal)!;
+            return series && series.t.length > 0 ? (
+              <div key={signal} className="picked">
+                <BandChart title={spec.label} unit={spec.unit} series={series} markers={markersFor(signal)} />
+                <button
+                  type="button"
+                  className="ghost remove"
+                  aria-label={`Remove ${spec.label}`}
+                  onClick={() => setExtra((x) => x.filter((s) => s !== signal))}
+                >
+                  ×
+                </button>
+              </div>
+            ) : (
+              <Empty key={signal}>No {spec.label.toLowerCase()} readings in this range.</Empty>
             );
           })}
         </div>

@@ -8,14 +8,17 @@ export type Route =
   | { page: 'home' }
   | { page: 'fleet' }
   | { page: 'alarms' }
-  | { page: 'device'; deviceId: string; tab: DeviceTab; range?: TimeRange };
-/** A time range in a link (epoch ms): `#/device/<id>/history/<from>-<to>`. */
+  | { page: 'device'; deviceId: string; tab: DeviceTab; range?: TimeRange; signals?: string[] };
+/** A time range in a link (epoch ms): `#/device/<id>/history/<from>-<to>[/<signal>,<signal>]`. */
 export interface TimeRange {
   from: number;
   to: number;
 }
 export type DeviceTab = 'live' | 'history' | 'cells' | 'alerts' | 'quality';
 const TABS: DeviceTab[] = ['live', 'history', 'cells', 'alerts', 'quality'];
+/** Signal names as the API accepts them; a link names at most as many as one query charts. */
+const SIGNAL = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
+export const MAX_SIGNALS = 12;
 
 export function parseRoute(hash: string): Route {
   const parts = hash.replace(/^#\/?/, '').split('/').filter(Boolean).map(decodeURIComponent);
@@ -23,7 +26,17 @@ export function parseRoute(hash: string): Route {
     const tab = TABS.includes(parts[2] as DeviceTab) ? (parts[2] as DeviceTab) : 'live';
     const m = /^(\d{1,15})-(\d{1,15})$/.exec(parts[3] ?? '');
     const range = m && Number(m[1]) < Number(m[2]) ? { from: Number(m[1]), to: Number(m[2]) } : undefined;
-    return range ? { page: 'device', deviceId: parts[1], tab, range } : { page: 'device', deviceId: parts[1], tab };
+    const signals = (parts[4] ?? '')
+      .split(',')
+      .filter((s) => SIGNAL.test(s))
+      .slice(0, MAX_SIGNALS);
+    return {
+      page: 'device',
+      deviceId: parts[1],
+      tab,
+      ...(range ? { range } : {}),
+      ...(range && signals.length ? { signals } : {}),
+    };
   }
   if (parts[0] === 'fleet') return { page: 'fleet' };
   if (parts[0] === 'alarms') return { page: 'alarms' };
@@ -33,7 +46,8 @@ export function parseRoute(hash: string): Route {
 export function href(route: Route): string {
   if (route.page === 'device') {
     const range = route.range ? `/${route.range.from}-${route.range.to}` : '';
-    return `#/device/${encodeURIComponent(route.deviceId)}/${route.tab}${range}`;
+    const signals = route.range && route.signals?.length ? `/${route.signals.join(',')}` : '';
+    return `#/device/${encodeURIComponent(route.deviceId)}/${route.tab}${range}${signals}`;
   }
   return route.page === 'home' ? '#/' : `#/${route.page}`;
 }
