@@ -164,6 +164,22 @@ describe('operator dashboard', () => {
     const first = await values();
     expect(first).toHaveLength(260);
     expect(first.every((v) => v !== '' && Number.isFinite(Number(v)))).toBe(true);
+    // Coloured by deviation from the pack median: most cells sit near it and stay pale, whatever
+    // one far-out cell does to the scale.
+    const pale = () =>
+      page.$$eval(
+        '[data-testid=heat-cell]',
+        (els) =>
+          els.filter((e) => {
+            const [r, g, b] = getComputedStyle(e).backgroundColor.match(/\d+/g)!.map(Number);
+            return (r! + g! + b!) / 3 > 160;
+          }).length,
+      );
+    expect(await pale()).toBeGreaterThan(130);
+    expect(await page.textContent('[data-testid=heat-legend]')).toMatch(/^−\d+ mV.*\+\d+ mVfrom the pack median/);
+    await page.check('[data-testid=heat-fixed]');
+    expect(await page.textContent('[data-testid=heat-legend]')).toContain('−50 mV');
+    await page.uncheck('[data-testid=heat-fixed]');
     const slider = page.locator('[data-testid=cells-slider]');
     await slider.focus();
     for (let i = 0; i < 30; i++) await page.keyboard.press('ArrowLeft');

@@ -1,6 +1,7 @@
 import { CABINET } from '@bess/core/catalog';
 import { useEffect, useState } from 'react';
 import { formatDateTime, formatValue } from '../lib/format';
+import { displayOf } from '../lib/units';
 import { trpc } from '../trpc';
 import { Empty, ErrorState, Loading } from './States';
 import { TimeChart } from './TimeChart';
@@ -8,12 +9,22 @@ import { TimeChart } from './TimeChart';
 type Quantity = 'voltage' | 'temperature';
 const STEP = 10 * 60_000;
 
-/** Blue (low) to red (high) across the snapshot's own range, so small spreads still show. */
-function heat(value: number | null, low: number, high: number): string {
-  if (value === null) return 'var(--empty-cell)';
-  const x = high > low ? Math.min(1, Math.max(0, (value - low) / (high - low))) : 0.5;
-  return `hsl(${Math.round(220 - 220 * x)} 70% 50%)`;
+/**
+ * Deviation from the cell's pack median, on a diverging scale: pale at the median, blue below, red
+ * above, deeper with the size of the deviation, saturating at `half`. One far-out cell then stands
+ * out without colouring its healthy neighbours.
+ */
+function heat(deviation: number | null, half: number): string {
+  if (deviation === null) return 'var(--empty-cell)';
+  const x = Math.max(-1, Math.min(1, deviation / half));
+  return `hsl(${x < 0 ? 215 : 5} ${Math.round(20 + 60 * Math.abs(x))}% ${Math.round(90 - 45 * Math.abs(x))}%)`;
 }
+
+/** The fixed scale's half-width, and the smallest automatic one (below it, differences are sensor noise). */
+const SCALE = {
+  voltage: { fixed: 0.05, floor: 0.005, unit: 'mV', factor: 1000 },
+  temperature: { fixed: 5, floor: 0.5, unit: '°C', factor: 1 },
+} as const;
 
 export default function CellsPanel({
   deviceId,
@@ -34,6 +45,7 @@ function Cells({ deviceId, first, last }: { deviceId: string; first: number; las
   const [at, setAt] = useState(Math.floor(last / STEP) * STEP);
   const [quantity, setQuantity] = useState<Quantity>('voltage');
   const [playing, setPlaying] = useState(false);
+  const [fixedScale, setFixedScale] = useState(false);
   const [selected, setSelected] = useState<{ pack: number; cell: number } | null>(null);
   const snapshot = trpc.cells.snapshot.useQuery({ deviceId, at }, { placeholderData: (prev) => prev });
   const stats = trpc.cells.stats.useQuery({ deviceId, from: first, to: last, maxPoints: 200 });
@@ -51,6 +63,16 @@ function Cells({ deviceId, first, last }: { deviceId: string; first: number; las
   const high = Math.max(...values);
   const unit = quantity === 'voltage' ? 'V' : '°C';
   const median = (pack: number) => snapshot.data.packMedian.find((m) => m.pack === pack)?.[quantity] ?? null;
+  const deviationOf = (c: (typeof snapshot.data.cells)[number]) => {
+    const v = c[quantity];
+    const m = median(c.pack);
+    return v !== null && m !== null ? v - m : null;
+  };
+  const scale = SCALE[quantity];
+  const worst = Math.max(0, ...snapshot.data.cells.map((c) => Math.abs(deviationOf(c) ?? 0)));
+  const half = fixedScale ? scale.fixed : Math.max(scale.floor, worst);
+  const shown = (d: number) =>
+    `${d > 0 ? '+' : d < 0 ? '−' : ''}${(Math.abs(d) * scale.factor).toFixed(quantity === 'voltage' ? 0 : 1)} ${scale.unit}`;
 
   return (
     <div>
@@ -80,8 +102,10 @@ function Cells({ deviceId, first, last }: { deviceId: string; first: number; las
       </div>
       <p className="muted small">
         Spread{' '}
-        {formatValue(quantity === 'voltage' ? snapshot.data.voltageSpread : snapshot.data.temperatureSpread, unit)} ·
-        range {formatValue(low, unit)} – {formatValue(high, unit)}. Hover a cell for its value, click for its history.
+        {quantity === 'voltage'
+          ? formatValue(snapshot.data.voltageSpread === null ? null : snapshot.data.voltageSpread * 1000, 'mV', 0)
+          : formatValue(snapshot.data.temperatureSpread, unit)}{' '}
+        · range {formatValue(low, unit)} – {formatValue(high, unit)}. Hover a cell for its value, click for its history.
       </p>
       <div className="heatmap" data-testid="heatmap">
         {Array.from({ length: CABINET.packs }, (_, p) => (
@@ -91,8 +115,7 @@ function Cells({ deviceId, first, last }: { deviceId: string; first: number; las
               .filter((c) => c.pack === p + 1)
               .map((c) => {
                 const v = c[quantity];
-                const m = median(c.pack);
-                const dev = v !== null && m !== null ? v - m : null;
+                const dev = deviationOf(c);
                 return (
                   <button
                     type="button"
@@ -100,7 +123,7 @@ function Cells({ deviceId, first, last }: { deviceId: string; first: number; las
                     className="heat-cell"
                     data-testid="heat-cell"
                     data-value={v ?? ''}
-                    style={{ background: heat(v, low, high) }}
+                    style={{ background: heat(dev, half) }}
                     title={`Pack ${c.pack} cell ${c.cell}: ${formatValue(v, unit)} (${dev === null ? '—' : `${dev >= 0 ? '+' : ''}${quantity === 'voltage' ? `${(dev * 1000).toFixed(1)} mV` : `${dev.toFixed(1)} °C`}`} vs pack median)`}
                     onClick={() => setSelected({ pack: c.pack, cell: c.cell })}
                   />
@@ -108,6 +131,26 @@ function Cells({ deviceId, first, last }: { deviceId: string; first: number; las
               })}
           </div>
         ))}
+      </div>
+      <div className="heat-legend" data-testid="heat-legend">
+        <span>{shown(-half)}</span>
+        <span
+          className="heat-legend-bar"
+          style={{
+            background: `linear-gradient(to right, ${heat(-half, half)}, ${heat(0, half)}, ${heat(half, half)})`,
+          }}
+        />
+        <span>{shown(half)}</span>
+        <span className="muted small">from the pack median</span>
+        <label className="check">
+          <input
+            type="checkbox"
+            checked={fixedScale}
+            onChange={(e) => setFixedScale(e.target.checked)}
+            data-testid="heat-fixed"
+          />{' '}
+          Fixed scale (±{(scale.fixed * scale.factor).toFixed(0)} {scale.unit})
+        </label>
       </div>
       {selected && (
         <CellHistory
@@ -129,7 +172,7 @@ function Cells({ deviceId, first, last }: { deviceId: string; first: number; las
           <RankTable title="Highest mean temperature" rows={stats.data.hottest} unit="°C" />
           <TimeChart
             title="Cell voltage spread over time"
-            unit="V"
+            {...displayOf('bms1_cell_v_diff', 'V')}
             data={stats.data.spread.t.map((t, i) => ({ t, spread: stats.data.spread.voltage[i] ?? null }))}
             series={[{ key: 'spread', label: 'max − min of cell means', color: '#e76f51' }]}
           />

@@ -18,6 +18,7 @@ import { trpc } from '../trpc';
 import { signalOf } from './chartGroups';
 import { Empty, ErrorState, Loading } from './States';
 import { withGaps } from '../lib/gaps';
+import { displayOf } from '../lib/units';
 import { labelledIds } from '../lib/markers';
 import { href, MAX_SIGNALS, type TimeRange } from '../lib/route';
 
@@ -204,7 +205,7 @@ export default function HistoryPanel({
               <BandChart
                 key={f.field}
                 title={spec.label}
-                unit={spec.unit}
+                {...displayOf(spec.signal, spec.unit)}
                 series={series}
                 markers={markersFor(spec.signal)}
               />
@@ -215,7 +216,12 @@ export default function HistoryPanel({
             const spec = catalogue.find((c) => c.signal === signal)!;
             return series && series.t.length > 0 ? (
               <div key={signal} className="picked">
-                <BandChart title={spec.label} unit={spec.unit} series={series} markers={markersFor(signal)} />
+                <BandChart
+                  title={spec.label}
+                  {...displayOf(signal, spec.unit)}
+                  series={series}
+                  markers={markersFor(signal)}
+                />
                 <button
                   type="button"
                   className="ghost remove"
@@ -248,19 +254,27 @@ function BandChart({
   unit,
   series,
   markers,
+  factor = 1,
+  fromZero = false,
 }: {
   title: string;
   unit: string;
+  factor?: number;
+  fromZero?: boolean;
   series: { t: number[]; min: number[]; max: number[]; mean: number[] };
   markers: Marker[];
 }) {
   const data = useMemo(
     () =>
       withGaps(
-        series.t.map((t, i) => ({ t, band: [series.min[i]!, series.max[i]!], mean: series.mean[i]! })),
+        series.t.map((t, i) => ({
+          t,
+          band: [series.min[i]! * factor, series.max[i]! * factor],
+          mean: series.mean[i]! * factor,
+        })),
         ['band', 'mean'],
       ),
-    [series],
+    [series, factor],
   );
   const span = (series.t.at(-1) ?? 0) - (series.t[0] ?? 0);
   const from = series.t[0] ?? 0;
@@ -281,7 +295,7 @@ function BandChart({
         <ComposedChart data={data} margin={{ top: 5, right: 12, bottom: 0, left: 0 }}>
           <CartesianGrid {...gridProps} />
           <XAxis {...timeAxisProps(from, to)} />
-          <YAxis {...valueAxisProps} />
+          <YAxis {...valueAxisProps} {...(fromZero ? { domain: [0, 'auto'] as [number, string] } : {})} />
           <Tooltip {...tooltipProps} />
           {markers.map((m) => (
             // Anomalies of this signal (or the whole device) as shaded spans; at least a sliver wide so short spikes show.

@@ -230,6 +230,8 @@ export function LivePanel({ deviceId, first, last }: { deviceId: string; first: 
               key={c.title}
               title={c.title}
               unit={c.unit}
+              factor={c.factor}
+              fromZero={c.fromZero}
               data={bms.points}
               series={c.series}
               domain={domain}
@@ -247,6 +249,8 @@ export function LivePanel({ deviceId, first, last }: { deviceId: string; first: 
               key={c.title}
               title={c.title}
               unit={c.unit}
+              factor={c.factor}
+              fromZero={c.fromZero}
               data={pcs.points}
               series={c.series}
               domain={domain}

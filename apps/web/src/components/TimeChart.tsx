@@ -31,6 +31,8 @@ export const TimeChart = memo(function TimeChart({
   data,
   series,
   domain,
+  factor = 1,
+  fromZero = false,
   height = 220,
 }: {
   title: string;
@@ -39,12 +41,26 @@ export const TimeChart = memo(function TimeChart({
   series: SeriesSpec[];
   /** The time span to show (epoch ms), shared by the charts of a view; default the data's. */
   domain?: [number, number];
+  /** Logged value x factor = drawn value (see lib/units.ts). */
+  factor?: number;
+  /** The value axis starts at 0 (spreads). */
+  fromZero?: boolean;
   height?: number;
 }) {
   const first = domain?.[0] ?? data[0]?.t ?? 0;
   const last = domain?.[1] ?? data.at(-1)?.t ?? 0;
   const keys = useMemo(() => series.map((s) => s.key), [series]);
-  const drawn = useMemo(() => withGaps(data, keys), [data, keys]);
+  const drawn = useMemo(() => {
+    const scaled =
+      factor === 1
+        ? data
+        : data.map((p) => {
+            const q: { t: number } & Record<string, number | null> = { t: p.t };
+            for (const key of keys) q[key] = p[key] === null || p[key] === undefined ? null : p[key] * factor;
+            return q;
+          });
+    return withGaps(scaled, keys);
+  }, [data, keys, factor]);
   return (
     <figure
       className="chart"
@@ -63,6 +79,7 @@ export const TimeChart = memo(function TimeChart({
           <XAxis {...timeAxisProps(first, last)} />
           <YAxis
             {...valueAxisProps}
+            {...(fromZero ? { domain: [0, 'auto'] as [number, string] } : {})}
             label={{ value: unit, angle: -90, position: 'insideLeft', fill: 'var(--muted)', fontSize: 11 }}
           />
           <Tooltip {...tooltipProps} />

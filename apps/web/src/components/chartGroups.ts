@@ -1,4 +1,5 @@
 import { fieldSpec, type RecordKind } from '@bess/core/catalog';
+import { displayOf, type Display } from '../lib/units';
 import { colorAt, type SeriesSpec } from './TimeChart';
 
 /** Which record fields are drawn together, per chart. Labels and units come from the catalogue. */
@@ -22,9 +23,12 @@ export const CHART_GROUPS: Record<RecordKind, { title: string; fields: string[] 
   ],
 };
 
-export function seriesOf(kind: RecordKind, fields: string[]): { unit: string; series: SeriesSpec[] } {
+export function seriesOf(kind: RecordKind, fields: string[]): { series: SeriesSpec[] } & Display {
   const specs = fields.map((f) => fieldSpec(kind, f)!);
-  return { unit: specs[0]!.unit, series: specs.map((s, i) => ({ key: s.field!, label: s.label, color: colorAt(i) })) };
+  return {
+    ...displayOf(specs[0]!.signal, specs[0]!.unit),
+    series: specs.map((s, i) => ({ key: s.field!, label: s.label, color: colorAt(i) })),
+  };
 }
 
 /** The signal file behind a record field, for history queries. */

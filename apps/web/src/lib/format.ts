@@ -25,7 +25,7 @@ const TICK_STEPS = [1, 2, 5, 10, 15, 30]
  * Ticks for a time axis over [from, to] (UTC): at most `most`, on whole steps of a ladder (1 min
  * to a quarter), each labelled once. Labels carry the date whenever the range spans days.
  */
-export function timeTicks(from: number, to: number, most = 7): { ticks: number[]; label: (t: number) => string } {
+export function timeTicks(from: number, to: number, most = 5): { ticks: number[]; label: (t: number) => string } {
   if (!Number.isFinite(from) || !Number.isFinite(to)) return { ticks: [], label: () => '' };
   const span = Math.max(to - from, MINUTE);
   const step = TICK_STEPS.find((s) => span / s <= most) ?? TICK_STEPS.at(-1)!;

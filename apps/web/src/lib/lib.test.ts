@@ -76,7 +76,7 @@ describe('time and unit formatting', () => {
     const month = timeTicks(t(1, 0), t(31, 0));
     const labels = month.ticks.map(month.label);
     expect(new Set(labels).size).toBe(labels.length);
-    expect(labels.length).toBeLessThanOrEqual(7);
+    expect(labels.length).toBeLessThanOrEqual(5);
     expect(labels.every((l) => /^03-\d\d$/.test(l))).toBe(true);
   });
   it('formats values with their unit and a dash for missing readings', () => {
