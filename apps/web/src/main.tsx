@@ -1,10 +1,10 @@
 import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
-import { StrictMode, useEffect, useState } from 'react';
+import { StrictMode, useEffect, useRef, useState } from 'react';
 import { createRoot } from 'react-dom/client';
 import { App } from './App';
 import { SignIn } from './components/SignIn';
 import { fetchSession, type SessionState } from './lib/session';
-import { createClient, trpc } from './trpc';
+import { createClient, trpc, useConnection } from './trpc';
 import './styles.css';
 
 function Root() {
@@ -30,6 +30,7 @@ function Dashboard({ session }: { session: SessionState }) {
     () => new QueryClient({ defaultOptions: { queries: { retry: 1, refetchOnWindowFocus: false } } }),
   );
   const [trpcClient] = useState(() => createClient(session.csrfToken));
+  useRefetchOnReconnect(queryClient);
   return (
     <trpc.Provider client={trpcClient} queryClient={queryClient}>
       <QueryClientProvider client={queryClient}>
@@ -37,6 +38,19 @@ function Dashboard({ session }: { session: SessionState }) {
       </QueryClientProvider>
     </trpc.Provider>
   );
+}
+
+/** When the server's socket opens again after a loss, every query is read afresh (errors included). */
+function useRefetchOnReconnect(queryClient: QueryClient): void {
+  const connection = useConnection();
+  const lost = useRef(false);
+  useEffect(() => {
+    if (connection === 'closed') lost.current = true;
+    if (connection === 'open' && lost.current) {
+      lost.current = false;
+      void queryClient.invalidateQueries();
+    }
+  }, [connection, queryClient]);
 }
 
 createRoot(document.getElementById('root')!).render(

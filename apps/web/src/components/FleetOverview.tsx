@@ -9,13 +9,21 @@ export function FleetOverview() {
   const overview = trpc.devices.overview.useQuery(undefined, { refetchInterval: 10_000 });
   const alarms = trpc.alarms.summary.useQuery(undefined, { refetchInterval: 30_000, retry: false });
   if (overview.isLoading) return <Loading>Loading the fleet…</Loading>;
-  if (overview.error) return <ErrorState error={overview.error} what="Fleet overview" />;
+  // During an outage the last values stay, greyed and dated, rather than vanishing.
+  if (overview.error && !overview.data) return <ErrorState error={overview.error} what="Fleet overview" />;
   if (!overview.data?.length) return <Empty>No cabinets found in the data folder.</Empty>;
   const now = Date.now();
+  const stale = !!overview.error;
   return (
     <section>
       <h1>Fleet</h1>
-      <div className="cards" data-testid="fleet">
+      {stale && (
+        <div className="state error" role="alert" data-testid="fleet-stale">
+          The server cannot be reached: these are the values of {formatDateTime(overview.dataUpdatedAt)} (
+          {ago(new Date(overview.dataUpdatedAt).toISOString(), now)}).
+        </div>
+      )}
+      <div className={stale ? 'cards stale' : 'cards'} data-testid="fleet">
         {overview.data.map((d) => {
           const { bms, pcs } = d;
           const limits = bms

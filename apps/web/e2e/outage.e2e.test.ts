@@ -1,0 +1,77 @@
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createBessServer, type BessServer } from '@bess/api';
+import { openDataset, type BessDataset } from '@bess/core';
+import { chromium, type Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+/** The server goes away and comes back while an operator watches the fleet. */
+const here = dirname(fileURLToPath(import.meta.url));
+const webDist = resolve(here, '../dist');
+const sample = resolve(here, '../../../data');
+const artifacts = resolve(here, '../test-artifacts');
+
+let dataset: BessDataset;
+let server: BessServer | null = null;
+let browser: Browser;
+let indexDir: string;
+
+const start = (port: number) => createBessServer({ dataset, port, host: '127.0.0.1', webDist, limits: null });
+
+beforeAll(async () => {
+  mkdirSync(artifacts, { recursive: true });
+  indexDir = mkdtempSync(join(tmpdir(), 'bess-outage-index-'));
+  dataset = await openDataset(sample, { indexDir, workers: 0 });
+  server = await start(0);
+  browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ],
+  });
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.close();
+  await dataset?.close();
+  rmSync(indexDir, { recursive: true, force: true });
+});
+
+describe('a server outage', () => {
+  it('keeps the fleet’s last values on screen, dated, and refreshes when the server is back', async () => {
+    const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+    const url = server!.url;
+    const port = Number(new URL(url).port);
+    await page.goto(`${url}/#/fleet`);
+    await page.waitForSelector('[data-testid=device-card]');
+    const cards = await page.locator('[data-testid=device-card]').allTextContents();
+
+    await server!.close();
+    server = null;
+    await expect
+      .poll(() => page.locator('[data-testid=fleet-stale]').count(), { timeout: 30_000, interval: 500 })
+      .toBe(1);
+    expect(await page.textContent('[data-testid=fleet-stale]')).toMatch(/cannot be reached: these are the values of/);
+    expect(await page.locator('[data-testid=device-card]').allTextContents()).toEqual(cards);
+    await page.screenshot({ path: join(artifacts, 'outage-fleet-stale.png') });
+
+    server = await start(port);
+    await expect
+      .poll(() => page.textContent('[data-testid=connection]'), { timeout: 30_000, interval: 500 })
+      .toBe('Connected');
+    // Reconnected: every query is read again, so the fleet is live again without a reload.
+    await expect
+      .poll(() => page.locator('[data-testid=fleet-stale]').count(), { timeout: 15_000, interval: 500 })
+      .toBe(0);
+    await page.close();
+  });
+});
