@@ -180,6 +180,18 @@ describe('operator dashboard', () => {
     await page.check('[data-testid=heat-fixed]');
     expect(await page.textContent('[data-testid=heat-legend]')).toContain('−50 mV');
     await page.uncheck('[data-testid=heat-fixed]');
+    // One Tab stop: the arrow keys move between cells, Enter opens one.
+    expect(await page.locator('[data-testid=heat-cell][tabindex="0"]').count()).toBe(1);
+    await page.focus('[data-testid=heat-cell][tabindex="0"]');
+    await page.keyboard.press('ArrowRight');
+    await page.keyboard.press('ArrowDown');
+    expect(
+      await page.evaluate(() => [
+        document.activeElement?.getAttribute('data-pack'),
+        document.activeElement?.getAttribute('data-cell'),
+      ]),
+    ).toEqual(['2', '2']);
+    expect(await page.locator('[data-testid=heat-cell][tabindex="0"]').count()).toBe(1);
     const slider = page.locator('[data-testid=cells-slider]');
     await slider.focus();
     for (let i = 0; i < 30; i++) await page.keyboard.press('ArrowLeft');

@@ -1,5 +1,5 @@
 import { CABINET } from '@bess/core/catalog';
-import { useEffect, useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import { formatDateTime, formatValue } from '../lib/format';
 import { displayOf } from '../lib/units';
 import { trpc } from '../trpc';
@@ -47,6 +47,30 @@ function Cells({ deviceId, first, last }: { deviceId: string; first: number; las
   const [playing, setPlaying] = useState(false);
   const [fixedScale, setFixedScale] = useState(false);
   const [selected, setSelected] = useState<{ pack: number; cell: number } | null>(null);
+  // One Tab stop for the whole heatmap: the arrow keys move between cells (roving tabindex).
+  const [focus, setFocus] = useState({ pack: 1, cell: 1 });
+  const heatmapRef = useRef<HTMLDivElement>(null);
+  const moveFocus = (e: React.KeyboardEvent) => {
+    const step: Record<string, [number, number]> = {
+      ArrowLeft: [0, -1],
+      ArrowRight: [0, 1],
+      ArrowUp: [-1, 0],
+      ArrowDown: [1, 0],
+      Home: [0, -CABINET.cellsPerPack],
+      End: [0, CABINET.cellsPerPack],
+    };
+    const move = step[e.key];
+    if (!move) return;
+    e.preventDefault();
+    const next = {
+      pack: Math.min(CABINET.packs, Math.max(1, focus.pack + move[0])),
+      cell: Math.min(CABINET.cellsPerPack, Math.max(1, focus.cell + move[1])),
+    };
+    setFocus(next);
+    heatmapRef.current
+      ?.querySelector<HTMLButtonElement>(`[data-pack="${next.pack}"][data-cell="${next.cell}"]`)
+      ?.focus();
+  };
   const snapshot = trpc.cells.snapshot.useQuery({ deviceId, at }, { placeholderData: (prev) => prev });
   const stats = trpc.cells.stats.useQuery({ deviceId, from: first, to: last, maxPoints: 200 });
 
@@ -107,7 +131,14 @@ function Cells({ deviceId, first, last }: { deviceId: string; first: number; las
           : formatValue(snapshot.data.temperatureSpread, unit)}{' '}
         · range {formatValue(low, unit)} – {formatValue(high, unit)}. Hover a cell for its value, click for its history.
       </p>
-      <div className="heatmap" data-testid="heatmap">
+      <div
+        className="heatmap"
+        data-testid="heatmap"
+        ref={heatmapRef}
+        onKeyDown={moveFocus}
+        role="group"
+        aria-label="Cells by pack: arrow keys move, Enter opens a cell's history"
+      >
         {Array.from({ length: CABINET.packs }, (_, p) => (
           <div className="heat-row" key={p}>
             <span className="heat-label">Pack {p + 1}</span>
@@ -122,6 +153,10 @@ function Cells({ deviceId, first, last }: { deviceId: string; first: number; las
                     key={c.cell}
                     className="heat-cell"
                     data-testid="heat-cell"
+                    data-pack={c.pack}
+                    data-cell={c.cell}
+                    tabIndex={focus.pack === c.pack && focus.cell === c.cell ? 0 : -1}
+                    onFocus={() => setFocus({ pack: c.pack, cell: c.cell })}
                     data-value={v ?? ''}
                     style={{ background: heat(dev, half) }}
                     title={`Pack ${c.pack} cell ${c.cell}: ${formatValue(v, unit)} (${dev === null ? '—' : `${dev >= 0 ? '+' : ''}${quantity === 'voltage' ? `${(dev * 1000).toFixed(1)} mV` : `${dev.toFixed(1)} °C`}`} vs pack median)`}
