@@ -1,16 +1,13 @@
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { ApiKeys, createBessServer, type BessServer } from '@bess/api';
 import { openDataset, type BessDataset } from '@bess/core';
-import { chromium, type Browser } from 'playwright-core';
+import { type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { artifacts, launchChromium, sample } from './support';
 
 /** The API's documents as an integrator opens them, on a server that requires keys. */
-const here = dirname(fileURLToPath(import.meta.url));
-const sample = resolve(here, '../../../data');
-const artifacts = resolve(here, '../test-artifacts');
 const KEY = 'integrator-key-docs-123';
 
 let dataset: BessDataset;
@@ -19,7 +16,6 @@ let browser: Browser;
 let indexDir: string;
 
 beforeAll(async () => {
-  mkdirSync(artifacts, { recursive: true });
   indexDir = mkdtempSync(join(tmpdir(), 'bess-docs-index-'));
   dataset = await openDataset(sample, { indexDir, workers: 0 });
   server = await createBessServer({
@@ -29,18 +25,7 @@ beforeAll(async () => {
     limits: null,
     apiKeys: new ApiKeys([KEY]),
   });
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-    ],
-  });
+  browser = await launchChromium();
 });
 
 afterAll(async () => {

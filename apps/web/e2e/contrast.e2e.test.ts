@@ -1,19 +1,15 @@
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { AlarmStore, openPglite, type SqlDatabase } from '@bess/alarms';
 import { createBessServer, type BessServer } from '@bess/api';
 import { openDataset, type BessDataset } from '@bess/core';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { artifacts, launchChromium, sample, webDist } from './support';
 
 /** Every view, light and dark, through axe-core's WCAG 2 AA colour-contrast rule. */
-const here = dirname(fileURLToPath(import.meta.url));
-const webDist = resolve(here, '../dist');
-const sample = resolve(here, '../../../data');
-const artifacts = resolve(here, '../test-artifacts');
 const axePath = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 const DEVICE = 'ZHPESS232A230002';
 const VIEWS: [name: string, hash: string, ready: string][] = [
@@ -37,7 +33,6 @@ let indexDir: string;
 let alarmDb: SqlDatabase;
 
 beforeAll(async () => {
-  mkdirSync(artifacts, { recursive: true });
   indexDir = mkdtempSync(join(tmpdir(), 'bess-contrast-index-'));
   dataset = await openDataset(sample, { indexDir, workers: 0 });
   alarmDb = await openPglite('memory://');
@@ -50,18 +45,7 @@ beforeAll(async () => {
     limits: null,
     alarms: { store: alarms, notifier: null },
   });
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-    ],
-  });
+  browser = await launchChromium();
 });
 
 afterAll(async () => {

@@ -1,30 +1,17 @@
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { AlarmStore, openPglite, type SqlDatabase } from '@bess/alarms';
 import { ApiKeys, createBessServer, type BessServer } from '@bess/api';
 import { openDataset, type BessDataset } from '@bess/core';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { artifacts, launchChromium, sample, webDist } from './support';
 
 /**
  * The dashboard in a real browser (Debian's chromium) against the real server on
  * the bundled sample: what an operator sees, checked and photographed.
  */
-const here = dirname(fileURLToPath(import.meta.url));
-const webDist = resolve(here, '../dist');
-const sample = resolve(here, '../../../data');
-const artifacts = resolve(here, '../test-artifacts');
-const CHROMIUM_FLAGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-];
 
 let dataset: BessDataset;
 let server: BessServer;
@@ -37,7 +24,6 @@ let alarms: AlarmStore;
 beforeAll(async () => {
   if (!existsSync(join(webDist, 'index.html')))
     throw new Error('apps/web/dist is missing: run the build first (pnpm test does)');
-  mkdirSync(artifacts, { recursive: true });
   indexDir = mkdtempSync(join(tmpdir(), 'bess-e2e-index-'));
   dataset = await openDataset(sample, { indexDir, workers: 0 });
   alarmDb = await openPglite('memory://');
@@ -50,7 +36,7 @@ beforeAll(async () => {
     limits: null,
     alarms: { store: alarms, notifier: null },
   });
-  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_FLAGS });
+  browser = await launchChromium();
   page = await browser.newPage({ viewport: { width: 1366, height: 900 } });
   page.on('pageerror', (error) => console.error('page error:', error.message));
 });

@@ -1,20 +1,16 @@
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { createBessServer, type BessServer } from '@bess/api';
 import { openDataset, type BessDataset } from '@bess/core';
-import { chromium, type Browser } from 'playwright-core';
+import { type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { artifacts, launchChromium, sample, webDist } from './support';
 
 /**
  * History over the sample's injected outage (every signal of the first cabinet silent from
  * 2024-03-03 02:00 to 06:00 UTC, data/faults.json): no chart draws a line across it.
  */
-const here = dirname(fileURLToPath(import.meta.url));
-const webDist = resolve(here, '../dist');
-const sample = resolve(here, '../../../data');
-const artifacts = resolve(here, '../test-artifacts');
 const DEVICE = 'ZHPESS232A230002';
 const GAP = { from: Date.UTC(2024, 2, 3, 2), to: Date.UTC(2024, 2, 3, 6) };
 
@@ -24,22 +20,10 @@ let browser: Browser;
 let indexDir: string;
 
 beforeAll(async () => {
-  mkdirSync(artifacts, { recursive: true });
   indexDir = mkdtempSync(join(tmpdir(), 'bess-history-index-'));
   dataset = await openDataset(sample, { indexDir, workers: 0 });
   server = await createBessServer({ dataset, port: 0, host: '127.0.0.1', webDist, limits: null });
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-    ],
-  });
+  browser = await launchChromium();
 });
 
 afterAll(async () => {

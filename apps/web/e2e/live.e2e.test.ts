@@ -1,20 +1,16 @@
-import { appendFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { createBessServer, type BessServer } from '@bess/api';
 import { openDataset, type BessDataset } from '@bess/core';
-import { chromium, type Browser } from 'playwright-core';
+import { type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { artifacts, launchChromium, sample, webDist } from './support';
 
 /**
  * Live is live: on a copy of one sample cabinet whose files keep growing, the Live tab opens on
  * the newest readings and draws rows as they are appended to the CSV files.
  */
-const here = dirname(fileURLToPath(import.meta.url));
-const webDist = resolve(here, '../dist');
-const sample = resolve(here, '../../../data');
-const artifacts = resolve(here, '../test-artifacts');
 const DEVICE = 'ZHPESS232A230002';
 
 let root: string;
@@ -25,25 +21,13 @@ let server: BessServer;
 let browser: Browser;
 
 beforeAll(async () => {
-  mkdirSync(artifacts, { recursive: true });
   root = mkdtempSync(join(tmpdir(), 'bess-live-data-'));
   cpSync(join(sample, DEVICE), join(root, DEVICE), { recursive: true });
   indexDir = mkdtempSync(join(tmpdir(), 'bess-live-index-'));
   dataset = await openDataset(root, { indexDir, workers: 0 });
   stopWatching = dataset.watch(60_000);
   server = await createBessServer({ dataset, port: 0, host: '127.0.0.1', webDist, limits: null });
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-    ],
-  });
+  browser = await launchChromium();
 });
 
 afterAll(async () => {

@@ -1,17 +1,13 @@
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { createBessServer, type BessServer } from '@bess/api';
 import { openDataset, type BessDataset } from '@bess/core';
-import { chromium, type Browser } from 'playwright-core';
+import { type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { artifacts, launchChromium, sample, webDist } from './support';
 
 /** The server goes away and comes back while an operator watches the fleet. */
-const here = dirname(fileURLToPath(import.meta.url));
-const webDist = resolve(here, '../dist');
-const sample = resolve(here, '../../../data');
-const artifacts = resolve(here, '../test-artifacts');
 
 let dataset: BessDataset;
 let server: BessServer | null = null;
@@ -21,22 +17,10 @@ let indexDir: string;
 const start = (port: number) => createBessServer({ dataset, port, host: '127.0.0.1', webDist, limits: null });
 
 beforeAll(async () => {
-  mkdirSync(artifacts, { recursive: true });
   indexDir = mkdtempSync(join(tmpdir(), 'bess-outage-index-'));
   dataset = await openDataset(sample, { indexDir, workers: 0 });
   server = await start(0);
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-    ],
-  });
+  browser = await launchChromium();
 });
 
 afterAll(async () => {

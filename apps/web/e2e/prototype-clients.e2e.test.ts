@@ -1,13 +1,13 @@
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { createBessServer, type BessServer } from '@bess/api';
 import { openDataset, type BessDataset } from '@bess/core';
-import { chromium, type Browser } from 'playwright-core';
+import { type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { artifacts, launchChromium, sample } from './support';
 
 /**
  * The prototype's two clients speak to this server as they spoke to the prototype: from a page
@@ -16,9 +16,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
  * records are posted to `/ai/analyze` (its React Forecast page). The page is written here from
  * what those clients do; none of their code is copied.
  */
-const here = dirname(fileURLToPath(import.meta.url));
-const sample = resolve(here, '../../../data');
-const artifacts = resolve(here, '../test-artifacts');
 const DEVICE = 'ZHPESS232A230002';
 const CARDS = [
   'bms_soc',
@@ -79,7 +76,6 @@ let browser: Browser;
 let indexDir: string;
 
 beforeAll(async () => {
-  mkdirSync(artifacts, { recursive: true });
   indexDir = mkdtempSync(join(tmpdir(), 'bess-prototype-index-'));
   dataset = await openDataset(sample, { indexDir, workers: 0 });
   // No keys: like the prototype, any origin may call (BESS_CORS_ORIGINS defaults to *).
@@ -89,18 +85,7 @@ beforeAll(async () => {
     res.end(page(server.url));
   });
   await new Promise<void>((done) => origin.listen(0, '127.0.0.1', done));
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-    ],
-  });
+  browser = await launchChromium();
 });
 
 afterAll(async () => {
