@@ -9,6 +9,16 @@ export function sendJson(res: ServerResponse, status: number, body: unknown): vo
   res.end(text);
 }
 
+/** Whether a request only reads (GET or HEAD). */
+export const isRead = (req: IncomingMessage): boolean => req.method === 'GET' || req.method === 'HEAD';
+
+/** 405 with the methods the route takes; true, so a route handler can return it. */
+export function methodNotAllowed(res: ServerResponse, allow: string): true {
+  res.setHeader('Allow', allow);
+  sendDetail(res, 405, 'Method Not Allowed');
+  return true;
+}
+
 /** FastAPI's error shape, which the prototype's clients already parse. */
 export function sendDetail(res: ServerResponse, status: number, detail: unknown): void {
   sendJson(res, status, { detail });

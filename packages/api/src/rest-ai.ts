@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import { analyse, analysisType, ANALYSES, MAX_RANGE_MS, UNANSWERED, type AnalysisRange } from './ai-analysis.js';
-import { BodyError, readJsonBody, sendBodyError, sendDetail, sendJson } from './http-util.js';
+import { BodyError, isRead, methodNotAllowed, readJsonBody, sendBodyError, sendDetail, sendJson } from './http-util.js';
 import { GateFullError } from './ops/work-gate.js';
 import { pathSegment, restPage, sendError } from './rest.js';
 import { deviceId } from './schemas.js';
@@ -80,14 +80,6 @@ export async function handleAiRest(
     else sendError(res, error);
     return true;
   }
-}
-
-const isRead = (req: IncomingMessage) => req.method === 'GET' || req.method === 'HEAD';
-
-function methodNotAllowed(res: ServerResponse, allow: string): true {
-  res.setHeader('Allow', allow);
-  sendDetail(res, 405, 'Method Not Allowed');
-  return true;
 }
 
 function bodyInvalid(res: ServerResponse, error: z.ZodError): true {

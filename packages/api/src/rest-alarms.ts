@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { BessError } from '@bess/core';
 import { TRPCError } from '@trpc/server';
 import { ZodError, type z } from 'zod';
-import { BodyError, readJsonBody, sendBodyError, sendDetail, sendJson } from './http-util.js';
+import { BodyError, isRead, methodNotAllowed, readJsonBody, sendBodyError, sendDetail, sendJson } from './http-util.js';
 import { hasRole } from './ops/auth.js';
 import { parseQuery, pathSegment, queryInput, sendError } from './rest.js';
 import { acknowledgeInput, alarmListInput, commentInput, services, shelveInput } from './router/alarms.js';
@@ -93,14 +93,6 @@ function servicesOrUnavailable(ctx: Context) {
     if (error instanceof TRPCError) throw new BessError('SERVICE_UNAVAILABLE', error.message);
     throw error;
   }
-}
-
-const isRead = (req: IncomingMessage) => req.method === 'GET' || req.method === 'HEAD';
-
-function methodNotAllowed(res: ServerResponse, allow: string): true {
-  res.setHeader('Allow', allow);
-  sendDetail(res, 405, 'Method Not Allowed');
-  return true;
 }
 
 function bodyOf<S extends z.ZodType>(schema: S, body: unknown): z.output<S> {

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AlignedRecord, DeviceInfo } from '@bess/core';
-import { sendJson } from './http-util.js';
+import { isRead, sendJson } from './http-util.js';
 import { PROTOTYPE_FIELDS, PROTOTYPE_FLAGS, type BessRecord } from './prototype-fields.js';
 import {
   pageEnvelope,
@@ -29,7 +29,7 @@ export async function handleBessRest(
 ): Promise<boolean> {
   const parts = url.pathname.split('/').filter(Boolean);
   if (parts[0] !== 'bess' || parts.length < 2 || parts.length > 3) return false;
-  if (req.method !== 'GET' && req.method !== 'HEAD') return false;
+  if (!isRead(req)) return false;
   try {
     if (parts.length === 2 && parts[1] === 'devices') {
       sendJson(res, 200, {

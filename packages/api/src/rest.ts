@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { BessError, RECORD_SIGNALS, type RecordKind } from '@bess/core';
 import { format } from 'fast-csv';
 import { ZodError, type z } from 'zod';
-import { drained, sendDetail, sendJson } from './http-util.js';
+import { drained, isRead, sendDetail, sendJson } from './http-util.js';
 import { decodePathSegment, parseRequestTarget } from './ops/request-target.js';
 import { routeLabel } from './ops/route-label.js';
 import { batchInput, streamInput } from './schemas.js';
@@ -159,7 +159,7 @@ export const STREAM_PARAMS = { interval: 'interval', from: 'from', step: 'step',
 /** Handles a REST route; false when the path is not one of them. */
 export async function handleRest(req: IncomingMessage, res: ServerResponse, url: URL, ctx: Context): Promise<boolean> {
   const parts = url.pathname.split('/').filter(Boolean);
-  if (req.method !== 'GET' && req.method !== 'HEAD') return false;
+  if (!isRead(req)) return false;
   if (parts.length === 0) {
     sendJson(res, 200, {
       name: 'BESS telemetry API',

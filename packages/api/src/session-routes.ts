@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { sendDetail, sendJson } from './http-util.js';
+import { isRead, sendDetail, sendJson } from './http-util.js';
 import type { ApiKeys } from './ops/auth.js';
 import { sessionCookie, type Sessions } from './ops/sessions.js';
 
@@ -19,7 +19,7 @@ export interface SessionRouteDeps {
 export async function handleSession(req: IncomingMessage, res: ServerResponse, deps: SessionRouteDeps): Promise<void> {
   const { apiKeys, sessions } = deps;
   const session = sessions.of(req);
-  if (req.method === 'GET' || req.method === 'HEAD') {
+  if (isRead(req)) {
     res.setHeader('Cache-Control', 'no-store');
     return sendJson(res, 200, {
       keysRequired: apiKeys.enabled,
