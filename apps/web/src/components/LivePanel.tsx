@@ -1,5 +1,5 @@
 import type { RecordKind } from '@bess/core/catalog';
-import { useEffect, useMemo, useRef, useState } from 'react';
+import { Fragment, useEffect, useMemo, useRef, useState } from 'react';
 import { ago, formatDateTime, fromInputValue, toInputValue } from '../lib/format';
 import { advance, freshCursor, resumeInput, type StreamCursor } from '../lib/resume';
 import { TimeWindow } from '../lib/time-window';
@@ -71,6 +71,10 @@ const LIVE_CHARTS = {
   bms: CHART_GROUPS.bms.map((g) => ({ title: g.title, ...seriesOf('bms', g.fields) })),
   pcs: CHART_GROUPS.pcs.map((g) => ({ title: g.title, ...seriesOf('pcs', g.fields) })),
 };
+const KINDS = [
+  { kind: 'bms', title: 'Battery (BMS)' },
+  { kind: 'pcs', title: 'Power conversion (PCS)' },
+] as const;
 const CHART_COUNT = LIVE_CHARTS.bms.length + LIVE_CHARTS.pcs.length;
 
 /**
@@ -222,44 +226,34 @@ export function LivePanel({ deviceId, first, last }: { deviceId: string; first: 
       </div>
       {bms.error && <ErrorState error={bms.error} what="BMS stream" />}
       {pcs.error && <ErrorState error={pcs.error} what="PCS stream" />}
-      <h2>Battery (BMS)</h2>
-      <div className="grid" data-testid="bms-charts">
-        {LIVE_CHARTS.bms.map((c, i) =>
-          i < staged ? (
-            <TimeChart
-              key={c.title}
-              title={c.title}
-              unit={c.unit}
-              factor={c.factor}
-              fromZero={c.fromZero}
-              data={bms.points}
-              series={c.series}
-              domain={domain}
-            />
-          ) : (
-            <ChartPlaceholder key={c.title} title={c.title} unit={c.unit} />
-          ),
-        )}
-      </div>
-      <h2>Power conversion (PCS)</h2>
-      <div className="grid" data-testid="pcs-charts">
-        {LIVE_CHARTS.pcs.map((c, i) =>
-          LIVE_CHARTS.bms.length + i < staged ? (
-            <TimeChart
-              key={c.title}
-              title={c.title}
-              unit={c.unit}
-              factor={c.factor}
-              fromZero={c.fromZero}
-              data={pcs.points}
-              series={c.series}
-              domain={domain}
-            />
-          ) : (
-            <ChartPlaceholder key={c.title} title={c.title} unit={c.unit} />
-          ),
-        )}
-      </div>
+      {KINDS.map(({ kind, title }, k) => {
+        // Charts are staged in order, BMS's first: this kind's start in that order.
+        const offset = k === 0 ? 0 : LIVE_CHARTS.bms.length;
+        const points = kind === 'bms' ? bms.points : pcs.points;
+        return (
+          <Fragment key={kind}>
+            <h2>{title}</h2>
+            <div className="grid" data-testid={`${kind}-charts`}>
+              {LIVE_CHARTS[kind].map((c, i) =>
+                offset + i < staged ? (
+                  <TimeChart
+                    key={c.title}
+                    title={c.title}
+                    unit={c.unit}
+                    factor={c.factor}
+                    fromZero={c.fromZero}
+                    data={points}
+                    series={c.series}
+                    domain={domain}
+                  />
+                ) : (
+                  <ChartPlaceholder key={c.title} title={c.title} unit={c.unit} />
+                ),
+              )}
+            </div>
+          </Fragment>
+        );
+      })}
     </div>
   );
 }
