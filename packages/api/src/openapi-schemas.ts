@@ -233,6 +233,7 @@ export const readiness = component(
   'Readiness',
   z.object({
     ready: z.boolean(),
+    storeReachable: z.boolean(),
     devices: z.number().int(),
     failedFiles: z.number().int(),
     refusedFiles: z.number().int(),

@@ -28,17 +28,19 @@ export function publicRoutes(dataset: BessDataset, session: SessionRouteDeps) {
 }
 
 /**
- * Ready while every index could be written and read. A file refused for not being a regular file
+ * Ready while every index could be written and read, and the store's database (if any) answers. A file refused for not being a regular file
  * is listed but does not make the server unready (nothing else is affected by it); a failed index
  * does, since the readings it holds are missing or stale.
  */
 function sendReadiness(res: ServerResponse, dataset: BessDataset): void {
-  const { problems, damagedBlocks } = dataset.health();
+  const { problems, damagedBlocks, unavailable } = dataset.health();
   const failed = problems.filter((p) => p.kind === 'failed');
+  const ready = failed.length === 0 && !unavailable;
   // Public, like /health: which files, not the error text (it names the server's folders; the log has it).
   const listed = problems.slice(0, 20).map(({ deviceId, signal, kind }) => ({ deviceId, signal, kind }));
-  sendJson(res, failed.length > 0 ? 503 : 200, {
-    ready: failed.length === 0,
+  sendJson(res, ready ? 200 : 503, {
+    ready,
+    storeReachable: !unavailable,
     devices: dataset.devices().length,
     failedFiles: failed.length,
     refusedFiles: problems.length - failed.length,

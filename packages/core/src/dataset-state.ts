@@ -1,8 +1,8 @@
 import { BMS_SIGNALS, describeSignal, PCS_SIGNALS, parseCellSignal, type RecordKind } from './catalog.js';
-import type { RecordGrid } from './align/grid.js';
-import type { SignalReader } from './index-format/index.js';
+import type { StoredDevice } from './dataset-base.js';
+import type { RowSourceMeta, SignalReader } from './index-format/index.js';
 import { coverageOf } from './ingest/stats.js';
-import type { DeviceInfo, OpenOptions, SignalInfo } from './types.js';
+import type { DeviceInfo, OpenOptions, SignalInfo, SignalQuality } from './types.js';
 
 export interface DatasetOptions extends OpenOptions {
   /** Memory for cached index blocks (bytes); default 64 MiB. */
@@ -17,16 +17,19 @@ export interface SignalState {
   reader: SignalReader;
 }
 
-/** One cabinet as the dataset serves it; replaced whole when a sync changes any of its signals. */
-export interface DeviceState {
-  id: string;
+/** One cabinet as the files store serves it. */
+export interface DeviceState extends StoredDevice<SignalReader> {
   signals: Map<string, SignalState>;
-  info: DeviceInfo;
-  coverage: Map<RecordKind, number[]>;
-  grids: Map<string, RecordGrid>;
 }
 
-export function deviceInfo(id: string, signals: Map<string, SignalState>): DeviceInfo {
+/** What a store keeps of a signal to describe it: its row metadata, gaps and ingest quality. */
+export interface DescribedMeta extends RowSourceMeta {
+  gaps: number;
+  quality: SignalQuality;
+}
+
+/** A cabinet's description from its signals (in the map's order, which callers sort by name). */
+export function deviceInfo(id: string, signals: ReadonlyMap<string, { reader: { meta: DescribedMeta } }>): DeviceInfo {
   const infos: SignalInfo[] = [];
   let first: number | null = null;
   let last: number | null = null;

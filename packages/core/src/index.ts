@@ -49,7 +49,7 @@ export {
   type SignalQuality,
   type TimeSpan,
 } from './types.js';
-export { isoTime, openDataset, type DatasetOptions } from './dataset.js';
+export { isoTime, openDataset, type DatasetOptions, type IndexedBessDataset, type IndexedSignal } from './dataset.js';
 export { DEVICE_ID, SIGNAL_NAME } from './ingest/discover.js';
 export {
   cellHistory,

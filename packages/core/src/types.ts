@@ -174,6 +174,8 @@ export interface DatasetHealth {
   problems: IngestProblem[];
   /** Index blocks found damaged when read (checksum mismatch) since start; each one's file is rebuilt. */
   damagedBlocks: number;
+  /** Set while the store's database cannot be reached (the PostgreSQL store): since when (epoch ms), and why. */
+  unavailable?: { since: number; error: string };
 }
 
 export interface OpenOptions {

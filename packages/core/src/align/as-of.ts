@@ -1,5 +1,5 @@
 import { SUMMARY_ROWS } from '../index-format/index.js';
-import type { SignalReader } from '../index-format/index.js';
+import type { RowSource } from '../index-format/index.js';
 
 /** Steps walked row by row before jumping with a binary search instead. */
 const WALK_LIMIT = 32;
@@ -11,7 +11,7 @@ const WALK_LIMIT = 32;
  * (a step much longer than the signal's period) jump by binary search.
  */
 export function valuesAsOf(
-  reader: SignalReader,
+  reader: RowSource,
   times: readonly number[],
   staleAfterMs: number | null,
 ): (number | null)[] {

@@ -1,5 +1,5 @@
 import { BLOCK_ROWS, SUMMARY_FIELDS, SUMMARY_ROWS } from '../index-format/index.js';
-import type { SignalReader } from '../index-format/index.js';
+import type { RowSource } from '../index-format/index.js';
 import type { BucketSeries } from '../types.js';
 
 /**
@@ -13,8 +13,8 @@ import type { BucketSeries } from '../types.js';
  * and then alone (256 rows) when buckets span pages: the result is exact, and a
  * cold whole-span query reads about one page per bucket.
  */
-export function downsampleReader(reader: SignalReader, from: number, to: number, maxPoints: number): BucketSeries {
-  const bucketMs = Math.max(1, Math.ceil((to - from + 1) / maxPoints));
+export function downsampleReader(reader: RowSource, from: number, to: number, maxPoints: number): BucketSeries {
+  const bucketMs = bucketWidth(from, to, maxPoints);
   const buckets = new Buckets(reader.meta.signal, from, to, bucketMs);
   const rows = reader.rows;
   const summaries = reader.summaries();
@@ -45,6 +45,11 @@ export function downsampleReader(reader: SignalReader, from: number, to: number,
     i = pageEnd;
   }
   return buckets.finish();
+}
+
+/** The width of each of at most `maxPoints` buckets over [from, to] (ms). */
+export function bucketWidth(from: number, to: number, maxPoints: number): number {
+  return Math.max(1, Math.ceil((to - from + 1) / maxPoints));
 }
 
 /**

@@ -11,6 +11,7 @@ import {
 } from './index-files.js';
 import { Lru } from '../lru.js';
 import { IndexDamagedError } from '../types.js';
+import type { RowSource } from './row-source.js';
 
 /** Decoded index blocks of all signals, bounded in bytes however large the dataset is. */
 export class BlockCache extends Lru<Float64Array> {
@@ -47,7 +48,7 @@ let nextReaderId = 0;
  * Random access to one signal's index: rows are found by a binary search over
  * the block start times held in memory, then inside one cached 64 KiB block.
  */
-export class SignalReader {
+export class SignalReader implements RowSource {
   /** Distinguishes rebuilt indexes in the cache (a rebuilt file gets a new reader). */
   private readonly id = nextReaderId++;
 

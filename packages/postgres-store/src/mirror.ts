@@ -1,0 +1,259 @@
+import { pipeline } from 'node:stream/promises';
+import { Readable } from 'node:stream';
+import type { IndexedBessDataset } from '@bess/core';
+import { BLOCK_ROWS, SUMMARY_FIELDS, SUMMARY_ROWS } from '@bess/core/store-kit';
+import type pg from 'pg';
+import copyStreams from 'pg-copy-streams';
+import { encodePage } from './page-codec.js';
+import { ensurePartitions } from './schema.js';
+import type { Sql } from './sql.js';
+
+/** What the mirror last committed of one signal. */
+interface Mirrored {
+  /** The files store's index object it was copied from: another object is a rebuilt index. */
+  token: object | null;
+  generation: number;
+  rows: number;
+  /** Everything else the signal row says, to skip signals whose index did not change at all. */
+  fingerprint: string;
+  /** After a restart: the first and last full page PostgreSQL holds, to tell a grown file from another. */
+  checks?: CheckRow[];
+}
+
+/** One signal's pending write: its pages from `fromPage` on replace what PostgreSQL holds there. */
+interface SignalWrite {
+  signal: string;
+  fromPage: number;
+  generation: number;
+  rows: number;
+  token: object;
+  fingerprint: string;
+}
+
+export interface MirrorResult {
+  /** Devices whose readings were committed, with their newest reading (epoch ms). */
+  committed: Map<string, number>;
+  /** Readings (rows) written, counting rewritten last pages again. */
+  readings: number;
+  pages: number;
+}
+
+const COLUMNS = 'device_id, signal, t_first, page_no, t_last, n, vmin, vmax, vsum, format, scale, readings';
+
+/**
+ * Copies the files store's indexes into PostgreSQL, a device per transaction. Idempotent: a
+ * signal's pages from the first one that changed are deleted and written again, so a restart (or
+ * a file read twice) never duplicates a reading; an append rewrites only the last partial page.
+ */
+export class IndexMirror {
+  private readonly mirrored = new Map<string, Map<string, Mirrored>>();
+  private readonly partitions = new Set<string>();
+
+  constructor(
+    private readonly files: IndexedBessDataset,
+    private readonly sql: Sql,
+  ) {}
+
+  /** Brings PostgreSQL up to date for `deviceIds` (default: every device the files store has, and any it lost). */
+  async sync(deviceIds?: Iterable<string>): Promise<MirrorResult> {
+    const result: MirrorResult = { committed: new Map(), readings: 0, pages: 0 };
+    const ids = new Set(deviceIds ?? [...this.files.devices().map((d) => d.id), ...this.mirrored.keys()]);
+    for (const id of ids) await this.syncDevice(id, result);
+    return result;
+  }
+
+  private async syncDevice(deviceId: string, result: MirrorResult): Promise<void> {
+    const known = this.mirrored.get(deviceId) ?? (await this.loadMirrored(deviceId));
+    const info = this.files.devices().find((d) => d.id === deviceId);
+    const writes: SignalWrite[] = [];
+    for (const signal of info?.signals ?? []) {
+      const { generation: token, reader } = this.files.indexedSignal(deviceId, signal.signal);
+      const before = known.get(signal.signal);
+      const fingerprint = JSON.stringify([
+        reader.rows,
+        reader.meta.last,
+        reader.meta.segments,
+        reader.meta.quality,
+        reader.meta.staleAfterMs,
+        reader.meta.medianPeriodMs,
+      ]);
+      if (before && before.token === token && before.fingerprint === fingerprint) continue;
+      // An append keeps the full pages PostgreSQL has and rewrites from its last, partial one.
+      const appended =
+        before !== undefined &&
+        before.rows >= SUMMARY_ROWS &&
+        reader.rows >= before.rows &&
+        (before.token === token || (before.token === null && samePages(before, reader.summaries())));
+      writes.push({
+        signal: signal.signal,
+        fromPage: appended ? Math.floor(before.rows / SUMMARY_ROWS) : 0,
+        generation: appended ? before.generation : (before?.generation ?? 0) + 1,
+        rows: reader.rows,
+        token,
+        fingerprint,
+      });
+    }
+    const present = new Set(info?.signals.map((s) => s.signal) ?? []);
+    const removed = [...known.keys()].filter((s) => !present.has(s));
+    if (writes.length === 0 && removed.length === 0) return;
+
+    const counts = await this.sql.transaction(async (client) => {
+      const pages = await this.writePages(client, deviceId, writes);
+      await this.writeSignals(client, deviceId, writes);
+      if (removed.length > 0) {
+        await client.query('DELETE FROM bess_pages WHERE device_id = $1 AND signal = ANY($2)', [deviceId, removed]);
+        await client.query(
+          `UPDATE bess_signals SET deleted = true, rows = 0, generation = generation + 1, seq = nextval('bess_change_seq')
+           WHERE device_id = $1 AND signal = ANY($2)`,
+          [deviceId, removed],
+        );
+      }
+      return pages;
+    });
+    for (const w of writes) {
+      known.set(w.signal, { token: w.token, generation: w.generation, rows: w.rows, fingerprint: w.fingerprint });
+    }
+    for (const s of removed) known.delete(s);
+    if (!info) this.mirrored.delete(deviceId);
+    result.pages += counts.pages;
+    result.readings += counts.readings;
+    result.committed.set(deviceId, info?.last ?? -Infinity);
+  }
+
+  /** What PostgreSQL holds of a device the mirror has not written since it started. */
+  private async loadMirrored(deviceId: string): Promise<Map<string, Mirrored>> {
+    const rows = await this.sql.query<{ signal: string; generation: string; rows: string }>(
+      'SELECT signal, generation, rows FROM bess_signals WHERE device_id = $1 AND NOT deleted',
+      [deviceId],
+    );
+    const known = new Map<string, Mirrored>();
+    for (const r of rows) {
+      known.set(r.signal, { token: null, generation: Number(r.generation), rows: Number(r.rows), fingerprint: '' });
+    }
+    // The first and the last full page of each signal, to tell a grown file from a different one.
+    const checks = await this.sql.query<CheckRow>(
+      `SELECT p.signal, p.page_no, p.t_first, p.t_last, p.vmin, p.vmax, p.vsum, p.n
+       FROM bess_pages p JOIN bess_signals s ON s.device_id = p.device_id AND s.signal = p.signal
+       WHERE p.device_id = $1 AND (p.page_no = 0 OR p.page_no = s.rows / ${SUMMARY_ROWS} - 1)`,
+      [deviceId],
+    );
+    for (const c of checks) {
+      const m = known.get(c.signal);
+      if (m) (m.checks ??= []).push(c);
+    }
+    this.mirrored.set(deviceId, known);
+    return known;
+  }
+
+  private async writePages(
+    client: pg.PoolClient,
+    deviceId: string,
+    writes: SignalWrite[],
+  ): Promise<{ pages: number; readings: number }> {
+    let firstTime = Infinity;
+    let lastTime = -Infinity;
+    for (const w of writes) {
+      const s = this.files.indexedSignal(deviceId, w.signal).reader.summaries();
+      if (w.fromPage * SUMMARY_FIELDS < s.length) firstTime = Math.min(firstTime, s[w.fromPage * SUMMARY_FIELDS]!);
+      if (s.length > 0) lastTime = Math.max(lastTime, s[s.length - SUMMARY_FIELDS]!);
+    }
+    if (Number.isFinite(firstTime)) await ensurePartitions(client, firstTime, lastTime, this.partitions);
+    await client.query(
+      `DELETE FROM bess_pages p USING unnest($2::text[], $3::float8[]) AS d(signal, t_from)
+       WHERE p.device_id = $1 AND p.signal = d.signal AND p.t_first >= d.t_from`,
+      [
+        deviceId,
+        writes.map((w) => w.signal),
+        writes.map((w) => {
+          if (w.fromPage === 0) return '-Infinity';
+          return (
+            this.files.indexedSignal(deviceId, w.signal).reader.summaries()[w.fromPage * SUMMARY_FIELDS] ?? 'Infinity'
+          );
+        }),
+      ],
+    );
+    const counts = { pages: 0, readings: 0 };
+    const files = this.files;
+    function* lines(): Generator<string> {
+      for (const w of writes) {
+        const { reader } = files.indexedSignal(deviceId, w.signal);
+        const summaries = reader.summaries();
+        const pages = summaries.length / SUMMARY_FIELDS;
+        for (let p = w.fromPage; p < pages; p++) {
+          const block = reader.block(Math.floor((p * SUMMARY_ROWS) / BLOCK_ROWS));
+          const at = ((p * SUMMARY_ROWS) % BLOCK_ROWS) * 2;
+          const o = p * SUMMARY_FIELDS;
+          const n = summaries[o + 5]!;
+          const encoded = encodePage(block.subarray(at, at + n * 2), n, reader.meta.rowFormat);
+          counts.pages++;
+          counts.readings += n;
+          yield `${deviceId}\t${w.signal}\t${num(summaries[o]!)}\t${p}\t${num(summaries[o + 1]!)}\t${n}\t${num(summaries[o + 2]!)}\t${num(summaries[o + 3]!)}\t${num(summaries[o + 4]!)}\t${encoded.format}\t${encoded.scale}\t\\\\x${encoded.bytes.toString('hex')}\n`;
+        }
+      }
+    }
+    await pipeline(Readable.from(lines()), client.query(copyStreams.from(`COPY bess_pages (${COLUMNS}) FROM STDIN`)));
+    return counts;
+  }
+
+  private async writeSignals(client: pg.PoolClient, deviceId: string, writes: SignalWrite[]): Promise<void> {
+    if (writes.length === 0) return;
+    const metas = writes.map((w) => this.files.indexedSignal(deviceId, w.signal).reader.meta);
+    await client.query(
+      `INSERT INTO bess_signals (device_id, signal, generation, seq, deleted, rows, first_ms, last_ms,
+         median_period_ms, stale_after_ms, segments, gaps, quality)
+       SELECT $1, d.signal, d.generation, nextval('bess_change_seq'), false, d.rows, d.first_ms, d.last_ms,
+         d.median_period_ms, d.stale_after_ms, ARRAY(SELECT jsonb_array_elements_text(d.segments)::float8), d.gaps, d.quality
+       FROM jsonb_to_recordset($2::jsonb) AS d(signal text, generation bigint, rows bigint, first_ms float8, last_ms float8,
+         median_period_ms float8, stale_after_ms float8, segments jsonb, gaps integer, quality jsonb)
+       ON CONFLICT (device_id, signal) DO UPDATE SET generation = excluded.generation, seq = excluded.seq,
+         deleted = false, rows = excluded.rows, first_ms = excluded.first_ms, last_ms = excluded.last_ms,
+         median_period_ms = excluded.median_period_ms, stale_after_ms = excluded.stale_after_ms,
+         segments = excluded.segments, gaps = excluded.gaps, quality = excluded.quality`,
+      [
+        deviceId,
+        JSON.stringify(
+          writes.map((w, i) => ({
+            signal: w.signal,
+            generation: w.generation,
+            rows: w.rows,
+            first_ms: metas[i]!.first,
+            last_ms: metas[i]!.last,
+            median_period_ms: metas[i]!.medianPeriodMs,
+            stale_after_ms: metas[i]!.staleAfterMs,
+            segments: metas[i]!.segments,
+            gaps: metas[i]!.gaps,
+            quality: metas[i]!.quality,
+          })),
+        ),
+      ],
+    );
+  }
+}
+
+interface CheckRow {
+  signal: string;
+  page_no: number;
+  t_first: number;
+  t_last: number;
+  vmin: number;
+  vmax: number;
+  vsum: number;
+  n: number;
+}
+
+/** Whether the first and last full page PostgreSQL holds are the index's pages there. */
+function samePages(before: Mirrored, summaries: Float64Array): boolean {
+  const wanted = new Set([0, Math.floor(before.rows / SUMMARY_ROWS) - 1]);
+  const checks = (before.checks ?? []).filter((c) => wanted.has(c.page_no));
+  if (new Set(checks.map((c) => c.page_no)).size !== wanted.size) return false;
+  return checks.every((c) => {
+    const o = c.page_no * SUMMARY_FIELDS;
+    const stored = [c.t_first, c.t_last, c.vmin, c.vmax, c.vsum, c.n];
+    return stored.every((x, k) => Object.is(x, summaries[o + k]));
+  });
+}
+
+/** A float8 as COPY text, exactly (including -0). */
+function num(x: number): string {
+  return Object.is(x, -0) ? '-0' : String(x);
+}

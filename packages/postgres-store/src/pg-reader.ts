@@ -1,0 +1,224 @@
+import {
+  BLOCK_ROWS,
+  RowsNotReadyError,
+  SUMMARY_FIELDS,
+  SUMMARY_ROWS,
+  type DescribedMeta,
+  type Lru,
+  type RowNeed,
+  type RowSource,
+} from '@bess/core/store-kit';
+import type { Series } from '@bess/core';
+
+let nextUid = 0;
+
+/**
+ * One signal of the PostgreSQL store: its page rollups (loaded once, then extended as the signal
+ * grows) plan every query, and the pages a query needs are fetched before it runs and kept in a
+ * shared cache. Asked for a page that is not there, it throws RowsNotReadyError (fetch again).
+ */
+export class PgSignalReader implements RowSource {
+  /** Tells this reader's pages apart in the shared cache (a rewritten signal gets a new reader). */
+  readonly uid = nextUid++;
+  private summaryData = new Float64Array(0);
+  /** Rows the loaded rollups cover. */
+  private loadedRows = -1;
+
+  constructor(
+    readonly deviceId: string,
+    public meta: DescribedMeta,
+    readonly generation: number,
+    private readonly cache: Lru<Float64Array>,
+  ) {}
+
+  get rows(): number {
+    return this.meta.rows;
+  }
+
+  /** Whether the rollups cover every row the metadata counts. */
+  get summariesCurrent(): boolean {
+    return this.loadedRows === this.meta.rows;
+  }
+
+  /** Rollups from page `fromPage` on, and the metadata they were read with (one snapshot). */
+  acceptSummaries(fromPage: number, rows: Float64Array, meta: DescribedMeta): void {
+    const next = new Float64Array(fromPage * SUMMARY_FIELDS + rows.length);
+    next.set(this.summaryData.subarray(0, fromPage * SUMMARY_FIELDS));
+    next.set(rows, fromPage * SUMMARY_FIELDS);
+    let count = 0;
+    for (let o = 5; o < next.length; o += SUMMARY_FIELDS) count += next[o]!;
+    this.summaryData = next;
+    this.meta = { ...meta, rows: count };
+    this.loadedRows = count;
+  }
+
+  /** The first page whose rollup may still change (the last, partial one), for an incremental load. */
+  get reloadFrom(): number {
+    const pages = this.summaryData.length / SUMMARY_FIELDS;
+    return this.loadedRows < 0 ? 0 : Math.max(0, pages - 1);
+  }
+
+  /** The first time of page `reloadFrom` (-Infinity for a first load). */
+  get reloadFromTime(): number {
+    const p = this.reloadFrom;
+    return p === 0 ? -Infinity : this.summaryData[p * SUMMARY_FIELDS]!;
+  }
+
+  summaries(): Float64Array {
+    if (!this.summariesCurrent) throw new RowsNotReadyError(this.meta.signal, -1);
+    return this.summaryData;
+  }
+
+  page(p: number): Float64Array {
+    const n = this.summaries()[p * SUMMARY_FIELDS + 5];
+    if (n === undefined) throw new RangeError(`page ${p} of ${this.meta.signal} is past its end`);
+    return this.cache.get(this.pageKey(p, n), () => {
+      throw new RowsNotReadyError(this.meta.signal, p);
+    });
+  }
+
+  pageKey(p: number, n: number): string {
+    return `${this.uid}:${p}:${n}`;
+  }
+
+  /** Accepts a fetched page (rows beyond the rollup's count are a later append, left for later). */
+  acceptPage(p: number, rows: Float64Array): void {
+    const n = this.summaryData[p * SUMMARY_FIELDS + 5];
+    if (n === undefined || rows.length < n * 2) return;
+    const key = this.pageKey(p, n);
+    this.cache.get(key, () => rows.subarray(0, n * 2));
+  }
+
+  block(b: number): Float64Array {
+    const first = (b * BLOCK_ROWS) / SUMMARY_ROWS;
+    const pages = Math.min(BLOCK_ROWS / SUMMARY_ROWS, this.summaries().length / SUMMARY_FIELDS - first);
+    const length = Math.min(BLOCK_ROWS, this.rows - b * BLOCK_ROWS);
+    return this.cache.get(`${this.uid}:b${b}:${length}`, () => {
+      const out = new Float64Array(length * 2);
+      for (let k = 0; k < pages; k++) out.set(this.page(first + k), k * SUMMARY_ROWS * 2);
+      return out;
+    });
+  }
+
+  indexAtOrBefore(t: number): number {
+    const p = lastPageStartingBy(this.summaries(), t);
+    if (p < 0) return -1;
+    return p * SUMMARY_ROWS + lastAtOrBefore(this.page(p), t);
+  }
+
+  indexAtOrAfter(t: number): number {
+    const i = this.indexAtOrBefore(t);
+    if (i >= 0 && this.time(i) === t) return i;
+    return i + 1;
+  }
+
+  time(i: number): number {
+    return this.page(Math.floor(i / SUMMARY_ROWS))[(i % SUMMARY_ROWS) * 2]!;
+  }
+
+  value(i: number): number {
+    return this.page(Math.floor(i / SUMMARY_ROWS))[(i % SUMMARY_ROWS) * 2 + 1]!;
+  }
+
+  copyRows(first: number, count: number): Series {
+    const t = new Float64Array(count);
+    const v = new Float64Array(count);
+    for (let k = 0; k < count;) {
+      const row = first + k;
+      const page = this.page(Math.floor(row / SUMMARY_ROWS));
+      for (let at = (row % SUMMARY_ROWS) * 2; k < count && at < page.length; k++, at += 2) {
+        t[k] = page[at]!;
+        v[k] = page[at + 1]!;
+      }
+    }
+    return { t, v };
+  }
+
+  /** The pages `need` will read, from the rollups alone (the shared query code's access pattern). */
+  pagesFor(need: RowNeed<PgSignalReader>, into: Set<number>): void {
+    const s = this.summaries();
+    const pages = s.length / SUMMARY_FIELDS;
+    if (pages === 0) return;
+    const add = (p: number): void => {
+      if (p >= 0 && p < pages) into.add(p);
+    };
+    if (need.kind === 'asOf') {
+      // The page holding the last reading at or before each time, and the next (the walk forward peeks at it).
+      for (const t of need.times) {
+        const p = Math.max(0, lastPageStartingBy(s, t));
+        add(p);
+        add(p + 1);
+      }
+      return;
+    }
+    const p0 = Math.max(0, lastPageStartingBy(s, need.from));
+    if (need.kind === 'range') {
+      const p1 = lastPageStartingBy(s, need.to);
+      for (let p = p0; p <= p1; p++) add(p);
+      return;
+    }
+    this.downsamplePages(s, p0, need.from, need.to, need.bucketMs, add);
+  }
+
+  /** As downsampleReader reads: whole pages inside one bucket come from their rollups, the rest row by row. */
+  private downsamplePages(
+    s: Float64Array,
+    p0: number,
+    from: number,
+    to: number,
+    bucketMs: number,
+    add: (p: number) => void,
+  ): void {
+    const pages = s.length / SUMMARY_FIELDS;
+    const { first, last } = this.meta;
+    const pageMs =
+      this.rows > SUMMARY_ROWS && first !== null && last !== null
+        ? ((last - first) / this.rows) * SUMMARY_ROWS
+        : Infinity;
+    add(p0);
+    if (bucketMs < pageMs) {
+      // Narrow buckets read whole blocks.
+      const pEnd = Math.min(pages - 1, lastPageStartingBy(s, to) + 1);
+      const per = BLOCK_ROWS / SUMMARY_ROWS;
+      for (let p = Math.floor(p0 / per) * per; p <= Math.min(pages - 1, (Math.floor(pEnd / per) + 1) * per - 1); p++)
+        add(p);
+      return;
+    }
+    const bucket = (t: number): number => Math.floor((t - from) / bucketMs);
+    for (let p = p0; p < pages; p++) {
+      const tFirst = s[p * SUMMARY_FIELDS]!;
+      const tLast = s[p * SUMMARY_FIELDS + 1]!;
+      if (tFirst > to) {
+        add(p);
+        break;
+      }
+      if (tFirst < from || tLast > to || bucket(tFirst) !== bucket(tLast)) add(p);
+      if (tLast > to) break;
+    }
+  }
+}
+
+/** The last page whose first reading is at or before `t`, or -1. */
+function lastPageStartingBy(summaries: Float64Array, t: number): number {
+  let lo = 0;
+  let hi = summaries.length / SUMMARY_FIELDS - 1;
+  if (hi < 0 || summaries[0]! > t) return -1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (summaries[mid * SUMMARY_FIELDS]! <= t) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo;
+}
+
+/** Index (in rows) of the last row of `rows` (`[t, v, ...]`, sorted, first at or before t) at or before `t`. */
+function lastAtOrBefore(rows: Float64Array, t: number): number {
+  let a = 0;
+  let b = rows.length / 2 - 1;
+  while (a < b) {
+    const mid = (a + b + 1) >> 1;
+    if (rows[mid * 2]! <= t) a = mid;
+    else b = mid - 1;
+  }
+  return a;
+}
