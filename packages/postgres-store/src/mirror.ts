@@ -1,6 +1,6 @@
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
-import type { IndexedBessDataset } from '@bess/core';
+import type { IndexedBessDataset, SignalQuality } from '@bess/core';
 import { BLOCK_ROWS, SUMMARY_FIELDS, SUMMARY_ROWS } from '@bess/core/store-kit';
 import type pg from 'pg';
 import copyStreams from 'pg-copy-streams';
@@ -69,21 +69,16 @@ export class IndexMirror {
     for (const signal of info?.signals ?? []) {
       const { generation: token, reader } = this.files.indexedSignal(deviceId, signal.signal);
       const before = known.get(signal.signal);
-      const fingerprint = JSON.stringify([
-        reader.rows,
-        reader.meta.last,
-        reader.meta.segments,
-        reader.meta.quality,
-        reader.meta.staleAfterMs,
-        reader.meta.medianPeriodMs,
-      ]);
-      if (before && before.token === token && before.fingerprint === fingerprint) continue;
+      const fingerprint = fingerprintOf(reader.meta);
+      // Unchanged since the last commit (after a restart: the same rows at both ends, and the same meta).
+      const same = before?.token === token || (before?.token === null && samePages(before, reader.summaries()));
+      if (before && same && before.fingerprint === fingerprint) continue;
       // An append keeps the full pages PostgreSQL has and rewrites from its last, partial one.
       const appended =
         before !== undefined &&
         before.rows >= SUMMARY_ROWS &&
         reader.rows >= before.rows &&
-        (before.token === token || (before.token === null && samePages(before, reader.summaries())));
+        same;
       writes.push({
         signal: signal.signal,
         fromPage: appended ? Math.floor(before.rows / SUMMARY_ROWS) : 0,
@@ -122,13 +117,27 @@ export class IndexMirror {
 
   /** What PostgreSQL holds of a device the mirror has not written since it started. */
   private async loadMirrored(deviceId: string): Promise<Map<string, Mirrored>> {
-    const rows = await this.sql.query<{ signal: string; generation: string; rows: string }>(
-      'SELECT signal, generation, rows FROM bess_signals WHERE device_id = $1 AND NOT deleted',
-      [deviceId],
-    );
+    const rows = await this.sql.query<{
+      signal: string;
+      generation: string;
+      rows: string;
+      last_ms: number | null;
+      segments: number[];
+      quality: SignalQuality;
+      stale_after_ms: number | null;
+      median_period_ms: number | null;
+    }>('SELECT * FROM bess_signals WHERE device_id = $1 AND NOT deleted', [deviceId]);
     const known = new Map<string, Mirrored>();
     for (const r of rows) {
-      known.set(r.signal, { token: null, generation: Number(r.generation), rows: Number(r.rows), fingerprint: '' });
+      const fingerprint = fingerprintOf({
+        rows: Number(r.rows),
+        last: r.last_ms,
+        segments: r.segments,
+        quality: r.quality,
+        staleAfterMs: r.stale_after_ms,
+        medianPeriodMs: r.median_period_ms,
+      });
+      known.set(r.signal, { token: null, generation: Number(r.generation), rows: Number(r.rows), fingerprint });
     }
     // The first and the last full page of each signal, to tell a grown file from a different one.
     const checks = await this.sql.query<CheckRow>(
@@ -243,7 +252,7 @@ interface CheckRow {
 
 /** Whether the first and last full page PostgreSQL holds are the index's pages there. */
 function samePages(before: Mirrored, summaries: Float64Array): boolean {
-  const wanted = new Set([0, Math.floor(before.rows / SUMMARY_ROWS) - 1]);
+  const wanted = new Set([0, Math.floor(before.rows / SUMMARY_ROWS) - 1].filter((p) => p >= 0 && p * SUMMARY_ROWS < before.rows));
   const checks = (before.checks ?? []).filter((c) => wanted.has(c.page_no));
   if (new Set(checks.map((c) => c.page_no)).size !== wanted.size) return false;
   return checks.every((c) => {
@@ -251,6 +260,26 @@ function samePages(before: Mirrored, summaries: Float64Array): boolean {
     const stored = [c.t_first, c.t_last, c.vmin, c.vmax, c.vsum, c.n];
     return stored.every((x, k) => Object.is(x, summaries[o + k]));
   });
+}
+
+/** Everything the signal row says besides its readings, in one comparable string (key order aside). */
+function fingerprintOf(meta: {
+  rows: number;
+  last: number | null;
+  segments: number[];
+  quality: SignalQuality;
+  staleAfterMs: number | null;
+  medianPeriodMs: number | null;
+}): string {
+  const sorted = (value: unknown): unknown => {
+    if (Array.isArray(value)) return value.map(sorted);
+    if (!value || typeof value !== 'object') return value;
+    const entries = Object.entries(value).sort(([a], [b]) => a.localeCompare(b));
+    return Object.fromEntries(entries.map(([k, v]) => [k, sorted(v)]));
+  };
+  return JSON.stringify(
+    sorted([meta.rows, meta.last, meta.segments, meta.quality, meta.staleAfterMs, meta.medianPeriodMs]),
+  );
 }
 
 /** A float8 as COPY text, exactly (including -0). */
