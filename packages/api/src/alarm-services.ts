@@ -18,14 +18,15 @@ const MINUTE = 60_000;
 /**
  * The server's alarms from its environment: the store on PGlite under the data folder (or
  * `BESS_DB_DIR`), or on PostgreSQL with `BESS_DATABASE_URL`; notifications from `BESS_NOTIFY_CONFIG`;
- * the always-on detector over every cabinet.
+ * the always-on detector over every cabinet. With `watch` false (an API replica), only the store
+ * and the notification settings: one process (the ingest) detects and notifies for the fleet.
  */
 export async function startAlarms(
   dataset: BessDataset,
   dataDir: string,
   config: NotifyConfig,
   log: Logger,
-  env: NodeJS.ProcessEnv = process.env,
+  { env = process.env, watch = true }: { env?: NodeJS.ProcessEnv; watch?: boolean } = {},
 ): Promise<{ services: AlarmServices; close: () => Promise<void> }> {
   const number = (name: string, fallback: number): number => {
     const value = Number(env[name] ?? fallback);
@@ -46,9 +47,11 @@ export async function startAlarms(
     liveWindowMs: number('BESS_NOTIFY_WINDOW_MINUTES', 15) * MINUTE,
     log: (level, message, fields) => log(level, message, fields),
   });
-  notifier.start();
-  monitor.start();
-  log('info', 'alarms running', {
+  if (watch) {
+    notifier.start();
+    monitor.start();
+  }
+  log('info', watch ? 'alarms running' : 'alarm store open (detection runs in the ingest role)', {
     store: db.engine,
     notifications: saved ? `set through the API by ${saved.updatedBy}` : 'from BESS_NOTIFY_CONFIG',
     channels: Object.keys(notifier.current.channels).length,

@@ -1,9 +1,9 @@
 import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { openDataset } from '@bess/core';
 import { loadNotifyConfig } from '@bess/alarms';
 import { startAlarms } from './alarm-services.js';
+import { clusterConfig, openStores } from './cluster/roles.js';
 import { ApiKeys } from './ops/auth.js';
 import { CorsPolicy } from './ops/cors.js';
 import { jsonLogger, type Level } from './ops/log.js';
@@ -41,75 +41,91 @@ const notifyConfig = loadNotifyConfig(process.env.BESS_NOTIFY_CONFIG);
 if (!apiKeys.enabled)
   log('warn', 'no API keys configured (BESS_API_KEYS): the API is open to anyone who can reach it', { host });
 
+const cluster = clusterConfig(process.env);
 const started = performance.now();
 const levels = new Set<string>(['debug', 'info', 'warn', 'error']);
-const dataset = await openDataset(dataDir, {
+const stores = await openStores(cluster, dataDir, log, {
   // The engine's events say their level when it is not info (a refused file, a failed index).
   log: ({ level, ...event }) =>
     log(typeof level === 'string' && levels.has(level) ? (level as Level) : 'info', 'ingest', event),
 });
-const rows = dataset.devices().reduce((n, d) => n + d.signals.reduce((m, s) => m + s.rows, 0), 0);
+const described = stores.served ?? stores.files!;
+const rows = described.devices().reduce((n, d) => n + d.signals.reduce((m, s) => m + s.rows, 0), 0);
 log('info', 'dataset ready', {
-  dataDir,
-  devices: dataset.devices().length,
+  role: cluster.role,
+  store: cluster.store,
+  bus: cluster.redisUrl ? 'redis' : 'none',
+  dataDir: cluster.role === 'api' ? undefined : dataDir,
+  devices: described.devices().length,
   rows,
   ms: Math.round(performance.now() - started),
 });
-// New rows come in through file-change notifications; the full check of every file is the safety net.
-const stopWatching = dataset.watch(Number(process.env.BESS_WATCH_MS ?? 30_000));
 
-const server = await createBessServer({
-  dataset,
-  port,
-  host,
-  webDist: existsSync(resolve(webDist, 'index.html')) ? webDist : null,
-  apiKeys,
-  cors,
-  limits,
-  log,
-  directFrames: process.env.BESS_DIRECT_FRAMES !== '0',
-});
-if (!trpcPatchApplied())
-  log('error', 'tRPC WebSocket adapter is unpatched: streams cost a third more CPU', {
-    fix: 'reinstall with pnpm (patches/ applies at install), or carry the patch to the new @trpc/server',
-  });
-log('info', 'listening', {
-  url: server.url,
-  dashboard: existsSync(resolve(webDist, 'index.html')),
-  docs: `${server.url}/docs`,
-});
 // Alarms start once the server answers (opening their database takes seconds on PGlite), and
-// keep trying while their database cannot be reached; meanwhile their routes answer 503.
+// keep trying while their database cannot be reached; meanwhile their routes answer 503. The
+// detector runs where the data is ingested; an API replica opens the store for its routes only.
 let alarms: Awaited<ReturnType<typeof startAlarms>> | null = null;
 const alarmsWanted = process.env.BESS_ALARMS !== '0';
 let stopping = false;
-async function runAlarms(): Promise<void> {
+async function runAlarms(onStarted: (a: NonNullable<typeof alarms>) => void): Promise<void> {
   while (alarmsWanted && !stopping && !alarms) {
     try {
-      alarms = await startAlarms(dataset, dataDir, notifyConfig, log);
-      server.attachAlarms(alarms.services);
+      alarms = await startAlarms(stores.files ?? described, dataDir, notifyConfig, log, {
+        watch: cluster.role !== 'api',
+      });
+      onStarted(alarms);
     } catch (error) {
       log('error', 'alarms could not start; retrying in 5 s', { error: String(error) });
       await new Promise((r) => setTimeout(r, 5_000));
     }
   }
 }
-void runAlarms();
-// The first dashboards after a restart open devices at their first or last page: prepare those.
-const warmStarted = performance.now();
-dataset.warm().then(
-  () => log('info', 'first and last pages ready', { ms: Math.round(performance.now() - warmStarted) }),
-  (error: unknown) => log('warn', 'warm-up failed', { error: String(error) }),
-);
+
+const dataset = stores.served;
+if (!dataset) {
+  // The ingest role serves nothing: it mirrors the files into PostgreSQL and runs the detector.
+  void runAlarms(() => undefined);
+  log('info', 'ingesting into PostgreSQL', { dataDir });
+}
+const server = dataset
+  ? await createBessServer({
+      dataset,
+      port,
+      host,
+      webDist: existsSync(resolve(webDist, 'index.html')) ? webDist : null,
+      apiKeys,
+      cors,
+      limits,
+      log,
+      directFrames: process.env.BESS_DIRECT_FRAMES !== '0',
+    })
+  : null;
+if (server && dataset) {
+  if (!trpcPatchApplied())
+    log('error', 'tRPC WebSocket adapter is unpatched: streams cost a third more CPU', {
+      fix: 'reinstall with pnpm (patches/ applies at install), or carry the patch to the new @trpc/server',
+    });
+  log('info', 'listening', {
+    url: server.url,
+    dashboard: existsSync(resolve(webDist, 'index.html')),
+    docs: `${server.url}/docs`,
+  });
+  void runAlarms((a) => server.attachAlarms(a.services));
+  // The first dashboards after a restart open devices at their first or last page: prepare those.
+  const warmStarted = performance.now();
+  dataset.warm().then(
+    () => log('info', 'first and last pages ready', { ms: Math.round(performance.now() - warmStarted) }),
+    (error: unknown) => log('warn', 'warm-up failed', { error: String(error) }),
+  );
+}
 
 async function shutdown(signal: string): Promise<void> {
   if (stopping) return;
   stopping = true;
   log('info', 'shutting down', { signal });
-  stopWatching();
-  await server.close();
+  await server?.close();
   await alarms?.close();
-  await dataset.close();
+  await stores.close();
   log('info', 'stopped');
   process.exit(0);
 }

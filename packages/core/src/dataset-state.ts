@@ -1,4 +1,4 @@
-import { BMS_SIGNALS, describeSignal, PCS_SIGNALS, parseCellSignal, type RecordKind } from './catalog.js';
+import { BMS_SIGNALS, describeSignal, PCS_SIGNALS, parseCellSignal } from './catalog.js';
 import type { StoredDevice } from './dataset-base.js';
 import type { RowSourceMeta, SignalReader } from './index-format/index.js';
 import { coverageOf } from './ingest/stats.js';

@@ -1,13 +1,13 @@
 import { appendFileSync, rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openDataset } from './dataset.js';
+import { openDataset, type IndexedBessDataset } from './dataset.js';
 import { csv, scratchRoot, stamp } from './test-support/tmp.js';
-import { BessError, type BessDataset, type DatasetChange } from './types.js';
+import { BessError, type DatasetChange } from './types.js';
 
 const T0 = Date.UTC(2024, 2, 1);
 const S = 1000;
 const scratch = scratchRoot();
-let dataset: BessDataset;
+let dataset: IndexedBessDataset;
 
 /** Readings every `periodS` seconds over [fromS, toS), value = f(seconds since T0). */
 function series(periodS: number, fromS: number, toS: number, f: (s: number) => number): [string, number][] {
@@ -449,5 +449,29 @@ describe('live tail', () => {
     // earlier records are unchanged; new ones carry the new value
     expect(after.records.slice(0, 10)).toEqual(before.records.slice(0, 10));
     expect(after.records.at(-1)!.soc).toBe(11);
+  });
+});
+
+describe('page summaries after an append', () => {
+  it('count the appended rows of the last, partial page', async () => {
+    const path = `${scratch.root}/CAB9/bms1_soc.csv`;
+    scratch.write(
+      'CAB9',
+      'bms1_soc',
+      csv(
+        'bms1_soc',
+        series(60, 0, 300 * 60, () => 50),
+      ),
+    );
+    await dataset.refresh();
+    const signal = () => dataset.indexedSignal('CAB9', 'bms1_soc');
+    const { generation } = signal();
+    const before = signal().reader.summaries().slice(-6);
+    expect(before[5]).toBe(300 - 256);
+    appendFileSync(path, [0, 1, 2].map((k) => `${stamp(T0 + (300 + k) * 60 * S)},70\n`).join(''));
+    await dataset.refresh();
+    expect(signal().generation, 'appended, not rebuilt').toBe(generation);
+    const after = signal().reader.summaries().slice(-6);
+    expect([after[1], after[3], after[5]]).toEqual([T0 + 302 * 60 * S, 70, 300 - 256 + 3]);
   });
 });

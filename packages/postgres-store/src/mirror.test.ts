@@ -38,7 +38,10 @@ describe('the ingest mirror', () => {
           )
         )[0]!;
       const soc = files.device(device).signals.find((s) => s.signal === 'bms1_soc')!;
-      expect(await stored('bms1_soc')).toEqual({ pages: String(Math.ceil(soc.rows / 256)), readings: String(soc.rows) });
+      expect(await stored('bms1_soc')).toEqual({
+        pages: String(Math.ceil(soc.rows / 256)),
+        readings: String(soc.rows),
+      });
 
       // An append: only the last partial page and the new rows are written.
       const last = soc.last!;
@@ -54,9 +57,14 @@ describe('the ingest mirror', () => {
       const change = await pg.refresh();
       expect(change.devices.get(device)).toEqual(['bms1_soc']);
       expect(change.latest.get(device)).toBe(last + 300 * 60_000);
-      expect(await stored('bms1_soc')).toEqual({ pages: String(Math.ceil((soc.rows + 300) / 256)), readings: String(soc.rows + 300) });
+      expect(await stored('bms1_soc')).toEqual({
+        pages: String(Math.ceil((soc.rows + 300) / 256)),
+        readings: String(soc.rows + 300),
+      });
       const all = [-Infinity, Infinity] as const;
-      expect(await pg.readSignal(device, 'bms1_soc', ...all)).toStrictEqual(await files.readSignal(device, 'bms1_soc', ...all));
+      expect(await pg.readSignal(device, 'bms1_soc', ...all)).toStrictEqual(
+        await files.readSignal(device, 'bms1_soc', ...all),
+      );
       const tail = { skip: 0, limit: 400, from: last - 3_600_000 };
       expect(await pg.page(device, 'bms', tail)).toStrictEqual(await files.page(device, 'bms', tail));
 
@@ -66,7 +74,10 @@ describe('the ingest mirror', () => {
 
       // A file rewritten with other readings replaces what PostgreSQL held.
       const original = readFileSync(csv('bms1_soh'), 'utf8').split('\n');
-      writeFileSync(csv('bms1_soh'), original.map((l, i) => (i > 0 && l ? l.replace(/,[\d.]+$/, ',77.5') : l)).join('\n'));
+      writeFileSync(
+        csv('bms1_soh'),
+        original.map((l, i) => (i > 0 && l ? l.replace(/,[\d.]+$/, ',77.5') : l)).join('\n'),
+      );
       await files.refresh();
       await new IndexMirror(files, sql).sync();
       await pg.refresh();

@@ -1,7 +1,7 @@
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
 import type { IndexedBessDataset, SignalQuality } from '@bess/core';
-import { BLOCK_ROWS, SUMMARY_FIELDS, SUMMARY_ROWS } from '@bess/core/store-kit';
+import { BLOCK_ROWS, summarize, SUMMARY_FIELDS, SUMMARY_ROWS } from '@bess/core/store-kit';
 import type pg from 'pg';
 import copyStreams from 'pg-copy-streams';
 import { encodePage } from './page-codec.js';
@@ -74,11 +74,7 @@ export class IndexMirror {
       const same = before?.token === token || (before?.token === null && samePages(before, reader.summaries()));
       if (before && same && before.fingerprint === fingerprint) continue;
       // An append keeps the full pages PostgreSQL has and rewrites from its last, partial one.
-      const appended =
-        before !== undefined &&
-        before.rows >= SUMMARY_ROWS &&
-        reader.rows >= before.rows &&
-        same;
+      const appended = before !== undefined && before.rows >= SUMMARY_ROWS && reader.rows >= before.rows && same;
       writes.push({
         signal: signal.signal,
         fromPage: appended ? Math.floor(before.rows / SUMMARY_ROWS) : 0,
@@ -186,17 +182,18 @@ export class IndexMirror {
     function* lines(): Generator<string> {
       for (const w of writes) {
         const { reader } = files.indexedSignal(deviceId, w.signal);
-        const summaries = reader.summaries();
-        const pages = summaries.length / SUMMARY_FIELDS;
+        const pages = Math.ceil(reader.rows / SUMMARY_ROWS);
         for (let p = w.fromPage; p < pages; p++) {
           const block = reader.block(Math.floor((p * SUMMARY_ROWS) / BLOCK_ROWS));
           const at = ((p * SUMMARY_ROWS) % BLOCK_ROWS) * 2;
-          const o = p * SUMMARY_FIELDS;
-          const n = summaries[o + 5]!;
-          const encoded = encodePage(block.subarray(at, at + n * 2), n, reader.meta.rowFormat);
+          const n = Math.min(SUMMARY_ROWS, reader.rows - p * SUMMARY_ROWS);
+          const rows = block.subarray(at, at + n * 2);
+          // The rollup as the index writer computes it (same order of sums), from the rows being written.
+          const [tFirst, tLast, min, max, sum] = summarize(rows, n);
+          const encoded = encodePage(rows, n, reader.meta.rowFormat);
           counts.pages++;
           counts.readings += n;
-          yield `${deviceId}\t${w.signal}\t${num(summaries[o]!)}\t${p}\t${num(summaries[o + 1]!)}\t${n}\t${num(summaries[o + 2]!)}\t${num(summaries[o + 3]!)}\t${num(summaries[o + 4]!)}\t${encoded.format}\t${encoded.scale}\t\\\\x${encoded.bytes.toString('hex')}\n`;
+          yield `${deviceId}\t${w.signal}\t${num(tFirst!)}\t${p}\t${num(tLast!)}\t${n}\t${num(min!)}\t${num(max!)}\t${num(sum!)}\t${encoded.format}\t${encoded.scale}\t\\\\x${encoded.bytes.toString('hex')}\n`;
         }
       }
     }
@@ -252,7 +249,9 @@ interface CheckRow {
 
 /** Whether the first and last full page PostgreSQL holds are the index's pages there. */
 function samePages(before: Mirrored, summaries: Float64Array): boolean {
-  const wanted = new Set([0, Math.floor(before.rows / SUMMARY_ROWS) - 1].filter((p) => p >= 0 && p * SUMMARY_ROWS < before.rows));
+  const wanted = new Set(
+    [0, Math.floor(before.rows / SUMMARY_ROWS) - 1].filter((p) => p >= 0 && p * SUMMARY_ROWS < before.rows),
+  );
   const checks = (before.checks ?? []).filter((c) => wanted.has(c.page_no));
   if (new Set(checks.map((c) => c.page_no)).size !== wanted.size) return false;
   return checks.every((c) => {

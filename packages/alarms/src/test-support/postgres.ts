@@ -1,4 +1,4 @@
-import { startPostgres, type ThrowawayPostgres } from '@bess/test-servers';
+import type { ThrowawayPostgres } from '@bess/test-servers';
 import { openPglite, openPostgres, type SqlDatabase } from '../db.js';
 
 export { freePort, startPostgres } from '@bess/test-servers';

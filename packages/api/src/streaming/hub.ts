@@ -193,6 +193,8 @@ class SharedReader implements Broadcaster {
   private readonly startedAt = performance.now();
 
   private lastErrorLogged = -Infinity;
+  private emitting: Promise<void> | null = null;
+  private emitAgain = false;
 
   constructor(
     private readonly dataset: BessDataset,
@@ -207,9 +209,9 @@ class SharedReader implements Broadcaster {
   start(): void {
     if (this.request.start === 'live') {
       this.unlisten = this.dataset.onChange((change) => {
-        if (change.devices.has(this.request.deviceId)) void this.emitNew().catch(this.failed);
+        if (change.devices.has(this.request.deviceId)) void this.emitInTurn().catch(this.failed);
       });
-      void this.emitNew().catch(this.failed);
+      void this.emitInTurn().catch(this.failed);
     } else {
       this.schedule();
     }
@@ -281,6 +283,28 @@ class SharedReader implements Broadcaster {
     if (!record || this.stopped) return;
     this.position++;
     this.broadcast(record, due);
+  }
+
+  /**
+   * One emitNew at a time: a change that arrives while one runs makes it go round once more. Two
+   * side by side would both send the records after the same position.
+   */
+  private emitInTurn(): Promise<void> {
+    if (this.emitting) {
+      this.emitAgain = true;
+      return this.emitting;
+    }
+    const run = async (): Promise<void> => {
+      try {
+        do {
+          this.emitAgain = false;
+          await this.emitNew();
+        } while (this.emitAgain && !this.stopped);
+      } finally {
+        this.emitting = null;
+      }
+    };
+    return (this.emitting = run());
   }
 
   /** Live: push every record that appeared since the last one sent (the newest one first time). */

@@ -143,10 +143,13 @@ export class SignalReader implements RowSource {
     return this.cache.get(`${this.id}:p${p}:${length}`, () => this.load(first, length));
   }
 
-  /** The page summaries (`[tFirst, tLast, min, max, sum, count]` per 256 rows), cached like a block. */
+  /**
+   * The page summaries (`[tFirst, tLast, min, max, sum, count]` per 256 rows), cached like a block.
+   * Keyed by rows, not pages: an append inside the last page rewrites that page's summary.
+   */
   summaries(): Float64Array {
     const pages = summaryPages(this.meta.rows);
-    return this.cache.get(`${this.id}:sum:${pages}`, () => {
+    return this.cache.get(`${this.id}:sum:${this.meta.rows}`, () => {
       const out = new Float64Array(pages * SUMMARY_FIELDS);
       try {
         readFully(descriptors.fd(this.sumPath), new Uint8Array(out.buffer), 0, this.sumPath);

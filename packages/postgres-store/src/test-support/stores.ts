@@ -1,4 +1,4 @@
-import { openDataset, type BessDataset, type IndexedBessDataset } from '@bess/core';
+import { openDataset, type IndexedBessDataset } from '@bess/core';
 import { IndexMirror } from '../mirror.js';
 import { openPostgresDataset, type PostgresDataset } from '../pg-dataset.js';
 import { migrate } from '../schema.js';
@@ -33,9 +33,4 @@ export async function bothStores(
       await files.close();
     },
   };
-}
-
-/** Both stores' answers to the same question, for an exact comparison. */
-export async function answers<T>(stores: BessDataset[], ask: (d: BessDataset) => Promise<T> | T): Promise<T[]> {
-  return Promise.all(stores.map(async (d) => ask(d)));
 }
