@@ -7,7 +7,7 @@ set -euo pipefail
 bin=$(dirname "$(compgen -G "/usr/lib/postgresql/*/bin/initdb" | sort -V | tail -1)")
 as_owner() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 serve() {
-  as_owner "$bin/pg_ctl" -D "$1/data" -l "$1/log" -w -o "-h 127.0.0.1 -p $2 -k $1 -c fsync=off" start >/dev/null
+  as_owner "$bin/pg_ctl" -D "$1/data" -l "$1/log" -w -o "-h 127.0.0.1 -p $2 -k $1 -c fsync=${BESS_PG_FSYNC:-off}" start >/dev/null
 }
 case "$1" in
   start)

@@ -22,17 +22,22 @@ const { values } = parseArgs({
   },
 });
 
-/** 1gb: the issue-2 bar (3 cabinets with cells, ~3 months). full: the 6 GB set (3 cabinets x ~21 months). */
-const PRESETS: Record<string, { days: number; start: string }> = {
+/**
+ * 1gb: the issue-2 bar (3 cabinets with cells, ~3 months). full: the 6 GB set (3 cabinets x ~21
+ * months). postgres: the PostgreSQL store (ingest, disk, replica queries, cross-replica delivery)
+ * on the 1gb set, against throwaway PostgreSQL and Redis servers.
+ */
+const PRESETS: Record<string, { days: number; start: string; data?: string }> = {
   '1gb': { days: 90, start: '2024-03-01' },
   full: { days: 640, start: '2023-09-01' },
+  postgres: { days: 90, start: '2024-03-01', data: '1gb' },
 };
 const preset = PRESETS[values.preset];
 if (!preset) throw new Error(`unknown preset ${values.preset}; one of ${Object.keys(PRESETS).join(', ')}`);
 const days = values.days ? Number(values.days) : preset.days;
 const skip = new Set(values.skip.split(',').filter(Boolean));
 
-const root = join(benchDir, 'data', `${values.preset}-${days}d`);
+const root = join(benchDir, 'data', `${preset.data ?? values.preset}-${days}d`);
 const indexDir = join(root, '.bess-index');
 const results: Record<string, unknown> = { preset: values.preset, days, machine: machine() };
 const FANOUT_RUNS = 3;
@@ -75,6 +80,21 @@ if (!existsSync(join(root, '.complete'))) {
   results.generateSeconds = round((performance.now() - started) / 1000, 1);
 }
 results.dataset = datasetBytes(root);
+
+if (values.preset === 'postgres') {
+  if (!skip.has('pg-store')) {
+    console.error("PostgreSQL store: plain COPY floor, ingest from CSV, bytes per reading, a fresh replica's queries");
+    results.store = await runStep('pg-store', [root]);
+    save();
+  }
+  if (!skip.has('pg-fanout')) {
+    console.error('cross-replica delivery: 1 ingest, 2 API replicas, 1000 subscribers, 1 appended row/s per cabinet');
+    results.crossReplica = await runStep('pg-fanout', ['1000', '30']);
+    save();
+  }
+  console.log(JSON.stringify(save(), null, 2));
+  process.exit(0);
+}
 
 // Both our indexer and DuckDB then read the CSVs from the page cache: the comparison is of
 // parsing, not of whichever ran second finding the files already cached.

@@ -4,7 +4,7 @@ import type { IndexedBessDataset, SignalQuality } from '@bess/core';
 import { BLOCK_ROWS, summarize, SUMMARY_FIELDS, SUMMARY_ROWS } from '@bess/core/store-kit';
 import type pg from 'pg';
 import copyStreams from 'pg-copy-streams';
-import { encodePage } from './page-codec.js';
+import { encodePage, rollupOf } from './page-codec.js';
 import { ensurePartitions } from './schema.js';
 import type { Sql } from './sql.js';
 
@@ -38,7 +38,9 @@ export interface MirrorResult {
   pages: number;
 }
 
-const COLUMNS = 'device_id, signal, t_first, page_no, t_last, n, vmin, vmax, vsum, format, scale, readings';
+const PAGE_COLUMNS = 'device_id, signal, t_first, n, format, scale, readings';
+const ROLLUP_COLUMNS = 'device_id, signal, t_first, block_no, rollup';
+const PAGES_PER_BLOCK = BLOCK_ROWS / SUMMARY_ROWS;
 
 /**
  * Copies the files store's indexes into PostgreSQL, a device per transaction. Idempotent: a
@@ -92,7 +94,8 @@ export class IndexMirror {
       const pages = await this.writePages(client, deviceId, writes);
       await this.writeSignals(client, deviceId, writes);
       if (removed.length > 0) {
-        await client.query('DELETE FROM bess_pages WHERE device_id = $1 AND signal = ANY($2)', [deviceId, removed]);
+        for (const table of ['bess_pages', 'bess_rollups'])
+          await client.query(`DELETE FROM ${table} WHERE device_id = $1 AND signal = ANY($2)`, [deviceId, removed]);
         await client.query(
           `UPDATE bess_signals SET deleted = true, rows = 0, generation = generation + 1, seq = nextval('bess_change_seq')
            WHERE device_id = $1 AND signal = ANY($2)`,
@@ -136,68 +139,103 @@ export class IndexMirror {
       known.set(r.signal, { token: null, generation: Number(r.generation), rows: Number(r.rows), fingerprint });
     }
     // The first and the last full page of each signal, to tell a grown file from a different one.
-    const checks = await this.sql.query<CheckRow>(
-      `SELECT p.signal, p.page_no, p.t_first, p.t_last, p.vmin, p.vmax, p.vsum, p.n
-       FROM bess_pages p JOIN bess_signals s ON s.device_id = p.device_id AND s.signal = p.signal
-       WHERE p.device_id = $1 AND (p.page_no = 0 OR p.page_no = s.rows / ${SUMMARY_ROWS} - 1)`,
+    const blocks = await this.sql.query<{ signal: string; block_no: number; rollup: Buffer }>(
+      `SELECT r.signal, r.block_no, r.rollup
+       FROM bess_rollups r JOIN bess_signals s ON s.device_id = r.device_id AND s.signal = r.signal
+       WHERE r.device_id = $1 AND (r.block_no = 0 OR r.block_no = (s.rows / ${SUMMARY_ROWS} - 1) / ${PAGES_PER_BLOCK})`,
       [deviceId],
     );
-    for (const c of checks) {
-      const m = known.get(c.signal);
-      if (m) (m.checks ??= []).push(c);
+    for (const b of blocks) {
+      const m = known.get(b.signal);
+      if (!m) continue;
+      const rollup = rollupOf(b.rollup);
+      for (let k = 0; k * SUMMARY_FIELDS < rollup.length; k++) {
+        (m.checks ??= []).push({
+          page: b.block_no * PAGES_PER_BLOCK + k,
+          rollup: [...rollup.subarray(k * SUMMARY_FIELDS, (k + 1) * SUMMARY_FIELDS)],
+        });
+      }
     }
     this.mirrored.set(deviceId, known);
     return known;
   }
 
+  /**
+   * Each write's pages from its `fromPage` on and the rollups of their blocks replace what
+   * PostgreSQL holds there. Rollups are recomputed from the rows being written (the index writer's
+   * code, same order of sums), so a partial last page's is never an older one's.
+   */
   private async writePages(
     client: pg.PoolClient,
     deviceId: string,
     writes: SignalWrite[],
   ): Promise<{ pages: number; readings: number }> {
+    const prepared = writes.map((w) => {
+      const { reader } = this.files.indexedSignal(deviceId, w.signal);
+      const fromBlock = Math.floor((w.fromPage * SUMMARY_ROWS) / BLOCK_ROWS);
+      const rollups: Float64Array[] = [];
+      for (let b = fromBlock; b * BLOCK_ROWS < reader.rows; b++) {
+        const rows = reader.block(b);
+        rollups.push(summarize(rows, rows.length / 2));
+      }
+      return { w, reader, fromBlock, rollups };
+    });
+    const pageStart = (x: (typeof prepared)[number], p: number): number | undefined => {
+      const local = p - x.fromBlock * PAGES_PER_BLOCK;
+      return x.rollups[Math.floor(local / PAGES_PER_BLOCK)]?.[(local % PAGES_PER_BLOCK) * SUMMARY_FIELDS];
+    };
     let firstTime = Infinity;
     let lastTime = -Infinity;
-    for (const w of writes) {
-      const s = this.files.indexedSignal(deviceId, w.signal).reader.summaries();
-      if (w.fromPage * SUMMARY_FIELDS < s.length) firstTime = Math.min(firstTime, s[w.fromPage * SUMMARY_FIELDS]!);
-      if (s.length > 0) lastTime = Math.max(lastTime, s[s.length - SUMMARY_FIELDS]!);
+    for (const x of prepared) {
+      const first = pageStart(x, x.w.fromPage);
+      if (first !== undefined) firstTime = Math.min(firstTime, first);
+      const last = x.rollups.at(-1);
+      if (last) lastTime = Math.max(lastTime, last[last.length - SUMMARY_FIELDS]!);
     }
     if (Number.isFinite(firstTime)) await ensurePartitions(client, firstTime, lastTime, this.partitions);
-    await client.query(
-      `DELETE FROM bess_pages p USING unnest($2::text[], $3::float8[]) AS d(signal, t_from)
-       WHERE p.device_id = $1 AND p.signal = d.signal AND p.t_first >= d.t_from`,
-      [
-        deviceId,
-        writes.map((w) => w.signal),
-        writes.map((w) => {
-          if (w.fromPage === 0) return '-Infinity';
-          return (
-            this.files.indexedSignal(deviceId, w.signal).reader.summaries()[w.fromPage * SUMMARY_FIELDS] ?? 'Infinity'
-          );
-        }),
-      ],
-    );
+    const from = (x: (typeof prepared)[number], p: number): number | string =>
+      p === 0 ? '-Infinity' : (pageStart(x, p) ?? 'Infinity');
+    const signals = prepared.map((x) => x.w.signal);
+    for (const [table, fromOf] of [
+      ['bess_pages', (x: (typeof prepared)[number]) => from(x, x.w.fromPage)],
+      ['bess_rollups', (x: (typeof prepared)[number]) => from(x, x.fromBlock * PAGES_PER_BLOCK)],
+    ] as const) {
+      await client.query(
+        `DELETE FROM ${table} p USING unnest($2::text[], $3::float8[]) AS d(signal, t_from)
+         WHERE p.device_id = $1 AND p.signal = d.signal AND p.t_first >= d.t_from`,
+        [deviceId, signals, prepared.map(fromOf)],
+      );
+    }
     const counts = { pages: 0, readings: 0 };
-    const files = this.files;
-    function* lines(): Generator<string> {
-      for (const w of writes) {
-        const { reader } = files.indexedSignal(deviceId, w.signal);
-        const pages = Math.ceil(reader.rows / SUMMARY_ROWS);
-        for (let p = w.fromPage; p < pages; p++) {
+    function* pageLines(): Generator<string> {
+      for (const { w, reader } of prepared) {
+        for (let p = w.fromPage; p * SUMMARY_ROWS < reader.rows; p++) {
           const block = reader.block(Math.floor((p * SUMMARY_ROWS) / BLOCK_ROWS));
           const at = ((p * SUMMARY_ROWS) % BLOCK_ROWS) * 2;
           const n = Math.min(SUMMARY_ROWS, reader.rows - p * SUMMARY_ROWS);
-          const rows = block.subarray(at, at + n * 2);
-          // The rollup as the index writer computes it (same order of sums), from the rows being written.
-          const [tFirst, tLast, min, max, sum] = summarize(rows, n);
-          const encoded = encodePage(rows, n, reader.meta.rowFormat);
+          const encoded = encodePage(block.subarray(at, at + n * 2), n, reader.meta.rowFormat);
           counts.pages++;
           counts.readings += n;
-          yield `${deviceId}\t${w.signal}\t${num(tFirst!)}\t${p}\t${num(tLast!)}\t${n}\t${num(min!)}\t${num(max!)}\t${num(sum!)}\t${encoded.format}\t${encoded.scale}\t\\\\x${encoded.bytes.toString('hex')}\n`;
+          yield `${deviceId}\t${w.signal}\t${num(block[at]!)}\t${n}\t${encoded.format}\t${encoded.scale}\t\\\\x${encoded.bytes.toString('hex')}\n`;
         }
       }
     }
-    await pipeline(Readable.from(lines()), client.query(copyStreams.from(`COPY bess_pages (${COLUMNS}) FROM STDIN`)));
+    function* rollupLines(): Generator<string> {
+      for (const { w, fromBlock, rollups } of prepared) {
+        for (let k = 0; k < rollups.length; k++) {
+          const r = rollups[k]!;
+          yield `${deviceId}\t${w.signal}\t${num(r[0]!)}\t${fromBlock + k}\t\\\\x${Buffer.from(r.buffer, r.byteOffset, r.byteLength).toString('hex')}\n`;
+        }
+      }
+    }
+    await pipeline(
+      Readable.from(pageLines()),
+      client.query(copyStreams.from(`COPY bess_pages (${PAGE_COLUMNS}) FROM STDIN`)),
+    );
+    await pipeline(
+      Readable.from(rollupLines()),
+      client.query(copyStreams.from(`COPY bess_rollups (${ROLLUP_COLUMNS}) FROM STDIN`)),
+    );
     return counts;
   }
 
@@ -236,15 +274,10 @@ export class IndexMirror {
   }
 }
 
+/** One page's rollup as PostgreSQL holds it. */
 interface CheckRow {
-  signal: string;
-  page_no: number;
-  t_first: number;
-  t_last: number;
-  vmin: number;
-  vmax: number;
-  vsum: number;
-  n: number;
+  page: number;
+  rollup: number[];
 }
 
 /** Whether the first and last full page PostgreSQL holds are the index's pages there. */
@@ -252,13 +285,9 @@ function samePages(before: Mirrored, summaries: Float64Array): boolean {
   const wanted = new Set(
     [0, Math.floor(before.rows / SUMMARY_ROWS) - 1].filter((p) => p >= 0 && p * SUMMARY_ROWS < before.rows),
   );
-  const checks = (before.checks ?? []).filter((c) => wanted.has(c.page_no));
-  if (new Set(checks.map((c) => c.page_no)).size !== wanted.size) return false;
-  return checks.every((c) => {
-    const o = c.page_no * SUMMARY_FIELDS;
-    const stored = [c.t_first, c.t_last, c.vmin, c.vmax, c.vsum, c.n];
-    return stored.every((x, k) => Object.is(x, summaries[o + k]));
-  });
+  const checks = (before.checks ?? []).filter((c) => wanted.has(c.page));
+  if (new Set(checks.map((c) => c.page)).size !== wanted.size) return false;
+  return checks.every((c) => c.rollup.every((x, k) => Object.is(x, summaries[c.page * SUMMARY_FIELDS + k])));
 }
 
 /** Everything the signal row says besides its readings, in one comparable string (key order aside). */

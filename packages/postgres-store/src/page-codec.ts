@@ -61,3 +61,10 @@ export function decodePage(
   const rowFormat: RowFormat = kind === 'wide' ? { kind } : { kind, scale };
   return decodeRows(bytes, count, 0, [tFirst], rowFormat, new Float64Array(count * 2));
 }
+
+/** A stored block rollup (little-endian float64s) back to numbers, copied out (bytea is not 8-byte aligned). */
+export function rollupOf(bytes: Uint8Array): Float64Array {
+  const copy = new Uint8Array(bytes.byteLength);
+  copy.set(bytes);
+  return new Float64Array(copy.buffer);
+}

@@ -8,9 +8,10 @@ import {
   type RowNeed,
   type StoredDevice,
 } from '@bess/core/store-kit';
-import { decodePage } from './page-codec.js';
+import { decodePage, rollupOf } from './page-codec.js';
 import { PgSignalReader } from './pg-reader.js';
-import { migrate } from './schema.js';
+import { schemaReady } from './schema.js';
+import { TickBatch } from './tick-batch.js';
 import { Sql, StoreUnavailableError } from './sql.js';
 
 export interface PostgresDatasetOptions {
@@ -40,11 +41,22 @@ interface SignalRow {
 /** Records warm() prepares at each end of a device's grid: a dashboard's first page. */
 const WARM_ROWS = 100;
 
-/** Serves the dataset interface from the PostgreSQL store (see docs/postgres-store.md). */
+/** The schema is not there yet: the ingest role (or `migrate`) creates it. Retried like an outage. */
+export class SchemaMissingError extends StoreUnavailableError {
+  constructor() {
+    super(new Error('no bess_schema table'));
+    this.message = 'the PostgreSQL store has no schema yet: start the ingest role first';
+  }
+}
+
+/**
+ * Serves the dataset interface from the PostgreSQL store (see docs/postgres-store.md). Reads
+ * only: `url` may be a read-only standby. Throws SchemaMissingError until the ingest created it.
+ */
 export async function openPostgresDataset(url: string, options: PostgresDatasetOptions = {}): Promise<PostgresDataset> {
   const sql = new Sql(url, options.connections ?? 8);
   try {
-    await migrate(sql);
+    if (!(await schemaReady(sql))) throw new SchemaMissingError();
     const dataset = new PostgresDataset(sql, redact(url), options);
     await dataset.refresh();
     return dataset;
@@ -63,6 +75,10 @@ export class PostgresDataset extends ReaderDataset<PgSignalReader> implements Be
   private again = false;
   private lastError: { at: number; error: string } | null = null;
   private closed = false;
+  private readonly summaryBatch = new TickBatch<PgSignalReader>((readers) =>
+    this.loadSummaries([...new Set(readers)].filter((r) => !r.summariesCurrent)),
+  );
+  private readonly pageBatch = new TickBatch<[PgSignalReader, number]>((wanted) => this.fetchPages(wanted));
 
   constructor(
     private readonly sql: Sql,
@@ -86,96 +102,122 @@ export class PostgresDataset extends ReaderDataset<PgSignalReader> implements Be
   protected async ensureRows(needs: RowNeed<PgSignalReader>[]): Promise<void> {
     if (needs.length === 0) return;
     await this.track(async () => {
-      await this.loadSummaries([...new Set(needs.map((n) => n.reader))].filter((r) => !r.summariesCurrent));
-      const wanted = new Map<PgSignalReader, Set<number>>();
+      const stale = needs.map((n) => n.reader).filter((r) => !r.summariesCurrent);
+      if (stale.length > 0) await this.summaryBatch.add(stale);
+      const wanted: [PgSignalReader, number][] = [];
       for (const need of needs) {
         if (!need.reader.summariesCurrent) {
           // Rewritten (or removed) since this replica last looked: learn of it; the query retries.
           void this.refresh().catch(() => undefined);
           continue;
         }
-        let pages = wanted.get(need.reader);
-        if (!pages) wanted.set(need.reader, (pages = new Set()));
+        const pages = new Set<number>();
         need.reader.pagesFor(need, pages);
+        for (const p of pages) wanted.push([need.reader, p]);
       }
-      await this.fetchPages(wanted);
+      if (wanted.length > 0) await this.pageBatch.add(wanted);
     });
   }
 
-  /** Each reader's rollups (from its last partial page on) and the metadata of the same snapshot. */
+  /** Each reader's rollups (from its last block on) and the metadata of the same snapshot. */
   private async loadSummaries(readers: PgSignalReader[]): Promise<void> {
     if (readers.length === 0) return;
-    const from = readers.map((r) => r.reloadFrom);
-    const fromTime = readers.map((r) => (r.reloadFrom === 0 ? '-Infinity' : r.reloadFromTime));
+    const fromBlock = readers.map((r) => r.reloadFromBlock);
+    const args = [
+      readers.map((r) => r.deviceId),
+      readers.map((r) => r.meta.signal),
+      readers.map((r) => r.generation),
+      readers.map((r) => (r.reloadFromBlock === 0 ? '-Infinity' : r.reloadFromTime)),
+    ];
+    const unnest = `unnest($1::text[], $2::text[], $3::bigint[], $4::float8[]) WITH ORDINALITY AS d(device_id, signal, generation, t_from, i)`;
     const rows = await this.sql.transaction(async (client) => {
       await client.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY');
-      const args = [
-        readers.map((r) => r.deviceId),
-        readers.map((r) => r.meta.signal),
-        readers.map((r) => r.generation),
-        fromTime,
-      ];
       const metas = await client.query<SignalRow & { i: string }>(
-        `SELECT d.i, s.* FROM unnest($1::text[], $2::text[], $3::bigint[], $4::float8[]) WITH ORDINALITY AS d(device_id, signal, generation, t_from, i)
+        `SELECT d.i, s.* FROM ${unnest}
          JOIN bess_signals s ON s.device_id = d.device_id AND s.signal = d.signal AND s.generation = d.generation
          WHERE NOT s.deleted`,
         args,
       );
-      const pages = await client.query<{
-        i: string;
-        t_first: number;
-        t_last: number;
-        vmin: number;
-        vmax: number;
-        vsum: number;
-        n: number;
-      }>(
-        `SELECT d.i, p.t_first, p.t_last, p.vmin, p.vmax, p.vsum, p.n
-         FROM unnest($1::text[], $2::text[], $3::bigint[], $4::float8[]) WITH ORDINALITY AS d(device_id, signal, generation, t_from, i)
-         JOIN bess_pages p ON p.device_id = d.device_id AND p.signal = d.signal AND p.t_first >= d.t_from
-         ORDER BY d.i, p.t_first`,
+      const rollups = await client.query<{ i: string; rollup: Buffer }>(
+        `SELECT d.i, r.rollup FROM ${unnest}
+         JOIN bess_rollups r ON r.device_id = d.device_id AND r.signal = d.signal AND r.t_first >= d.t_from
+         ORDER BY d.i, r.t_first`,
         args,
       );
-      return { metas: metas.rows, pages: pages.rows };
+      return { metas: metas.rows, rollups: rollups.rows };
     });
-    const byReader = new Map<number, number[]>();
-    for (const p of rows.pages) {
-      let list = byReader.get(Number(p.i));
-      if (!list) byReader.set(Number(p.i), (list = []));
-      list.push(p.t_first, p.t_last, p.vmin, p.vmax, p.vsum, p.n);
+    const byReader = new Map<number, Buffer[]>();
+    for (const r of rows.rollups) {
+      let list = byReader.get(Number(r.i));
+      if (!list) byReader.set(Number(r.i), (list = []));
+      list.push(r.rollup);
     }
     for (const m of rows.metas) {
       const i = Number(m.i);
-      const reader = readers[i - 1]!;
-      reader.acceptSummaries(from[i - 1]!, new Float64Array(byReader.get(i) ?? []), describedMeta(m));
+      const rollups = rollupOf(Buffer.concat(byReader.get(i) ?? []));
+      readers[i - 1]!.acceptSummaries(fromBlock[i - 1]!, rollups, describedMeta(m));
     }
   }
 
-  /** The pages not cached yet, in one query for all readers. */
-  private async fetchPages(wanted: Map<PgSignalReader, Set<number>>): Promise<void> {
-    const readers: PgSignalReader[] = [];
-    const pageNos: number[] = [];
-    const tFirsts: number[] = [];
-    for (const [reader, pages] of wanted) {
+  /**
+   * The pages not cached yet, in one query for all readers: each reader's pages as runs of
+   * consecutive pages, each run one range scan of the primary key (a whole-span history reads
+   * a few runs of hundreds of pages, a cell snapshot 520 runs of one or two).
+   */
+  private async fetchPages(wanted: [PgSignalReader, number][]): Promise<void> {
+    const byReader = new Map<PgSignalReader, Set<number>>();
+    for (const [reader, p] of wanted) {
+      if (!reader.summariesCurrent) continue; // grew since it was planned: its query plans again
       const s = reader.summaries();
-      for (const p of pages) {
-        if (this.cache.peek(reader.pageKey(p, s[p * SUMMARY_FIELDS + 5]!))) continue;
-        readers.push(reader);
-        pageNos.push(p);
-        tFirsts.push(s[p * SUMMARY_FIELDS]!);
+      if (this.cache.peek(reader.pageKey(p, s[p * SUMMARY_FIELDS + 5]!))) continue;
+      let pages = byReader.get(reader);
+      if (!pages) byReader.set(reader, (pages = new Set()));
+      pages.add(p);
+    }
+    const runs: { reader: PgSignalReader; first: number; last: number }[] = [];
+    for (const [reader, pages] of byReader) {
+      const sorted = [...pages].sort((a, b) => a - b);
+      for (let k = 0; k < sorted.length;) {
+        let end = k;
+        while (end + 1 < sorted.length && sorted[end + 1] === sorted[end]! + 1) end++;
+        runs.push({ reader, first: sorted[k]!, last: sorted[end]! });
+        k = end + 1;
       }
     }
-    if (readers.length === 0) return;
-    const rows = await this.sql.query<{ i: string; n: number; format: number; scale: number; readings: Buffer }>(
-      `SELECT d.i, p.n, p.format, p.scale, p.readings
-       FROM unnest($1::text[], $2::text[], $3::float8[]) WITH ORDINALITY AS d(device_id, signal, t_first, i)
-       JOIN bess_pages p ON p.device_id = d.device_id AND p.signal = d.signal AND p.t_first = d.t_first`,
-      [readers.map((r) => r.deviceId), readers.map((r) => r.meta.signal), tFirsts],
+    if (runs.length === 0) return;
+    const startOf = (r: PgSignalReader, p: number): number => r.summaries()[p * SUMMARY_FIELDS]!;
+    const rows = await this.sql.query<{
+      i: string;
+      n: number;
+      format: number;
+      scale: number;
+      t_first: number;
+      readings: Buffer;
+    }>(
+      `SELECT d.i, p.t_first, p.n, p.format, p.scale, p.readings
+       FROM unnest($1::text[], $2::text[], $3::float8[], $4::float8[]) WITH ORDINALITY AS d(device_id, signal, t_from, t_to, i)
+       JOIN bess_pages p ON p.device_id = d.device_id AND p.signal = d.signal AND p.t_first BETWEEN d.t_from AND d.t_to
+       ORDER BY d.i, p.t_first`,
+      [
+        runs.map((r) => r.reader.deviceId),
+        runs.map((r) => r.reader.meta.signal),
+        runs.map((r) => startOf(r.reader, r.first)),
+        runs.map((r) => startOf(r.reader, r.last)),
+      ],
     );
+    let run = -1;
+    let page = 0;
     for (const row of rows) {
       const k = Number(row.i) - 1;
-      const rowsOf = decodePage(row.readings, row.n, tFirsts[k]!, row.format, row.scale);
-      readers[k]!.acceptPage(pageNos[k]!, rowsOf);
+      if (k !== run) {
+        run = k;
+        page = runs[k]!.first;
+      }
+      const { reader } = runs[k]!;
+      // A page that is not where the rollups put it belongs to a rewrite this replica has not read yet.
+      const p = page++;
+      if (row.t_first !== startOf(reader, p)) continue;
+      reader.acceptPage(p, decodePage(row.readings, row.n, row.t_first, row.format, row.scale));
     }
   }
 

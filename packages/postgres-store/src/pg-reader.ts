@@ -11,6 +11,7 @@ import {
 import type { Series } from '@bess/core';
 
 let nextUid = 0;
+const PAGES_PER_BLOCK = BLOCK_ROWS / SUMMARY_ROWS;
 
 /**
  * One signal of the PostgreSQL store: its page rollups (loaded once, then extended as the signal
@@ -40,8 +41,9 @@ export class PgSignalReader implements RowSource {
     return this.loadedRows === this.meta.rows;
   }
 
-  /** Rollups from page `fromPage` on, and the metadata they were read with (one snapshot). */
-  acceptSummaries(fromPage: number, rows: Float64Array, meta: DescribedMeta): void {
+  /** Rollups from block `fromBlock` on, and the metadata they were read with (one snapshot). */
+  acceptSummaries(fromBlock: number, rows: Float64Array, meta: DescribedMeta): void {
+    const fromPage = fromBlock * PAGES_PER_BLOCK;
     const next = new Float64Array(fromPage * SUMMARY_FIELDS + rows.length);
     next.set(this.summaryData.subarray(0, fromPage * SUMMARY_FIELDS));
     next.set(rows, fromPage * SUMMARY_FIELDS);
@@ -52,16 +54,16 @@ export class PgSignalReader implements RowSource {
     this.loadedRows = count;
   }
 
-  /** The first page whose rollup may still change (the last, partial one), for an incremental load. */
-  get reloadFrom(): number {
+  /** The first block whose rollups may still change (the last one), for an incremental load. */
+  get reloadFromBlock(): number {
     const pages = this.summaryData.length / SUMMARY_FIELDS;
-    return this.loadedRows < 0 ? 0 : Math.max(0, pages - 1);
+    return this.loadedRows < 0 ? 0 : Math.max(0, Math.floor((pages - 1) / PAGES_PER_BLOCK));
   }
 
-  /** The first time of page `reloadFrom` (-Infinity for a first load). */
+  /** The first time of block `reloadFromBlock` (-Infinity for a first load). */
   get reloadFromTime(): number {
-    const p = this.reloadFrom;
-    return p === 0 ? -Infinity : this.summaryData[p * SUMMARY_FIELDS]!;
+    const b = this.reloadFromBlock;
+    return b === 0 ? -Infinity : this.summaryData[b * PAGES_PER_BLOCK * SUMMARY_FIELDS]!;
   }
 
   summaries(): Float64Array {
@@ -90,8 +92,8 @@ export class PgSignalReader implements RowSource {
   }
 
   block(b: number): Float64Array {
-    const first = (b * BLOCK_ROWS) / SUMMARY_ROWS;
-    const pages = Math.min(BLOCK_ROWS / SUMMARY_ROWS, this.summaries().length / SUMMARY_FIELDS - first);
+    const first = b * PAGES_PER_BLOCK;
+    const pages = Math.min(PAGES_PER_BLOCK, this.summaries().length / SUMMARY_FIELDS - first);
     const length = Math.min(BLOCK_ROWS, this.rows - b * BLOCK_ROWS);
     return this.cache.get(`${this.uid}:b${b}:${length}`, () => {
       const out = new Float64Array(length * 2);
@@ -179,7 +181,7 @@ export class PgSignalReader implements RowSource {
     if (bucketMs < pageMs) {
       // Narrow buckets read whole blocks.
       const pEnd = Math.min(pages - 1, lastPageStartingBy(s, to) + 1);
-      const per = BLOCK_ROWS / SUMMARY_ROWS;
+      const per = PAGES_PER_BLOCK;
       for (let p = Math.floor(p0 / per) * per; p <= Math.min(pages - 1, (Math.floor(pEnd / per) + 1) * per - 1); p++)
         add(p);
       return;

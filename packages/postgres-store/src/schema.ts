@@ -10,9 +10,12 @@ import type { Sql } from './sql.js';
  *   change, so an API replica reads only what changed since it last looked; `generation` rises
  *   when the signal's pages were rewritten rather than appended to.
  * - `bess_pages`: the readings, 256 to a row in the files index's page layout (its row codec,
- *   6 bytes a reading for most signals, times relative to the page's first) with the page's
- *   rollup (first and last time, min, max, sum, count), partitioned by month of the first time.
- *   The rows go out of line (TOAST), so a scan of rollups does not read readings.
+ *   6 bytes a reading for most signals, times relative to the page's first), partitioned by
+ *   month of the page's first time.
+ * - `bess_rollups`: per 4,096 readings (a block), each of its pages' rollup (first and last
+ *   time, min, max, sum, count) as little-endian float64s, 48 bytes a page: what plans every
+ *   query and what history reads for whole pages. Apart from the readings, so a signal's
+ *   rollups are a few small rows, read without parsing.
  */
 const SCHEMA_VERSION = 1;
 
@@ -39,17 +42,20 @@ CREATE TABLE IF NOT EXISTS bess_pages (
   device_id text NOT NULL,
   signal text NOT NULL,
   t_first float8 NOT NULL,
-  page_no integer NOT NULL,
-  t_last float8 NOT NULL,
   n smallint NOT NULL,
-  vmin float8 NOT NULL,
-  vmax float8 NOT NULL,
-  vsum float8 NOT NULL,
   format smallint NOT NULL,
   scale smallint NOT NULL,
   readings bytea NOT NULL,
   PRIMARY KEY (device_id, signal, t_first)
 ) PARTITION BY RANGE (t_first);
+CREATE TABLE IF NOT EXISTS bess_rollups (
+  device_id text NOT NULL,
+  signal text NOT NULL,
+  t_first float8 NOT NULL,
+  block_no integer NOT NULL,
+  rollup bytea NOT NULL,
+  PRIMARY KEY (device_id, signal, t_first)
+);
 CREATE TABLE IF NOT EXISTS bess_schema (version integer NOT NULL);
 `;
 
@@ -65,6 +71,20 @@ export async function migrate(sql: Sql): Promise<void> {
         `the database holds schema ${found.rows[0]!.version}, newer than this server's ${SCHEMA_VERSION}`,
       );
   });
+}
+
+/**
+ * Whether the schema is there for a reader (an API replica, perhaps on a read-only standby, which
+ * cannot create it): the ingest role creates it. Refuses a newer schema than this code knows.
+ */
+export async function schemaReady(sql: Sql): Promise<boolean> {
+  const [table] = await sql.query<{ name: string | null }>("SELECT to_regclass('bess_schema')::text AS name");
+  if (table?.name == null) return false;
+  const found = await sql.query<{ version: number }>('SELECT version FROM bess_schema LIMIT 1');
+  const version = found[0]?.version ?? null;
+  if (version !== null && version > SCHEMA_VERSION)
+    throw new Error(`the database holds schema ${version}, newer than this server's ${SCHEMA_VERSION}`);
+  return version !== null;
 }
 
 const MONTH_NAME = /^bess_pages_\d{4}_\d{2}$/;
@@ -90,10 +110,7 @@ export async function ensurePartitions(
     if (!known.has(name)) {
       const found = await client.query<{ oid: string | null }>('SELECT to_regclass($1)::text AS oid', [name]);
       if (found.rows[0]?.oid == null) {
-        await client.query(
-          `CREATE TABLE ${name} PARTITION OF bess_pages FOR VALUES FROM (${from}) TO (${to}) WITH (toast_tuple_target = 128)`,
-        );
-        await client.query(`ALTER TABLE ${name} ALTER COLUMN readings SET STORAGE EXTERNAL`);
+        await client.query(`CREATE TABLE ${name} PARTITION OF bess_pages FOR VALUES FROM (${from}) TO (${to})`);
       }
       known.add(name);
     }

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { appendFileSync, cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -84,10 +84,13 @@ function subscribe(url: string): { events: { id: string; at: number; soc: number
 
 const csvTime = (t: number): string => new Date(t).toISOString().replace('T', ' ').slice(0, 19);
 
-/** The next whole minute after the file's last reading: a point of the BMS record grid (60 s step). */
-function nextGridMinute(csv: string): number {
-  const lastLine = readFileSync(csv, 'utf8').trimEnd().split('\n').pop()!;
-  const last = Date.parse(`${lastLine.split(',')[0]!.replace(' ', 'T')}Z`);
+/**
+ * The next whole minute after the cabinet's newest reading of any signal, as replica B sees it: a
+ * new point of the BMS record grid (60 s step). A reading before it would change a record already sent.
+ */
+async function nextGridMinute(): Promise<number> {
+  const listed = (await get(`${replicaB}/bms/devices`)).body as { details: { id: string; last: string }[] };
+  const last = Date.parse(listed.details.find((d) => d.id === device)!.last);
   return Math.floor(last / MINUTE) * MINUTE + MINUTE;
 }
 
@@ -156,7 +159,7 @@ describe('one ingest and two API replicas on PostgreSQL and Redis', () => {
     try {
       await until('the first live event', async () => (sub.events.length > 0 ? true : null), 10_000);
       const csv = join(root, device, 'bms1_soc.csv');
-      const at = nextGridMinute(csv);
+      const at = await nextGridMinute();
       const before = sub.events.length;
       const appendedAt = performance.now();
       appendFileSync(csv, `${csvTime(at)},12.5\n`);
@@ -182,7 +185,7 @@ describe('one ingest and two API replicas on PostgreSQL and Redis', () => {
     try {
       await until('the first live event', async () => (sub.events.length > 0 ? true : null), 10_000);
       const csv = join(root, device, 'bms1_soc.csv');
-      const at = nextGridMinute(csv);
+      const at = await nextGridMinute();
       redis.restart(); // notices published while it is away are lost
       for (let k = 0; k < 3; k++) appendFileSync(csv, `${csvTime(at + k * MINUTE)},${21 + k}\n`);
       await until(

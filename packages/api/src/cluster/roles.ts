@@ -21,6 +21,8 @@ export interface ClusterConfig {
   /** `files` (default): the indexes under the data folder; `postgres`: the PostgreSQL store. */
   store: 'files' | 'postgres';
   databaseUrl: string | null;
+  /** Where an API replica reads readings from: a read-only standby, or the primary (default). */
+  readUrl: string | null;
   /** `redis`: commits are announced to the API replicas over Redis; otherwise they catch up on their timer. */
   redisUrl: string | null;
   /** How often an API replica looks for commits it was not told of (ms). */
@@ -51,6 +53,7 @@ export function clusterConfig(env: NodeJS.ProcessEnv): ClusterConfig {
     role,
     store,
     databaseUrl,
+    readUrl: env.BESS_DATABASE_READ_URL ?? databaseUrl,
     redisUrl,
     catchUpMs: ms('BESS_CATCHUP_MS', 1_000),
     watchMs: ms('BESS_WATCH_MS', 30_000),
@@ -114,7 +117,7 @@ export async function openStores(
     );
   }
   if (config.role !== 'ingest') {
-    const pg = await untilReachable(() => openPostgresDataset(url), log);
+    const pg = await untilReachable(() => openPostgresDataset(config.readUrl!), log);
     served = pg;
     const stopCatchUp = pg.watch(config.catchUpMs);
     const refresh = (): void => void pg.refresh().catch(() => undefined);
