@@ -96,6 +96,7 @@ const server = dataset
       apiKeys,
       cors,
       limits,
+      peerUsage: stores.peerUsage,
       log,
       directFrames: process.env.BESS_DIRECT_FRAMES !== '0',
     })

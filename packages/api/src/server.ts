@@ -9,7 +9,7 @@ import { CorsPolicy } from './ops/cors.js';
 import type { KeepAliveOptions } from './ops/keep-alive.js';
 import { silentLogger, type Logger } from './ops/log.js';
 import { createServerMetrics, type ServerMetrics } from './ops/metrics.js';
-import { ClientLimiter, type RateLimitOptions } from './ops/rate-limit.js';
+import { ClientLimiter, type PeerUsage, type RateLimitOptions } from './ops/rate-limit.js';
 import { decodePathSegment, loggablePath, parseRequestTarget } from './ops/request-target.js';
 import { ROUTE_LABELS, routeLabel } from './ops/route-label.js';
 import { Sessions } from './ops/sessions.js';
@@ -43,6 +43,8 @@ export interface ServerOptions {
   cors?: CorsPolicy;
   /** Per-client limits (unset ones take DEFAULT_LIMITS); null turns them all off (benchmarks on loopback). */
   limits?: Partial<RateLimitOptions> | null;
+  /** The other API replicas' use of the limits, when several share them (cluster/peer-usage.ts). */
+  peerUsage?: PeerUsage | null;
   /** The budget for heavy queries (anomaly scans, forecasts, cell statistics). */
   workGate?: WorkGateOptions;
   /** WebSocket connections the whole server holds at most. */
@@ -95,7 +97,8 @@ export async function createBessServer(options: ServerOptions): Promise<BessServ
   const apiKeys = options.apiKeys ?? new ApiKeys([]);
   const cors = options.cors ?? new CorsPolicy(apiKeys.enabled ? [] : ['*']);
   const metrics = createServerMetrics(latencyRoutes());
-  const limiter = options.limits === null ? undefined : new ClientLimiter(options.limits ?? {});
+  const limiter =
+    options.limits === null ? undefined : new ClientLimiter(options.limits ?? {}, undefined, options.peerUsage ?? null);
   const workGate = new WorkGate(options.workGate ?? DEFAULT_WORK_GATE);
   const sessions = new Sessions();
   const turns = new FairTurns();

@@ -11,6 +11,7 @@ import {
 import type { Logger } from '../ops/log.js';
 import { redisDataBus, type DataBus } from './data-bus.js';
 import { IngestLoop } from './ingest-loop.js';
+import { RedisPeerUsage } from './peer-usage.js';
 
 type Role = 'all' | 'ingest' | 'api';
 
@@ -67,6 +68,8 @@ export interface Stores {
   files: IndexedBessDataset | null;
   /** The ingest loop into PostgreSQL, where this process runs one. */
   ingest: IngestLoop | null;
+  /** The other replicas' use of the per-client limits, where they share them through Redis. */
+  peerUsage: RedisPeerUsage | null;
   close(): Promise<void>;
 }
 
@@ -91,13 +94,14 @@ export async function openStores(
     const stopWatching = files.watch(config.watchMs);
     closers.push(() => opened.close(), stopWatching);
   }
-  if (config.store === 'files') return { served: files, files, ingest: null, close };
+  if (config.store === 'files') return { served: files, files, ingest: null, peerUsage: null, close };
 
   const bus: DataBus | null = config.redisUrl ? redisDataBus(config.redisUrl, log) : null;
   if (bus) closers.push(() => bus.close());
   const url = config.databaseUrl!;
   let served: PostgresDataset | null = null;
   let ingest: IngestLoop | null = null;
+  let peerUsage: RedisPeerUsage | null = null;
   if (files) {
     const sql = new Sql(url, 4);
     await untilReachable(() => migrate(sql), log);
@@ -129,9 +133,14 @@ export async function openStores(
       () => offNotice?.(),
       () => offReconnect?.(),
     );
+    if (config.redisUrl) {
+      const usage = new RedisPeerUsage(config.redisUrl);
+      peerUsage = usage;
+      closers.push(() => usage.close());
+    }
   }
   ingest?.start();
-  return { served, files, ingest, close };
+  return { served, files, ingest, peerUsage, close };
 }
 
 /** `open()` again while PostgreSQL cannot be reached (it may start after this process); any other error stops the start. */

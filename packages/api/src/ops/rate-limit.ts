@@ -29,8 +29,25 @@ export const DEFAULT_LIMITS: RateLimitOptions = {
 
 const MINUTE_MS = 60_000;
 
+/**
+ * What the other API replicas of a cluster use of the per-client limits (cluster/peer-usage.ts):
+ * a client's query rate and its subscription cap hold across all replicas, not per replica.
+ * Known a moment late (they are exchanged a few times a second): a burst split over replicas can
+ * overshoot by what one exchange interval lets through.
+ */
+export interface PeerUsage {
+  /** Queries `client` has made on the other replicas since they started (only grows). */
+  queries(client: string): number;
+  /** Subscriptions `client` holds open on the other replicas now. */
+  subscriptions(client: string): number;
+  /** This replica's counts, to be shared. */
+  report(client: string, usage: { queries: number; subscriptions: number }): void;
+}
+
 export class ClientLimiter {
-  private readonly buckets = new Map<string, { tokens: number; at: number }>();
+  private readonly buckets = new Map<string, { tokens: number; at: number; peerQueries: number }>();
+  /** Queries counted here per client since start, shared with peers. */
+  private readonly queriesMade = new Map<string, number>();
   private readonly subscriptions = new Map<string, number>();
   private readonly connections = new Map<string, number>();
   private readonly requests = new Map<string, number>();
@@ -42,27 +59,53 @@ export class ClientLimiter {
   constructor(
     options: Partial<RateLimitOptions> = {},
     private readonly now: () => number = () => performance.now(),
+    /** The other replicas' use, in a cluster; none: this replica's limits are the client's. */
+    private readonly peers: PeerUsage | null = null,
   ) {
     this.options = { ...DEFAULT_LIMITS, ...options };
   }
 
-  /** Takes one token; false when the client is over its rate. */
+  /** Takes one token; false when the client is over its rate. Peers' queries drain the same bucket. */
   allowQuery(client: string): boolean {
     if (this.options.ratePerSecond <= 0) return true;
     const t = this.now();
-    const bucket = this.buckets.get(client) ?? { tokens: this.options.burst, at: t };
-    bucket.tokens = Math.min(this.options.burst, bucket.tokens + ((t - bucket.at) / 1000) * this.options.ratePerSecond);
+    const peerQueries = this.peers?.queries(client) ?? 0;
+    const bucket = this.buckets.get(client) ?? { tokens: this.options.burst, at: t, peerQueries };
+    const refill = ((t - bucket.at) / 1000) * this.options.ratePerSecond;
+    bucket.tokens =
+      Math.min(this.options.burst, bucket.tokens + refill) - Math.max(0, peerQueries - bucket.peerQueries);
     bucket.at = t;
+    bucket.peerQueries = peerQueries;
     this.buckets.set(client, bucket);
     if (this.buckets.size > 10_000) this.forgetIdle(t);
     if (bucket.tokens < 1) return false;
     bucket.tokens -= 1;
+    if (this.peers) {
+      this.queriesMade.set(client, (this.queriesMade.get(client) ?? 0) + 1);
+      this.share(client);
+    }
     return true;
   }
 
-  /** Reserves a subscription slot; returns a release function, or null when the client is at its cap. */
+  /** Reserves a subscription slot; returns a release function, or null when the client is at its cap (here and on peers together). */
   openSubscription(client: string): (() => void) | null {
-    return reserve(this.subscriptions, client, this.options.maxSubscriptions);
+    const cap = this.options.maxSubscriptions;
+    const peers = this.peers?.subscriptions(client) ?? 0;
+    if (cap > 0 && peers > 0 && (this.subscriptions.get(client) ?? 0) + peers >= cap) return null;
+    const release = reserve(this.subscriptions, client, cap);
+    if (!release || !this.peers) return release;
+    this.share(client);
+    return () => {
+      release();
+      this.share(client);
+    };
+  }
+
+  private share(client: string): void {
+    this.peers?.report(client, {
+      queries: this.queriesMade.get(client) ?? 0,
+      subscriptions: this.subscriptions.get(client) ?? 0,
+    });
   }
 
   subscriptionsOf(client: string): number {
@@ -105,7 +148,11 @@ export class ClientLimiter {
   /** Buckets that have refilled completely carry no state worth keeping. */
   private forgetIdle(t: number): void {
     const full = (this.options.burst / this.options.ratePerSecond) * 1000;
-    for (const [client, bucket] of this.buckets) if (t - bucket.at > full) this.buckets.delete(client);
+    for (const [client, bucket] of this.buckets) {
+      if (t - bucket.at <= full) continue;
+      this.buckets.delete(client);
+      this.queriesMade.delete(client); // peers see its count drop, which drains nothing
+    }
   }
 }
 
