@@ -150,7 +150,10 @@ async function untilReachable<T>(open: () => Promise<T>, log: Logger): Promise<T
       return await open();
     } catch (error) {
       if (!(error instanceof StoreUnavailableError || isUnavailable(error))) throw error;
-      if (attempt === 1) log('warn', 'PostgreSQL unreachable at start; retrying every 2 s', { error: String(error) });
+      if (attempt === 1)
+        log('warn', 'PostgreSQL not ready at start (unreachable, or no schema yet); retrying every 2 s', {
+          error: String(error),
+        });
       await new Promise((r) => setTimeout(r, START_RETRY_MS));
     }
   }
