@@ -36,6 +36,7 @@ interface SignalRow {
   segments: number[];
   gaps: number;
   quality: SignalQuality;
+  retained_from_page: number;
 }
 
 /** Records warm() prepares at each end of a device's grid: a dashboard's first page. */
@@ -127,9 +128,10 @@ export class PostgresDataset extends ReaderDataset<PgSignalReader> implements Be
       readers.map((r) => r.deviceId),
       readers.map((r) => r.meta.signal),
       readers.map((r) => r.generation),
-      readers.map((r) => (r.reloadFromBlock === 0 ? '-Infinity' : r.reloadFromTime)),
+      readers.map((r) => (Number.isFinite(r.reloadFromTime) ? r.reloadFromTime : '-Infinity')),
+      fromBlock,
     ];
-    const unnest = `unnest($1::text[], $2::text[], $3::bigint[], $4::float8[]) WITH ORDINALITY AS d(device_id, signal, generation, t_from, i)`;
+    const unnest = `unnest($1::text[], $2::text[], $3::bigint[], $4::float8[], $5::int[]) WITH ORDINALITY AS d(device_id, signal, generation, t_from, from_block, i)`;
     const rows = await this.sql.transaction(async (client) => {
       await client.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY');
       const metas = await client.query<SignalRow & { i: string }>(
@@ -141,6 +143,7 @@ export class PostgresDataset extends ReaderDataset<PgSignalReader> implements Be
       const rollups = await client.query<{ i: string; rollup: Buffer }>(
         `SELECT d.i, r.rollup FROM ${unnest}
          JOIN bess_rollups r ON r.device_id = d.device_id AND r.signal = d.signal AND r.t_first >= d.t_from
+           AND r.block_no >= d.from_block
          ORDER BY d.i, r.t_first`,
         args,
       );
@@ -155,7 +158,7 @@ export class PostgresDataset extends ReaderDataset<PgSignalReader> implements Be
     for (const m of rows.metas) {
       const i = Number(m.i);
       const rollups = rollupOf(Buffer.concat(byReader.get(i) ?? []));
-      readers[i - 1]!.acceptSummaries(fromBlock[i - 1]!, rollups, describedMeta(m));
+      readers[i - 1]!.acceptSummaries(fromBlock[i - 1]!, rollups, describedMeta(m), m.retained_from_page);
     }
   }
 
@@ -271,11 +274,17 @@ export class PostgresDataset extends ReaderDataset<PgSignalReader> implements Be
       for (const row of changed) {
         const known = signals.get(row.signal)?.reader;
         if (row.deleted) signals.delete(row.signal);
-        else if (known && known.generation === Number(row.generation)) known.meta = describedMeta(row);
+        else if (known && known.generation === Number(row.generation))
+          known.update(describedMeta(row), row.retained_from_page);
         else {
-          signals.set(row.signal, {
-            reader: new PgSignalReader(id, describedMeta(row), Number(row.generation), this.cache),
-          });
+          const reader = new PgSignalReader(
+            id,
+            describedMeta(row),
+            Number(row.generation),
+            this.cache,
+            row.retained_from_page,
+          );
+          signals.set(row.signal, { reader });
         }
       }
       if (signals.size === 0) this.devicesById.delete(id);

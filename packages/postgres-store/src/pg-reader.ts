@@ -17,23 +17,40 @@ const PAGES_PER_BLOCK = BLOCK_ROWS / SUMMARY_ROWS;
  * One signal of the PostgreSQL store: its page rollups (loaded once, then extended as the signal
  * grows) plan every query, and the pages a query needs are fetched before it runs and kept in a
  * shared cache. Asked for a page that is not there, it throws RowsNotReadyError (fetch again).
+ *
+ * Pages before `base` have had their readings dropped by retention: rows, pages and blocks here
+ * count from the first retained page, as a files store whose CSVs begin there would.
  */
 export class PgSignalReader implements RowSource {
   /** Tells this reader's pages apart in the shared cache (a rewritten signal gets a new reader). */
   readonly uid = nextUid++;
+  /** Rollups of the stored pages from `origin` on (a block boundary). */
   private summaryData = new Float64Array(0);
-  /** Rows the loaded rollups cover. */
+  private origin = 0;
+  /** Retained rows the loaded rollups cover, or -1 before the first load. */
   private loadedRows = -1;
+  private view = new Float64Array(0);
 
   constructor(
     readonly deviceId: string,
     public meta: DescribedMeta,
     readonly generation: number,
     private readonly cache: Lru<Float64Array>,
+    /** The first stored page whose readings are retained. */
+    private base = 0,
   ) {}
 
   get rows(): number {
     return this.meta.rows;
+  }
+
+  /** New metadata of the same generation (grown, or retention moved its start). */
+  update(meta: DescribedMeta, base: number): void {
+    this.meta = meta;
+    if (base !== this.base) {
+      this.base = base;
+      this.reframe();
+    }
   }
 
   /** Whether the rollups cover every row the metadata counts. */
@@ -41,34 +58,54 @@ export class PgSignalReader implements RowSource {
     return this.loadedRows === this.meta.rows;
   }
 
-  /** Rollups from block `fromBlock` on, and the metadata they were read with (one snapshot). */
-  acceptSummaries(fromBlock: number, rows: Float64Array, meta: DescribedMeta): void {
+  /** Rollups from stored block `fromBlock` on, and the metadata they were read with (one snapshot). */
+  acceptSummaries(fromBlock: number, rows: Float64Array, meta: DescribedMeta, base: number): void {
     const fromPage = fromBlock * PAGES_PER_BLOCK;
-    const next = new Float64Array(fromPage * SUMMARY_FIELDS + rows.length);
-    next.set(this.summaryData.subarray(0, fromPage * SUMMARY_FIELDS));
-    next.set(rows, fromPage * SUMMARY_FIELDS);
-    let count = 0;
-    for (let o = 5; o < next.length; o += SUMMARY_FIELDS) count += next[o]!;
+    if (this.loadedRows < 0 || fromPage < this.origin) {
+      this.summaryData = new Float64Array(0);
+      this.origin = fromPage;
+    }
+    const keep = (fromPage - this.origin) * SUMMARY_FIELDS;
+    const next = new Float64Array(keep + rows.length);
+    next.set(this.summaryData.subarray(0, keep));
+    next.set(rows, keep);
     this.summaryData = next;
-    this.meta = { ...meta, rows: count };
+    this.base = base;
+    this.meta = meta;
+    this.reframe();
+  }
+
+  /** The retained pages' rollups, and the rows they count (none loaded: retention moved before them). */
+  private reframe(): void {
+    const from = (this.base - this.origin) * SUMMARY_FIELDS;
+    if (from < 0) {
+      this.view = new Float64Array(0);
+      this.loadedRows = -1;
+      return;
+    }
+    this.view = this.summaryData.subarray(Math.min(from, this.summaryData.length));
+    let count = 0;
+    for (let o = 5; o < this.view.length; o += SUMMARY_FIELDS) count += this.view[o]!;
     this.loadedRows = count;
   }
 
-  /** The first block whose rollups may still change (the last one), for an incremental load. */
+  /** The first stored block whose rollups may still change (the last one), for an incremental load. */
   get reloadFromBlock(): number {
-    const pages = this.summaryData.length / SUMMARY_FIELDS;
-    return this.loadedRows < 0 ? 0 : Math.max(0, Math.floor((pages - 1) / PAGES_PER_BLOCK));
+    const firstRetained = Math.floor(this.base / PAGES_PER_BLOCK);
+    if (this.loadedRows < 0 || this.summaryData.length === 0) return firstRetained;
+    const lastPage = this.origin + this.summaryData.length / SUMMARY_FIELDS - 1;
+    return Math.max(firstRetained, Math.floor(lastPage / PAGES_PER_BLOCK));
   }
 
-  /** The first time of block `reloadFromBlock` (-Infinity for a first load). */
+  /** The first time of block `reloadFromBlock` when it is loaded (-Infinity otherwise: the block number selects it). */
   get reloadFromTime(): number {
-    const b = this.reloadFromBlock;
-    return b === 0 ? -Infinity : this.summaryData[b * PAGES_PER_BLOCK * SUMMARY_FIELDS]!;
+    const at = (this.reloadFromBlock * PAGES_PER_BLOCK - this.origin) * SUMMARY_FIELDS;
+    return this.loadedRows < 0 || at < 0 || at >= this.summaryData.length ? -Infinity : this.summaryData[at]!;
   }
 
   summaries(): Float64Array {
     if (!this.summariesCurrent) throw new RowsNotReadyError(this.meta.signal, -1);
-    return this.summaryData;
+    return this.view;
   }
 
   page(p: number): Float64Array {
@@ -79,13 +116,14 @@ export class PgSignalReader implements RowSource {
     });
   }
 
+  /** The cache key of retained page `p` at `n` rows (by stored page: retention moving `base` keeps it valid). */
   pageKey(p: number, n: number): string {
-    return `${this.uid}:${p}:${n}`;
+    return `${this.uid}:${this.base + p}:${n}`;
   }
 
   /** Accepts a fetched page (rows beyond the rollup's count are a later append, left for later). */
   acceptPage(p: number, rows: Float64Array): void {
-    const n = this.summaryData[p * SUMMARY_FIELDS + 5];
+    const n = this.view[p * SUMMARY_FIELDS + 5];
     if (n === undefined || rows.length < n * 2) return;
     const key = this.pageKey(p, n);
     this.cache.get(key, () => rows.subarray(0, n * 2));
@@ -95,7 +133,7 @@ export class PgSignalReader implements RowSource {
     const first = b * PAGES_PER_BLOCK;
     const pages = Math.min(PAGES_PER_BLOCK, this.summaries().length / SUMMARY_FIELDS - first);
     const length = Math.min(BLOCK_ROWS, this.rows - b * BLOCK_ROWS);
-    return this.cache.get(`${this.uid}:b${b}:${length}`, () => {
+    return this.cache.get(`${this.uid}:b${this.base}:${b}:${length}`, () => {
       const out = new Float64Array(length * 2);
       for (let k = 0; k < pages; k++) out.set(this.page(first + k), k * SUMMARY_ROWS * 2);
       return out;

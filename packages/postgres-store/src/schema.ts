@@ -6,9 +6,11 @@ import type { Sql } from './sql.js';
  * can be distributed by cabinet (Citus' `create_distributed_table(..., 'device_id')`).
  *
  * - `bess_signals`: one row per signal file: what the files store's index meta says of it (rows,
- *   first and last time, period, staleness, coverage segments, quality). `seq` rises with every
- *   change, so an API replica reads only what changed since it last looked; `generation` rises
- *   when the signal's pages were rewritten rather than appended to.
+ *   first and last time, period, staleness, coverage segments, quality) for its retained readings.
+ *   `seq` rises with every change, so an API replica reads only what changed since it last
+ *   looked; `generation` rises when the signal's pages were rewritten rather than appended to;
+ *   `retained_from_page` counts the first pages whose readings retention dropped.
+ * - `bess_settings`: `raw_retained_from`, the time before which readings are no longer kept.
  * - `bess_pages`: the readings, 256 to a row in the files index's page layout (its row codec,
  *   6 bytes a reading for most signals, times relative to the page's first), partitioned by
  *   month of the page's first time.
@@ -38,6 +40,8 @@ CREATE TABLE IF NOT EXISTS bess_signals (
   PRIMARY KEY (device_id, signal)
 );
 CREATE INDEX IF NOT EXISTS bess_signals_seq ON bess_signals (seq);
+ALTER TABLE bess_signals ADD COLUMN IF NOT EXISTS retained_from_page integer NOT NULL DEFAULT 0;
+CREATE TABLE IF NOT EXISTS bess_settings (name text PRIMARY KEY, value float8 NOT NULL);
 CREATE TABLE IF NOT EXISTS bess_pages (
   device_id text NOT NULL,
   signal text NOT NULL,

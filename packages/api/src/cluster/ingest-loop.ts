@@ -4,6 +4,8 @@ import type { Logger } from '../ops/log.js';
 
 /** Wait before retrying devices whose commit failed (PostgreSQL away). */
 const RETRY_MS = 1_000;
+/** How often retention looks for months to drop. */
+const RETENTION_EVERY_MS = 3_600_000;
 
 /**
  * The ingest role's loop: every change the files store finds (new rows, rebuilt or removed
@@ -25,7 +27,11 @@ export class IngestLoop {
     private readonly mirror: IndexMirror,
     private readonly onCommitted: (committed: MirrorResult['committed']) => void,
     private readonly log: Logger,
+    /** Keep raw readings this long before the newest (ms); null keeps them all. */
+    private readonly retentionMs: number | null = null,
   ) {}
+
+  private retentionDue = 0;
 
   /** Mirrors everything once (retrying while PostgreSQL is away), then follows the files store's changes. */
   start(): void {
@@ -81,6 +87,23 @@ export class IngestLoop {
         }, RETRY_MS);
         return;
       }
+    }
+    if (this.retentionMs !== null && Date.now() >= this.retentionDue && !this.closed)
+      await this.retain(this.retentionMs);
+  }
+
+  private async retain(keepMs: number): Promise<void> {
+    try {
+      const { dropped, retainedFrom } = await this.mirror.applyRetention(keepMs);
+      this.retentionDue = Date.now() + RETENTION_EVERY_MS;
+      if (dropped.length === 0) return;
+      this.log('info', 'ingest: retention dropped raw readings', {
+        dropped,
+        before: new Date(retainedFrom).toISOString(),
+      });
+      this.onCommitted(new Map(this.files.devices().map((d) => [d.id, d.last ?? -Infinity])));
+    } catch (error) {
+      this.log('error', 'ingest: retention failed; retrying with the next sync', { error: String(error) });
     }
   }
 }

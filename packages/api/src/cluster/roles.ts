@@ -30,6 +30,8 @@ export interface ClusterConfig {
   catchUpMs: number;
   /** How often the files store checks every file besides change notifications (ms). */
   watchMs: number;
+  /** Raw readings kept this long before the newest (ms), in the PostgreSQL store; null: all. */
+  retentionMs: number | null;
 }
 
 /** The cluster settings from the environment, refusing combinations that cannot work, by name. */
@@ -58,7 +60,15 @@ export function clusterConfig(env: NodeJS.ProcessEnv): ClusterConfig {
     redisUrl,
     catchUpMs: ms('BESS_CATCHUP_MS', 1_000),
     watchMs: ms('BESS_WATCH_MS', 30_000),
+    retentionMs: retentionFrom(env.BESS_RAW_RETENTION_DAYS),
   };
+}
+
+function retentionFrom(days: string | undefined): number | null {
+  if (days === undefined || days === '') return null;
+  const value = Number(days);
+  if (!Number.isFinite(value) || value < 1) throw new Error('BESS_RAW_RETENTION_DAYS must be a number of days >= 1');
+  return value * 86_400_000;
 }
 
 export interface Stores {
@@ -113,6 +123,7 @@ export async function openStores(
         served?.refresh().catch(() => undefined);
       },
       log,
+      config.retentionMs,
     );
     const loop = ingest;
     closers.push(
