@@ -81,4 +81,55 @@ describe('History', () => {
     await colleague.screenshot({ path: join(artifacts, 'history-shared-link.png'), fullPage: true });
     await fresh.close();
   });
+
+  it('zooms every chart to a range dragged across one, at finer buckets, with one crosshair; back undoes it', async () => {
+    const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+    const from = Date.UTC(2024, 2, 1);
+    const to = Date.UTC(2024, 2, 4);
+    await page.goto(`${server.url}/#/device/${DEVICE}/history/${from}-${to}`);
+    await page.waitForFunction(
+      () => document.querySelectorAll('[data-testid=history-chart] .recharts-line-curve').length >= 6,
+    );
+    const before = await page.textContent('[data-testid=history-range]');
+    const chart = page.locator('[data-testid=history-chart] .recharts-surface').first();
+    const box = (await chart.boundingBox())!;
+
+    // Hovering one chart shows the crosshair's values in the others too.
+    await page.mouse.move(box.x + box.width * 0.5, box.y + box.height * 0.5);
+    await expect
+      .poll(() => page.locator('[data-testid=history-chart] .recharts-tooltip-wrapper:visible').count())
+      .toBeGreaterThanOrEqual(5);
+
+    await page.mouse.move(box.x + box.width * 0.3, box.y + box.height * 0.5);
+    await page.mouse.down();
+    await page.mouse.move(box.x + box.width * 0.4, box.y + box.height * 0.5, { steps: 5 });
+    await page.mouse.move(box.x + box.width * 0.45, box.y + box.height * 0.5, { steps: 5 });
+    await page.mouse.up();
+    await expect.poll(() => page.textContent('[data-testid=history-range]')).not.toBe(before);
+    const hash = await page.evaluate(() => location.hash);
+    const [, zf, zt] = /\/history\/(\d+)-(\d+)/.exec(hash)!.map(Number) as [number, number, number];
+    // About 15 % of three days, inside them.
+    expect(zf).toBeGreaterThan(from);
+    expect(zt).toBeLessThan(to);
+    expect(zt - zf).toBeGreaterThan(0.08 * (to - from));
+    expect(zt - zf).toBeLessThan(0.25 * (to - from));
+    // The new range is fetched, not stretched: every chart's buckets lie inside it.
+    await page.waitForFunction(
+      ({ f, t }) =>
+        [...document.querySelectorAll('[data-testid=history-chart]')].every(
+          (c) =>
+            c.getAttribute('data-from') === String(f) &&
+            Number(c.getAttribute('data-first-bucket')) >= f &&
+            Number(c.getAttribute('data-last-bucket')) <= t,
+        ),
+      { f: zf, t: zt },
+    );
+    const points = Number(await page.getAttribute('[data-testid=history-chart] >> nth=0', 'data-points'));
+    expect(points).toBeGreaterThan(100);
+    await page.screenshot({ path: join(artifacts, 'history-zoomed.png'), fullPage: true });
+
+    await page.goBack();
+    await expect.poll(() => page.textContent('[data-testid=history-range]')).toBe(before);
+    await page.close();
+  });
 });

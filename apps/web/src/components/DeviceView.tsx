@@ -64,7 +64,7 @@ export function DeviceView({
         {tab === 'live' && <LivePanel deviceId={deviceId} first={d.first} last={d.last} />}
         {tab === 'history' && (
           <HistoryPanel
-            key={range ? `${range.from}-${range.to}:${signals?.join(',') ?? ''}` : 'default'}
+            key={deviceId}
             deviceId={deviceId}
             first={d.first}
             last={d.last}

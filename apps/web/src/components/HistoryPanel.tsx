@@ -2,7 +2,6 @@ import { fieldSpec, type RecordKind } from '@bess/core/catalog';
 import { useEffect, useMemo, useRef, useState } from 'react';
 import {
   Area,
-  Brush,
   CartesianGrid,
   ComposedChart,
   Line,
@@ -13,14 +12,14 @@ import {
   YAxis,
 } from 'recharts';
 import { gridProps, timeAxisProps, tooltipProps, valueAxisProps } from './chartStyle';
-import { formatDateTime, fromInputValue, timeTicks, toInputValue } from '../lib/format';
+import { formatDateTime, fromInputValue, toInputValue } from '../lib/format';
 import { trpc } from '../trpc';
 import { signalOf } from './chartGroups';
 import { Empty, ErrorState, Loading } from './States';
 import { withGaps } from '../lib/gaps';
 import { displayOf } from '../lib/units';
 import { labelledIds } from '../lib/markers';
-import { href, MAX_SIGNALS, type TimeRange } from '../lib/route';
+import { href, MAX_SIGNALS, navigate, type TimeRange } from '../lib/route';
 
 const DAY = 86_400_000;
 const PRESETS = [
@@ -99,11 +98,21 @@ export default function HistoryPanel({
       range: { from: range.from, to: range.to },
       ...(extra.length ? { signals: extra } : {}),
     });
-    if (window.location.hash === next) return;
-    if (synced.current) window.history.pushState(null, '', next);
-    else window.history.replaceState(null, '', next);
+    navigate(next, synced.current ? 'push' : 'replace');
     synced.current = true;
   }, [deviceId, range.from, range.to, extra]);
+  // Back and forward: the URL's range and signals become the view's again.
+  useEffect(() => {
+    if (!initialRange) return;
+    setRange((r) =>
+      r.from === initialRange.from && r.to === initialRange.to ? r : { ...initialRange, preset: 'custom' },
+    );
+  }, [initialRange?.from, initialRange?.to]);
+  const linkedSignals = initialSignals.join(',');
+  useEffect(() => {
+    const wanted = linkedSignals ? linkedSignals.split(',').filter((s) => catalogue.some((c) => c.signal === s)) : [];
+    setExtra((x) => (x.join(',') === wanted.join(',') ? x : wanted));
+  }, [linkedSignals]);
   const options = useMemo(() => {
     const groups = new Map<string, SignalOption[]>();
     for (const c of catalogue)
@@ -119,6 +128,8 @@ export default function HistoryPanel({
   const markersFor = (signal: string) =>
     (anomalies.data?.items ?? []).filter((e) => e.signals.includes(signal) || e.signals.includes('*'));
 
+  // A new history entry (the URL effect above): back returns to the range before the zoom.
+  const zoom = (from: number, to: number) => setRange({ from, to, preset: 'custom' });
   const pick = (preset: (typeof PRESETS)[number]) =>
     setRange({ from: preset.ms === Infinity ? start : Math.max(start, end - preset.ms), to: end, preset: preset.key });
   const exportQuery = `from=${new Date(range.from).toISOString()}&to=${new Date(range.to).toISOString()}`;
@@ -190,7 +201,7 @@ export default function HistoryPanel({
       </div>
       <p className="muted small" data-testid="history-range">
         {formatDateTime(range.from)} – {formatDateTime(range.to)}, at most {MAX_POINTS} points per chart (min–max band
-        and mean per bucket). Drag the handles under a chart to zoom.
+        and mean per bucket). Drag across a chart to zoom every chart in; Back returns.
       </p>
       {history.error && <ErrorState error={history.error} what="History" />}
       {history.isLoading && <Loading />}
@@ -208,6 +219,8 @@ export default function HistoryPanel({
                 {...displayOf(spec.signal, spec.unit)}
                 series={series}
                 markers={markersFor(spec.signal)}
+                domain={[range.from, range.to]}
+                onZoom={zoom}
               />
             );
           })}
@@ -221,6 +234,8 @@ export default function HistoryPanel({
                   {...displayOf(signal, spec.unit)}
                   series={series}
                   markers={markersFor(signal)}
+                  domain={[range.from, range.to]}
+                  onZoom={zoom}
                 />
                 <button
                   type="button"
@@ -249,11 +264,16 @@ interface Marker {
   kind: string;
 }
 
+/** Narrowest range a drag zooms to: below it a slip of the mouse would zoom into nothing. */
+const MIN_ZOOM_MS = 60_000;
+
 function BandChart({
   title,
   unit,
   series,
   markers,
+  domain,
+  onZoom,
   factor = 1,
   fromZero = false,
 }: {
@@ -263,7 +283,16 @@ function BandChart({
   fromZero?: boolean;
   series: { t: number[]; min: number[]; max: number[]; mean: number[] };
   markers: Marker[];
+  /** The view's range (epoch ms): every chart of the view on the same time axis. */
+  domain: [number, number];
+  /** A range dragged across the chart: the view's range becomes it, fetched at finer buckets. */
+  onZoom: (from: number, to: number) => void;
 }) {
+  const [drag, setDrag] = useState<{ from: number; to: number } | null>(null);
+  const at = (state: { activeLabel?: string | number | undefined } | null | undefined): number | null => {
+    const t = Number(state?.activeLabel);
+    return Number.isFinite(t) ? t : null;
+  };
   const data = useMemo(
     () =>
       withGaps(
@@ -276,9 +305,8 @@ function BandChart({
       ),
     [series, factor],
   );
-  const span = (series.t.at(-1) ?? 0) - (series.t[0] ?? 0);
-  const from = series.t[0] ?? 0;
-  const to = series.t.at(-1) ?? 0;
+  const [from, to] = domain;
+  const span = to - from;
   const labelled = useMemo(() => labelledIds(markers, span), [markers, span]);
   return (
     <figure
@@ -286,13 +314,37 @@ function BandChart({
       data-testid="history-chart"
       data-points={data.length}
       data-markers={markers.length}
+      data-from={from}
+      data-to={to}
+      data-first-bucket={series.t[0] ?? ''}
+      data-last-bucket={series.t.at(-1) ?? ''}
       aria-label={title}
     >
       <figcaption>
         {title} <span className="muted">({unit})</span>
       </figcaption>
       <ResponsiveContainer width="100%" height={240}>
-        <ComposedChart data={data} margin={{ top: 5, right: 12, bottom: 0, left: 0 }}>
+        <ComposedChart
+          data={data}
+          margin={{ top: 5, right: 12, bottom: 0, left: 0 }}
+          // One crosshair for every chart of the view, by time (their buckets need not line up).
+          syncId="history"
+          syncMethod="value"
+          onMouseDown={(state) => {
+            const t = at(state);
+            if (t !== null) setDrag({ from: t, to: t });
+          }}
+          onMouseMove={(state) => {
+            const t = at(state);
+            if (drag && t !== null) setDrag({ ...drag, to: t });
+          }}
+          onMouseUp={() => {
+            if (drag && Math.abs(drag.to - drag.from) >= MIN_ZOOM_MS)
+              onZoom(Math.min(drag.from, drag.to), Math.max(drag.from, drag.to));
+            setDrag(null);
+          }}
+          onMouseLeave={() => setDrag(null)}
+        >
           <CartesianGrid {...gridProps} />
           <XAxis {...timeAxisProps(from, to)} />
           <YAxis {...valueAxisProps} {...(fromZero ? { domain: [0, 'auto'] as [number, string] } : {})} />
@@ -327,7 +379,9 @@ function BandChart({
             name="min–max"
           />
           <Line dataKey="mean" stroke="#2a9d8f" dot={false} strokeWidth={1.4} isAnimationActive={false} name="mean" />
-          <Brush dataKey="t" height={18} tickFormatter={timeTicks(from, to).label} stroke="#2a9d8f" />
+          {drag && drag.to !== drag.from && (
+            <ReferenceArea x1={drag.from} x2={drag.to} fill="var(--accent, #2a9d8f)" fillOpacity={0.15} />
+          )}
         </ComposedChart>
       </ResponsiveContainer>
     </figure>

@@ -245,6 +245,7 @@ export function LivePanel({ deviceId, first, last }: { deviceId: string; first: 
                     data={points}
                     series={c.series}
                     domain={domain}
+                    syncId="live"
                   />
                 ) : (
                   <ChartPlaceholder key={c.title} title={c.title} unit={c.unit} />

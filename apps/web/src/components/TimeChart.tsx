@@ -34,6 +34,7 @@ export const TimeChart = memo(function TimeChart({
   factor = 1,
   fromZero = false,
   height = 220,
+  syncId,
 }: {
   title: string;
   unit: string;
@@ -46,6 +47,8 @@ export const TimeChart = memo(function TimeChart({
   /** The value axis starts at 0 (spreads). */
   fromZero?: boolean;
   height?: number;
+  /** Charts with the same id share one crosshair, by time. */
+  syncId?: string;
 }) {
   const first = domain?.[0] ?? data[0]?.t ?? 0;
   const last = domain?.[1] ?? data.at(-1)?.t ?? 0;
@@ -74,7 +77,11 @@ export const TimeChart = memo(function TimeChart({
         {title} <span className="muted">({unit})</span>
       </figcaption>
       <ResponsiveContainer width="100%" height={height}>
-        <LineChart data={drawn} margin={{ top: 5, right: 28, bottom: 0, left: 0 }}>
+        <LineChart
+          data={drawn}
+          margin={{ top: 5, right: 28, bottom: 0, left: 0 }}
+          {...(syncId ? { syncId, syncMethod: 'value' as const } : {})}
+        >
           <CartesianGrid {...gridProps} />
           <XAxis {...timeAxisProps(first, last)} />
           <YAxis

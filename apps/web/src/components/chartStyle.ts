@@ -35,7 +35,15 @@ export const valueAxisProps = {
   domain: ['auto', 'auto'] as [string, string],
 };
 
+/** A value as the tooltip shows it: at most 4 significant decimals, no float noise (42.73333333333333). */
+function tooltipValue(value: unknown): string {
+  if (typeof value === 'number') return String(Number(value.toPrecision(6)));
+  if (Array.isArray(value)) return value.map(tooltipValue).join(' – ');
+  return String(value);
+}
+
 export const tooltipProps = {
   labelFormatter: (t: unknown) => formatDateTime(Number(t)),
+  formatter: (value: unknown) => tooltipValue(value),
   contentStyle: { background: 'var(--panel)', border: '1px solid var(--border)' },
 };

@@ -52,12 +52,29 @@ export function href(route: Route): string {
   return route.page === 'home' ? '#/' : `#/${route.page}`;
 }
 
+/** Fired after `navigate` changed the URL (history.pushState fires no event of its own). */
+const NAVIGATED = 'bess:navigated';
+
+/**
+ * The URL becomes `hash`: a new history entry (`push`, so back returns to the view before) or
+ * the current one rewritten (`replace`). Every `useRoute` learns of it.
+ */
+export function navigate(hash: string, mode: 'push' | 'replace'): void {
+  if (window.location.hash === hash) return;
+  if (mode === 'push') window.history.pushState(null, '', hash);
+  else window.history.replaceState(null, '', hash);
+  window.dispatchEvent(new Event(NAVIGATED));
+}
+
 export function useRoute(): Route {
   const [route, setRoute] = useState(() => parseRoute(window.location.hash));
   useEffect(() => {
     const onChange = () => setRoute(parseRoute(window.location.hash));
-    window.addEventListener('hashchange', onChange);
-    return () => window.removeEventListener('hashchange', onChange);
+    // Back and forward between entries pushed by navigate fire popstate, not always hashchange.
+    for (const event of ['hashchange', 'popstate', NAVIGATED]) window.addEventListener(event, onChange);
+    return () => {
+      for (const event of ['hashchange', 'popstate', NAVIGATED]) window.removeEventListener(event, onChange);
+    };
   }, []);
   return route;
 }
