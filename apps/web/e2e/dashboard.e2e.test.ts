@@ -243,6 +243,36 @@ describe('operator dashboard', () => {
     expect(overflow).toBeLessThanOrEqual(0);
     await shot('8-tablet');
   });
+
+  it('fits a phone: no view scrolls sideways, the heatmap keeps readable cells', async () => {
+    await page.setViewportSize({ width: 390, height: 844 });
+    const views = [
+      ['9-phone-fleet', '#/', '[data-testid=fleet]'],
+      ['9-phone-live', '#/device/ZHPESS232A230002/live', '[data-testid=chart][data-points]'],
+      ['9-phone-history', '#/device/ZHPESS232A230002/history', '[data-testid=history-chart]'],
+      ['9-phone-cells', '#/device/ZHPESS232A230002/cells', '[data-testid=heatmap]'],
+      ['9-phone-alarms', '#/alarms', 'main'],
+    ] as const;
+    for (const [name, hash, ready] of views) {
+      await page.goto(`${server.url}/${hash}`);
+      await page.waitForSelector(ready);
+      await page.waitForTimeout(300);
+      await shot(name);
+      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      const wide = await page.evaluate(() =>
+        [...document.querySelectorAll('body *')]
+          .filter((e) => e.getBoundingClientRect().right > window.innerWidth + 0.5)
+          .slice(0, 5)
+          .map((e) => `${e.tagName.toLowerCase()}.${e.className}`),
+      );
+      expect(overflow, `${hash} scrolls sideways by ${overflow}px: ${wide.join(', ')}`).toBeLessThanOrEqual(0);
+      if (name === '9-phone-cells') {
+        // 52 cells a row in 390 px would be 6 px each: the heatmap scrolls inside its own box instead.
+        const cell = await page.locator('[data-testid=heatmap] [data-cell]').first().boundingBox();
+        expect(cell!.width).toBeGreaterThanOrEqual(10);
+      }
+    }
+  });
 });
 
 describe('with API keys on', () => {

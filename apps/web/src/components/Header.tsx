@@ -56,7 +56,8 @@ export function Header({
         {LABEL[connection]}
       </span>
       <button type="button" className="ghost" onClick={toggle} aria-label="Toggle theme">
-        {theme === 'dark' ? '☀ Light' : '☾ Dark'}
+        {theme === 'dark' ? '☀' : '☾'}
+        <span className="theme-label">{theme === 'dark' ? ' Light' : ' Dark'}</span>
       </button>
       {session.keysRequired && (
         <button
