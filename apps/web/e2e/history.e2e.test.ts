@@ -132,4 +132,44 @@ describe('History', () => {
     await expect.poll(() => page.textContent('[data-testid=history-range]')).toBe(before);
     await page.close();
   });
+
+  it('shows every time in the browser’s zone once chosen, 24-hour, and keeps the choice', async () => {
+    const context = await browser.newContext({ viewport: { width: 1440, height: 900 }, timezoneId: 'Asia/Kolkata' });
+    const page = await context.newPage();
+    const from = Date.UTC(2024, 2, 2, 0);
+    const to = Date.UTC(2024, 2, 2, 12);
+    await page.goto(`${server.url}/#/device/${DEVICE}/history/${from}-${to}`);
+    const drawn = () =>
+      page.waitForFunction(
+        () => document.querySelectorAll('[data-testid=history-chart] .recharts-line-curve').length >= 6,
+      );
+    await drawn();
+    expect(await page.textContent('[data-testid=history-range]')).toContain(
+      '2024-03-02 00:00 UTC – 2024-03-02 12:00 UTC',
+    );
+    const ticks = () =>
+      page.$$eval('[data-testid=history-chart] .recharts-xAxis-tick-labels text', (els) =>
+        els.slice(0, 3).map((e) => e.textContent ?? ''),
+      );
+    const utcTicks = await ticks();
+    expect(utcTicks.length).toBeGreaterThan(0);
+
+    await page.click('[data-testid=time-zone]');
+    await drawn();
+    const range = await page.textContent('[data-testid=history-range]');
+    expect(range).toContain('2024-03-02 05:30 GMT+5:30 – 2024-03-02 17:30 GMT+5:30');
+    expect(await page.inputValue('input[type=datetime-local] >> nth=0')).toBe('2024-03-02T05:30');
+    const localTicks = await ticks();
+    expect(localTicks).not.toEqual(utcTicks);
+    for (const label of localTicks) expect(label).toMatch(/^\d\d:\d\d$|^\d\d-\d\d/);
+    await page.screenshot({ path: join(artifacts, 'history-local-zone.png') });
+
+    // The choice lasts: a reload keeps it; the URL's range is the same instants.
+    await page.reload();
+    await drawn();
+    expect(await page.textContent('[data-testid=history-range]')).toBe(range);
+    await page.click('[data-testid=time-zone]');
+    expect(await page.textContent('[data-testid=history-range]')).toContain('2024-03-02 00:00 UTC');
+    await context.close();
+  });
 });

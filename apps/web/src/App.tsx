@@ -2,16 +2,19 @@ import { AlarmConsole, useActiveCounts } from './components/AlarmConsole';
 import { DeviceView } from './components/DeviceView';
 import { FleetOverview } from './components/FleetOverview';
 import { Header } from './components/Header';
+import { useDisplayZone } from './lib/format';
 import { useRoute, type Route } from './lib/route';
 import type { SessionState } from './lib/session';
 
 export function App({ session }: { session: SessionState }) {
   const route = useRoute();
   const counts = useActiveCounts();
+  // Every time on the page is drawn in the display zone: a new choice draws the page again.
+  const zone = useDisplayZone();
   return (
     <div className="app">
       <Header route={route} session={session} activeAlarms={counts} />
-      <main>
+      <main key={zone}>
         <Page route={route} anyActive={counts ? counts.critical + counts.warning + counts.info > 0 : undefined} />
       </main>
     </div>

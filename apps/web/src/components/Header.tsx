@@ -1,4 +1,5 @@
 import { useEffect, useState } from 'react';
+import { browserZone, setDisplayZone, useDisplayZone } from '../lib/format';
 import { href, type Route } from '../lib/route';
 import { signOut, type SessionState } from '../lib/session';
 import { useConnection } from '../trpc';
@@ -55,6 +56,7 @@ export function Header({
       <span className={`badge conn-${connection}`} data-testid="connection" title="Live stream connection (WebSocket)">
         {LABEL[connection]}
       </span>
+      <ZoneChoice />
       <button type="button" className="ghost" onClick={toggle} aria-label="Toggle theme">
         {theme === 'dark' ? '☀' : '☾'}
         <span className="theme-label">{theme === 'dark' ? ' Light' : ' Dark'}</span>
@@ -69,5 +71,23 @@ export function Header({
         </button>
       )}
     </header>
+  );
+}
+
+/** UTC or the browser's zone, for every time shown: axes, inputs, tables. */
+function ZoneChoice() {
+  const zone = useDisplayZone();
+  const local = browserZone();
+  return (
+    <button
+      type="button"
+      className="ghost"
+      data-testid="time-zone"
+      title={zone === 'UTC' ? `Times in UTC; click for ${local}` : `Times in ${local}; click for UTC`}
+      aria-label={`Times in ${zone === 'UTC' ? 'UTC' : local}: switch to ${zone === 'UTC' ? local : 'UTC'}`}
+      onClick={() => setDisplayZone(zone === 'UTC' ? 'local' : 'UTC')}
+    >
+      {zone === 'UTC' ? 'UTC' : 'Local time'}
+    </button>
   );
 }

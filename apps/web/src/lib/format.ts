@@ -1,13 +1,88 @@
-/** Times are shown in UTC, as the cabinets log them, so a chart and a CSV row read the same. */
+import { useSyncExternalStore } from 'react';
+
+/**
+ * Where times are shown: UTC (the default, as the cabinets log them, so a chart and a CSV row
+ * read the same) or the browser's zone. Chosen once (header), kept in localStorage; 24-hour.
+ */
+export type DisplayZone = 'UTC' | 'local';
+const ZONE_KEY = 'timeZone';
+let zone: DisplayZone = readZone();
+const zoneListeners = new Set<() => void>();
+
+function readZone(): DisplayZone {
+  try {
+    return globalThis.localStorage?.getItem(ZONE_KEY) === 'local' ? 'local' : 'UTC';
+  } catch {
+    return 'UTC';
+  }
+}
+
+export function setDisplayZone(next: DisplayZone): void {
+  zone = next;
+  try {
+    globalThis.localStorage?.setItem(ZONE_KEY, next);
+  } catch {
+    // private mode: the choice lasts this page
+  }
+  for (const listener of zoneListeners) listener();
+}
+
+/** The display zone, re-rendering on change. */
+export function useDisplayZone(): DisplayZone {
+  return useSyncExternalStore(
+    (listener) => {
+      zoneListeners.add(listener);
+      return () => zoneListeners.delete(listener);
+    },
+    () => zone,
+  );
+}
+
+/** The browser's zone name (IANA), for the header's choice. */
+export const browserZone = (): string => Intl.DateTimeFormat().resolvedOptions().timeZone;
+
+let wallFormat: Intl.DateTimeFormat | null = null;
+let offsetFormat: Intl.DateTimeFormat | null = null;
+
+/** `t` as a wall-clock `YYYY-MM-DDTHH:MM:SS` in the display zone. */
+function wall(t: number): string {
+  if (zone === 'UTC') return new Date(t).toISOString().slice(0, 19);
+  wallFormat ??= new Intl.DateTimeFormat('en-CA', {
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+    hour: '2-digit',
+    minute: '2-digit',
+    second: '2-digit',
+    hourCycle: 'h23',
+  });
+  const p = Object.fromEntries(wallFormat.formatToParts(new Date(t)).map((x) => [x.type, x.value]));
+  return `${p.year}-${p.month}-${p.day}T${p.hour}:${p.minute}:${p.second}`;
+}
+
+/** How far the display zone's clock is ahead of UTC at `t` (ms). */
+function offsetAt(t: number): number {
+  return Date.parse(`${wall(t)}Z`) - Math.floor(t / 1000) * 1000;
+}
+
+/** The zone's name as shown after a time: `UTC`, or the browser zone's offset (`GMT+5:30`). */
+function zoneLabel(t: number): string {
+  if (zone === 'UTC') return 'UTC';
+  offsetFormat ??= new Intl.DateTimeFormat('en-US', { timeZoneName: 'shortOffset' });
+  return offsetFormat.formatToParts(new Date(t)).find((x) => x.type === 'timeZoneName')?.value ?? '';
+}
+
 export function formatClock(iso: string | number): string {
   const d = new Date(iso);
-  return Number.isNaN(d.getTime()) ? '—' : d.toISOString().slice(11, 19);
+  return Number.isNaN(d.getTime()) ? '—' : wall(d.getTime()).slice(11, 19);
 }
 
 export function formatDateTime(iso: string | number | null | undefined): string {
   if (iso === null || iso === undefined) return '—';
   const d = new Date(iso);
-  return Number.isNaN(d.getTime()) ? '—' : `${d.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+  return Number.isNaN(d.getTime())
+    ? '—'
+    : `${wall(d.getTime()).slice(0, 16).replace('T', ' ')} ${zoneLabel(d.getTime())}`;
 }
 
 const MINUTE = 60_000;
@@ -22,16 +97,19 @@ const TICK_STEPS = [1, 2, 5, 10, 15, 30]
   );
 
 /**
- * Ticks for a time axis over [from, to] (UTC): at most `most`, on whole steps of a ladder (1 min
- * to a quarter), each labelled once. Labels carry the date whenever the range spans days.
+ * Ticks for a time axis over [from, to]: at most `most`, on whole steps of a ladder (1 min to a
+ * quarter) of the display zone's clock, each labelled once. Labels carry the date whenever the
+ * range spans days.
  */
 export function timeTicks(from: number, to: number, most = 5): { ticks: number[]; label: (t: number) => string } {
   if (!Number.isFinite(from) || !Number.isFinite(to)) return { ticks: [], label: () => '' };
   const span = Math.max(to - from, MINUTE);
   const step = TICK_STEPS.find((s) => span / s <= most) ?? TICK_STEPS.at(-1)!;
   const ticks: number[] = [];
-  for (let t = Math.ceil(from / step) * step; t <= to; t += step) ticks.push(t);
-  const iso = (t: number) => new Date(t).toISOString();
+  // Whole steps of the wall clock (a zone's offset at the range's start: exact but across a DST change).
+  const offset = offsetAt(from);
+  for (let t = Math.ceil((from + offset) / step) * step - offset; t <= to; t += step) ticks.push(t);
+  const iso = wall;
   const spansDays = iso(from).slice(0, 10) !== iso(to).slice(0, 10);
   const label =
     step >= DAY
@@ -60,13 +138,16 @@ export function ago(iso: string | null, now: number): string {
   return `${Math.round(s / 86_400)} days ago`;
 }
 
-/** <input type="datetime-local"> works in local time; the API wants UTC. */
+/** <input type="datetime-local"> holds a wall-clock time: the display zone's; the API wants epoch ms. */
 export function toInputValue(ms: number): string {
-  return new Date(ms).toISOString().slice(0, 16);
+  return wall(ms).slice(0, 16);
 }
 export function fromInputValue(value: string): number | undefined {
   // Date.parse is lenient (it reads "garbage:00Z" as a date); accept only the input's own format.
   if (!/^\d{4}-\d\d-\d\dT\d\d:\d\d$/.test(value)) return undefined;
-  const ms = Date.parse(`${value}:00Z`);
-  return Number.isNaN(ms) ? undefined : ms;
+  const asUtc = Date.parse(`${value}:00Z`);
+  if (Number.isNaN(asUtc)) return undefined;
+  // The instant whose wall clock reads `value`: the offset there, checked once more across a DST change.
+  const guess = asUtc - offsetAt(asUtc);
+  return asUtc - offsetAt(guess);
 }

@@ -1,5 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { ago, formatClock, formatDateTime, formatValue, fromInputValue, timeTicks, toInputValue } from './format';
+import {
+  ago,
+  formatClock,
+  formatDateTime,
+  formatValue,
+  fromInputValue,
+  setDisplayZone,
+  timeTicks,
+  toInputValue,
+} from './format';
 import { advance, freshCursor, resumeInput } from './resume';
 import { parseRoute, href } from './route';
 import { powerState, statusOf, worstStatus } from './status';
@@ -148,5 +157,26 @@ describe('anomaly labels on a chart', () => {
     expect([...labelledIds(markers, 1000)].sort()).toEqual(['a', 'c', 'late']);
     // a narrower gap share lets the close pair both be labelled
     expect(labelledIds(markers, 1000, 0.001).size).toBe(4);
+  });
+});
+
+describe('the display zone', () => {
+  it('shows times on the browser zone’s 24-hour clock when chosen, and reads inputs back to the same instant', () => {
+    process.env.TZ = 'Asia/Kolkata'; // UTC+5:30, no daylight saving
+    setDisplayZone('local');
+    try {
+      const t = Date.UTC(2024, 2, 1, 13, 5);
+      expect(formatDateTime(t)).toBe('2024-03-01 18:35 GMT+5:30');
+      expect(formatClock(t)).toBe('18:35:00');
+      expect(toInputValue(t)).toBe('2024-03-01T18:35');
+      expect(fromInputValue('2024-03-01T18:35')).toBe(t);
+      // Ticks on whole local hours: 19:00, 20:00 ... in Kolkata are hh:30 in UTC.
+      const { ticks, label } = timeTicks(t, t + 4 * 3_600_000);
+      expect(ticks.map(label)).toEqual(['19:00', '20:00', '21:00', '22:00']);
+      expect(new Date(ticks[0]!).toISOString()).toBe('2024-03-01T13:30:00.000Z');
+    } finally {
+      setDisplayZone('UTC');
+    }
+    expect(formatDateTime(Date.UTC(2024, 2, 1, 13, 5))).toBe('2024-03-01 13:05 UTC');
   });
 });
