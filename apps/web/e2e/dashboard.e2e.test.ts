@@ -62,6 +62,21 @@ describe('operator dashboard', () => {
     expect(cards[0]).toContain('ZHPESS232A230002');
     expect(cards[0]).toMatch(/SOC\s*\d+(\.\d)? %/);
     expect(cards[0]).toMatch(/Pack voltage\s*\d+ V/);
+    // Fleet figures: cabinets reporting (the sample is from 2024: none), pack power and energy, as the API has them.
+    expect(await page.textContent('[data-testid=fleet-reporting]')).toBe('0 of 3');
+    const overview = (
+      (await (await fetch(`${server.url}/trpc/devices.overview`)).json()) as {
+        result: { data: { energy24h: { chargedKwh: number; dischargedKwh: number } | null }[] };
+      }
+    ).result.data;
+    const charged = overview.reduce((n, d) => n + (d.energy24h?.chargedKwh ?? 0), 0);
+    const discharged = overview.reduce((n, d) => n + (d.energy24h?.dischargedKwh ?? 0), 0);
+    expect(charged).toBeGreaterThan(10);
+    expect(discharged).toBeGreaterThan(10);
+    expect(await page.textContent('[data-testid=fleet-energy]')).toBe(
+      `${charged.toFixed(0)} kWh charged · ${discharged.toFixed(0)} kWh discharged`,
+    );
+    expect(await page.textContent('[data-testid=fleet-power]')).toMatch(/^\d+ kW charging · \d+ kW discharging$/);
     await shot('1-fleet');
   });
 

@@ -1,4 +1,6 @@
+import type { AppRouter } from '@bess/api';
 import { BMS_SIGNALS } from '@bess/core/catalog';
+import type { inferRouterOutputs } from '@trpc/server';
 import { ago, formatDateTime, formatValue } from '../lib/format';
 import { href } from '../lib/route';
 import { cardStatus, NOT_REPORTING_AFTER_MS, powerState, worstStatus } from '../lib/status';
@@ -23,6 +25,7 @@ export function FleetOverview() {
           {ago(new Date(overview.dataUpdatedAt).toISOString(), now)}).
         </div>
       )}
+      <FleetFigures devices={overview.data} now={now} />
       <div className={stale ? 'cards stale' : 'cards'} data-testid="fleet">
         {overview.data.map((d) => {
           const { bms, pcs } = d;
@@ -64,6 +67,12 @@ export function FleetOverview() {
                 <dd>{formatValue(bms?.voltage, 'V')}</dd>
                 <dt>Hottest cell</dt>
                 <dd>{formatValue(bms?.cell_max_temp, '°C')}</dd>
+                <dt>24 h charged / discharged</dt>
+                <dd data-testid="card-energy">
+                  {d.energy24h
+                    ? `${d.energy24h.chargedKwh.toFixed(0)} / ${formatValue(d.energy24h.dischargedKwh, 'kWh', 0)}`
+                    : '—'}
+                </dd>
                 <dt>Cell spread</dt>
                 <dd>{bms?.cell_voltage_diff == null ? '—' : `${Math.round(bms.cell_voltage_diff * 1000)} mV`}</dd>
               </dl>
@@ -81,5 +90,47 @@ export function FleetOverview() {
         })}
       </div>
     </section>
+  );
+}
+
+type Overview = inferRouterOutputs<AppRouter>['devices']['overview'];
+
+/**
+ * The fleet in three figures: cabinets reporting, pack power at each one's newest reading
+ * (V x I, charging and discharging apart), and energy through the packs over the 24 h up to each
+ * one's newest reading.
+ */
+function FleetFigures({ devices, now }: { devices: Overview; now: number }) {
+  const reporting = devices.filter((d) => d.last !== null && now - Date.parse(d.last) <= NOT_REPORTING_AFTER_MS);
+  let charging = 0;
+  let discharging = 0;
+  for (const d of devices) {
+    const kw = d.bms?.voltage != null && d.bms.current != null ? (d.bms.voltage * d.bms.current) / 1000 : 0;
+    if (kw > 0) discharging += kw;
+    else charging -= kw;
+  }
+  const charged = devices.reduce((n, d) => n + (d.energy24h?.chargedKwh ?? 0), 0);
+  const discharged = devices.reduce((n, d) => n + (d.energy24h?.dischargedKwh ?? 0), 0);
+  return (
+    <dl className="fleet-figures" data-testid="fleet-figures">
+      <div>
+        <dt>Reporting</dt>
+        <dd data-testid="fleet-reporting">
+          {reporting.length} of {devices.length}
+        </dd>
+      </div>
+      <div>
+        <dt>Pack power at the newest readings</dt>
+        <dd data-testid="fleet-power">
+          {formatValue(charging, 'kW', 0)} charging · {formatValue(discharging, 'kW', 0)} discharging
+        </dd>
+      </div>
+      <div>
+        <dt>Energy, last 24 h of data</dt>
+        <dd data-testid="fleet-energy">
+          {formatValue(charged, 'kWh', 0)} charged · {formatValue(discharged, 'kWh', 0)} discharged
+        </dd>
+      </div>
+    </dl>
   );
 }

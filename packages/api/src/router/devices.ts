@@ -1,4 +1,4 @@
-import { isoTime, type RecordKind } from '@bess/core';
+import { energyThroughput, isoTime, type RecordKind } from '@bess/core';
 import { deviceInput } from '../schemas.js';
 import { deviceSummary } from '../service.js';
 import { publicProcedure, router, type Context } from '../trpc.js';
@@ -17,6 +17,8 @@ async function latestRecord<K extends RecordKind>(ctx: Context, deviceId: string
   return recent.findLast((r) => filled(r) === most) ?? null;
 }
 
+const DAY_MS = 86_400_000;
+
 export const devicesRouter = router({
   list: publicProcedure.query(({ ctx }) =>
     ctx.dataset.devices().map((d) => {
@@ -33,16 +35,27 @@ export const devicesRouter = router({
     }),
   ),
   summary: publicProcedure.input(deviceInput).query(({ ctx, input }) => deviceSummary(ctx.dataset, input.deviceId)),
-  /** The fleet at a glance: each cabinet's latest BMS and PCS record and when it was last heard from. */
+  /**
+   * The fleet at a glance: each cabinet's latest BMS and PCS record, when it was last heard from,
+   * and the energy through its pack over the 24 h up to its newest reading.
+   */
   overview: publicProcedure.query(({ ctx }) =>
     Promise.all(
-      ctx.dataset.devices().map(async (d) => ({
-        id: d.id,
-        last: d.last === null ? null : isoTime(d.last),
-        hasCells: d.hasCells,
-        bms: d.hasBms ? await latestRecord(ctx, d.id, 'bms') : null,
-        pcs: d.hasPcs ? await latestRecord(ctx, d.id, 'pcs') : null,
-      })),
+      ctx.dataset.devices().map(async (d) => {
+        const energy = d.last === null ? null : await energyThroughput(ctx.dataset, d.id, d.last - DAY_MS, d.last);
+        return {
+          id: d.id,
+          last: d.last === null ? null : isoTime(d.last),
+          hasCells: d.hasCells,
+          bms: d.hasBms ? await latestRecord(ctx, d.id, 'bms') : null,
+          pcs: d.hasPcs ? await latestRecord(ctx, d.id, 'pcs') : null,
+          energy24h: energy && {
+            chargedKwh: energy.chargedKwh,
+            dischargedKwh: energy.dischargedKwh,
+            coverage: energy.coverage,
+          },
+        };
+      }),
     ),
   ),
 });

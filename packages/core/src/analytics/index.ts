@@ -7,6 +7,7 @@ export {
   type Severity,
 } from './events.js';
 export { detectAnomalies, type DetectOptions } from './detect.js';
+export { energyThroughput, type EnergyThroughput } from './energy.js';
 export { forecastSignal, resample, type Forecast, type ForecastPoint } from './forecast.js';
 export { remainingUsefulLife, type RemainingLife } from './rul.js';
 export {
