@@ -15,6 +15,7 @@ const DEVICE = 'ZHPESS232A230002';
 const VIEWS: [name: string, hash: string, ready: string][] = [
   ['fleet', '#/fleet', '[data-testid=device-card]'],
   ['alarms', '#/alarms', '[data-testid=alarm-console]'],
+  ['compare', '#/compare', '[data-testid=compare-chart][data-lines="3"]'],
   [
     'live',
     `#/device/${DEVICE}/live`,

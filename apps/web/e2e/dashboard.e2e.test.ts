@@ -259,6 +259,27 @@ describe('operator dashboard', () => {
     await shot('8-tablet');
   });
 
+  it('compares one signal across every cabinet on one axis, from a link a colleague can open', async () => {
+    await page.setViewportSize({ width: 1366, height: 900 });
+    await page.goto(`${server.url}/#/compare`);
+    await page.waitForSelector('[data-testid=compare-chart][data-lines="3"]');
+    await page.selectOption('[data-testid=compare-signal]', 'bms1_cell_max_t');
+    await page.click('[data-testid=compare-week]');
+    await expect.poll(() => page.evaluate(() => location.hash)).toMatch(/^#\/compare\/bms1_cell_max_t\/\d+-\d+$/);
+    await page.waitForSelector('[data-testid=compare-chart][data-lines="3"]');
+    expect(await page.locator('[data-testid=compare-chart] .recharts-line-curve').count()).toBe(3);
+    expect(await page.textContent('[data-testid=compare-chart] figcaption')).toContain('°C');
+    const link = page.url();
+    const range = await page.textContent('[data-testid=compare-range]');
+    await shot('11-compare');
+    const other = await browser.newPage({ viewport: { width: 1366, height: 900 } });
+    await other.goto(link);
+    await other.waitForSelector('[data-testid=compare-chart][data-lines="3"]');
+    expect(await other.textContent('[data-testid=compare-range]')).toBe(range);
+    expect(await other.inputValue('[data-testid=compare-signal]')).toBe('bms1_cell_max_t');
+    await other.close();
+  });
+
   it('fits a phone: no view scrolls sideways, the heatmap keeps readable cells', async () => {
     await page.setViewportSize({ width: 390, height: 844 });
     const views = [

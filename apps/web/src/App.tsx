@@ -1,5 +1,6 @@
 import { AlarmConsole, useActiveCounts } from './components/AlarmConsole';
 import { DeviceView } from './components/DeviceView';
+import { CompareView } from './components/CompareView';
 import { FleetOverview } from './components/FleetOverview';
 import { Header } from './components/Header';
 import { useDisplayZone } from './lib/format';
@@ -37,6 +38,13 @@ function Page({ route, anyActive }: { route: Route; anyActive: boolean | undefin
       return <AlarmConsole />;
     case 'fleet':
       return <FleetOverview />;
+    case 'compare':
+      return (
+        <CompareView
+          {...(route.signal ? { signal: route.signal } : {})}
+          {...(route.range ? { range: route.range } : {})}
+        />
+      );
     case 'home':
       // Until the counts arrive, or on a server without alarms, the fleet.
       return anyActive ? <AlarmConsole /> : <FleetOverview />;

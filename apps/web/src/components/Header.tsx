@@ -44,6 +44,14 @@ export function Header({
         </a>
         <a
           className="nav-link"
+          href={href({ page: 'compare' })}
+          aria-current={route.page === 'compare' ? 'page' : undefined}
+          data-testid="nav-compare"
+        >
+          Compare
+        </a>
+        <a
+          className="nav-link"
           href={href({ page: 'alarms' })}
           aria-current={route.page === 'alarms' ? 'page' : undefined}
           data-testid="nav-alarms"
