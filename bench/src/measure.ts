@@ -17,6 +17,25 @@ export function maxOf(values: readonly number[]): number {
   return max;
 }
 
+/** `fn` run `runs` times one after another: p50, p99 and max of its durations (ms), to `digits` decimals. */
+export async function timed(
+  fn: () => Promise<unknown>,
+  runs: number,
+  digits = 3,
+): Promise<{ p50: number; p99: number; max: number }> {
+  const samples: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const t = performance.now();
+    await fn();
+    samples.push(performance.now() - t);
+  }
+  return {
+    p50: round(percentile(samples, 50), digits),
+    p99: round(percentile(samples, 99), digits),
+    max: round(maxOf(samples), digits),
+  };
+}
+
 /** Peak resident memory of this process so far (MB). */
 export function peakRssMb(): number {
   return round(process.resourceUsage().maxRSS / 1024, 1);

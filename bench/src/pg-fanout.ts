@@ -27,6 +27,13 @@ const duration = Number(durationArg);
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const main = resolve(repo, 'packages/api/dist/main.js');
 const SECOND = 1000;
+
+/** p50, p99 and max of lateness samples (ms, one decimal). */
+const quantiles = (values: number[]) => ({
+  p50: round(percentile(values, 50), 1),
+  p99: round(percentile(values, 99), 1),
+  max: round(percentile(values, 100), 1),
+});
 const WARMUP_SECONDS = 2;
 
 process.env.BESS_PG_FSYNC = 'on';
@@ -198,16 +205,12 @@ try {
     outOfOrder,
     crossReplicaLatenessMs: {
       from: 'the ingest commit (its Redis notice) to the arrival at a subscriber on either replica',
-      p50: round(percentile(fromCommit, 50), 1),
-      p99: round(percentile(fromCommit, 99), 1),
-      max: round(percentile(fromCommit, 100), 1),
+      ...quantiles(fromCommit),
       p99BySecond: commitBySecond.map((l) => round(percentile(l, 99), 0)),
     },
     latenessMs: {
       from: 'the append to the CSV (write returned) to the arrival at the subscriber',
-      p50: round(percentile(lateness, 50), 1),
-      p99: round(percentile(lateness, 99), 1),
-      max: round(percentile(lateness, 100), 1),
+      ...quantiles(lateness),
     },
     latenessP99ByReplicaMs: byReplica.map((l) => round(percentile(l, 99), 1)),
     errors,

@@ -8,7 +8,7 @@ import { IndexMirror, migrate, openPostgresDataset, Sql } from '@bess/postgres-s
 import { startPostgres } from '@bess/test-servers';
 import copyStreams from 'pg-copy-streams';
 import { datasetBytes } from './files.js';
-import { maxOf, peakRssMb, percentile, report, round } from './measure.js';
+import { peakRssMb, report, round, timed } from './measure.js';
 
 /**
  * Step: the PostgreSQL store on one throwaway PostgreSQL 15 server (fsync on). Args: root.
@@ -23,20 +23,6 @@ process.env.BESS_PG_FSYNC = 'on';
 const server = await startPostgres();
 const work = mkdtempSync(join(tmpdir(), 'bess-pg-bench-'));
 const FLOOR_ROWS = 5_000_000;
-
-async function timed(fn: () => Promise<unknown>, runs: number): Promise<{ p50: number; p99: number; max: number }> {
-  const samples: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const t = performance.now();
-    await fn();
-    samples.push(performance.now() - t);
-  }
-  return {
-    p50: round(percentile(samples, 50), 2),
-    p99: round(percentile(samples, 99), 2),
-    max: round(maxOf(samples), 2),
-  };
-}
 
 /** COPY of `limit` readings as one row each: the floor the page layout is measured against. */
 async function plainCopy(
@@ -128,10 +114,14 @@ try {
       ['end', Math.max(0, total - 100)],
     ] as const) {
       let n = 0;
-      pages[`${kind}.${label}`] = await timed(async () => {
-        const device = devices[n++ % devices.length]!;
-        await pg.page(device.id, kind, { skip: Math.max(0, skip - (n % 7) * 100), limit: 100 });
-      }, 200);
+      pages[`${kind}.${label}`] = await timed(
+        async () => {
+          const device = devices[n++ % devices.length]!;
+          await pg.page(device.id, kind, { skip: Math.max(0, skip - (n % 7) * 100), limit: 100 });
+        },
+        200,
+        2,
+      );
     }
   }
   const history: Record<string, unknown> = {};
@@ -141,19 +131,27 @@ try {
     ['all', first.last! - first.first!],
   ] as const) {
     let n = 0;
-    history[label] = await timed(async () => {
-      const device = devices[n++ % devices.length]!;
-      const to = device.last!;
-      await pg.downsample(device.id, 'pcs1_ap', Math.max(device.first!, to - ms), to, 1000);
-    }, 30);
+    history[label] = await timed(
+      async () => {
+        const device = devices[n++ % devices.length]!;
+        const to = device.last!;
+        await pg.downsample(device.id, 'pcs1_ap', Math.max(device.first!, to - ms), to, 1000);
+      },
+      30,
+      2,
+    );
   }
   const withCells = devices.filter((d) => d.hasCells);
   let c = 0;
   const cellSnapshots = withCells.length
-    ? await timed(async () => {
-        const d = withCells[c++ % withCells.length]!;
-        await cellSnapshot(pg, d.id, d.first! + ((c * 7_919_000_000) % (d.last! - d.first!)));
-      }, 30)
+    ? await timed(
+        async () => {
+          const d = withCells[c++ % withCells.length]!;
+          await cellSnapshot(pg, d.id, d.first! + ((c * 7_919_000_000) % (d.last! - d.first!)));
+        },
+        30,
+        2,
+      )
     : null;
 
   const spanSeconds = (first.last! - first.first!) / 1000;

@@ -1,5 +1,5 @@
 import { cellSnapshot, cellStats, openDataset, type RecordKind } from '@bess/core';
-import { maxOf, peakRssMb, percentile, report, round } from './measure.js';
+import { maxOf, peakRssMb, percentile, report, round, timed } from './measure.js';
 
 /**
  * Step: restart with the index present, then query as the API would.
@@ -16,20 +16,6 @@ const firstPageMs = performance.now() - started;
 const warmStarted = performance.now();
 await dataset.warm();
 const warmMs = performance.now() - warmStarted;
-
-async function timed(fn: () => Promise<unknown>, runs: number): Promise<{ p50: number; p99: number; max: number }> {
-  const samples: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const t = performance.now();
-    await fn();
-    samples.push(performance.now() - t);
-  }
-  return {
-    p50: round(percentile(samples, 50), 3),
-    p99: round(percentile(samples, 99), 3),
-    max: round(maxOf(samples), 3),
-  };
-}
 
 const kinds: RecordKind[] = ['bms', 'pcs'];
 const totals = new Map(

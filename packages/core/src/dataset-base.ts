@@ -19,6 +19,8 @@ const MIN_STEP_MS = 1_000;
 const MAX_STEP_MS = 366 * 86_400_000;
 const GRID_CACHE = 32;
 const DEFAULT_MAX_ROWS = 100_000;
+/** Records a store's warm() prepares at each end of a device's grid: a dashboard's first page. */
+export const WARM_ROWS = 100;
 
 /** One cabinet as a store serves it; replaced whole when a sync changes any of its signals. */
 export interface StoredDevice<R extends RowSource = RowSource> {

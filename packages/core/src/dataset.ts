@@ -1,6 +1,6 @@
 import { statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { ReaderDataset, type RowNeed, type StoredDevice } from './dataset-base.js';
+import { ReaderDataset, WARM_ROWS, type RowNeed, type StoredDevice } from './dataset-base.js';
 import type { DatasetOptions, DeviceState } from './dataset-state.js';
 import { DatasetSync } from './dataset-sync.js';
 import { BlockCache, type SignalReader } from './index-format/index.js';
@@ -11,9 +11,6 @@ import {
   type DatasetChange,
   type DatasetHealth,
 } from './types.js';
-
-/** Records warm() prepares at each end of a device's grid: a dashboard's first page. */
-const WARM_ROWS = 100;
 
 export type { DatasetOptions } from './dataset-state.js';
 export { isoTime } from './dataset-base.js';

@@ -4,6 +4,7 @@ import {
   Lru,
   ReaderDataset,
   SUMMARY_FIELDS,
+  WARM_ROWS,
   type DescribedMeta,
   type RowNeed,
   type StoredDevice,
@@ -38,9 +39,6 @@ interface SignalRow {
   quality: SignalQuality;
   retained_from_page: number;
 }
-
-/** Records warm() prepares at each end of a device's grid: a dashboard's first page. */
-const WARM_ROWS = 100;
 
 /** The schema is not there yet: the ingest role (or `migrate`) creates it. Retried like an outage. */
 export class SchemaMissingError extends StoreUnavailableError {

@@ -1,5 +1,6 @@
 import {
   BLOCK_ROWS,
+  lastAtOrBefore,
   RowsNotReadyError,
   SUMMARY_FIELDS,
   SUMMARY_ROWS,
@@ -249,16 +250,4 @@ function lastPageStartingBy(summaries: Float64Array, t: number): number {
     else hi = mid - 1;
   }
   return lo;
-}
-
-/** Index (in rows) of the last row of `rows` (`[t, v, ...]`, sorted, first at or before t) at or before `t`. */
-function lastAtOrBefore(rows: Float64Array, t: number): number {
-  let a = 0;
-  let b = rows.length / 2 - 1;
-  while (a < b) {
-    const mid = (a + b + 1) >> 1;
-    if (rows[mid * 2]! <= t) a = mid;
-    else b = mid - 1;
-  }
-  return a;
 }

@@ -18,6 +18,6 @@ export {
   type IndexMeta,
   type SourceStamp,
 } from './index-files.js';
-export { BlockCache, SignalReader } from './signal-reader.js';
+export { BlockCache, lastAtOrBefore, SignalReader } from './signal-reader.js';
 export { decodeRows, rowBytes, writeSmallest, type RowFormat, type RowSink } from './row-format.js';
 export type { RowSource, RowSourceMeta } from './row-source.js';

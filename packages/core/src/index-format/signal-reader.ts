@@ -282,7 +282,7 @@ function firstInconsistentPage(summaries: Float64Array, meta: IndexMeta): number
 }
 
 /** Index (in rows) of the last row of `rows` (`[t, v, ...]`, sorted, first at or before t) at or before `t`. */
-function lastAtOrBefore(rows: Float64Array, t: number): number {
+export function lastAtOrBefore(rows: Float64Array, t: number): number {
   let a = 0;
   let b = rows.length / 2 - 1;
   while (a < b) {
