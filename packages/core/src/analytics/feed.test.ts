@@ -4,7 +4,7 @@ import { generateDataset } from '../generate/index.js';
 import { scratchRoot } from '../test-support/tmp.js';
 import type { BessDataset } from '../types.js';
 import { readLabels, replayAlerts, scoreDetection } from '../evaluate/index.js';
-import { DeviceAlertFeed } from './feed.js';
+import { DeviceAlertFeed, ReadingScan } from './feed.js';
 import { detectAnomalies } from './detect.js';
 import { watchesSignal } from './streaming.js';
 
@@ -88,6 +88,51 @@ describe('the alert feed: records and raw readings in time order', () => {
       expect(feed.stats.readings - jumped).toBeLessThan(20);
     } finally {
       spy.mockRestore();
+    }
+  });
+});
+
+describe('ReadingScan merging signals by time', () => {
+  /** A device of three watched signals with the given readings, and a detector that records what it is fed. */
+  function scanOf(readings: Record<string, number[]>) {
+    const signals = Object.keys(readings).map((signal) => ({
+      signal,
+      last: Math.max(...readings[signal]!),
+      medianPeriodMs: 1000,
+    }));
+    const info = { id: DEVICE, first: 0, last: 10_000, signals };
+    const dataset = {
+      device: () => info,
+      readSignal: async (_d: string, signal: string, from: number, to: number) => {
+        const t = readings[signal]!.filter((x) => x >= from && x <= to);
+        return { t: Float64Array.from(t), v: Float64Array.from(t, (x) => x * 10) };
+      },
+    } as unknown as BessDataset;
+    const fed: string[] = [];
+    const detector = {
+      inputOf: (signal: string) => (t: number, v: number) => fed.push(`${signal}@${t}=${v}`),
+      pushReading: () => [],
+      close: () => [],
+      openEvents: () => [],
+    };
+    return { scan: new ReadingScan(dataset, DEVICE, detector, -1), fed };
+  }
+
+  it('feeds the oldest reading first, ties in the device’s signal order, whole or fractional milliseconds', async () => {
+    for (const step of [1, 0.25]) {
+      const readings = {
+        bms1_soc: [0, 2, 2 + step, 5].map((x) => x * step * 4),
+        pcs1_ap: [1, 2, 4].map((x) => x * step * 4),
+        bms1_c: [2, 3].map((x) => x * step * 4),
+      };
+      const { scan, fed } = scanOf(readings);
+      await scan.advanceTo(10_000);
+      const expected = Object.entries(readings)
+        .flatMap(([signal, ts], order) => ts.map((t) => ({ signal, t, order })))
+        .sort((a, b) => a.t - b.t || a.order - b.order)
+        .map(({ signal, t }) => `${signal}@${t}=${t * 10}`);
+      expect(fed).toEqual(expected);
+      expect(scan.readings).toBe(9);
     }
   });
 });

@@ -41,7 +41,6 @@ export class ReadingScan {
   private sources: Source[] = [];
   private info: DeviceInfo | null = null;
   private readonly slicer = new TimeSlicer();
-  private readonly heap: number[] = [];
   private keys = new Float64Array(0);
 
   constructor(
@@ -142,55 +141,62 @@ export class ReadingScan {
     }
   }
 
-  /** Every buffered reading at or before `to`, oldest first across sources (a binary heap on each source's next time). */
+  /**
+   * Every buffered reading at or before `to`, oldest first across sources, ties in source order:
+   * one sort of the slice's readings by (time, source), with the two packed into one float key
+   * when times are whole milliseconds (as parsed), so the sort is a native numeric one.
+   */
   private merge(to: number, out: AlertUpdate[]): void {
     const sources = this.sources;
-    if (this.keys.length < sources.length) this.keys = new Float64Array(sources.length);
-    const heap = this.heap;
-    const keys = this.keys;
-    let size = 0;
-    // Sift the entry at i down; ties go to the lower source index, so the order is the device's signal order.
-    const down = (i: number) => {
-      const k = heap[i]!;
-      const key = keys[i]!;
-      for (;;) {
-        let m = 2 * i + 1;
-        if (m >= size) break;
-        const r = m + 1;
-        if (r < size && (keys[r]! < keys[m]! || (keys[r] === keys[m] && heap[r]! < heap[m]!))) m = r;
-        if (keys[m]! > key || (keys[m] === key && heap[m]! > k)) break;
-        heap[i] = heap[m]!;
-        keys[i] = keys[m]!;
-        i = m;
-      }
-      heap[i] = k;
-      keys[i] = key;
-    };
-    for (let k = 0; k < sources.length; k++) {
-      const s = sources[k]!;
-      if (s.next < s.t.length && s.t[s.next]! <= to) {
-        heap[size] = k;
-        keys[size++] = s.t[s.next]!;
+    let count = 0;
+    let base = Infinity;
+    let top = -Infinity;
+    let whole = true;
+    for (const s of sources) {
+      for (let i = s.next; i < s.t.length && s.t[i]! <= to; i++) {
+        const t = s.t[i]!;
+        if (t < base) base = t;
+        if (t > top) top = t;
+        if (!Number.isInteger(t)) whole = false;
+        count++;
       }
     }
-    for (let i = (size >> 1) - 1; i >= 0; i--) down(i);
+    if (count === 0) return;
     const started = performance.now();
-    let fed = 0;
-    while (size > 0) {
-      const s = sources[heap[0]!]!;
-      s.input(keys[0]!, s.v[s.next]!, out);
-      fed++;
-      s.next++;
-      if (s.next < s.t.length && s.t[s.next]! <= to) keys[0] = s.t[s.next]!;
-      else {
-        size--;
-        heap[0] = heap[size]!;
-        keys[0] = keys[size]!;
+    const width = 2 ** Math.ceil(Math.log2(sources.length + 1));
+    if (whole && (top - base + 1) * width < Number.MAX_SAFE_INTEGER) {
+      const keys = this.keysFor(count);
+      let n = 0;
+      for (let k = 0; k < sources.length; k++) {
+        const s = sources[k]!;
+        for (let i = s.next; i < s.t.length && s.t[i]! <= to; i++) keys[n++] = (s.t[i]! - base) * width + k;
       }
-      if (size > 0) down(0);
+      keys.sort();
+      for (let j = 0; j < count; j++) {
+        const key = keys[j]!;
+        const k = key % width;
+        const s = sources[k]!;
+        s.input(base + (key - k) / width, s.v[s.next++]!, out);
+      }
+    } else {
+      const order: [number, number][] = [];
+      for (let k = 0; k < sources.length; k++) {
+        const s = sources[k]!;
+        for (let i = s.next; i < s.t.length && s.t[i]! <= to; i++) order.push([s.t[i]!, k]);
+      }
+      order.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+      for (const [t, k] of order) {
+        const s = sources[k]!;
+        s.input(t, s.v[s.next++]!, out);
+      }
     }
-    this.readings += fed;
+    this.readings += count;
     this.detectorMs += performance.now() - started;
+  }
+
+  private keysFor(count: number): Float64Array {
+    if (this.keys.length < count) this.keys = new Float64Array(Math.max(count, 2 * this.keys.length));
+    return this.keys.subarray(0, count);
   }
 }
 

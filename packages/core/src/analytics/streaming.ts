@@ -63,23 +63,31 @@ const EXPIRY_CHECK_MS = 10_000;
  */
 class SignalWatch {
   private readonly conditions: Condition[] = [];
-  private readonly sees: { see: See; slot: number }[] = [];
+  private readonly sees: See[] = [];
+  private readonly slots: number[] = [];
   private readonly found: (Finding | null)[] = [];
 
   add(c: Condition, see: See): void {
     let slot = this.conditions.indexOf(c);
     if (slot < 0) slot = this.conditions.push(c) - 1;
-    this.sees.push({ see, slot });
+    this.sees.push(see);
+    this.slots.push(slot);
+    this.found.push(null);
   }
 
   push(t: number, v: number, out: AlertUpdate[]): void {
-    const found = this.found;
-    for (let k = 0; k < this.conditions.length; k++) found[k] = null;
-    for (const { see, slot } of this.sees) {
-      const f = see(t, v);
+    const { found, conditions, sees, slots } = this;
+    for (let k = 0; k < conditions.length; k++) found[k] = null;
+    for (let k = 0; k < sees.length; k++) {
+      const f = sees[k]!(t, v);
+      const slot = slots[k]!;
       if (f && (!found[slot] || worse(f, found[slot]))) found[slot] = f;
     }
-    for (let k = 0; k < this.conditions.length; k++) this.conditions[k]!.update(t, found[k]!, out);
+    for (let k = 0; k < conditions.length; k++) {
+      const c = conditions[k]!;
+      // Clear and nothing pending: an update would change nothing (most readings of most signals).
+      if (found[k] !== null || c.holding) c.update(t, found[k]!, out);
+    }
   }
 }
 

@@ -1,7 +1,7 @@
 import { CABINET, type SignalSpec } from '../../catalog.js';
 import type { AnomalyKind } from '../events.js';
 import { round, type Condition, type Finding, type See } from '../condition.js';
-import { LogHistogram, medianInPlace, robustSpread } from '../stats.js';
+import { LogHistogram, median3, medianInPlace, robustSpread, SlidingMedian } from '../stats.js';
 import type { DeviceState, Latest } from './context.js';
 
 /**
@@ -76,9 +76,7 @@ export class PackCells {
   private readonly usual = new LogHistogram(1e-4);
   private readonly scratch = new Float64Array(CABINET.cellsPerPack);
   private center = NaN;
-  private readonly near = new Float64Array(NEAR);
-  private readonly nearScratch = new Float64Array(NEAR);
-  private nearCount = 0;
+  private readonly near = new SlidingMedian(NEAR);
   private spread = NaN;
   private sinceRefresh = Infinity;
   private readonly reference: Latest;
@@ -147,7 +145,7 @@ export class PackCells {
     this.recent.fill(NaN);
     this.filtered.fill(NaN);
     this.center = NaN;
-    this.nearCount = 0;
+    this.near.clear();
     this.sinceRefresh = Infinity;
   }
 
@@ -157,13 +155,8 @@ export class PackCells {
    * reference moves them alike; the whole pack's median until that many have been read.
    */
   private nearCenter(adjusted: number): number {
-    const n = Math.min(this.nearCount, NEAR);
-    let center = this.center;
-    if (n >= NEAR / 2) {
-      this.nearScratch.set(this.near.subarray(0, n));
-      center = medianInPlace(this.nearScratch.subarray(0, n));
-    }
-    this.near[this.nearCount++ % NEAR] = adjusted;
+    const center = this.near.count >= NEAR / 2 ? this.near.median() : this.center;
+    this.near.push(adjusted);
     return center;
   }
 
@@ -187,15 +180,11 @@ export class PackCells {
     let n = 0;
     for (let k = 0; k < this.adjusted.length; k++) if (!Number.isNaN(this.adjusted[k]!)) s[n++] = this.adjusted[k]!;
     if (n < MIN_CELLS) return;
-    this.center = medianInPlace(s.subarray(0, n));
+    this.center = medianInPlace(s, n);
     n = 0;
     for (let k = 0; k < this.filtered.length; k++) if (!Number.isNaN(this.filtered[k]!)) s[n++] = this.filtered[k]!;
-    this.spread = n >= MIN_CELLS ? robustSpread(s.subarray(0, n)).sd : 0;
+    this.spread = n >= MIN_CELLS ? robustSpread(s, n).sd : 0;
   }
-}
-
-function median3(a: number, b: number, c: number): number {
-  return Math.max(Math.min(a, b), Math.min(Math.max(a, b), c));
 }
 
 function cellFinding(
