@@ -49,7 +49,7 @@ describe('SlidingMedian', () => {
       const pushed: number[] = [];
       expect(window.median()).toBeNaN();
       for (let i = 0; i < 200; i++) {
-        const x = i % 17 === 0 ? pushed.at(-1) ?? 0 : Math.round(u() * 20) / 4;
+        const x = i % 17 === 0 ? (pushed.at(-1) ?? 0) : Math.round(u() * 20) / 4;
         window.push(x);
         pushed.push(x);
         expect(window.median()).toBe(sortedMedian(pushed.slice(-size)));

@@ -21,7 +21,7 @@ export const CELL_VS_PACK = {
     kind: 'weak_cell_voltage',
     high: false,
     reference: 'bms1_cell_ave_v',
-    floor: 0.04,
+    floor: 0.05,
     scale: 1000,
     unit: 'mV',
   },

@@ -77,6 +77,20 @@ describe('checks grounded in the cabinet’s own behaviour', () => {
     ]);
   });
 
+  it('calls a temperature frozen at its daily low stuck: the low end of a temperature is not a clamp', () => {
+    const r = random(15485863);
+    const day = (i: number) => 25 + 4 * Math.sin((2 * Math.PI * (i % DAY)) / DAY);
+    // Frozen at 21.0 °C (the cycle's low, at 18:00) for five hours of day 5 while it should climb back to 25.
+    const frozenFrom = 4 * DAY + 18 * 60;
+    const frozen = run(6 * DAY, (i, push) => {
+      const frozenNow = i >= frozenFrom && i < frozenFrom + 300;
+      push('bms1_cell_ave_t', frozenNow ? 21 : Number((day(i) + r.normal(0.05)).toFixed(1)));
+    });
+    expect(frozen.filter((e) => e.kind === 'sensor_stuck').map((e) => [e.signals[0], e.start])).toEqual([
+      ['bms1_cell_ave_t', T0 + frozenFrom * MIN],
+    ]);
+  });
+
   it('names a cell out of line with its pack inside the absolute limits, with severity by how far', () => {
     const r = random(15485863);
     const offsets = Array.from({ length: 52 }, () => r.normal(0.004));

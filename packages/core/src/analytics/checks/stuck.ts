@@ -26,6 +26,7 @@ export function stuckCheck(spec: SignalSpec, state: DeviceState, silenceMs: numb
   const memory = new SlotMemory();
   const self: WatchedSignal = { memory, resolution: Infinity };
   const group = state.quantityGroup(spec, self);
+  const bounded = spec.unit === '%';
   let lowest = Infinity;
   let highest = -Infinity;
   let runValue = NaN;
@@ -103,9 +104,10 @@ export function stuckCheck(spec: SignalSpec, state: DeviceState, silenceMs: numb
     if (t - checkedAt >= STUCK.recheckMs && Number.isFinite(resolution)) {
       checkedAt = t;
       const range = expectedRange(runStart, t);
-      // A hold at the signal's own extreme is a clamp (a full pack's SOC, a sensor at the end of its range).
+      // A bounded share (SOC, humidity) held at its own extreme is a clamp: a full pack, saturated air.
+      // A temperature or voltage at its lowest so far is only a cool spell.
       const band = Math.max(2 * resolution, 0.02 * (highest - lowest));
-      const clamped = v >= highest - band || v <= lowest + band;
+      const clamped = bounded && (v >= highest - band || v <= lowest + band);
       expected =
         range !== null && range >= STUCK.minSteps * resolution && !clamped && siblingMoved(runStart, t) ? range : null;
     }
