@@ -172,11 +172,13 @@ export class ReadingScan {
         for (let i = s.next; i < s.t.length && s.t[i]! <= to; i++) keys[n++] = (s.t[i]! - base) * width + k;
       }
       keys.sort();
+      // width is a power of two, so multiplying by its inverse is exact (and `%` on doubles is a call into C).
+      const inverse = 1 / width;
       for (let j = 0; j < count; j++) {
         const key = keys[j]!;
-        const k = key % width;
-        const s = sources[k]!;
-        s.input(base + (key - k) / width, s.v[s.next++]!, out);
+        const offset = Math.floor(key * inverse);
+        const s = sources[key - offset * width]!;
+        s.input(base + offset, s.v[s.next++]!, out);
       }
     } else {
       const order: [number, number][] = [];
@@ -269,6 +271,11 @@ export class DeviceAlertFeed {
     await this.scan.advanceTo(t - 1);
     const open: AlertUpdate[] = detector.openEvents().map((event) => ({ status: 'opened', event }));
     return [...open, ...(await this.scan.advanceTo(t))];
+  }
+
+  /** Feeds the readings logged after the last record, up to `until` (a replay's end: the data's last reading). */
+  async drainTo(until: number): Promise<AlertUpdate[]> {
+    return this.scan && until > this.scan.clock ? this.scan.advanceTo(until) : [];
   }
 
   /** End of the stream: closes every open event. */

@@ -287,6 +287,8 @@ export async function replayAlerts(
     skip += page.records.length;
     if (page.records.length === 0 || skip >= page.total) break;
   }
+  // Readings after the last record would come with the next one; the history ends here, as the batch scan's does.
+  if (info.last !== null) collect(await feed.drainTo(info.last));
   collect(feed.close());
   const { records, readings, detectorMs } = feed.stats;
   return { events: events.sort(byStart), records, readings, busyMs: detectorMs };
