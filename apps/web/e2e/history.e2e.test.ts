@@ -164,12 +164,32 @@ describe('History', () => {
     for (const label of localTicks) expect(label).toMatch(/^\d\d:\d\d$|^\d\d-\d\d/);
     await page.screenshot({ path: join(artifacts, 'history-local-zone.png') });
 
+    // The link carries the zone: a colleague in New York opening it reads the same clock.
+    const link = page.url();
+    // Chromium names Kolkata by its older IANA alias, Asia/Calcutta.
+    const named = await page.evaluate(() => Intl.DateTimeFormat().resolvedOptions().timeZone);
+    expect(link).toContain(`?tz=${encodeURIComponent(named)}`);
+    const elsewhere = await browser.newContext({
+      viewport: { width: 1440, height: 900 },
+      timezoneId: 'America/New_York',
+    });
+    const colleague = await elsewhere.newPage();
+    await colleague.goto(link);
+    await colleague.waitForFunction(
+      () => document.querySelectorAll('[data-testid=history-chart] .recharts-line-curve').length >= 6,
+    );
+    expect(await colleague.textContent('[data-testid=history-range]')).toBe(range);
+    expect(await colleague.textContent('[data-testid=time-zone]')).toBe(named);
+    await colleague.screenshot({ path: join(artifacts, 'history-link-zone-elsewhere.png') });
+    await elsewhere.close();
+
     // The choice lasts: a reload keeps it; the URL's range is the same instants.
     await page.reload();
     await drawn();
     expect(await page.textContent('[data-testid=history-range]')).toBe(range);
     await page.click('[data-testid=time-zone]');
     expect(await page.textContent('[data-testid=history-range]')).toContain('2024-03-02 00:00 UTC');
+    expect(page.url()).not.toContain('tz=');
     await context.close();
   });
 });

@@ -3,6 +3,7 @@ import { StrictMode, useEffect, useRef, useState } from 'react';
 import { createRoot } from 'react-dom/client';
 import { App } from './App';
 import { SignIn } from './components/SignIn';
+import { followZone } from './lib/route';
 import { fetchSession, type SessionState } from './lib/session';
 import { createClient, trpc, useConnection } from './trpc';
 import './styles.css';
@@ -53,6 +54,8 @@ function useRefetchOnReconnect(queryClient: QueryClient): void {
   }, [connection, queryClient]);
 }
 
+// A shared link's zone is in place before the first time is drawn.
+followZone(window.location.hash);
 createRoot(document.getElementById('root')!).render(
   <StrictMode>
     <Root />

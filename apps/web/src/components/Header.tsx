@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'react';
 import { browserZone, setDisplayZone, useDisplayZone } from '../lib/format';
-import { href, type Route } from '../lib/route';
+import { href, navigate, withZone, type Route } from '../lib/route';
 import { signOut, type SessionState } from '../lib/session';
 import { useConnection } from '../trpc';
 
@@ -82,20 +82,25 @@ export function Header({
   );
 }
 
-/** UTC or the browser's zone, for every time shown: axes, inputs, tables. */
+/** UTC or the browser's zone (or a link's), for every time shown: axes, inputs, tables; the URL follows. */
 function ZoneChoice() {
   const zone = useDisplayZone();
   const local = browserZone();
+  const shown = zone === 'UTC' ? 'UTC' : zone === 'local' ? local : zone;
+  const next = zone === 'UTC' ? local : 'UTC';
   return (
     <button
       type="button"
       className="ghost"
       data-testid="time-zone"
-      title={zone === 'UTC' ? `Times in UTC; click for ${local}` : `Times in ${local}; click for UTC`}
-      aria-label={`Times in ${zone === 'UTC' ? 'UTC' : local}: switch to ${zone === 'UTC' ? local : 'UTC'}`}
-      onClick={() => setDisplayZone(zone === 'UTC' ? 'local' : 'UTC')}
+      title={`Times in ${shown}; click for ${next}`}
+      aria-label={`Times in ${shown}: switch to ${next}`}
+      onClick={() => {
+        setDisplayZone(zone === 'UTC' ? 'local' : 'UTC');
+        navigate(withZone(window.location.hash), 'replace');
+      }}
     >
-      {zone === 'UTC' ? 'UTC' : 'Local time'}
+      {zone === 'UTC' ? 'UTC' : zone === 'local' ? 'Local time' : zone}
     </button>
   );
 }

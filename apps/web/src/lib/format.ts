@@ -2,9 +2,11 @@ import { useSyncExternalStore } from 'react';
 
 /**
  * Where times are shown: UTC (the default, as the cabinets log them, so a chart and a CSV row
- * read the same) or the browser's zone. Chosen once (header), kept in localStorage; 24-hour.
+ * read the same), the browser's zone (`local`), or a named IANA zone (from a shared link, so a
+ * colleague elsewhere sees the same clock). UTC or local is chosen once (header) and kept in
+ * localStorage; a link's zone lasts the page. 24-hour.
  */
-export type DisplayZone = 'UTC' | 'local';
+export type DisplayZone = string;
 const ZONE_KEY = 'timeZone';
 let zone: DisplayZone = readZone();
 const zoneListeners = new Set<() => void>();
@@ -17,13 +19,29 @@ function readZone(): DisplayZone {
   }
 }
 
-export function setDisplayZone(next: DisplayZone): void {
-  zone = next;
+/** Whether `name` is a time zone this browser knows (IANA, e.g. `Europe/Berlin`). */
+export function isZoneName(name: string): boolean {
+  if (!/^[A-Za-z][A-Za-z0-9_+/-]{0,63}$/.test(name)) return false;
   try {
-    globalThis.localStorage?.setItem(ZONE_KEY, next);
+    new Intl.DateTimeFormat('en-US', { timeZone: name });
+    return true;
   } catch {
-    // private mode: the choice lasts this page
+    return false;
   }
+}
+
+/** Shows times in `next`; `remember` keeps the choice for the next visit (the header's UTC or local). */
+export function setDisplayZone(next: DisplayZone, remember = true): void {
+  if (next === zone) return;
+  zone = next;
+  wallFormat = null;
+  offsetFormat = null;
+  if (remember)
+    try {
+      globalThis.localStorage?.setItem(ZONE_KEY, next);
+    } catch {
+      // private mode: the choice lasts this page
+    }
   for (const listener of zoneListeners) listener();
 }
 
@@ -41,6 +59,15 @@ export function useDisplayZone(): DisplayZone {
 /** The browser's zone name (IANA), for the header's choice. */
 export const browserZone = (): string => Intl.DateTimeFormat().resolvedOptions().timeZone;
 
+/** The zone a link carries so it reads the same elsewhere: null for UTC, else the IANA name. */
+export function linkZone(): string | null {
+  if (zone === 'UTC') return null;
+  return zone === 'local' ? browserZone() : zone;
+}
+
+/** The formatters' `timeZone`: the browser's own for local. */
+const formatZone = (): { timeZone?: string } => (zone === 'local' ? {} : { timeZone: zone });
+
 let wallFormat: Intl.DateTimeFormat | null = null;
 let offsetFormat: Intl.DateTimeFormat | null = null;
 
@@ -48,6 +75,7 @@ let offsetFormat: Intl.DateTimeFormat | null = null;
 function wall(t: number): string {
   if (zone === 'UTC') return new Date(t).toISOString().slice(0, 19);
   wallFormat ??= new Intl.DateTimeFormat('en-CA', {
+    ...formatZone(),
     year: 'numeric',
     month: '2-digit',
     day: '2-digit',
@@ -65,10 +93,10 @@ function offsetAt(t: number): number {
   return Date.parse(`${wall(t)}Z`) - Math.floor(t / 1000) * 1000;
 }
 
-/** The zone's name as shown after a time: `UTC`, or the browser zone's offset (`GMT+5:30`). */
+/** The zone's name as shown after a time: `UTC`, or the zone's offset (`GMT+5:30`). */
 function zoneLabel(t: number): string {
   if (zone === 'UTC') return 'UTC';
-  offsetFormat ??= new Intl.DateTimeFormat('en-US', { timeZoneName: 'shortOffset' });
+  offsetFormat ??= new Intl.DateTimeFormat('en-US', { ...formatZone(), timeZoneName: 'shortOffset' });
   return offsetFormat.formatToParts(new Date(t)).find((x) => x.type === 'timeZoneName')?.value ?? '';
 }
 

@@ -10,7 +10,7 @@ import {
   toInputValue,
 } from './format';
 import { advance, freshCursor, resumeInput } from './resume';
-import { parseRoute, href } from './route';
+import { parseRoute, href, withZone, zoneOf } from './route';
 import { powerState, statusOf, worstStatus } from './status';
 import { withGaps } from './gaps';
 import { TimeWindow } from './time-window';
@@ -143,6 +143,31 @@ describe('routes', () => {
     expect(parseRoute(href(at))).toEqual(at);
     expect(parseRoute('#/device/X/history/9-1')).toEqual({ page: 'device', deviceId: 'X', tab: 'history' });
     expect(href({ page: 'device', deviceId: 'A B', tab: 'cells' })).toBe('#/device/A%20B/cells');
+  });
+});
+
+describe('the time zone in a link', () => {
+  it('carries the display zone as an IANA name, reads it back, and refuses what is not a zone', () => {
+    setDisplayZone('UTC', false);
+    const at = { page: 'device' as const, deviceId: 'X', tab: 'history' as const, range: { from: 1000, to: 5000 } };
+    expect(href(at)).toBe('#/device/X/history/1000-5000');
+    setDisplayZone('Asia/Kolkata', false);
+    expect(href(at)).toBe('#/device/X/history/1000-5000?tz=Asia%2FKolkata');
+    expect(parseRoute(href(at))).toEqual(at);
+    expect(zoneOf(href(at))).toBe('Asia/Kolkata');
+    // A changed zone rewrites the link's, and UTC drops it.
+    setDisplayZone('America/New_York', false);
+    expect(withZone('#/fleet?tz=Asia%2FKolkata')).toBe('#/fleet?tz=America%2FNew_York');
+    setDisplayZone('UTC', false);
+    expect(withZone('#/fleet?tz=Asia%2FKolkata')).toBe('#/fleet');
+    expect(withZone('')).toBe('#/');
+    for (const bad of ['Mars/Olympus', '../etc', 'a'.repeat(80), '<script>'])
+      expect(zoneOf(`#/fleet?tz=${encodeURIComponent(bad)}`)).toBeUndefined();
+    // Times follow a named zone: 00:00 UTC is 05:30 in Kolkata.
+    setDisplayZone('Asia/Kolkata', false);
+    expect(formatDateTime(Date.UTC(2024, 2, 2))).toBe('2024-03-02 05:30 GMT+5:30');
+    setDisplayZone('UTC', false);
+    expect(formatDateTime(Date.UTC(2024, 2, 2))).toBe('2024-03-02 00:00 UTC');
   });
 });
 

@@ -1,8 +1,10 @@
 import { useEffect, useState } from 'react';
+import { browserZone, isZoneName, linkZone, setDisplayZone } from './format';
 
 /**
  * Hash routes: `#/fleet`, `#/alarms`, `#/compare/<signal>/<from>-<to>`, `#/device/<id>/<tab>`, and no hash for the landing page (the
  * alarm console while anything is active, else the fleet). Small enough not to need a router library.
+ * Any of them may end in `?tz=<IANA zone>`: the zone its times were read in, so a link shows them alike.
  */
 export type Route =
   | { page: 'home' }
@@ -27,7 +29,7 @@ function parseRange(part: string | undefined): TimeRange | undefined {
 }
 
 export function parseRoute(hash: string): Route {
-  const parts = hash.replace(/^#\/?/, '').split('/').filter(Boolean).map(decodeURIComponent);
+  const parts = pathOf(hash).replace(/^#\/?/, '').split('/').filter(Boolean).map(decodeURIComponent);
   if (parts[0] === 'compare') {
     const signal = SIGNAL.test(parts[1] ?? '') ? parts[1] : undefined;
     const range = signal ? parseRange(parts[2]) : undefined;
@@ -53,7 +55,28 @@ export function parseRoute(hash: string): Route {
   return { page: 'home' };
 }
 
+/** The hash without its `?…` part. */
+const pathOf = (hash: string): string => hash.split('?')[0]!;
+
+/** The zone a hash names (`?tz=`), when it is one this browser knows. */
+export function zoneOf(hash: string): string | undefined {
+  const query = hash.split('?')[1];
+  const named = query ? new URLSearchParams(query).get('tz') : null;
+  return named && isZoneName(named) ? named : undefined;
+}
+
+/** `hash` carrying the display zone (replacing any it named): what the URL should read after a zone change. */
+export function withZone(hash: string): string {
+  const named = linkZone();
+  return `${pathOf(hash) || '#/'}${named ? `?tz=${encodeURIComponent(named)}` : ''}`;
+}
+
+/** The link to a view, in the display zone. */
 export function href(route: Route): string {
+  return withZone(routePath(route));
+}
+
+function routePath(route: Route): string {
   if (route.page === 'device') {
     const range = route.range ? `/${route.range.from}-${route.range.to}` : '';
     const signals = route.range && route.signals?.length ? `/${route.signals.join(',')}` : '';
@@ -80,10 +103,19 @@ export function navigate(hash: string, mode: 'push' | 'replace'): void {
   window.dispatchEvent(new Event(NAVIGATED));
 }
 
+/** A link's zone, when it names one, becomes the display zone for this page (not remembered). */
+export function followZone(hash: string): void {
+  const named = zoneOf(hash);
+  if (named) setDisplayZone(named === browserZone() ? 'local' : named, false);
+}
+
 export function useRoute(): Route {
   const [route, setRoute] = useState(() => parseRoute(window.location.hash));
   useEffect(() => {
-    const onChange = () => setRoute(parseRoute(window.location.hash));
+    const onChange = () => {
+      followZone(window.location.hash);
+      setRoute(parseRoute(window.location.hash));
+    };
     // Back and forward between entries pushed by navigate fire popstate, not always hashchange.
     for (const event of ['hashchange', 'popstate', NAVIGATED]) window.addEventListener(event, onChange);
     return () => {
