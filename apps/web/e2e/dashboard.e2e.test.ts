@@ -210,6 +210,23 @@ describe('operator dashboard', () => {
     expect(await page.textContent('[data-testid=cell-history]')).toContain("against its pack's median");
     await page.waitForSelector('[data-testid=rank-table]');
     await shot('4-cells');
+
+    // The snapshot's instant, quantity and opened cell are in the URL: a fresh page shows the same.
+    await page.click('text=Temperature');
+    const link = page.url();
+    expect(link).toMatch(/\?.*cell=\d-\d+/);
+    expect(link).toContain('quantity=temperature');
+    expect(link).toMatch(/at=\d+/);
+    const title = await page.textContent('[data-testid=cell-history] figcaption');
+    const time = await page.textContent('[data-testid=cells-time]');
+    const fresh = await browser.newPage({ viewport: { width: 1366, height: 900 } });
+    await fresh.goto(link);
+    await fresh.waitForSelector('[data-testid=cell-history]');
+    expect(await fresh.textContent('[data-testid=cell-history] figcaption')).toBe(title);
+    expect(title).toContain('temperature');
+    expect(await fresh.textContent('[data-testid=cells-time]')).toBe(time);
+    expect(await fresh.isChecked('text=Temperature')).toBe(true);
+    await fresh.close();
   });
 
   it('lists alerts with severity filters, forecasts with intervals and a remaining-life card', async () => {
@@ -224,6 +241,15 @@ describe('operator dashboard', () => {
     expect(critical.length).toBeGreaterThan(0);
     expect(critical.length).toBeLessThanOrEqual(all);
     expect(critical.every((r) => r.startsWith('critical'))).toBe(true);
+    // The filter is in the URL: a fresh page lists the same rows.
+    expect(page.url()).toContain('severity=critical');
+    const fresh = await browser.newPage({ viewport: { width: 1366, height: 900 } });
+    await fresh.goto(page.url());
+    await fresh.waitForSelector('[data-testid=alerts-table] tbody tr');
+    expect(
+      await fresh.$$eval('[data-testid=alerts-table] tbody tr', (rows) => rows.map((r) => r.textContent ?? '')),
+    ).toEqual(critical);
+    await fresh.close();
     await page.waitForFunction(
       () => Number(document.querySelector('[data-testid=forecast-chart]')?.getAttribute('data-points')) > 96,
     );

@@ -2,7 +2,7 @@ import type { AppRouter } from '@bess/api';
 import type { inferRouterOutputs } from '@trpc/server';
 import { useState } from 'react';
 import { formatDateTime } from '../lib/format';
-import { href } from '../lib/route';
+import { href, useUrlParam } from '../lib/route';
 import { trpc } from '../trpc';
 import { Empty, ErrorState, Loading } from './States';
 
@@ -38,8 +38,16 @@ export function useActiveCounts(): Record<Severity, number> | undefined {
 
 /** The fleet's alarms, newest first: acknowledge and comment, with live updates. */
 export function AlarmConsole() {
-  const [status, setStatus] = useState<'active' | 'all'>('active');
-  const [unacknowledged, setUnacknowledged] = useState(false);
+  const [status, setStatus] = useUrlParam<'active' | 'all'>(
+    'status',
+    (v) => (v === 'all' ? 'all' : 'active'),
+    (s) => (s === 'all' ? 'all' : null),
+  );
+  const [unacknowledged, setUnacknowledged] = useUrlParam(
+    'unacknowledged',
+    (v) => v === '1',
+    (u) => (u ? '1' : null),
+  );
   const counts = useActiveCounts();
   useAlarmChanges();
   const list = trpc.alarms.list.useInfiniteQuery(

@@ -1,7 +1,8 @@
-import { useMemo, useState } from 'react';
+import { useMemo } from 'react';
 import { Area, CartesianGrid, ComposedChart, Line, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
 import { gridProps, timeAxisProps, tooltipProps, valueAxisProps } from './chartStyle';
 import { formatDateTime } from '../lib/format';
+import { useUrlParam } from '../lib/route';
 import { trpc } from '../trpc';
 import { ErrorState, Loading } from './States';
 
@@ -13,7 +14,11 @@ const FORECAST_SIGNALS = [
 ];
 
 export default function AnalyticsPanel({ deviceId }: { deviceId: string }) {
-  const [severity, setSeverity] = useState<SeverityFilter>('all');
+  const [severity, setSeverity] = useUrlParam<SeverityFilter>(
+    'severity',
+    (v) => (v === 'warning' || v === 'critical' ? v : 'all'),
+    (f) => (f === 'all' ? null : f),
+  );
   const anomalies = trpc.analytics.anomalies.useQuery({ deviceId, limit: 500 });
   const rul = trpc.analytics.rul.useQuery({ deviceId });
   const items = (anomalies.data?.items ?? []).filter(

@@ -1,6 +1,7 @@
 import { CABINET } from '@bess/core/catalog';
 import { useEffect, useRef, useState } from 'react';
 import { formatDateTime, formatValue } from '../lib/format';
+import { useUrlParam } from '../lib/route';
 import { displayOf } from '../lib/units';
 import { trpc } from '../trpc';
 import { Empty, ErrorState, Loading } from './States';
@@ -41,12 +42,34 @@ export default function CellsPanel({
   return <Cells deviceId={deviceId} first={Date.parse(first!)} last={Date.parse(last!)} />;
 }
 
+/** `<pack>-<cell>` of a cell that exists, else null. */
+function parseCell(value: string | null): { pack: number; cell: number } | null {
+  const m = /^(\d{1,2})-(\d{1,3})$/.exec(value ?? '');
+  if (!m) return null;
+  const [pack, cell] = [Number(m[1]), Number(m[2])];
+  return pack >= 1 && pack <= CABINET.packs && cell >= 1 && cell <= CABINET.cellsPerPack ? { pack, cell } : null;
+}
+
 function Cells({ deviceId, first, last }: { deviceId: string; first: number; last: number }) {
-  const [at, setAt] = useState(Math.floor(last / STEP) * STEP);
-  const [quantity, setQuantity] = useState<Quantity>('voltage');
+  const newest = Math.floor(last / STEP) * STEP;
+  // The instant, quantity, scale and opened cell are in the URL: a link shows the same snapshot.
+  const [at, setAt] = useUrlParam(
+    'at',
+    (v) => (v !== null && /^\d{1,15}$/.test(v) ? Math.min(last, Math.max(first, Number(v))) : newest),
+    (t) => (t === newest ? null : String(t)),
+  );
+  const [quantity, setQuantity] = useUrlParam<Quantity>(
+    'quantity',
+    (v) => (v === 'temperature' ? 'temperature' : 'voltage'),
+    (q) => (q === 'voltage' ? null : q),
+  );
   const [playing, setPlaying] = useState(false);
-  const [fixedScale, setFixedScale] = useState(false);
-  const [selected, setSelected] = useState<{ pack: number; cell: number } | null>(null);
+  const [fixedScale, setFixedScale] = useUrlParam(
+    'scale',
+    (v) => v === 'fixed',
+    (fixed) => (fixed ? 'fixed' : null),
+  );
+  const [selected, setSelected] = useUrlParam('cell', parseCell, (c) => (c ? `${c.pack}-${c.cell}` : null));
   // One Tab stop for the whole heatmap: the arrow keys move between cells (roving tabindex).
   const [focus, setFocus] = useState({ pack: 1, cell: 1 });
   const heatmapRef = useRef<HTMLDivElement>(null);

@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'react';
+import { useEffect, useState, type Dispatch, type SetStateAction } from 'react';
 import { browserZone, isZoneName, linkZone, setDisplayZone } from './format';
 
 /**
@@ -65,10 +65,37 @@ export function zoneOf(hash: string): string | undefined {
   return named && isZoneName(named) ? named : undefined;
 }
 
+/** `hash` with its `?name=` parameter set to `value`, or removed for null; the other parameters kept. */
+export function withParam(hash: string, name: string, value: string | null): string {
+  const params = new URLSearchParams(hash.split('?')[1] ?? '');
+  if (value === null) params.delete(name);
+  else params.set(name, value);
+  const query = params.toString();
+  return `${pathOf(hash) || '#/'}${query ? `?${query}` : ''}`;
+}
+
 /** `hash` carrying the display zone (replacing any it named): what the URL should read after a zone change. */
 export function withZone(hash: string): string {
-  const named = linkZone();
-  return `${pathOf(hash) || '#/'}${named ? `?tz=${encodeURIComponent(named)}` : ''}`;
+  return withParam(hash, 'tz', linkZone());
+}
+
+/**
+ * One of a view's own settings kept in its URL (`?cell=2-17`), so a link shows the same: read
+ * from the URL when the view opens, written back (replacing the entry) whenever it changes.
+ */
+export function useUrlParam<T>(
+  name: string,
+  parse: (value: string | null) => T,
+  format: (value: T) => string | null,
+): [T, Dispatch<SetStateAction<T>>] {
+  const [value, setValue] = useState(() =>
+    parse(new URLSearchParams(window.location.hash.split('?')[1] ?? '').get(name)),
+  );
+  const written = format(value);
+  useEffect(() => {
+    navigate(withParam(window.location.hash, name, written), 'replace');
+  }, [name, written]);
+  return [value, setValue];
 }
 
 /** The link to a view, in the display zone. */
@@ -114,7 +141,9 @@ export function useRoute(): Route {
   useEffect(() => {
     const onChange = () => {
       followZone(window.location.hash);
-      setRoute(parseRoute(window.location.hash));
+      // A view's own setting changing (`?cell=`) is the same route: nothing above it draws again.
+      const next = parseRoute(window.location.hash);
+      setRoute((prev) => (JSON.stringify(prev) === JSON.stringify(next) ? prev : next));
     };
     // Back and forward between entries pushed by navigate fire popstate, not always hashchange.
     for (const event of ['hashchange', 'popstate', NAVIGATED]) window.addEventListener(event, onChange);
