@@ -1,12 +1,13 @@
 import { lazy, Suspense } from 'react';
 import { href, type DeviceTab, type TimeRange } from '../lib/route';
 import { trpc } from '../trpc';
+import HistoryPanel from './HistoryPanel';
 import { LivePanel, useLiveTail } from './LivePanel';
 import { QualityPanel } from './QualityPanel';
 import { ErrorState, Loading } from './States';
 
-// History and cells pull in more charting code: loaded when opened, not on first paint.
-const HistoryPanel = lazy(() => import('./HistoryPanel'));
+// Cells and alerts pull in more code: loaded when opened. History is not: a lazy panel's first
+// render waits out React's Suspense reveal throttle (about 300 ms) before its queries go out.
 const CellsPanel = lazy(() => import('./CellsPanel'));
 const AnalyticsPanel = lazy(() => import('./AnalyticsPanel'));
 

@@ -16,9 +16,11 @@ import { formatDateTime, fromInputValue, toInputValue } from '../lib/format';
 import { trpc } from '../trpc';
 import { signalOf } from './chartGroups';
 import { Empty, ErrorState, Loading } from './States';
+import { ChartPlaceholder } from './TimeChart';
 import { withGaps } from '../lib/gaps';
 import { displayOf } from '../lib/units';
 import { labelledIds } from '../lib/markers';
+import { useStaged } from '../lib/staged';
 import { href, MAX_SIGNALS, navigate, type TimeRange } from '../lib/route';
 
 const DAY = 86_400_000;
@@ -125,6 +127,7 @@ export default function HistoryPanel({
     { placeholderData: (prev) => prev },
   );
   const anomalies = trpc.analytics.anomalies.useQuery({ deviceId, from: range.from, to: range.to, limit: 500 });
+  const drawn = useStaged(history.data !== undefined, signals.length);
   const markersFor = (signal: string) =>
     (anomalies.data?.items ?? []).filter((e) => e.signals.includes(signal) || e.signals.includes('*'));
 
@@ -212,6 +215,15 @@ export default function HistoryPanel({
             const spec = fieldSpec(f.kind, f.field)!;
             if (!series || series.t.length === 0)
               return <Empty key={f.field}>No {spec.label.toLowerCase()} readings in this range.</Empty>;
+            if (i >= drawn)
+              return (
+                <ChartPlaceholder
+                  key={f.field}
+                  title={spec.label}
+                  unit={displayOf(spec.signal, spec.unit).unit}
+                  height={240}
+                />
+              );
             return (
               <BandChart
                 key={f.field}
@@ -227,6 +239,15 @@ export default function HistoryPanel({
           {extra.map((signal, k) => {
             const series = history.data.series[fixed.length + k];
             const spec = catalogue.find((c) => c.signal === signal)!;
+            if (fixed.length + k >= drawn)
+              return (
+                <ChartPlaceholder
+                  key={signal}
+                  title={spec.label}
+                  unit={displayOf(signal, spec.unit).unit}
+                  height={240}
+                />
+              );
             return series && series.t.length > 0 ? (
               <div key={signal} className="picked">
                 <BandChart

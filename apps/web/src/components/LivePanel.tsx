@@ -2,6 +2,7 @@ import type { RecordKind } from '@bess/core/catalog';
 import { Fragment, useEffect, useMemo, useRef, useState } from 'react';
 import { ago, formatDateTime, fromInputValue, toInputValue } from '../lib/format';
 import { advance, freshCursor, resumeInput, type StreamCursor } from '../lib/resume';
+import { useStaged } from '../lib/staged';
 import { TimeWindow } from '../lib/time-window';
 import { trpc } from '../trpc';
 import { CHART_GROUPS, seriesOf } from './chartGroups';
@@ -77,20 +78,6 @@ const KINDS = [
 ] as const;
 const CHART_COUNT = LIVE_CHARTS.bms.length + LIVE_CHARTS.pcs.length;
 
-/**
- * How many charts to draw: once there is data, one more each frame. Drawing all thirteen in one
- * go holds the page for over a second on a slow machine; this way the first shows at once.
- */
-function useStaged(ready: boolean): number {
-  const [count, setCount] = useState(1);
-  useEffect(() => {
-    if (!ready || count >= CHART_COUNT) return;
-    const frame = requestAnimationFrame(() => setCount((c) => c + 1));
-    return () => cancelAnimationFrame(frame);
-  }, [ready, count]);
-  return count;
-}
-
 /** "Latest reading <time>, 3 s ago", its own component so the once-a-second clock re-renders only it. */
 function LatestReading({ newest, live }: { newest: number; live: boolean }) {
   const [now, setNow] = useState(Date.now());
@@ -157,7 +144,7 @@ export function LivePanel({ deviceId, first, last }: { deviceId: string; first: 
       ? Date.parse(last)
       : Math.max(bms.points.at(-1)?.t ?? -Infinity, pcs.points.at(-1)?.t ?? -Infinity);
   const oldest = Math.min(bms.points[0]?.t ?? Infinity, pcs.points[0]?.t ?? Infinity);
-  const staged = useStaged(bms.points.length > 0);
+  const staged = useStaged(bms.points.length > 0, CHART_COUNT);
   const domain = useMemo<[number, number] | undefined>(
     () =>
       Number.isFinite(newest)
