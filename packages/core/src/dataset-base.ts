@@ -159,6 +159,35 @@ export abstract class ReaderDataset<R extends RowSource> {
     );
   }
 
+  /**
+   * Reads each device's first and last `WARM_ROWS` records of both kinds, so a dashboard's first
+   * pages are served from memory. Yields to requests between devices and kinds.
+   */
+  async warm(): Promise<void> {
+    for (const { id } of [...this.allDevices()]) {
+      for (const kind of ['bms', 'pcs'] as const) {
+        await new Promise((resolve) => setImmediate(resolve)); // requests go first
+        const device = this.lookup(id);
+        if (!device) continue; // gone meanwhile
+        const grid = this.grid(device, kind, this.defaultStepMs(id, kind));
+        if (grid.total === 0) continue;
+        for (const skip of [0, Math.max(0, grid.total - WARM_ROWS)]) {
+          const times = grid.times(skip, WARM_ROWS);
+          try {
+            await this.withRows(this.recordNeeds(device, kind, times), () => this.records(device, kind, times));
+          } catch (error) {
+            if (!this.warmingPasses(error)) throw error;
+          }
+        }
+      }
+    }
+  }
+
+  /** Whether warming goes on past this error (the files store: an index being rebuilt). */
+  protected warmingPasses(_error: unknown): boolean {
+    return false;
+  }
+
   /** `compute` over rows made readable first; again when some were evicted before it ran. */
   protected async withRows<T>(needs: RowNeed<R>[], compute: () => T): Promise<T> {
     for (let attempt = 1; ; attempt++) {

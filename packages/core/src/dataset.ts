@@ -1,6 +1,6 @@
 import { statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { ReaderDataset, WARM_ROWS, type RowNeed, type StoredDevice } from './dataset-base.js';
+import { ReaderDataset, type RowNeed, type StoredDevice } from './dataset-base.js';
 import type { DatasetOptions, DeviceState } from './dataset-state.js';
 import { DatasetSync } from './dataset-sync.js';
 import { BlockCache, type SignalReader } from './index-format/index.js';
@@ -73,22 +73,9 @@ class IndexedDataset extends ReaderDataset<SignalReader> implements IndexedBessD
     return { generation: state.reader, reader: state.reader };
   }
 
-  async warm(): Promise<void> {
-    for (const device of [...this.devicesById.values()]) {
-      for (const kind of ['bms', 'pcs'] as const) {
-        await new Promise((resolve) => setImmediate(resolve)); // requests go first
-        if (!this.devicesById.has(device.info.id)) continue; // gone meanwhile
-        const grid = this.grid(device, kind, this.defaultStepMs(device.info.id, kind));
-        if (grid.total === 0) continue;
-        try {
-          this.records(device, kind, grid.times(0, WARM_ROWS));
-          this.records(device, kind, grid.times(Math.max(0, grid.total - WARM_ROWS), WARM_ROWS));
-        } catch (error) {
-          // A damaged index is being rebuilt (IndexDamagedError); the other devices still get warmed.
-          if (!(error instanceof IndexDamagedError)) throw error;
-        }
-      }
-    }
+  protected override warmingPasses(error: unknown): boolean {
+    // A damaged index is being rebuilt; the other devices still get warmed.
+    return error instanceof IndexDamagedError;
   }
 
   refresh(): Promise<DatasetChange> {

@@ -4,7 +4,6 @@ import {
   Lru,
   ReaderDataset,
   SUMMARY_FIELDS,
-  WARM_ROWS,
   type DescribedMeta,
   type RowNeed,
   type StoredDevice,
@@ -219,18 +218,6 @@ export class PostgresDataset extends ReaderDataset<PgSignalReader> implements Be
       const p = page++;
       if (row.t_first !== startOf(reader, p)) continue;
       reader.acceptPage(p, decodePage(row.readings, row.n, row.t_first, row.format, row.scale));
-    }
-  }
-
-  async warm(): Promise<void> {
-    for (const device of [...this.devicesById.values()]) {
-      for (const kind of ['bms', 'pcs'] as const) {
-        if (!this.devicesById.has(device.id)) continue;
-        const grid = this.grid(device, kind, this.defaultStepMs(device.id, kind));
-        if (grid.total === 0) continue;
-        await this.page(device.id, kind, { skip: 0, limit: WARM_ROWS });
-        await this.page(device.id, kind, { skip: Math.max(0, grid.total - WARM_ROWS), limit: WARM_ROWS });
-      }
     }
   }
 
