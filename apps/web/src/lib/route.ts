@@ -66,7 +66,7 @@ export function zoneOf(hash: string): string | undefined {
 }
 
 /** `hash` with its `?name=` parameter set to `value`, or removed for null; the other parameters kept. */
-export function withParam(hash: string, name: string, value: string | null): string {
+function withParam(hash: string, name: string, value: string | null): string {
   const params = new URLSearchParams(hash.split('?')[1] ?? '');
   if (value === null) params.delete(name);
   else params.set(name, value);
