@@ -3,6 +3,8 @@
  * reading goes stale, and the spans in which it had a fresh reading (coverage).
  */
 
+import { medianInPlace } from '../analytics/stats.js';
+
 /** A reading describes the present for this many of the signal's own periods. */
 const STALE_AFTER_PERIODS = 3;
 /** Sampled intervals used to measure the median period (enough for a stable median, cheap on big files). */
@@ -37,43 +39,7 @@ function medianInterval(rows: Float64Array, count: number): number {
     sample[k] = rows[(i + 1) * 2]! - rows[i * 2]!;
   }
   // Selection rather than a sort: linear, and the sort was an eighth of indexing time on small files.
-  const mid = n >> 1;
-  const upper = select(sample, mid);
-  const median = n % 2 ? upper : (maxBelow(sample, mid) + upper) / 2;
-  return Math.max(1, median);
-}
-
-/** Rearranges `a` so `a[k]` is its k-th smallest value (Hoare's quickselect), and returns it. */
-function select(a: Float64Array, k: number): number {
-  let lo = 0;
-  let hi = a.length - 1;
-  while (lo < hi) {
-    const pivot = a[(lo + hi) >> 1]!;
-    let i = lo;
-    let j = hi;
-    while (i <= j) {
-      while (a[i]! < pivot) i++;
-      while (a[j]! > pivot) j--;
-      if (i <= j) {
-        const x = a[i]!;
-        a[i] = a[j]!;
-        a[j] = x;
-        i++;
-        j--;
-      }
-    }
-    if (k <= j) hi = j;
-    else if (k >= i) lo = i;
-    else break;
-  }
-  return a[k]!;
-}
-
-/** The largest of `a[0..k)`, which after `select(a, k)` is the (k-1)-th smallest. */
-function maxBelow(a: Float64Array, k: number): number {
-  let max = -Infinity;
-  for (let i = 0; i < k; i++) if (a[i]! > max) max = a[i]!;
-  return max;
+  return Math.max(1, medianInPlace(sample));
 }
 
 /**
