@@ -77,16 +77,6 @@ class SignalWatch {
 
   push(t: number, v: number, out: AlertUpdate[]): void {
     const { found, conditions, sees, slots } = this;
-    if (sees.length === conditions.length) {
-      // One check per condition (most signals): no worst-of to pick.
-      for (let k = 0; k < sees.length; k++) {
-        const f = sees[k]!(t, v);
-        const c = conditions[k]!;
-        // Clear and nothing pending: an update would change nothing (most readings of most signals).
-        if (f !== null || c.holding) c.update(t, f, out);
-      }
-      return;
-    }
     for (let k = 0; k < conditions.length; k++) found[k] = null;
     for (let k = 0; k < sees.length; k++) {
       const f = sees[k]!(t, v);
@@ -95,6 +85,7 @@ class SignalWatch {
     }
     for (let k = 0; k < conditions.length; k++) {
       const c = conditions[k]!;
+      // Clear and nothing pending: an update would change nothing (most readings of most signals).
       if (found[k] !== null || c.holding) c.update(t, found[k]!, out);
     }
   }
