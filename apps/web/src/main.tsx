@@ -1,63 +1,21 @@
-import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
-import { StrictMode, useEffect, useRef, useState } from 'react';
-import { createRoot } from 'react-dom/client';
-import { App } from './App';
-import { SignIn } from './components/SignIn';
-import { followZone } from './lib/route';
-import { fetchSession, type SessionState } from './lib/session';
-import { createClient, trpc, useConnection } from './trpc';
+import { QueryClient } from '@tanstack/react-query';
+import { fetchFirstData } from './lib/first-data';
+import { followZone, parseRoute } from './lib/route';
+import { fetchSession } from './lib/session';
 import './styles.css';
 
-function Root() {
-  const [session, setSession] = useState<SessionState | null>(null);
-  const [failure, setFailure] = useState<string | null>(null);
-  useEffect(() => {
-    fetchSession().then(setSession, (e: Error) => setFailure(e.message));
-  }, []);
-  if (failure)
-    return (
-      <div className="state error" role="alert">
-        The server cannot be reached: {failure}
-      </div>
-    );
-  if (!session) return null;
-  // After signing in, a fresh page: every query and the WebSocket then carry the new cookie.
-  if (!session.signedIn) return <SignIn onSignedIn={() => location.reload()} />;
-  return <Dashboard session={session} />;
-}
-
-function Dashboard({ session }: { session: SessionState }) {
-  const [queryClient] = useState(
-    () => new QueryClient({ defaultOptions: { queries: { retry: 1, refetchOnWindowFocus: false } } }),
-  );
-  const [trpcClient] = useState(() => createClient(session.csrfToken));
-  useRefetchOnReconnect(queryClient);
-  return (
-    <trpc.Provider client={trpcClient} queryClient={queryClient}>
-      <QueryClientProvider client={queryClient}>
-        <App session={session} />
-      </QueryClientProvider>
-    </trpc.Provider>
-  );
-}
-
-/** When the server's socket opens again after a loss, every query is read afresh (errors included). */
-function useRefetchOnReconnect(queryClient: QueryClient): void {
-  const connection = useConnection();
-  const lost = useRef(false);
-  useEffect(() => {
-    if (connection === 'closed') lost.current = true;
-    if (connection === 'open' && lost.current) {
-      lost.current = false;
-      void queryClient.invalidateQueries();
-    }
-  }, [connection, queryClient]);
-}
+/**
+ * The page's entry, kept small: it asks for the session and the opening view's data at once,
+ * then loads the dashboard (React DOM, Recharts, the views), which finds the answers waiting.
+ */
 
 // A shared link's zone is in place before the first time is drawn.
 followZone(window.location.hash);
-createRoot(document.getElementById('root')!).render(
-  <StrictMode>
-    <Root />
-  </StrictMode>,
-);
+// An answer younger than staleTime is not asked for again when a view mounts: what the page asked
+// for as it loaded is drawn, not fetched twice.
+const queryClient = new QueryClient({
+  defaultOptions: { queries: { retry: 1, refetchOnWindowFocus: false, staleTime: 5_000 } },
+});
+const session = fetchSession();
+fetchFirstData(queryClient, parseRoute(window.location.hash));
+void import('./dashboard').then(({ mountDashboard }) => mountDashboard(queryClient, session));

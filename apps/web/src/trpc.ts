@@ -27,6 +27,17 @@ export function useConnection(): Connection {
 /** Calls one HTTP request batches at most (the server refuses larger batches: MAX_BATCH_CALLS). */
 const MAX_BATCH_ITEMS = 16;
 
+/**
+ * Streamed batches: each answer of a batch arrives when it is ready, so a heavy scan (anomalies)
+ * does not hold back the light queries sent with it.
+ */
+const httpLink = (csrfToken?: string) =>
+  httpBatchStreamLink({
+    url: '/trpc',
+    maxItems: MAX_BATCH_ITEMS,
+    ...(csrfToken ? { headers: { 'X-CSRF-Token': csrfToken } } : {}),
+  });
+
 export function createClient(csrfToken?: string) {
   const wsUrl = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/trpc`;
   const wsClient = createWSClient({
@@ -40,14 +51,11 @@ export function createClient(csrfToken?: string) {
       splitLink({
         condition: (op) => op.type === 'subscription',
         true: wsLink({ client: wsClient }),
-        // Streamed: each answer of a batch arrives when it is ready, so a heavy scan (anomalies)
-        // does not hold back the light queries sent with it.
-        false: httpBatchStreamLink({
-          url: '/trpc',
-          maxItems: MAX_BATCH_ITEMS,
-          ...(csrfToken ? { headers: { 'X-CSRF-Token': csrfToken } } : {}),
-        }),
+        false: httpLink(csrfToken),
       }),
     ],
   });
 }
+
+/** Queries only, with no session token (queries need none): for what a page asks for as it loads. */
+export const createQueryOnlyClient = () => trpc.createClient({ links: [httpLink()] });

@@ -1,5 +1,5 @@
-import { fieldSpec, type RecordKind } from '@bess/core/catalog';
-import { useEffect, useMemo, useRef, useState } from 'react';
+import { fieldSpec } from '@bess/core/catalog';
+import { memo, useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import {
   Area,
   CartesianGrid,
@@ -14,7 +14,6 @@ import {
 import { gridProps, timeAxisProps, tooltipProps, valueAxisProps } from './chartStyle';
 import { formatDateTime, fromInputValue, toInputValue } from '../lib/format';
 import { trpc } from '../trpc';
-import { signalOf } from './chartGroups';
 import { Empty, ErrorState, Loading } from './States';
 import { ChartPlaceholder } from './TimeChart';
 import { withGaps } from '../lib/gaps';
@@ -22,26 +21,22 @@ import { displayOf } from '../lib/units';
 import { labelledIds } from '../lib/markers';
 import { useStaged } from '../lib/staged';
 import { href, MAX_SIGNALS, navigate, type TimeRange } from '../lib/route';
+import {
+  DAY,
+  FIXED_SIGNALS,
+  HISTORY_FIELDS,
+  historyInputs,
+  linkedExtras,
+  MAX_POINTS,
+  openingRange,
+} from '../lib/opening';
 
-const DAY = 86_400_000;
 const PRESETS = [
   { key: 'day', label: 'Last day', ms: DAY },
   { key: 'week', label: 'Last week', ms: 7 * DAY },
   { key: 'month', label: 'Last month', ms: 30 * DAY },
   { key: 'all', label: 'All', ms: Infinity },
 ] as const;
-
-/** The history charts: one signal each, mean line inside its min–max band so spikes stay visible. */
-const HISTORY_FIELDS: { kind: RecordKind; field: string }[] = [
-  { kind: 'bms', field: 'soc' },
-  { kind: 'bms', field: 'voltage' },
-  { kind: 'bms', field: 'current' },
-  { kind: 'bms', field: 'cell_max_temp' },
-  { kind: 'bms', field: 'cell_voltage_diff' },
-  { kind: 'pcs', field: 'apparent_power' },
-  { kind: 'pcs', field: 'temp_igbt' },
-];
-const MAX_POINTS = 600;
 
 /** A signal the picker offers: the device summary's catalogue names and units. */
 interface SignalOption {
@@ -80,14 +75,10 @@ export default function HistoryPanel({
 }) {
   const end = last ? Date.parse(last) : Date.now();
   const start = first ? Date.parse(first) : end - DAY;
-  const [range, setRange] = useState<{ from: number; to: number; preset: string }>(
-    initialRange ? { ...initialRange, preset: 'custom' } : { from: Math.max(start, end - DAY), to: end, preset: 'day' },
-  );
-  const [extra, setExtra] = useState<string[]>(() =>
-    initialSignals.filter((s) => catalogue.some((c) => c.signal === s)),
-  );
-  const fixed = HISTORY_FIELDS.map((f) => signalOf(f.kind, f.field));
-  const signals = [...fixed, ...extra];
+  const [range, setRange] = useState(() => openingRange(first, last, initialRange));
+  const [extra, setExtra] = useState<string[]>(() => linkedExtras(initialSignals, catalogue));
+  const inputs = historyInputs(deviceId, extra, range);
+  const signals = inputs.series.signals;
   // The view lives in the URL, so a link shows a colleague the same range and signals. Each change
   // is a history entry: back and forward step through them. A view opened without a range in its
   // link only fills in its entry, so back still leaves it.
@@ -112,27 +103,33 @@ export default function HistoryPanel({
   }, [initialRange?.from, initialRange?.to]);
   const linkedSignals = initialSignals.join(',');
   useEffect(() => {
-    const wanted = linkedSignals ? linkedSignals.split(',').filter((s) => catalogue.some((c) => c.signal === s)) : [];
+    const wanted = linkedSignals ? linkedExtras(linkedSignals.split(','), catalogue) : [];
     setExtra((x) => (x.join(',') === wanted.join(',') ? x : wanted));
   }, [linkedSignals]);
   const options = useMemo(() => {
     const groups = new Map<string, SignalOption[]>();
     for (const c of catalogue)
-      if (c.subsystem !== 'cell' && !fixed.includes(c.signal) && !extra.includes(c.signal))
+      if (c.subsystem !== 'cell' && !FIXED_SIGNALS.includes(c.signal) && !extra.includes(c.signal))
         groups.set(c.subsystem, [...(groups.get(c.subsystem) ?? []), c]);
     return [...groups];
-  }, [catalogue, fixed, extra]);
-  const history = trpc.history.series.useQuery(
-    { deviceId, signals, from: range.from, to: range.to, maxPoints: MAX_POINTS },
-    { placeholderData: (prev) => prev },
-  );
-  const anomalies = trpc.analytics.anomalies.useQuery({ deviceId, from: range.from, to: range.to, limit: 500 });
+  }, [catalogue, extra]);
+  const history = trpc.history.series.useQuery(inputs.series, { placeholderData: (prev) => prev });
+  const anomalies = trpc.analytics.anomalies.useQuery(inputs.anomalies);
   const drawn = useStaged(history.data !== undefined, signals.length);
-  const markersFor = (signal: string) =>
-    (anomalies.data?.items ?? []).filter((e) => e.signals.includes(signal) || e.signals.includes('*'));
+  // Charts are memoised: each keeps the same markers, range and zoom handler until they change.
+  const markers = useMemo(() => {
+    const bySignal = new Map<string, Marker[]>();
+    for (const signal of signals) {
+      const found = (anomalies.data?.items ?? []).filter((e) => e.signals.includes(signal) || e.signals.includes('*'));
+      bySignal.set(signal, found.length ? found : NO_MARKERS);
+    }
+    return bySignal;
+  }, [anomalies.data, signals.join(',')]);
+  const markersFor = (signal: string) => markers.get(signal) ?? NO_MARKERS;
+  const domain = useMemo<[number, number]>(() => [range.from, range.to], [range.from, range.to]);
 
   // A new history entry (the URL effect above): back returns to the range before the zoom.
-  const zoom = (from: number, to: number) => setRange({ from, to, preset: 'custom' });
+  const zoom = useCallback((from: number, to: number) => setRange({ from, to, preset: 'custom' }), []);
   const pick = (preset: (typeof PRESETS)[number]) =>
     setRange({ from: preset.ms === Infinity ? start : Math.max(start, end - preset.ms), to: end, preset: preset.key });
   const exportQuery = `from=${new Date(range.from).toISOString()}&to=${new Date(range.to).toISOString()}`;
@@ -231,15 +228,15 @@ export default function HistoryPanel({
                 {...displayOf(spec.signal, spec.unit)}
                 series={series}
                 markers={markersFor(spec.signal)}
-                domain={[range.from, range.to]}
+                domain={domain}
                 onZoom={zoom}
               />
             );
           })}
           {extra.map((signal, k) => {
-            const series = history.data.series[fixed.length + k];
+            const series = history.data.series[FIXED_SIGNALS.length + k];
             const spec = catalogue.find((c) => c.signal === signal)!;
-            if (fixed.length + k >= drawn)
+            if (FIXED_SIGNALS.length + k >= drawn)
               return (
                 <ChartPlaceholder
                   key={signal}
@@ -255,7 +252,7 @@ export default function HistoryPanel({
                   {...displayOf(signal, spec.unit)}
                   series={series}
                   markers={markersFor(signal)}
-                  domain={[range.from, range.to]}
+                  domain={domain}
                   onZoom={zoom}
                 />
                 <button
@@ -285,10 +282,12 @@ interface Marker {
   kind: string;
 }
 
+const NO_MARKERS: Marker[] = [];
+
 /** Narrowest range a drag zooms to: below it a slip of the mouse would zoom into nothing. */
 const MIN_ZOOM_MS = 60_000;
 
-function BandChart({
+const BandChart = memo(function BandChart({
   title,
   unit,
   series,
@@ -407,4 +406,4 @@ function BandChart({
       </ResponsiveContainer>
     </figure>
   );
-}
+});

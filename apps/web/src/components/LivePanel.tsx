@@ -3,6 +3,7 @@ import { Fragment, useEffect, useMemo, useRef, useState } from 'react';
 import { ago, formatDateTime, fromInputValue, toInputValue } from '../lib/format';
 import { advance, freshCursor, resumeInput, type StreamCursor } from '../lib/resume';
 import { useStaged } from '../lib/staged';
+import { liveTailInput } from '../lib/opening';
 import { TimeWindow } from '../lib/time-window';
 import { trpc } from '../trpc';
 import { CHART_GROUPS, seriesOf } from './chartGroups';
@@ -12,8 +13,6 @@ import { ChartPlaceholder, TimeChart } from './TimeChart';
 /** Both kinds' charts show the same span of time: the newest two hours, then what follows. */
 const LIVE_SPAN_MS = 2 * 3_600_000;
 const INTERVALS = [0.1, 0.5, 1, 2, 5];
-/** Records of the opening page: two hours of 30-second PCS records, with room to spare. */
-const TAIL_RECORDS = 500;
 
 type Point = { t: number } & Record<string, number | null>;
 
@@ -39,10 +38,13 @@ function useRecordStream(
   const [points, setPoints] = useState<readonly Point[]>([]);
   const live = mode.mode === 'live';
   // Live opens on the newest records at once, from one page, before the stream brings what follows.
+  // Taken in while rendering, so a page already fetched draws with its first render, not the next.
   const tail = useLiveTail(kind, deviceId, live);
-  useEffect(() => {
-    if (live && tail.data) setPoints(windowRef.current.push(...tail.data.records.map(toPoint)));
-  }, [live, tail.data]);
+  const [seeded, setSeeded] = useState<unknown>(null);
+  if (live && tail.data && seeded !== tail.data) {
+    setSeeded(tail.data);
+    setPoints(windowRef.current.push(...tail.data.records.map(toPoint)));
+  }
   const input = {
     deviceId,
     ...(live ? { live: true, interval: 1 } : { interval: mode.interval }),
@@ -57,12 +59,19 @@ function useRecordStream(
   const options = { enabled: !paused && (!live || tail.isSuccess || tail.isError), onData };
   const sub =
     kind === 'bms' ? trpc.bms.stream.useSubscription(input, options) : trpc.pcs.stream.useSubscription(input, options);
-  return { points, error: sub.error ?? tail.error, reset: () => setPoints(windowRef.current.clear()) };
+  return {
+    points,
+    error: sub.error ?? tail.error,
+    reset: () => {
+      setSeeded(null);
+      setPoints(windowRef.current.clear());
+    },
+  };
 }
 
 /** The newest page of a kind: asked for by the device view as it opens, so it arrives with the summary. */
 export function useLiveTail(kind: RecordKind, deviceId: string, enabled: boolean) {
-  const input = { deviceId, tail: true, batchSize: TAIL_RECORDS };
+  const input = liveTailInput(deviceId);
   const options = { enabled, staleTime: Infinity };
   return kind === 'bms' ? trpc.bms.batch.useQuery(input, options) : trpc.pcs.batch.useQuery(input, options);
 }

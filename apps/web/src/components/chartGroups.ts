@@ -30,8 +30,3 @@ export function seriesOf(kind: RecordKind, fields: string[]): { series: SeriesSp
     series: specs.map((s, i) => ({ key: s.field!, label: s.label, color: colorAt(i) })),
   };
 }
-
-/** The signal file behind a record field, for history queries. */
-export function signalOf(kind: RecordKind, field: string): string {
-  return fieldSpec(kind, field)!.signal;
-}

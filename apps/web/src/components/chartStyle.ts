@@ -1,3 +1,5 @@
+import { createElement } from 'react';
+import type { CartesianGridProps, XAxisTickContentProps } from 'recharts';
 import { formatDateTime, timeTicks } from '../lib/format';
 
 /**
@@ -5,7 +7,39 @@ import { formatDateTime, timeTicks } from '../lib/format';
  * spread into recharts' own components: Recharts reads its children's props,
  * so these stay props rather than wrapper components.
  */
-export const gridProps = { strokeDasharray: '3 3', stroke: 'var(--grid)' };
+type GridAxis = Parameters<NonNullable<CartesianGridProps['verticalCoordinatesGenerator']>>[0]['xAxis'];
+
+/** Grid lines where the axis has ticks: Recharts' default measures each label in the DOM to thin them out. */
+function gridAt(axis: GridAxis): number[] {
+  const ticks = axis?.ticks ?? axis?.niceTicks ?? [];
+  return ticks.map((t) => axis?.scale?.map(t)).filter((c): c is number => Number.isFinite(c));
+}
+
+export const gridProps = {
+  strokeDasharray: '3 3',
+  stroke: 'var(--grid)',
+  verticalCoordinatesGenerator: ({ xAxis }: { xAxis: GridAxis }) => gridAt(xAxis),
+  horizontalCoordinatesGenerator: ({ yAxis }: { yAxis: GridAxis }) => gridAt(yAxis),
+};
+
+type TickProps = Pick<
+  XAxisTickContentProps,
+  'x' | 'y' | 'index' | 'payload' | 'textAnchor' | 'verticalAnchor' | 'fill' | 'className' | 'tickFormatter'
+> & { fontSize?: number | string };
+
+/** Where a label sits against its tick, as Recharts' own `Text` places it. */
+const ANCHOR_DY: Record<string, string> = { start: '0.71em', middle: '0.355em', end: '0' };
+
+/**
+ * A tick label as one SVG text: Recharts' own `Text` measures each label's words in the DOM to
+ * wrap them, and a tick label never wraps.
+ */
+function plainTick(props: TickProps) {
+  const { x, y, index, payload, textAnchor, verticalAnchor, fill, fontSize, className, tickFormatter } = props;
+  const text = tickFormatter ? tickFormatter(payload.value, index) : String(payload.value);
+  const dy = ANCHOR_DY[verticalAnchor];
+  return createElement('text', { x, y, dy, textAnchor, fill, fontSize, className }, text);
+}
 
 /**
  * A time axis over [from, to]: our own ticks, every one drawn (interval 0), so Recharts has no
@@ -22,6 +56,7 @@ export function timeAxisProps(from: number, to: number) {
     ticks,
     interval: 0,
     tickFormatter: label,
+    tick: plainTick,
     stroke: 'var(--muted)',
     fontSize: 11,
   };
@@ -31,6 +66,7 @@ export const valueAxisProps = {
   stroke: 'var(--muted)',
   fontSize: 11,
   interval: 0,
+  tick: plainTick,
   width: 52,
   domain: ['auto', 'auto'] as [string, string],
 };
