@@ -9,8 +9,9 @@ import { cabinetProfiles, DEFAULT_DEVICE_IDS, generateDataset } from '@bess/core
  * seeds the detectors' thresholds were chosen on. `varied-held-out`: the varied family on seeds
  * nobody looked at while tuning, scored once at 8ab66c8 (its false-alarm classes were then seen);
  * `varied-held-out-2`: seeds first scored at 51b2a01, whose misses were then looked at (2026-12-02);
- * `varied-held-out-3`: seeds first scored after the last detector change. Report only; add new
- * seeds once a set has been used to tune.
+ * `varied-held-out-3`: seeds first scored at 914a846, whose stuck-sensor misses and false alarms
+ * were then looked at (2026-12-02); `varied-held-out-4`: seeds first scored after the last detector
+ * change. Report only; add new seeds once a set has been used to tune.
  */
 export interface EvalSet {
   name: string;
@@ -51,6 +52,7 @@ export function evalSets(benchDir: string): EvalSet[] {
     varied('varied-held-out', 7301, 7302, 7303),
     varied('varied-held-out-2', 9401, 9402, 9403),
     varied('varied-held-out-3', 13501, 13502, 13503),
+    varied('varied-held-out-4', 17601, 17602, 17603),
   ];
 }
 

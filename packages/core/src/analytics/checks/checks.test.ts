@@ -91,6 +91,28 @@ describe('checks grounded in the cabinet’s own behaviour', () => {
     ]);
   });
 
+  it('calls a slow 1 °C sensor stuck when two siblings that move with it climb while it holds', () => {
+    const r = random(32452843);
+    // Cell temperatures at 1 °C that rise 2-3 steps through each morning; on day 6 a warm spell adds 4 °C.
+    const day = (i: number) =>
+      24 + 2 * Math.sin((2 * Math.PI * (hourOf(i) - 9)) / 24) + (i >= 5 * DAY ? ((i % DAY) / DAY) * 8 : 0);
+    const frozenFrom = 5 * DAY + 7 * 60;
+    const frozenNow = (i: number) => i >= frozenFrom && i < frozenFrom + 300;
+    const cabinet = (holding: string[]) =>
+      run(6 * DAY, (i, push) => {
+        const base = day(i) + r.normal(0.2);
+        const readings = { bms1_cell_ave_t: base, bms1_cell_max_t: base + 3, bms1_cell_min_t: base - 3 };
+        for (const [signal, v] of Object.entries(readings))
+          push(signal, frozenNow(i) && holding.includes(signal) ? 24 : Math.round(v));
+      }).filter((e) => e.kind === 'sensor_stuck');
+    // The average holds while the maximum and the minimum climb: stuck, from when it stuck.
+    expect(cabinet(['bms1_cell_ave_t']).map((e) => [e.signals[0], e.start])).toEqual([
+      ['bms1_cell_ave_t', T0 + frozenFrom * MIN],
+    ]);
+    // The average and the minimum hold together: one sibling climbing is not enough to call either.
+    expect(cabinet(['bms1_cell_ave_t', 'bms1_cell_min_t'])).toEqual([]);
+  });
+
   it('names a cell out of line with its pack inside the absolute limits, with severity by how far', () => {
     const r = random(15485863);
     const offsets = Array.from({ length: 52 }, () => r.normal(0.004));

@@ -10,13 +10,18 @@ import { DAY_MS, SlotMemory, type DeviceState, type WatchedSignal } from './cont
  * holding one mV at rest, or a 1 °C temperature flat through a calm night, did the same on other
  * days and is not stuck; a temperature frozen through the daily cycle, or a voltage frozen while
  * current flows, is. And one of its siblings must have moved meanwhile: several sensors flat
- * together is a calm spell, not a frozen sensor.
+ * together is a calm spell, not a frozen sensor. A slow sensor (a 1 °C temperature that moves 2-3
+ * steps in those hours) is stuck too when its siblings climb now by as much as it would have with them.
  */
 const STUCK = {
   minMs: 2 * 3_600_000,
   referenceDays: 7,
   /** The other days moved by at least this many resolution steps in that hour. */
   minSteps: 4,
+  /** Or its siblings' movement now, scaled by how it moved with them on other days, is this many steps... */
+  siblingSteps: 3,
+  /** ...and it moved at least this many on those days itself. */
+  ownSteps: 2,
   recheckMs: 10 * 60_000,
 } as const;
 
@@ -82,6 +87,41 @@ export function stuckCheck(spec: SignalSpec, state: DeviceState, silenceMs: numb
     return !known;
   };
 
+  /**
+   * How much the signal should have moved over [from, to] (the last day of it), judged by its
+   * siblings: each sibling's range now, times the signal's range over the sibling's on the
+   * previous days (those the sibling moved on; a ratio of sums), at most the most the signal moved
+   * on any of them. A cell average frozen while the cell maximum and minimum climb 3 °C is stuck
+   * even when its own usual movement is a few steps. Two siblings must agree (the second largest
+   * estimate): one aggregate, a cell maximum, may climb while its twin holds.
+   */
+  const expectedFromSiblings = (from: number, to: number): number | null => {
+    const start = Math.max(from, to - DAY_MS);
+    const estimates: number[] = [];
+    for (const s of group) {
+      if (s === self || !Number.isFinite(s.resolution)) continue;
+      const now = s.memory.range(start, to);
+      if (now === null || now < 2 * s.resolution) continue;
+      let mine = 0;
+      let theirs = 0;
+      let most = 0;
+      let days = 0;
+      for (let d = 1; d <= STUCK.referenceDays; d++) {
+        const their = s.memory.range(start - d * DAY_MS, to - d * DAY_MS);
+        const my = memory.range(start - d * DAY_MS, to - d * DAY_MS);
+        if (their === null || my === null || their < 2 * s.resolution) continue;
+        mine += my;
+        theirs += their;
+        if (my > most) most = my;
+        days++;
+      }
+      if (days >= 3) estimates.push(Math.min(most, (mine / theirs) * now));
+    }
+    if (estimates.length < 2) return null;
+    estimates.sort((a, b) => b - a);
+    return estimates[1]!;
+  };
+
   return (t, v) => {
     if (v < lowest) lowest = v;
     if (v > highest) highest = v;
@@ -108,8 +148,12 @@ export function stuckCheck(spec: SignalSpec, state: DeviceState, silenceMs: numb
       // A temperature or voltage at its lowest so far is only a cool spell.
       const band = Math.max(2 * resolution, 0.02 * (highest - lowest));
       const clamped = bounded && (v >= highest - band || v <= lowest + band);
-      expected =
-        range !== null && range >= STUCK.minSteps * resolution && !clamped && siblingMoved(runStart, t) ? range : null;
+      expected = null;
+      if (range !== null && range >= STUCK.ownSteps * resolution && !clamped && siblingMoved(runStart, t)) {
+        const bySiblings = range >= STUCK.minSteps * resolution ? null : expectedFromSiblings(runStart, t);
+        if (range >= STUCK.minSteps * resolution) expected = range;
+        else if (bySiblings !== null && bySiblings >= STUCK.siblingSteps * resolution) expected = bySiblings;
+      }
     }
     if (expected === null) return null;
     return stuckFinding(spec, v, held, expected, runStart);
