@@ -1,39 +1,22 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ApiKeys, createBessServer, type BessServer } from '@bess/api';
-import { openDataset, type BessDataset } from '@bess/core';
+import { ApiKeys, type BessServer } from '@bess/api';
 import { type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { artifacts, launchChromium, sample } from './support';
+import { artifacts, TestBed } from './support';
 
 /** The API's documents as an integrator opens them, on a server that requires keys. */
 const KEY = 'integrator-key-docs-123';
 
-let dataset: BessDataset;
+const bed = new TestBed();
 let server: BessServer;
 let browser: Browser;
-let indexDir: string;
 
 beforeAll(async () => {
-  indexDir = mkdtempSync(join(tmpdir(), 'bess-docs-index-'));
-  dataset = await openDataset(sample, { indexDir, workers: 0 });
-  server = await createBessServer({
-    dataset,
-    port: 0,
-    host: '127.0.0.1',
-    limits: null,
-    apiKeys: new ApiKeys([KEY]),
-  });
-  browser = await launchChromium();
+  server = await bed.server({ dataset: await bed.dataset('docs'), apiKeys: new ApiKeys([KEY]) });
+  browser = await bed.browser();
 });
 
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-  await dataset?.close();
-  rmSync(indexDir, { recursive: true, force: true });
-});
+afterAll(() => bed.close());
 
 describe('API documents', () => {
   it("Swagger UI's Authorize takes a key, and Try it out then answers 200 instead of 401", async () => {

@@ -1,13 +1,9 @@
-import { mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AlarmStore, openPglite, type SqlDatabase } from '@bess/alarms';
-import { createBessServer, type BessServer } from '@bess/api';
-import { openDataset, type BessDataset } from '@bess/core';
+import { type BessServer } from '@bess/api';
 import { type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { artifacts, launchChromium, sample, webDist } from './support';
+import { artifacts, TestBed, webDist } from './support';
 
 /** Every view, light and dark, through axe-core's WCAG 2 AA colour-contrast rule. */
 const axePath = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
@@ -27,35 +23,17 @@ const VIEWS: [name: string, hash: string, ready: string][] = [
   ['quality', `#/device/${DEVICE}/quality`, '[data-testid=quality-table]'],
 ];
 
-let dataset: BessDataset;
+const bed = new TestBed();
 let server: BessServer;
 let browser: Browser;
-let indexDir: string;
-let alarmDb: SqlDatabase;
 
 beforeAll(async () => {
-  indexDir = mkdtempSync(join(tmpdir(), 'bess-contrast-index-'));
-  dataset = await openDataset(sample, { indexDir, workers: 0 });
-  alarmDb = await openPglite('memory://');
-  const alarms = await AlarmStore.open(alarmDb);
-  server = await createBessServer({
-    dataset,
-    port: 0,
-    host: '127.0.0.1',
-    webDist,
-    limits: null,
-    alarms: { store: alarms, notifier: null },
-  });
-  browser = await launchChromium();
+  const { store } = await bed.alarms();
+  server = await bed.server({ dataset: await bed.dataset('contrast'), webDist, alarms: { store, notifier: null } });
+  browser = await bed.browser();
 });
 
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-  await dataset?.close();
-  await alarmDb?.close();
-  rmSync(indexDir, { recursive: true, force: true });
-});
+afterAll(() => bed.close());
 
 interface Violation {
   id: string;

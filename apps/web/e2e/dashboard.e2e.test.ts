@@ -1,53 +1,37 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { AlarmStore, openPglite, type SqlDatabase } from '@bess/alarms';
+import { type AlarmStore, type SqlDatabase } from '@bess/alarms';
 import { ApiKeys, createBessServer, type BessServer } from '@bess/api';
-import { openDataset, type BessDataset } from '@bess/core';
+import { type BessDataset } from '@bess/core';
 import { type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { artifacts, launchChromium, sample, webDist } from './support';
+import { artifacts, TestBed, webDist } from './support';
 
 /**
  * The dashboard in a real browser (Debian's chromium) against the real server on
  * the bundled sample: what an operator sees, checked and photographed.
  */
 
+const bed = new TestBed();
 let dataset: BessDataset;
 let server: BessServer;
 let browser: Browser;
 let page: Page;
-let indexDir: string;
 let alarmDb: SqlDatabase;
 let alarms: AlarmStore;
 
 beforeAll(async () => {
   if (!existsSync(join(webDist, 'index.html')))
     throw new Error('apps/web/dist is missing: run the build first (pnpm test does)');
-  indexDir = mkdtempSync(join(tmpdir(), 'bess-e2e-index-'));
-  dataset = await openDataset(sample, { indexDir, workers: 0 });
-  alarmDb = await openPglite('memory://');
-  alarms = await AlarmStore.open(alarmDb);
-  server = await createBessServer({
-    dataset,
-    port: 0,
-    host: '127.0.0.1',
-    webDist,
-    limits: null,
-    alarms: { store: alarms, notifier: null },
-  });
-  browser = await launchChromium();
+  dataset = await bed.dataset('e2e');
+  ({ db: alarmDb, store: alarms } = await bed.alarms());
+  server = await bed.server({ dataset, webDist, alarms: { store: alarms, notifier: null } });
+  browser = await bed.browser();
   page = await browser.newPage({ viewport: { width: 1366, height: 900 } });
   page.on('pageerror', (error) => console.error('page error:', error.message));
 });
 
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-  await dataset?.close();
-  await alarmDb?.close();
-  rmSync(indexDir, { recursive: true, force: true });
-});
+afterAll(() => bed.close());
 
 const shot = (name: string) => page.screenshot({ path: join(artifacts, `${name}.png`), fullPage: true });
 const points = (selector: string) =>

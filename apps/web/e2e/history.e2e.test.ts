@@ -1,11 +1,8 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createBessServer, type BessServer } from '@bess/api';
-import { openDataset, type BessDataset } from '@bess/core';
+import { type BessServer } from '@bess/api';
 import { type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { artifacts, launchChromium, sample, webDist } from './support';
+import { artifacts, TestBed, webDist } from './support';
 
 /**
  * History over the sample's injected outage (every signal of the first cabinet silent from
@@ -14,24 +11,16 @@ import { artifacts, launchChromium, sample, webDist } from './support';
 const DEVICE = 'ZHPESS232A230002';
 const GAP = { from: Date.UTC(2024, 2, 3, 2), to: Date.UTC(2024, 2, 3, 6) };
 
-let dataset: BessDataset;
+const bed = new TestBed();
 let server: BessServer;
 let browser: Browser;
-let indexDir: string;
 
 beforeAll(async () => {
-  indexDir = mkdtempSync(join(tmpdir(), 'bess-history-index-'));
-  dataset = await openDataset(sample, { indexDir, workers: 0 });
-  server = await createBessServer({ dataset, port: 0, host: '127.0.0.1', webDist, limits: null });
-  browser = await launchChromium();
+  server = await bed.server({ dataset: await bed.dataset('history'), webDist });
+  browser = await bed.browser();
 });
 
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-  await dataset?.close();
-  rmSync(indexDir, { recursive: true, force: true });
-});
+afterAll(() => bed.close());
 
 describe('History', () => {
   it('draws no line across an offline gap, in any chart', async () => {

@@ -1,11 +1,10 @@
 import { appendFileSync, cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createBessServer, type BessServer } from '@bess/api';
-import { openDataset, type BessDataset } from '@bess/core';
+import { type BessServer } from '@bess/api';
 import { type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { artifacts, launchChromium, sample, webDist } from './support';
+import { artifacts, sample, TestBed, webDist } from './support';
 
 /**
  * Live is live: on a copy of one sample cabinet whose files keep growing, the Live tab opens on
@@ -13,30 +12,22 @@ import { artifacts, launchChromium, sample, webDist } from './support';
  */
 const DEVICE = 'ZHPESS232A230002';
 
+const bed = new TestBed();
 let root: string;
-let indexDir: string;
-let dataset: BessDataset;
-let stopWatching: () => void;
 let server: BessServer;
 let browser: Browser;
 
 beforeAll(async () => {
   root = mkdtempSync(join(tmpdir(), 'bess-live-data-'));
+  bed.defer(() => rmSync(root, { recursive: true, force: true }));
   cpSync(join(sample, DEVICE), join(root, DEVICE), { recursive: true });
-  indexDir = mkdtempSync(join(tmpdir(), 'bess-live-index-'));
-  dataset = await openDataset(root, { indexDir, workers: 0 });
-  stopWatching = dataset.watch(60_000);
-  server = await createBessServer({ dataset, port: 0, host: '127.0.0.1', webDist, limits: null });
-  browser = await launchChromium();
+  const dataset = await bed.dataset('live', root);
+  bed.defer(dataset.watch(60_000));
+  server = await bed.server({ dataset, webDist });
+  browser = await bed.browser();
 });
 
-afterAll(async () => {
-  await browser?.close();
-  stopWatching?.();
-  await server?.close();
-  await dataset?.close();
-  for (const dir of [root, indexDir]) if (dir) rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => bed.close());
 
 /** The last line's time of a signal file, as the cabinet logs it (`YYYY-MM-DD HH:MM:SS`, UTC). */
 function lastLogged(signal: string): number {

@@ -1,34 +1,28 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createBessServer, type BessServer } from '@bess/api';
-import { openDataset, type BessDataset } from '@bess/core';
+import { type BessDataset } from '@bess/core';
 import { type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { artifacts, launchChromium, sample, webDist } from './support';
+import { artifacts, TestBed, webDist } from './support';
 
 /** The server goes away and comes back while an operator watches the fleet. */
 
+const bed = new TestBed();
 let dataset: BessDataset;
+// This test stops and restarts the server itself: not one of the bed's.
 let server: BessServer | null = null;
 let browser: Browser;
-let indexDir: string;
 
 const start = (port: number) => createBessServer({ dataset, port, host: '127.0.0.1', webDist, limits: null });
 
 beforeAll(async () => {
-  indexDir = mkdtempSync(join(tmpdir(), 'bess-outage-index-'));
-  dataset = await openDataset(sample, { indexDir, workers: 0 });
+  dataset = await bed.dataset('outage');
+  bed.defer(() => server?.close());
   server = await start(0);
-  browser = await launchChromium();
+  browser = await bed.browser();
 });
 
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-  await dataset?.close();
-  rmSync(indexDir, { recursive: true, force: true });
-});
+afterAll(() => bed.close());
 
 describe('a server outage', () => {
   it('keeps the fleet’s last values on screen, dated, and refreshes when the server is back', async () => {

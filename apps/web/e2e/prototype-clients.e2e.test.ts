@@ -1,13 +1,10 @@
-import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createBessServer, type BessServer } from '@bess/api';
-import { openDataset, type BessDataset } from '@bess/core';
+import { type BessServer } from '@bess/api';
 import { type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { artifacts, launchChromium, sample } from './support';
+import { artifacts, TestBed } from './support';
 
 /**
  * The prototype's two clients speak to this server as they spoke to the prototype: from a page
@@ -69,32 +66,24 @@ fetch(api + '/bess/${DEVICE}?batch_size=50&skip=0')
   .then((result) => { document.getElementById('analysis').textContent = result.model_used + '\\n' + result.analysis; });
 </script></body></html>`;
 
-let dataset: BessDataset;
+const bed = new TestBed();
 let server: BessServer;
 let origin: Server;
 let browser: Browser;
-let indexDir: string;
 
 beforeAll(async () => {
-  indexDir = mkdtempSync(join(tmpdir(), 'bess-prototype-index-'));
-  dataset = await openDataset(sample, { indexDir, workers: 0 });
   // No keys: like the prototype, any origin may call (BESS_CORS_ORIGINS defaults to *).
-  server = await createBessServer({ dataset, port: 0, host: '127.0.0.1', limits: null });
+  server = await bed.server({ dataset: await bed.dataset('prototype') });
   origin = createServer((_, res) => {
     res.writeHead(200, { 'Content-Type': 'text/html' });
     res.end(page(server.url));
   });
   await new Promise<void>((done) => origin.listen(0, '127.0.0.1', done));
-  browser = await launchChromium();
+  bed.defer(() => new Promise((done) => origin.close(done)));
+  browser = await bed.browser();
 });
 
-afterAll(async () => {
-  await browser?.close();
-  await new Promise((done) => origin?.close(done));
-  await server?.close();
-  await dataset?.close();
-  rmSync(indexDir, { recursive: true, force: true });
-});
+afterAll(() => bed.close());
 
 describe('the prototype’s clients against this server', () => {
   it('fill every card from the stream, keep streaming, and show the analysis', async () => {
