@@ -10,8 +10,9 @@ import { cabinetProfiles, DEFAULT_DEVICE_IDS, generateDataset } from '@bess/core
  * nobody looked at while tuning, scored once at 8ab66c8 (its false-alarm classes were then seen);
  * `varied-held-out-2`: seeds first scored at 51b2a01, whose misses were then looked at (2026-12-02);
  * `varied-held-out-3`: seeds first scored at 914a846, whose stuck-sensor misses and false alarms
- * were then looked at (2026-12-02); `varied-held-out-4`: seeds first scored after the last detector
- * change. Report only; add new seeds once a set has been used to tune.
+ * were then looked at (2026-12-02); `varied-held-out-4`: seeds first scored at 7f8dcfb, whose
+ * weak-cell false alarms were then looked at; `varied-held-out-5`: seeds first scored after the
+ * last detector change. Report only; add new seeds once a set has been used to tune.
  */
 export interface EvalSet {
   name: string;
@@ -53,6 +54,7 @@ export function evalSets(benchDir: string): EvalSet[] {
     varied('varied-held-out-2', 9401, 9402, 9403),
     varied('varied-held-out-3', 13501, 13502, 13503),
     varied('varied-held-out-4', 17601, 17602, 17603),
+    varied('varied-held-out-5', 21701, 21702, 21703),
   ];
 }
 

@@ -264,10 +264,10 @@ function checksOf(signal: string): SignalCheck[] {
         minDurationMs: () => minDurationMs,
         see: (c, context) => limitCheck(spec, spec.limits ?? {}, high, c, context.packWide(kind)),
       });
-    // Out of line with its pack for two readings in a row: one reading is the moment of a load step.
+    // Out of line with its pack: the same condition as the limit on that side (how many readings
+    // in a row it takes is the check's own, checks/cell-pack.ts).
     checks.push({
       kind: CELL_VS_PACK[cell.quantity].kind,
-      minDurationMs: (info) => 0.9 * (info?.medianPeriodMs ?? spec.nominalPeriodS * 1000),
       see: (c, context) => context.packOf(cell.pack, cell.quantity).check(spec, cell.cell, c),
     });
   }

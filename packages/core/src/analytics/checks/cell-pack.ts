@@ -51,6 +51,12 @@ const MIN_LEARNED = 6;
 const MIN_CELLS = 8;
 /** Below this variance of its load (A²) a cell's offset is taken as flat: too little current seen to fit a slope. */
 const MIN_LOAD_VARIANCE = 25;
+/**
+ * Filtered readings in a row a cell must be out of line on before it is called (three raw readings
+ * at least): a regulating current read at the cell's instant and, a minute apart, for its
+ * reference throws one or two readings of several cells at once out of line.
+ */
+const IN_A_ROW = 2;
 /** A reference reading older than this is not "the same moment". */
 const REFERENCE_FRESH_MS = 10 * 60_000;
 
@@ -72,6 +78,8 @@ export class PackCells {
   /** Each cell's last three excesses over the pack, and their median. */
   private readonly recent = new Float64Array(3 * CABINET.cellsPerPack).fill(NaN);
   private readonly filtered = new Float64Array(CABINET.cellsPerPack).fill(NaN);
+  /** How many filtered readings in a row each cell has been out of line on. */
+  private readonly outInARow = new Uint8Array(CABINET.cellsPerPack);
   /** Sizes of the filtered excesses of cells in line: what this pack's cells usually show. */
   private readonly usual = new LogHistogram(1e-4);
   private readonly scratch = new Float64Array(CABINET.cellsPerPack);
@@ -130,7 +138,12 @@ export class PackCells {
       if (!Number.isNaN(filtered) && out < limit && !c.holding) this.usual.add(Math.abs(filtered));
       const judged = this.learned[i]! >= MIN_LEARNED && !Number.isNaN(filtered);
       this.learn(i, deviation - center, load, (o.high ? excess : -excess) >= limit / 2 || c.holding);
-      if (!judged || out < limit) return null;
+      if (!judged || out < limit) {
+        this.outInARow[i] = 0;
+        return null;
+      }
+      if (this.outInARow[i]! < IN_A_ROW) this.outInARow[i]!++;
+      if (this.outInARow[i]! < IN_A_ROW && !c.holding) return null;
       return cellFinding(spec, v, out, limit, o);
     };
   }
@@ -144,6 +157,7 @@ export class PackCells {
     this.adjusted.fill(NaN);
     this.recent.fill(NaN);
     this.filtered.fill(NaN);
+    this.outInARow.fill(0);
     this.center = NaN;
     this.near.clear();
     this.sinceRefresh = Infinity;

@@ -113,6 +113,28 @@ describe('checks grounded in the cabinet’s own behaviour', () => {
     expect(cabinet(['bms1_cell_ave_t', 'bms1_cell_min_t'])).toEqual([]);
   });
 
+  it('does not call cells weak that read low for two readings while the current swings', () => {
+    const r = random(49979687);
+    const offsets = Array.from({ length: 52 }, () => r.normal(0.004));
+    // Cells every 10 minutes, the pack average every minute. Twice on day 2, three cells of
+    // different packs read 80 mV under their pack for two readings (the average read a minute
+    // before a swing); cell 5 of pack 1 sags 80 mV for four readings.
+    const swings = [DAY + 300, DAY + 700];
+    const weak = cellSignal(1, 5, 'voltage');
+    const events = run(2 * DAY, (i, push) => {
+      push('bms1_cell_ave_v', 3.3);
+      if (i % 10 !== 0) return;
+      for (const pack of [1, 2, 3])
+        for (let c = 1; c <= 52; c++) {
+          const swung = swings.some((s) => i >= s && i < s + 20) && c === 10 + pack;
+          const sagging = cellSignal(pack, c, 'voltage') === weak && i >= DAY + 1000 && i < DAY + 1040;
+          const v = 3.3 + offsets[c - 1]! - (swung || sagging ? 0.08 : 0) + r.normal(0.001);
+          push(cellSignal(pack, c, 'voltage'), Number(v.toFixed(3)));
+        }
+    });
+    expect(events.filter((e) => e.kind === 'weak_cell_voltage').map((e) => e.signals[0])).toEqual([weak]);
+  });
+
   it('names a cell out of line with its pack inside the absolute limits, with severity by how far', () => {
     const r = random(15485863);
     const offsets = Array.from({ length: 52 }, () => r.normal(0.004));
