@@ -113,6 +113,28 @@ describe('checks grounded in the cabinet’s own behaviour', () => {
     expect(cabinet(['bms1_cell_ave_t', 'bms1_cell_min_t'])).toEqual([]);
   });
 
+  it('calls a state of charge stuck only while charge flows, not while the pack rests', () => {
+    // Each evening a 3-hour discharge (80 A, 60 % -> 15 %; 3 % on day 2); at rest the SOC's
+    // calibration drifts 0.6 % through the night. On day 6 it holds from midnight for 4 h at rest,
+    // or from 17:30 through the discharge.
+    const soc = (i: number) => {
+      const h = hourOf(i);
+      const floor = Math.floor(i / DAY) === 1 ? 3 : 15;
+      if (h >= 17 && h < 20) return 60 - ((60 - floor) * (h - 17)) / 3;
+      if (h >= 20) return floor;
+      return h < 6 ? 15 - (0.6 * h) / 6 : 60;
+    };
+    const cabinet = (frozenFrom: number) =>
+      run(6 * DAY, (i, push) => {
+        push('bms1_c', hourOf(i) >= 17 && hourOf(i) < 20 ? -80 : 0);
+        const frozen = i >= frozenFrom && i < frozenFrom + 240;
+        push('bms1_soc', Number(soc(frozen ? frozenFrom : i).toFixed(1)));
+      }).filter((e) => e.kind === 'sensor_stuck');
+    expect(cabinet(5 * DAY)).toEqual([]);
+    const dispatching = 5 * DAY + 17 * 60 + 30;
+    expect(cabinet(dispatching).map((e) => [e.signals[0], e.start])).toEqual([['bms1_soc', T0 + dispatching * MIN]]);
+  });
+
   it('does not call cells weak that read low for two readings while the current swings', () => {
     const r = random(49979687);
     const offsets = Array.from({ length: 52 }, () => r.normal(0.004));

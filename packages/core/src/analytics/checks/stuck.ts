@@ -23,6 +23,8 @@ const STUCK = {
   /** ...and it moved at least this many on those days itself. */
   ownSteps: 2,
   recheckMs: 10 * 60_000,
+  /** A state of charge moves only with charge: it is judged over holds with this many 10-minute slots dispatching. */
+  chargeSlots: 2,
 } as const;
 
 const HOUR_MS = 3_600_000;
@@ -32,6 +34,8 @@ export function stuckCheck(spec: SignalSpec, state: DeviceState, silenceMs: numb
   const self: WatchedSignal = { memory, resolution: Infinity };
   const group = state.quantityGroup(spec, self);
   const bounded = spec.unit === '%';
+  // A resting pack's SOC holds by nature, whatever small drift other days' calibration showed.
+  const chargeDriven = spec.subsystem === 'bms' && spec.field === 'soc';
   let lowest = Infinity;
   let highest = -Infinity;
   let runValue = NaN;
@@ -149,7 +153,8 @@ export function stuckCheck(spec: SignalSpec, state: DeviceState, silenceMs: numb
       const band = Math.max(2 * resolution, 0.02 * (highest - lowest));
       const clamped = bounded && (v >= highest - band || v <= lowest + band);
       expected = null;
-      if (range !== null && range >= STUCK.ownSteps * resolution && !clamped && siblingMoved(runStart, t)) {
+      const charged = !chargeDriven || state.activeSlots(runStart, t) >= STUCK.chargeSlots;
+      if (range !== null && range >= STUCK.ownSteps * resolution && !clamped && charged && siblingMoved(runStart, t)) {
         const bySiblings = range >= STUCK.minSteps * resolution ? null : expectedFromSiblings(runStart, t);
         if (range >= STUCK.minSteps * resolution) expected = range;
         else if (bySiblings !== null && bySiblings >= STUCK.siblingSteps * resolution) expected = bySiblings;
