@@ -155,9 +155,11 @@ export function stuckCheck(spec: SignalSpec, state: DeviceState, silenceMs: numb
       expected = null;
       const charged = !chargeDriven || state.activeSlots(runStart, t) >= STUCK.chargeSlots;
       if (range !== null && range >= STUCK.ownSteps * resolution && !clamped && charged && siblingMoved(runStart, t)) {
-        const bySiblings = range >= STUCK.minSteps * resolution ? null : expectedFromSiblings(runStart, t);
         if (range >= STUCK.minSteps * resolution) expected = range;
-        else if (bySiblings !== null && bySiblings >= STUCK.siblingSteps * resolution) expected = bySiblings;
+        else {
+          const bySiblings = expectedFromSiblings(runStart, t);
+          if (bySiblings !== null && bySiblings >= STUCK.siblingSteps * resolution) expected = bySiblings;
+        }
       }
     }
     if (expected === null) return null;
