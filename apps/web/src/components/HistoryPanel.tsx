@@ -23,6 +23,7 @@ import { useStaged } from '../lib/staged';
 import { href, MAX_SIGNALS, navigate, type TimeRange } from '../lib/route';
 import {
   DAY,
+  dataSpan,
   FIXED_SIGNALS,
   HISTORY_FIELDS,
   historyInputs,
@@ -73,8 +74,7 @@ export default function HistoryPanel({
   /** Signals charted beside the fixed ones, from a link. */
   initialSignals?: string[];
 }) {
-  const end = last ? Date.parse(last) : Date.now();
-  const start = first ? Date.parse(first) : end - DAY;
+  const { start, end } = dataSpan(first, last);
   const [range, setRange] = useState(() => openingRange(first, last, initialRange));
   const [extra, setExtra] = useState<string[]>(() => linkedExtras(initialSignals, catalogue));
   const inputs = historyInputs(deviceId, extra, range);

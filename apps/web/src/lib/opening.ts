@@ -27,6 +27,12 @@ export const HISTORY_FIELDS: { kind: RecordKind; field: string }[] = [
 export const FIXED_SIGNALS = HISTORY_FIELDS.map((f) => fieldSpec(f.kind, f.field)!.signal);
 export const MAX_POINTS = 600;
 
+/** The span a cabinet's data covers (epoch ms), from the summary's first and last reading; a day to now without them. */
+export function dataSpan(first: string | null, last: string | null): { start: number; end: number } {
+  const end = last ? Date.parse(last) : Date.now();
+  return { start: first ? Date.parse(first) : end - DAY, end };
+}
+
 /** The range History opens on: a link's, else the last day up to the newest reading. */
 export function openingRange(
   first: string | null,
@@ -34,8 +40,7 @@ export function openingRange(
   linked?: TimeRange,
 ): { from: number; to: number; preset: string } {
   if (linked) return { ...linked, preset: 'custom' };
-  const end = last ? Date.parse(last) : Date.now();
-  const start = first ? Date.parse(first) : end - DAY;
+  const { start, end } = dataSpan(first, last);
   return { from: Math.max(start, end - DAY), to: end, preset: 'day' };
 }
 
