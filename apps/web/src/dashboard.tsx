@@ -1,18 +1,35 @@
-import { QueryClientProvider, type QueryClient } from '@tanstack/react-query';
+import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
+import { getQueryKey } from '@trpc/react-query';
 import { StrictMode, useEffect, useRef, useState } from 'react';
 import { createRoot } from 'react-dom/client';
 import { App } from './App';
 import { SignIn } from './components/SignIn';
+import type { EarlyQuery } from './lib/early';
 import type { SessionState } from './lib/session';
 import { createClient, trpc, useConnection } from './trpc';
 
-/** Draws the dashboard once the session is known, over the query cache the page's first requests fill. */
-export function mountDashboard(queryClient: QueryClient, session: Promise<SessionState>): void {
+/**
+ * Draws the dashboard once the session is known. `seed` takes a query the page sent as it loaded
+ * (main.tsx) into the cache, as in flight: a view asking the same waits for that answer.
+ */
+export function mountDashboard(session: Promise<SessionState>): { seed: (query: EarlyQuery) => void } {
+  // An answer younger than staleTime is not asked for again when a view mounts: what the page
+  // asked for as it loaded is drawn, not fetched twice.
+  const queryClient = new QueryClient({
+    defaultOptions: { queries: { retry: 1, refetchOnWindowFocus: false, staleTime: 5_000 } },
+  });
   createRoot(document.getElementById('root')!).render(
     <StrictMode>
       <Root queryClient={queryClient} session={session} />
     </StrictMode>,
   );
+  return {
+    seed: ({ path, input, answer }) => {
+      const procedure = path.split('.').reduce<unknown>((node, key) => (node as Record<string, unknown>)[key], trpc);
+      const queryKey = getQueryKey(procedure as Parameters<typeof getQueryKey>[0], input as never, 'query');
+      void queryClient.prefetchQuery({ queryKey, queryFn: () => answer });
+    },
+  };
 }
 
 function Root({ queryClient, session: pending }: { queryClient: QueryClient; session: Promise<SessionState> }) {

@@ -56,6 +56,3 @@ export function createClient(csrfToken?: string) {
     ],
   });
 }
-
-/** Queries only, with no session token (queries need none): for what a page asks for as it loads. */
-export const createQueryOnlyClient = () => trpc.createClient({ links: [httpLink()] });
