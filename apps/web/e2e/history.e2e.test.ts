@@ -147,7 +147,7 @@ describe('History', () => {
     await drawn();
     const range = await page.textContent('[data-testid=history-range]');
     expect(range).toContain('2024-03-02 05:30 GMT+5:30 – 2024-03-02 17:30 GMT+5:30');
-    expect(await page.inputValue('input[type=datetime-local] >> nth=0')).toBe('2024-03-02T05:30');
+    expect(await page.inputValue('[data-testid=range-from]')).toBe('2024-03-02 05:30');
     const localTicks = await ticks();
     expect(localTicks).not.toEqual(utcTicks);
     for (const label of localTicks) expect(label).toMatch(/^\d\d:\d\d$|^\d\d-\d\d/);
@@ -179,6 +179,18 @@ describe('History', () => {
     await page.click('[data-testid=time-zone]');
     expect(await page.textContent('[data-testid=history-range]')).toContain('2024-03-02 00:00 UTC');
     expect(page.url()).not.toContain('tz=');
+
+    // The range is typed on a 24-hour clock in the zone shown; a 12-hour time is refused, not guessed.
+    await page.fill('[data-testid=range-to]', '2024-03-02 13:45');
+    await page.press('[data-testid=range-to]', 'Enter');
+    await expect.poll(() => page.textContent('[data-testid=history-range]')).toContain('– 2024-03-02 13:45 UTC');
+    expect(page.url()).toContain(`${from}-${Date.UTC(2024, 2, 2, 13, 45)}`);
+    await page.fill('[data-testid=range-from]', '03/02/2024 1:45 PM');
+    await page.press('[data-testid=range-from]', 'Enter');
+    expect(await page.getAttribute('[data-testid=range-from]', 'aria-invalid')).toBe('true');
+    expect(await page.textContent('[data-testid=history-range]')).toContain(
+      '2024-03-02 00:00 UTC – 2024-03-02 13:45 UTC',
+    );
     await context.close();
   });
 });

@@ -12,7 +12,7 @@ import {
   YAxis,
 } from 'recharts';
 import { gridProps, timeAxisProps, tooltipProps, valueAxisProps } from './chartStyle';
-import { formatDateTime, fromInputValue, toInputValue } from '../lib/format';
+import { formatDateTime } from '../lib/format';
 import { trpc } from '../trpc';
 import { Empty, ErrorState, Loading } from './States';
 import { ChartPlaceholder } from './TimeChart';
@@ -20,6 +20,7 @@ import { withGaps } from '../lib/gaps';
 import { displayOf } from '../lib/units';
 import { labelledIds } from '../lib/markers';
 import { useStaged } from '../lib/staged';
+import { TimeInput } from './TimeInput';
 import { href, MAX_SIGNALS, navigate, type TimeRange } from '../lib/route';
 import {
   DAY,
@@ -148,24 +149,18 @@ export default function HistoryPanel({
             {p.label}
           </button>
         ))}
-        <label>
-          From{' '}
-          <input
-            type="datetime-local"
-            value={toInputValue(range.from)}
-            onChange={(e) =>
-              setRange((r) => ({ ...r, from: fromInputValue(e.target.value) ?? r.from, preset: 'custom' }))
-            }
-          />
-        </label>
-        <label>
-          To{' '}
-          <input
-            type="datetime-local"
-            value={toInputValue(range.to)}
-            onChange={(e) => setRange((r) => ({ ...r, to: fromInputValue(e.target.value) ?? r.to, preset: 'custom' }))}
-          />
-        </label>
+        <TimeInput
+          label="From"
+          value={range.from}
+          onChange={(from) => setRange((r) => ({ ...r, from, preset: 'custom' }))}
+          testId="range-from"
+        />
+        <TimeInput
+          label="To"
+          value={range.to}
+          onChange={(to) => setRange((r) => ({ ...r, to, preset: 'custom' }))}
+          testId="range-to"
+        />
         <label>
           Add a signal{' '}
           <select

@@ -1,6 +1,6 @@
 import type { RecordKind } from '@bess/core/catalog';
 import { Fragment, useEffect, useMemo, useRef, useState } from 'react';
-import { ago, formatDateTime, fromInputValue, toInputValue } from '../lib/format';
+import { ago, formatDateTime } from '../lib/format';
 import { advance, freshCursor, resumeInput, type StreamCursor } from '../lib/resume';
 import { useStaged } from '../lib/staged';
 import { liveTailInput } from '../lib/opening';
@@ -9,6 +9,7 @@ import { trpc } from '../trpc';
 import { CHART_GROUPS, seriesOf } from './chartGroups';
 import { ErrorState } from './States';
 import { ChartPlaceholder, TimeChart } from './TimeChart';
+import { TimeInput } from './TimeInput';
 
 /** Both kinds' charts show the same span of time: the newest two hours, then what follows. */
 const LIVE_SPAN_MS = 2 * 3_600_000;
@@ -139,9 +140,10 @@ export function LivePanel({ deviceId, first, last }: { deviceId: string; first: 
     setPaused((p) => !p);
   };
   const bounds = useMemo(
+    // Typed to the minute: the first reading's minute is inside.
     () => ({
-      min: first ? toInputValue(Date.parse(first)) : undefined,
-      max: last ? toInputValue(Date.parse(last)) : undefined,
+      min: first ? Math.floor(Date.parse(first) / 60_000) * 60_000 : undefined,
+      max: last ? Date.parse(last) : undefined,
     }),
     [first, last],
   );
@@ -203,16 +205,14 @@ export function LivePanel({ deviceId, first, last }: { deviceId: string; first: 
                 ))}
               </select>
             </label>
-            <label>
-              From (UTC, 24 h){' '}
-              <input
-                type="datetime-local"
-                min={bounds.min}
-                max={bounds.max}
-                onChange={(e) => replay({ from: fromInputValue(e.target.value) })}
-                data-testid="start-at"
-              />
-            </label>
+            <TimeInput
+              label="From"
+              value={mode.from}
+              min={bounds.min}
+              max={bounds.max}
+              onChange={(from) => replay({ from })}
+              testId="start-at"
+            />
           </>
         )}
         <button type="button" onClick={togglePause} data-testid="pause">

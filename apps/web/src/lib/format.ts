@@ -94,7 +94,7 @@ function offsetAt(t: number): number {
 }
 
 /** The zone's name as shown after a time: `UTC`, or the zone's offset (`GMT+5:30`). */
-function zoneLabel(t: number): string {
+export function zoneLabel(t: number): string {
   if (zone === 'UTC') return 'UTC';
   offsetFormat ??= new Intl.DateTimeFormat('en-US', { ...formatZone(), timeZoneName: 'shortOffset' });
   return offsetFormat.formatToParts(new Date(t)).find((x) => x.type === 'timeZoneName')?.value ?? '';
@@ -166,16 +166,20 @@ export function ago(iso: string | null, now: number): string {
   return `${Math.round(s / 86_400)} days ago`;
 }
 
-/** <input type="datetime-local"> holds a wall-clock time: the display zone's; the API wants epoch ms. */
+/** A time input holds a wall-clock time, `YYYY-MM-DD HH:MM` in the display zone; the API wants epoch ms. */
 export function toInputValue(ms: number): string {
-  return wall(ms).slice(0, 16);
+  return wall(ms).slice(0, 16).replace('T', ' ');
 }
+/** The instant a time input's text names (a `T` for the space is taken too), or undefined when it names none. */
 export function fromInputValue(value: string): number | undefined {
   // Date.parse is lenient (it reads "garbage:00Z" as a date); accept only the input's own format.
-  if (!/^\d{4}-\d\d-\d\dT\d\d:\d\d$/.test(value)) return undefined;
-  const asUtc = Date.parse(`${value}:00Z`);
+  const m = /^\s*(\d{4}-\d\d-\d\d)[T ](\d\d:\d\d)\s*$/.exec(value);
+  if (!m) return undefined;
+  const asUtc = Date.parse(`${m[1]}T${m[2]}:00Z`);
   if (Number.isNaN(asUtc)) return undefined;
   // The instant whose wall clock reads `value`: the offset there, checked once more across a DST change.
   const guess = asUtc - offsetAt(asUtc);
-  return asUtc - offsetAt(guess);
+  const t = asUtc - offsetAt(guess);
+  // A day past its month's end, or a wall time a DST change skips, names no instant.
+  return toInputValue(t) === `${m[1]} ${m[2]}` ? t : undefined;
 }

@@ -94,10 +94,14 @@ describe('time and unit formatting', () => {
     expect(formatValue(832.4, 'V')).toBe('832 V');
     expect(formatValue(null, '°C')).toBe('—');
   });
-  it('round-trips datetime-local inputs as UTC', () => {
-    const t = Date.UTC(2024, 2, 1, 10, 30);
+  it('reads and writes time inputs as 24-hour text in UTC, refusing what names no instant', () => {
+    const t = Date.UTC(2024, 2, 1, 22, 30);
+    expect(toInputValue(t)).toBe('2024-03-01 22:30');
     expect(fromInputValue(toInputValue(t))).toBe(t);
+    expect(fromInputValue('2024-03-01T22:30')).toBe(t);
     expect(fromInputValue('garbage')).toBeUndefined();
+    expect(fromInputValue('2024-02-31 10:00')).toBeUndefined();
+    expect(fromInputValue('2024-03-01 24:10')).toBeUndefined();
     expect(ago('2024-03-01T00:00:00Z', Date.UTC(2024, 2, 1, 0, 0, 30))).toBe('30 s ago');
     expect(ago('2024-03-01T00:00:00Z', Date.UTC(2024, 2, 3))).toBe('2 days ago');
   });
@@ -193,8 +197,8 @@ describe('the display zone', () => {
       const t = Date.UTC(2024, 2, 1, 13, 5);
       expect(formatDateTime(t)).toBe('2024-03-01 18:35 GMT+5:30');
       expect(formatClock(t)).toBe('18:35:00');
-      expect(toInputValue(t)).toBe('2024-03-01T18:35');
-      expect(fromInputValue('2024-03-01T18:35')).toBe(t);
+      expect(toInputValue(t)).toBe('2024-03-01 18:35');
+      expect(fromInputValue('2024-03-01 18:35')).toBe(t);
       // Ticks on whole local hours: 19:00, 20:00 ... in Kolkata are hh:30 in UTC.
       const { ticks, label } = timeTicks(t, t + 4 * 3_600_000);
       expect(ticks.map(label)).toEqual(['19:00', '20:00', '21:00', '22:00']);
