@@ -63,6 +63,27 @@ const CELL_SUMMARIES = {
   temperature: ['bms1_cell_max_t', 'bms1_cell_min_t'],
 } as const;
 
+/** The pack signals that average a cell quantity over the cabinet's cells. */
+export const CELL_AVERAGES = { voltage: 'bms1_cell_ave_v', temperature: 'bms1_cell_ave_t' } as const;
+
+/** The pack signals that aggregate the cells' own readings, and how: each moves when what it aggregates moves. */
+export const CELL_AGGREGATES: ReadonlyMap<string, CellAggregateSpec> = new Map(
+  (['voltage', 'temperature'] as const).flatMap((quantity): [string, CellAggregateSpec][] => {
+    const [highest, lowest] = CELL_SUMMARIES[quantity];
+    const average = CELL_AVERAGES[quantity];
+    return [
+      [highest, { quantity, of: 'max' }],
+      [lowest, { quantity, of: 'min' }],
+      [average, { quantity, of: 'mean' }],
+    ];
+  }),
+);
+export type CellAggregateOf = 'mean' | 'max' | 'min';
+interface CellAggregateSpec {
+  quantity: 'voltage' | 'temperature';
+  of: CellAggregateOf;
+}
+
 /** One side of a single cell's limits: the kind it raises and how long it must last. */
 export interface CellSide {
   kind: AnomalyKind;

@@ -56,6 +56,8 @@ export interface StreamingDetector {
 const CURRENT_SIGNALS = ['bms1_c', 'pcs1_dcc'];
 const SPIKE_SIGNAL = 'bms1_c';
 const EXPIRY_CHECK_MS = 10_000;
+/** The cells' period assumed when their files' periods are not known (the catalogue's slowest, 10 min). */
+const DEFAULT_CELL_PERIOD_MS = 10 * 60_000;
 
 /**
  * The checks of one signal. Checks of the same kind share one condition (a current past its
@@ -97,9 +99,13 @@ export function createStreamingDetector(options: StreamingDetectorOptions): Stre
   const opened = new Set<Condition>();
   const watches = new Map<string, SignalWatch>();
   const known = new Map((options.signals ?? []).map((s) => [s.signal, s]));
+  const cellPeriods = (options.signals ?? [])
+    .filter((s) => parseCellSignal(s.signal))
+    .map((s) => s.medianPeriodMs ?? 0);
   const state = new DeviceState(
     CURRENT_SIGNALS,
     Object.values(CELL_VS_PACK).map((q) => q.reference),
+    Math.max(DEFAULT_CELL_PERIOD_MS, ...cellPeriods),
   );
   const conditions = new Map<string, Condition>();
   const condition = (kind: AnomalyKind, signals: string[], minDurationMs = 0) => {

@@ -2,6 +2,7 @@ import { CABINET, type SignalSpec } from '../../catalog.js';
 import type { AnomalyKind } from '../events.js';
 import { round, type Condition, type Finding, type See } from '../condition.js';
 import { LogHistogram, median3, medianInPlace, robustSpread, SlidingMedian } from '../stats.js';
+import { CELL_AVERAGES } from '../rules.js';
 import type { DeviceState, Latest } from './context.js';
 
 /**
@@ -12,7 +13,7 @@ import type { DeviceState, Latest } from './context.js';
  * moves it; not learned while it is out of line), and compared with the rest of
  * its pack. Each cell is judged on the median of its last three such excesses (one reading can
  * catch the cell and the reference either side of a load step): out of line when that is `floor`
- * beyond the pack's median, `SD_FACTOR` times the pack's robust spread of the same medians, and
+ * (plus one step of the sensors' resolution, which rounding can add) beyond the pack's median, `SD_FACTOR` times the pack's robust spread of the same medians, and
  * beyond the largest this pack's cells usually show (where cells and reference are logged moments
  * apart while a regulating current moves, that is tens of mV). Severity: critical at twice the limit.
  */
@@ -20,7 +21,7 @@ export const CELL_VS_PACK = {
   voltage: {
     kind: 'weak_cell_voltage',
     high: false,
-    reference: 'bms1_cell_ave_v',
+    reference: CELL_AVERAGES.voltage,
     floor: 0.05,
     scale: 1000,
     unit: 'mV',
@@ -28,7 +29,7 @@ export const CELL_VS_PACK = {
   temperature: {
     kind: 'cell_overtemp',
     high: true,
-    reference: 'bms1_cell_ave_t',
+    reference: CELL_AVERAGES.temperature,
     floor: 4,
     scale: 1,
     unit: '°C',
@@ -83,6 +84,9 @@ export class PackCells {
   /** Sizes of the filtered excesses of cells in line: what this pack's cells usually show. */
   private readonly usual = new LogHistogram(1e-4);
   private readonly scratch = new Float64Array(CABINET.cellsPerPack);
+  /** Each cell's last raw reading, and the smallest step between two readings of a cell: the sensors' resolution. */
+  private readonly lastRaw = new Float64Array(CABINET.cellsPerPack).fill(NaN);
+  private resolution = Infinity;
   private center = NaN;
   private readonly near = new SlidingMedian(NEAR);
   private spread = NaN;
@@ -115,6 +119,9 @@ export class PackCells {
     const o = CELL_VS_PACK[this.quantity];
     const i = cell - 1;
     return (t, v) => {
+      const step = Math.abs(v - this.lastRaw[i]!);
+      if (step > 1e-9 && step < this.resolution) this.resolution = step;
+      this.lastRaw[i] = v;
       const fresh = t - this.reference.t <= REFERENCE_FRESH_MS;
       if (fresh !== this.referenced) this.restart(fresh);
       const deviation = v - (fresh ? this.reference.v : 0);
@@ -131,9 +138,11 @@ export class PackCells {
       r[3 * i] = excess;
       const filtered = median3(r[3 * i]!, r[3 * i + 1]!, r[3 * i + 2]!);
       this.filtered[i] = filtered;
+      // The cell and its reference are each rounded to the sensors' resolution: their difference, by up to one step.
+      const floor = o.floor + (Number.isFinite(this.resolution) ? this.resolution : 0);
       // Until the pack's usual excesses are known, twice the floor: a regulating cabinet's first hours are noisy.
-      const usual = this.usual.total >= USUAL_LEARNED ? USUAL_FACTOR * this.usual.quantile(0.999) : 2 * o.floor;
-      const limit = Math.max(o.floor, SD_FACTOR * this.spread, usual);
+      const usual = this.usual.total >= USUAL_LEARNED ? USUAL_FACTOR * this.usual.quantile(0.999) : 2 * floor;
+      const limit = Math.max(floor, SD_FACTOR * this.spread, usual);
       const out = o.high ? filtered : -filtered;
       if (!Number.isNaN(filtered) && out < limit && !c.holding) this.usual.add(Math.abs(filtered));
       const judged = this.learned[i]! >= MIN_LEARNED && !Number.isNaN(filtered);

@@ -113,6 +113,41 @@ describe('checks grounded in the cabinet’s own behaviour', () => {
     expect(cabinet(['bms1_cell_ave_t', 'bms1_cell_min_t'])).toEqual([]);
   });
 
+  it('calls a cell aggregate stuck when its own cells move it by whole steps, on its first day', () => {
+    const r = random(15485863);
+    const CELLS = 20;
+    const HOLD = 6 * 60;
+    // One day, no other days to compare: 20 cells at 1 °C, each read every 10 minutes in turn,
+    // warming 2 °C in the small hours, then by `rise` °C over four hours from 06:00; the pack's
+    // average and maximum are read every 2 minutes, and those in `frozen` hold from 06:00 for 5 h.
+    const cabinet = (rise: number, frozen: string[], noise = 0.15) => {
+      const held = new Map<string, number>();
+      return run(DAY, (i, push) => {
+        const warm = 18 + 2 * Math.min(1, i / 240) + rise * Math.min(1, Math.max(0, (i - HOLD) / 240));
+        const cells = Array.from({ length: CELLS }, (_, c) => warm + (c === 0 ? 3.3 : (c % 5) * 0.3));
+        const c = i % 10;
+        for (const k of [c, c + 10]) push(cellSignal(1, k + 1, 'temperature'), Math.round(cells[k]! + r.normal(noise)));
+        if (i % 2) return;
+        const mean = cells.reduce((a, b) => a + b, 0) / CELLS;
+        for (const [signal, v] of Object.entries({ bms1_cell_ave_t: mean, bms1_cell_max_t: Math.max(...cells) })) {
+          if (i === HOLD) held.set(signal, Math.round(v));
+          const holding = frozen.includes(signal) && i >= HOLD && i < HOLD + 300;
+          push(signal, holding ? held.get(signal)! : Math.round(v));
+        }
+      })
+        .filter((e) => e.kind === 'sensor_stuck')
+        .map((e) => [e.signals[0], e.start <= T0 + HOLD * MIN && e.end >= T0 + (HOLD + 240) * MIN]);
+    };
+    // The average frozen while its cells warm 2 °C: stuck, over the freeze (from its last change).
+    expect(cabinet(2, ['bms1_cell_ave_t'])).toEqual([['bms1_cell_ave_t', true]]);
+    // The maximum frozen while the hottest cell warms 4 °C: stuck too.
+    expect(cabinet(4, ['bms1_cell_max_t'])).toEqual([['bms1_cell_max_t', true]]);
+    // Cells flat but for their noise (the hottest reads 22 to 25 reading by reading): real holds, however long.
+    expect(cabinet(0, [], 0.45)).toEqual([]);
+    // The average frozen while its cells warm under a step (0.8 °C): not enough to tell.
+    expect(cabinet(0.8, ['bms1_cell_ave_t'])).toEqual([]);
+  });
+
   it('calls a state of charge stuck only while charge flows, not while the pack rests', () => {
     // Each evening a 3-hour discharge (80 A, 60 % -> 15 %; 3 % on day 2); at rest the SOC's
     // calibration drifts 0.6 % through the night. On day 6 it holds from midnight for 4 h at rest,
@@ -155,6 +190,24 @@ describe('checks grounded in the cabinet’s own behaviour', () => {
         }
     });
     expect(events.filter((e) => e.kind === 'weak_cell_voltage').map((e) => e.signals[0])).toEqual([weak]);
+  });
+
+  it('does not call a 1 °C cell hot on rounding alone: 3.6 °C over its pack reads 4', () => {
+    const r = random(49979687);
+    const hot = cellSignal(1, 5, 'temperature');
+    // Two days of 52 cells at 1 °C every 10 minutes (their rounding flickers a step); cell 5 warms by `heat` on day 2.
+    const cabinet = (heat: number) =>
+      run(2 * DAY, (i, push) => {
+        push('bms1_cell_ave_t', 26);
+        if (i % 10 !== 0) return;
+        for (let c = 1; c <= 52; c++) {
+          const signal = cellSignal(1, c, 'temperature');
+          const warm = signal === hot && i >= DAY + 300 && i < DAY + 480 ? heat : 0;
+          push(signal, Math.round(26.3 + warm + r.normal(0.1)));
+        }
+      }).filter((e) => e.kind === 'cell_overtemp');
+    expect(cabinet(3.6)).toEqual([]);
+    expect(cabinet(6).map((e) => e.signals[0])).toEqual([hot]);
   });
 
   it('names a cell out of line with its pack inside the absolute limits, with severity by how far', () => {

@@ -1,4 +1,5 @@
-import type { SignalSpec } from '../../catalog.js';
+import { CABINET, parseCellSignal, type SignalSpec } from '../../catalog.js';
+import type { CellAggregateOf } from '../rules.js';
 import { LogHistogram } from '../stats.js';
 
 /** Slots of the short-term memory checks compare against: 10 minutes, kept for 8 days. */
@@ -66,6 +67,128 @@ export class SlotMemory {
   }
 }
 
+/** The cells' aggregates are averaged over this many of the cells' periods: one reading's noise is not a move. */
+const SMOOTHING_PERIODS = 2;
+/** A move is counted from this many periods after a change: every cell read again, the average caught up. */
+const SETTLE_PERIODS = 2 + SMOOTHING_PERIODS;
+/** The aggregates are sampled for the average at most this often. */
+const SAMPLE_MS = 60_000;
+
+/** The average of the last `size` values pushed. */
+class MovingAverage {
+  private readonly ring: Float64Array;
+  private pushed = 0;
+  private sum = 0;
+
+  constructor(size: number) {
+    this.ring = new Float64Array(size);
+  }
+
+  push(x: number): number {
+    const slot = this.pushed++ % this.ring.length;
+    if (this.pushed > this.ring.length) this.sum -= this.ring[slot]!;
+    this.ring[slot] = x;
+    this.sum += x;
+    return this.sum / Math.min(this.pushed, this.ring.length);
+  }
+}
+
+/**
+ * The mean, highest and lowest of the cabinet's cells of one quantity, from each cell's newest
+ * reading, averaged over a few minutes and remembered slot by slot: what the pack's own average,
+ * maximum and minimum signals aggregate, so the stuck check can ask whether they should have moved.
+ */
+export class CellAggregate {
+  private readonly values = new Float64Array(CABINET.packs * CABINET.cellsPerPack).fill(NaN);
+  private sum = 0;
+  private count = 0;
+  private max = -Infinity;
+  private min = Infinity;
+  /** How many cells read the highest value, and the lowest. */
+  private atMax = 0;
+  private atMin = 0;
+  private sampledAt = -Infinity;
+  private readonly averages: Record<CellAggregateOf, MovingAverage>;
+  private readonly memory: Record<CellAggregateOf, SlotMemory> = {
+    mean: new SlotMemory(),
+    max: new SlotMemory(),
+    min: new SlotMemory(),
+  };
+  private readonly settleMs: number;
+
+  /** `cellPeriodMs`: the longest period of the cells' own signals. */
+  constructor(cellPeriodMs: number) {
+    const samples = Math.max(1, Math.round((SMOOTHING_PERIODS * cellPeriodMs) / SAMPLE_MS));
+    this.averages = {
+      mean: new MovingAverage(samples),
+      max: new MovingAverage(samples),
+      min: new MovingAverage(samples),
+    };
+    this.settleMs = SETTLE_PERIODS * cellPeriodMs;
+  }
+
+  /**
+   * How far the averaged aggregate moved over [from, to], from the settling time after `from`:
+   * just after a change the cells' newest readings still straddle it. Null when unknown.
+   */
+  movedOver(of: CellAggregateOf, from: number, to: number): number | null {
+    return this.memory[of].range(from + this.settleMs, to);
+  }
+
+  record(index: number, t: number, v: number): void {
+    const old = this.values[index]!;
+    this.values[index] = v;
+    if (Number.isNaN(old)) this.count++;
+    else {
+      this.sum -= old;
+      if (old === this.max) this.atMax--;
+      if (old === this.min) this.atMin--;
+    }
+    this.sum += v;
+    if (v > this.max) {
+      this.max = v;
+      this.atMax = 1;
+    } else if (v === this.max) this.atMax++;
+    if (v < this.min) {
+      this.min = v;
+      this.atMin = 1;
+    } else if (v === this.min) this.atMin++;
+    // The last cell at an extreme left it: the new extreme is found among them all.
+    if (this.atMax === 0 || this.atMin === 0) this.recompute();
+    if (t - this.sampledAt < SAMPLE_MS) return;
+    this.sampledAt = t;
+    this.memory.mean.add(t, this.averages.mean.push(this.sum / this.count));
+    this.memory.max.add(t, this.averages.max.push(this.max));
+    this.memory.min.add(t, this.averages.min.push(this.min));
+  }
+
+  private recompute(): void {
+    let max = -Infinity;
+    let min = Infinity;
+    let atMax = 0;
+    let atMin = 0;
+    let sum = 0;
+    for (const x of this.values) {
+      if (Number.isNaN(x)) continue;
+      if (x > max) {
+        max = x;
+        atMax = 1;
+      } else if (x === max) atMax++;
+      if (x < min) {
+        min = x;
+        atMin = 1;
+      } else if (x === min) atMin++;
+      sum += x;
+    }
+    this.max = max;
+    this.atMax = atMax;
+    this.min = min;
+    this.atMin = atMin;
+    // Summed afresh now and then, so rounding does not build up over months of readings.
+    this.sum = sum;
+  }
+}
+
 /** A signal the stuck check watches: its slot memory and its resolution step, which its siblings read. */
 export interface WatchedSignal {
   memory: SlotMemory;
@@ -96,16 +219,20 @@ export class DeviceState {
 
   /** Since when the current has read near zero without a break (Infinity while it flows). */
   private restSince = Infinity;
+  readonly cells: Record<'voltage' | 'temperature', CellAggregate>;
 
   /**
    * `currentSignals`: the cabinet's current, in order of preference (the BMS pack current, or the
    * PCS DC current without one). `references`: signals whose newest reading checks read.
+   * `cellPeriodMs`: the longest period of the cells' own signals.
    */
   constructor(
     readonly currentSignals: readonly string[],
     references: readonly string[],
+    cellPeriodMs: number,
   ) {
     for (const signal of references) this.latest.set(signal, { t: NaN, v: NaN });
+    this.cells = { voltage: new CellAggregate(cellPeriodMs), temperature: new CellAggregate(cellPeriodMs) };
   }
 
   /** Registers a watched signal in its quantity's group (its siblings and itself), which grows as more are seen. */
@@ -130,6 +257,13 @@ export class DeviceState {
 
   /** What a signal's readings update here (its newest reading, the cabinet's current), or null when nothing. */
   recorder(signal: string): ((t: number, v: number) => void) | null {
+    const cell = parseCellSignal(signal);
+    if (cell) {
+      if (cell.pack > CABINET.packs || cell.cell > CABINET.cellsPerPack) return null;
+      const aggregate = this.cells[cell.quantity];
+      const index = (cell.pack - 1) * CABINET.cellsPerPack + cell.cell - 1;
+      return (t, v) => aggregate.record(index, t, v);
+    }
     const latest = this.latest.get(signal);
     // The preferred current signal, else the first of the others the cabinet has.
     const current = this.currentSignals.includes(signal);

@@ -1,6 +1,7 @@
 import type { SignalSpec } from '../../catalog.js';
 import { round, type Finding, type See } from '../condition.js';
 import { medianInPlace } from '../stats.js';
+import { CELL_AGGREGATES } from '../rules.js';
 import { DAY_MS, SlotMemory, type DeviceState, type WatchedSignal } from './context.js';
 
 /**
@@ -22,6 +23,13 @@ const STUCK = {
   siblingSteps: 3,
   /** ...and it moved at least this many on those days itself. */
   ownSteps: 2,
+  /**
+   * An aggregate of the cells is stuck when the cells' own readings moved it (averaged over a few
+   * minutes) by this many of its steps: a mean is smooth, and moving over more than a step it must change; the
+   * highest or lowest cell, read minutes apart from the BMS's own reading, may differ from it by a
+   * step.
+   */
+  aggregateSteps: { mean: 1.25, max: 2, min: 2 },
   recheckMs: 10 * 60_000,
   /** A state of charge moves only with charge: it is judged over holds with this many 10-minute slots dispatching. */
   chargeSlots: 2,
@@ -36,6 +44,13 @@ export function stuckCheck(spec: SignalSpec, state: DeviceState, silenceMs: numb
   const bounded = spec.unit === '%';
   // A resting pack's SOC holds by nature, whatever small drift other days' calibration showed.
   const chargeDriven = spec.subsystem === 'bms' && spec.field === 'soc';
+  const aggregate = CELL_AGGREGATES.get(spec.signal);
+  /** How far the cells moved what the signal aggregates over [from, to], when that is enough to call it stuck; else null. */
+  const cellsMoved = (from: number, to: number): number | null => {
+    if (!aggregate) return null;
+    const moved = state.cells[aggregate.quantity].movedOver(aggregate.of, from, to);
+    return moved !== null && moved >= STUCK.aggregateSteps[aggregate.of] * self.resolution ? moved : null;
+  };
   let lowest = Infinity;
   let highest = -Infinity;
   let runValue = NaN;
@@ -126,6 +141,22 @@ export function stuckCheck(spec: SignalSpec, state: DeviceState, silenceMs: numb
     return estimates[1]!;
   };
 
+  /** How much the signal should have moved over its hold up to `t`, judged by other days and its siblings; null when not enough. */
+  const expectedFromHistory = (v: number, t: number): number | null => {
+    const resolution = self.resolution;
+    const range = expectedRange(runStart, t);
+    // A bounded share (SOC, humidity) held at its own extreme is a clamp: a full pack, saturated air.
+    // A temperature or voltage at its lowest so far is only a cool spell.
+    const band = Math.max(2 * resolution, 0.02 * (highest - lowest));
+    const clamped = bounded && (v >= highest - band || v <= lowest + band);
+    const charged = !chargeDriven || state.activeSlots(runStart, t) >= STUCK.chargeSlots;
+    if (range === null || range < STUCK.ownSteps * resolution || clamped || !charged || !siblingMoved(runStart, t))
+      return null;
+    if (range >= STUCK.minSteps * resolution) return range;
+    const bySiblings = expectedFromSiblings(runStart, t);
+    return bySiblings !== null && bySiblings >= STUCK.siblingSteps * resolution ? bySiblings : null;
+  };
+
   return (t, v) => {
     if (v < lowest) lowest = v;
     if (v > highest) highest = v;
@@ -144,23 +175,10 @@ export function stuckCheck(spec: SignalSpec, state: DeviceState, silenceMs: numb
     }
     const held = t - runStart;
     if (held < STUCK.minMs) return null;
-    const resolution = self.resolution;
-    if (t - checkedAt >= STUCK.recheckMs && Number.isFinite(resolution)) {
+    if (t - checkedAt >= STUCK.recheckMs && Number.isFinite(self.resolution)) {
       checkedAt = t;
-      const range = expectedRange(runStart, t);
-      // A bounded share (SOC, humidity) held at its own extreme is a clamp: a full pack, saturated air.
-      // A temperature or voltage at its lowest so far is only a cool spell.
-      const band = Math.max(2 * resolution, 0.02 * (highest - lowest));
-      const clamped = bounded && (v >= highest - band || v <= lowest + band);
-      expected = null;
-      const charged = !chargeDriven || state.activeSlots(runStart, t) >= STUCK.chargeSlots;
-      if (range !== null && range >= STUCK.ownSteps * resolution && !clamped && charged && siblingMoved(runStart, t)) {
-        if (range >= STUCK.minSteps * resolution) expected = range;
-        else {
-          const bySiblings = expectedFromSiblings(runStart, t);
-          if (bySiblings !== null && bySiblings >= STUCK.siblingSteps * resolution) expected = bySiblings;
-        }
-      }
+      // A cell aggregate whose cells moved it by whole steps while it held: no need to ask other days.
+      expected = cellsMoved(runStart, t) ?? expectedFromHistory(v, t);
     }
     if (expected === null) return null;
     return stuckFinding(spec, v, held, expected, runStart);
