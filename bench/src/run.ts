@@ -10,7 +10,7 @@ import { machine, round, runStep } from './measure.js';
 /**
  * `pnpm bench`: generates (or reuses) a benchmark dataset with the project's own
  * generator, then measures ingestion, restart, paging, history, the reference
- * parsers, analytics, fan-out, a soak and an attack, each step in its own process (`--skip`
+ * parsers, analytics, fan-out, a soak, an attack, alarms and the dashboard's first chart, each step in its own process (`--skip`
  * leaves steps out). Results are merged into bench/results/<preset>.json.
  */
 const benchDir = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -174,6 +174,13 @@ if (!skip.has('alarms')) {
   // On the bundled sample: the latency is the notice path's and the alarm store's, not the data's size.
   console.error('alarms: 10 hot-cell episodes appended to a cabinet, then kill -9 and a restart');
   results.alarms = await runStep('alarms', [resolve(benchDir, '../data'), '10']);
+  save();
+}
+
+if (!skip.has('dashboard')) {
+  // On the bundled sample, in Chromium: the dashboard's first chart of Live and of History.
+  console.error('dashboard: first chart of Live and History, a cold page then 9 warm ones each');
+  results.dashboard = await runStep('first-chart', [resolve(benchDir, '../data'), '9']);
   save();
 }
 
