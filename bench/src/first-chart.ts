@@ -79,7 +79,7 @@ async function timePage(browser: Browser, view: keyof typeof VIEWS): Promise<{ d
       selector,
       { polling: 'raf', timeout: 30_000 },
     );
-    return (await handle.jsonValue());
+    return await handle.jsonValue();
   };
   const data = await at(`${chart}[data-points]:not([data-points="0"])`);
   const line = await at(`${chart} .recharts-line-curve`);
