@@ -27,7 +27,8 @@ export function mountDashboard(session: Promise<SessionState>): { seed: (query: 
     seed: ({ path, input, answer }) => {
       const procedure = path.split('.').reduce<unknown>((node, key) => (node as Record<string, unknown>)[key], trpc);
       const queryKey = getQueryKey(procedure as Parameters<typeof getQueryKey>[0], input as never, 'query');
-      void queryClient.prefetchQuery({ queryKey, queryFn: () => answer });
+      // No retry: the same promise would only fail again; a view asking later runs its own query.
+      void queryClient.prefetchQuery({ queryKey, queryFn: () => answer, retry: false });
     },
   };
 }

@@ -19,5 +19,6 @@ fetchFirstData(parseRoute(window.location.hash), (query) => seed(query));
 void import('./dashboard').then(({ mountDashboard }) => {
   const dashboard = mountDashboard(session);
   for (const query of early) dashboard.seed(query);
+  early.length = 0;
   seed = dashboard.seed;
 });

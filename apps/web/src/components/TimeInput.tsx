@@ -5,7 +5,7 @@ import { fromInputValue, toInputValue, useDisplayZone, zoneLabel } from '../lib/
  * A date and time typed as `YYYY-MM-DD HH:MM`, 24-hour, in the display zone (named in its label).
  * Not the browser's datetime picker, which follows the locale's clock (AM/PM under en-US). A
  * time is taken on Enter or on leaving the field; one that names no instant, or falls outside
- * [min, max], is marked invalid and not taken.
+ * [min, max], is marked invalid and not taken; an emptied field shows the time in force again.
  */
 export function TimeInput({
   label,
@@ -32,15 +32,17 @@ export function TimeInput({
   const valid =
     draft === '' ||
     (parsed !== undefined && (min === undefined || parsed >= min) && (max === undefined || parsed <= max));
+  // Only what was typed is taken: the field shows minutes, and a range to the second left alone stays as it is.
   const commit = () => {
-    if (valid && parsed !== undefined && parsed !== value) onChange(parsed);
+    if (draft === shown) return;
+    if (valid && parsed !== undefined) onChange(parsed);
+    else if (draft.trim() === '') setDraft(shown);
   };
   return (
     <label>
       {label} <span className="muted">({zoneLabel(value ?? Date.now())}, 24 h)</span>{' '}
       <input
         type="text"
-        inputMode="numeric"
         size={16}
         placeholder="YYYY-MM-DD HH:MM"
         value={draft}

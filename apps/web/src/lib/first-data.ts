@@ -5,7 +5,7 @@ import type { Route } from './route';
 /**
  * Asks for what the opening view draws first as the page loads, alongside the session request,
  * rather than after React has drawn the page around it. The dashboard puts the answers in its
- * query cache (seedCache), where the views' own queries find them. `onQuery` hears of each
+ * query cache (`mountDashboard`'s `seed`), where the views' own queries find them. `onQuery` hears of each
  * query as it leaves: History's range needs the summary's answer first.
  */
 export function fetchFirstData(route: Route, onQuery: (query: EarlyQuery) => void): void {

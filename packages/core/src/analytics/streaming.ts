@@ -56,7 +56,7 @@ export interface StreamingDetector {
 const CURRENT_SIGNALS = ['bms1_c', 'pcs1_dcc'];
 const SPIKE_SIGNAL = 'bms1_c';
 const EXPIRY_CHECK_MS = 10_000;
-/** The cells' period assumed when their files' periods are not known (the catalogue's slowest, 10 min). */
+/** The cells' period taken at least (the catalogue's slowest, 10 min): their files' own, when longer, replaces it. */
 const DEFAULT_CELL_PERIOD_MS = 10 * 60_000;
 
 /**

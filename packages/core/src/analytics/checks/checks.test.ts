@@ -136,12 +136,16 @@ describe('checks grounded in the cabinet’s own behaviour', () => {
         }
       })
         .filter((e) => e.kind === 'sensor_stuck')
-        .map((e) => [e.signals[0], e.start <= T0 + HOLD * MIN && e.end >= T0 + (HOLD + 240) * MIN]);
+        .map((e) => [
+          e.signals[0],
+          e.start <= T0 + HOLD * MIN && e.end >= T0 + (HOLD + 240) * MIN,
+          /while the cells it aggregates moved it/.test(e.message),
+        ]);
     };
-    // The average frozen while its cells warm 2 °C: stuck, over the freeze (from its last change).
-    expect(cabinet(2, ['bms1_cell_ave_t'])).toEqual([['bms1_cell_ave_t', true]]);
+    // The average frozen while its cells warm 2 °C: stuck, over the freeze (from its last change), and the evidence says so.
+    expect(cabinet(2, ['bms1_cell_ave_t'])).toEqual([['bms1_cell_ave_t', true, true]]);
     // The maximum frozen while the hottest cell warms 4 °C: stuck too.
-    expect(cabinet(4, ['bms1_cell_max_t'])).toEqual([['bms1_cell_max_t', true]]);
+    expect(cabinet(4, ['bms1_cell_max_t'])).toEqual([['bms1_cell_max_t', true, true]]);
     // Cells flat but for their noise (the hottest reads 22 to 25 reading by reading): real holds, however long.
     expect(cabinet(0, [], 0.45)).toEqual([]);
     // The average frozen while its cells warm under a step (0.8 °C): not enough to tell.

@@ -95,7 +95,7 @@ class MovingAverage {
 
 /**
  * The mean, highest and lowest of the cabinet's cells of one quantity, from each cell's newest
- * reading, averaged over a few minutes and remembered slot by slot: what the pack's own average,
+ * reading, averaged over two of the cells' periods and remembered slot by slot: what the pack's own average,
  * maximum and minimum signals aggregate, so the stuck check can ask whether they should have moved.
  */
 export class CellAggregate {

@@ -24,8 +24,8 @@ const STUCK = {
   /** ...and it moved at least this many on those days itself. */
   ownSteps: 2,
   /**
-   * An aggregate of the cells is stuck when the cells' own readings moved it (averaged over a few
-   * minutes) by this many of its steps: a mean is smooth, and moving over more than a step it must change; the
+   * An aggregate of the cells is stuck when the cells' own readings moved it (averaged over two
+   * cell periods) by this many of its steps: a mean is smooth, and moving over more than a step it must change; the
    * highest or lowest cell, read minutes apart from the BMS's own reading, may differ from it by a
    * step.
    */
@@ -58,6 +58,7 @@ export function stuckCheck(spec: SignalSpec, state: DeviceState, silenceMs: numb
   let lastT = -1;
   let checkedAt = -Infinity;
   let expected: number | null = null;
+  let evidence: 'its cells' | 'other days' = 'other days';
 
   /** Median of the ranges (the least, with fewer than three); null without a reference day. */
   const typical = (ranges: number[]) =>
@@ -178,21 +179,33 @@ export function stuckCheck(spec: SignalSpec, state: DeviceState, silenceMs: numb
     if (t - checkedAt >= STUCK.recheckMs && Number.isFinite(self.resolution)) {
       checkedAt = t;
       // A cell aggregate whose cells moved it by whole steps while it held: no need to ask other days.
-      expected = cellsMoved(runStart, t) ?? expectedFromHistory(v, t);
+      const byCells = cellsMoved(runStart, t);
+      expected = byCells ?? expectedFromHistory(v, t);
+      evidence = byCells !== null ? 'its cells' : 'other days';
     }
     if (expected === null) return null;
-    return stuckFinding(spec, v, held, expected, runStart);
+    return stuckFinding(spec, v, held, expected, runStart, evidence);
   };
 }
 
-function stuckFinding(spec: SignalSpec, v: number, heldMs: number, expected: number, since: number): Finding {
+function stuckFinding(
+  spec: SignalSpec,
+  v: number,
+  heldMs: number,
+  expected: number,
+  since: number,
+  evidence: 'its cells' | 'other days',
+): Finding {
   const minutes = heldMs / 60_000;
   return {
     severity: 'warning',
     observed: round(minutes),
     threshold: round(STUCK.minMs / 60_000),
     beyond: heldMs - STUCK.minMs,
-    message: `${spec.label} repeated ${v} ${spec.unit} for ${Math.round(minutes)} min; over the same hours on other days it moved ${round(expected, 3)} ${spec.unit}`,
+    message:
+      evidence === 'its cells'
+        ? `${spec.label} repeated ${v} ${spec.unit} for ${Math.round(minutes)} min while the cells it aggregates moved it ${round(expected, 3)} ${spec.unit}`
+        : `${spec.label} repeated ${v} ${spec.unit} for ${Math.round(minutes)} min; over the same hours on other days it moved ${round(expected, 3)} ${spec.unit}`,
     since,
   };
 }
