@@ -3,15 +3,15 @@ import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser } from 'playwright-core';
+import { chromium, type BrowserContext } from 'playwright-core';
 import { percentile, report, round } from './measure.js';
 import { freePort, waitForHealth } from './server-process.js';
 
 /**
  * Step: how soon the dashboard draws its first chart, in Debian's Chromium as the browser tests
  * launch it, against the product server on the bundled sample. For Live and History: the first
- * page in a fresh browser (cold: nothing cached or compiled), then `runs` pages in turn in that
- * browser (warm), each timed from navigation to (a) the first chart carrying readings and (b) its
+ * page in a fresh browser (cold: nothing cached or compiled), then `runs` pages in turn in the same
+ * browser context (warm: its HTTP and code caches filled), each timed from navigation to (a) the first chart carrying readings and (b) its
  * first line drawn. Reports the cold times and the warm p50 and max.
  * Args: dataDir runs
  */
@@ -65,8 +65,8 @@ async function waitForIdle(pid: number): Promise<void> {
 }
 
 /** Milliseconds from navigation to the chart having readings, and to its first line in the DOM. */
-async function timePage(browser: Browser, view: keyof typeof VIEWS): Promise<{ data: number; line: number }> {
-  const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+async function timePage(context: BrowserContext, view: keyof typeof VIEWS): Promise<{ data: number; line: number }> {
+  const page = await context.newPage();
   const chart = VIEWS[view];
   await page.goto(`${base}/#/device/${DEVICE}/${view}`);
   // Timed inside the page, on the animation frame the element is first there (the page's CSP refuses string code).
@@ -94,9 +94,10 @@ try {
   for (const view of Object.keys(VIEWS) as (keyof typeof VIEWS)[]) {
     const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: FLAGS });
     try {
-      const cold = await timePage(browser, view);
+      const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
+      const cold = await timePage(context, view);
       const warm: { data: number; line: number }[] = [];
-      for (let i = 0; i < runs; i++) warm.push(await timePage(browser, view));
+      for (let i = 0; i < runs; i++) warm.push(await timePage(context, view));
       const summary = (key: 'data' | 'line') => ({
         cold: cold[key],
         warmP50: percentile(
@@ -112,6 +113,9 @@ try {
   }
   report(result);
 } finally {
+  // Stopped before its copy of the data is removed: it may still be writing its index there.
+  const exited = server.exitCode === null ? new Promise((r) => server.once('exit', r)) : Promise.resolve();
   server.kill();
+  await exited;
   rmSync(dataDir, { recursive: true, force: true });
 }
