@@ -3,6 +3,7 @@ import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { CHROMIUM_LAUNCH } from '@bess/test-servers';
 import { chromium, type BrowserContext } from 'playwright-core';
 import { percentile, report, round } from './measure.js';
 import { freePort, waitForHealth } from './server-process.js';
@@ -19,15 +20,6 @@ const [dataArg, runsArg] = process.argv.slice(2) as [string, string];
 const runs = Number(runsArg);
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const DEVICE = 'ZHPESS232A230002';
-const FLAGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-];
 /** The first chart of each view, as the browser tests find it. */
 const VIEWS = {
   live: '[data-testid=bms-charts] [data-testid=chart]',
@@ -92,7 +84,7 @@ try {
   await waitForIdle(server.pid!);
   const result: Record<string, unknown> = {};
   for (const view of Object.keys(VIEWS) as (keyof typeof VIEWS)[]) {
-    const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: FLAGS });
+    const browser = await chromium.launch(CHROMIUM_LAUNCH);
     try {
       const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
       const cold = await timePage(context, view);

@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { AlarmStore, openPglite, type SqlDatabase } from '@bess/alarms';
 import { createBessServer, type BessServer, type ServerOptions } from '@bess/api';
 import { openDataset, type BessDataset } from '@bess/core';
+import { CHROMIUM_LAUNCH } from '@bess/test-servers';
 import { chromium, type Browser } from 'playwright-core';
 
 /** What every browser test shares: where things are, and Debian's chromium as the brief launches it. */
@@ -13,20 +14,10 @@ export const webDist = resolve(here, '../dist');
 export const sample = resolve(here, '../../../data');
 export const artifacts = resolve(here, '../test-artifacts');
 
-const CHROMIUM_FLAGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-];
-
 /** Debian's chromium, headless, with the screenshot folder ready. */
 function launchChromium(): Promise<Browser> {
   mkdirSync(artifacts, { recursive: true });
-  return chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_FLAGS });
+  return chromium.launch(CHROMIUM_LAUNCH);
 }
 
 /**

@@ -7,6 +7,20 @@ import pg from 'pg';
 
 const SCRIPTS = resolve(import.meta.dirname, '../../../scripts');
 
+/** Debian's Chromium as the brief launches it, headless: for the browser tests and the dashboard bench. */
+export const CHROMIUM_LAUNCH = {
+  executablePath: '/usr/bin/chromium',
+  args: [
+    '--headless',
+    '--no-sandbox',
+    '--disable-gpu',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+    '--no-first-run',
+  ],
+};
+
 /** A free TCP port on 127.0.0.1. */
 export async function freePort(): Promise<number> {
   const server = createServer();
