@@ -1,3 +1,5 @@
+import type { AppRouter } from '@bess/api';
+import type { inferRouterOutputs } from '@trpc/server';
 import { earlyQuery, type EarlyQuery } from './early';
 import { historyInputs, linkedExtras, liveTailInput, openingRange } from './opening';
 import type { Route } from './route';
@@ -29,7 +31,7 @@ export function fetchFirstData(route: Route, onQuery: (query: EarlyQuery) => voi
     else
       summary.answer.then(
         (d) => {
-          const s = d as { signals: { signal: string }[]; first: string | null; last: string | null };
+          const s = d as inferRouterOutputs<AppRouter>['devices']['summary'];
           ask(s.signals, s.first, s.last);
         },
         () => undefined,
