@@ -113,6 +113,36 @@ describe('checks grounded in the cabinet’s own behaviour', () => {
     expect(cabinet(['bms1_cell_ave_t', 'bms1_cell_min_t'])).toEqual([]);
   });
 
+  it('calls a coolant outlet stuck when its return steps without it, as the two stepped together before', () => {
+    const r = random(15485863);
+    // A 1 °C coolant loop: both temperatures step up while the pack dispatches, at hours that differ
+    // from day to day; the outside air hardly moves. Day 6 dispatches in full, lightly or not at all.
+    const FIRST = [8, 11, 14, 8, 11, 9.5];
+    const SECOND = [17, 18, 19, 17, 18, 20.5];
+    const dispatching = (i: number) => {
+      const day = Math.floor(i / DAY);
+      const hour = hourOf(i);
+      return (hour >= FIRST[day]! && hour < FIRST[day]! + 2) || (hour >= SECOND[day]! && hour < SECOND[day]! + 1.5);
+    };
+    const day6 = 5 * DAY;
+    const cabinet = (day6Load: number, frozen: boolean) =>
+      run(6 * DAY, (i, push) => {
+        const load = dispatching(i) ? (i < day6 ? 1 : day6Load) : 0;
+        // Idle, the outlet sits on a rounding edge and flickers between 18 and 19 °C.
+        push('ac1_outwater_t', frozen && i >= day6 + 6 * 60 ? 18 : Math.round(18.5 + 2 * load + r.normal(0.12)));
+        push('ac1_rtnwater_t', Math.round(19.6 + 4.2 * load + r.normal(0.1)));
+        push('ac1_outside_t', Math.round(15 + 0.3 * Math.sin((2 * Math.PI * (hourOf(i) - 9)) / 24) + r.normal(0.1)));
+      }).filter((e) => e.kind === 'sensor_stuck');
+    // The outlet holds 18 °C through two dispatches its return stepped up 4 °C for: stuck.
+    const stuck = cabinet(1, true);
+    expect(stuck.map((e) => e.signals[0])).toEqual(['ac1_outwater_t']);
+    expect(stuck[0]!.message).toContain('while Coolant return temperature moved');
+    // A light dispatch steps the return 2 °C, which moved the outlet less than its 2 steps on other days.
+    expect(cabinet(0.45, false)).toEqual([]);
+    // A rest day: both hold all day.
+    expect(cabinet(0, false)).toEqual([]);
+  });
+
   it('calls a cell aggregate stuck when its own cells move it by whole steps, on its first day', () => {
     const r = random(15485863);
     const CELLS = 20;

@@ -55,6 +55,32 @@ export class SlotMemory {
     return seen * 2 >= last - first + 1 ? high - low : null;
   }
 
+  /**
+   * Range over the slots wholly inside [from, to] between the second lowest minimum and the second
+   * highest maximum: a move held for two slots, not one reading's excursion. Null with fewer than
+   * three slots with readings.
+   */
+  steadyRange(from: number, to: number): number | null {
+    const [first, last] = inside(from, to);
+    let low = Infinity;
+    let low2 = Infinity;
+    let high = -Infinity;
+    let high2 = -Infinity;
+    let seen = 0;
+    for (let slot = first; slot <= last; slot++) {
+      const k = slot % MEMORY_SLOTS;
+      if (this.id[k] !== slot) continue;
+      seen++;
+      const min = this.min[k]!;
+      const max = this.max[k]!;
+      if (min < low) [low2, low] = [low, min];
+      else if (min < low2) low2 = min;
+      if (max > high) [high2, high] = [high, max];
+      else if (max > high2) high2 = max;
+    }
+    return seen >= 3 ? Math.max(0, high2 - low2) : null;
+  }
+
   /** How many slots wholly inside [from, to] have a maximum that reached `level` (slots without readings do not). */
   countAtLeast(from: number, to: number, level: number): number {
     const [first, last] = inside(from, to);
@@ -191,6 +217,8 @@ export class CellAggregate {
 
 /** A signal the stuck check watches: its slot memory and its resolution step, which its siblings read. */
 export interface WatchedSignal {
+  /** The signal's label, as messages name it. */
+  label: string;
   memory: SlotMemory;
   resolution: number;
 }

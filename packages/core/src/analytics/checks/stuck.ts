@@ -12,7 +12,8 @@ import { DAY_MS, SlotMemory, type DeviceState, type WatchedSignal } from './cont
  * days and is not stuck; a temperature frozen through the daily cycle, or a voltage frozen while
  * current flows, is. And one of its siblings must have moved meanwhile: several sensors flat
  * together is a calm spell, not a frozen sensor. A slow sensor (a 1 °C temperature that moves 2-3
- * steps in those hours) is stuck too when its siblings climb now by as much as it would have with them.
+ * steps in those hours) is stuck too when its siblings climb now by as much as it would have with them,
+ * or when a partner it stepped with on other days (a coolant outlet with its return) steps without it.
  */
 const STUCK = {
   minMs: 2 * 3_600_000,
@@ -33,32 +34,36 @@ const STUCK = {
   recheckMs: 10 * 60_000,
   /** A state of charge moves only with charge: it is judged over holds with this many 10-minute slots dispatching. */
   chargeSlots: 2,
+  /**
+   * A partner is a sibling the signal moved with on the previous days, judged over hour-long
+   * windows every half hour: in at least `share` of the (at least `pastWindows`) windows where the
+   * partner moved enough to move the signal by `steps` of its steps, it did. It is stuck when the
+   * partner moved that much in `nowWindows` windows of the hold (a step falls inside one or two).
+   */
+  partner: { steps: 2, share: 0.9, pastWindows: 12, nowWindows: 2 },
 } as const;
 
 const HOUR_MS = 3_600_000;
+const HALF_HOUR_MS = HOUR_MS / 2;
 
 export function stuckCheck(spec: SignalSpec, state: DeviceState, silenceMs: number): See {
   const memory = new SlotMemory();
-  const self: WatchedSignal = { memory, resolution: Infinity };
+  const self: WatchedSignal = { label: spec.label, memory, resolution: Infinity };
   const group = state.quantityGroup(spec, self);
   const bounded = spec.unit === '%';
   // A resting pack's SOC holds by nature, whatever small drift other days' calibration showed.
   const chargeDriven = spec.subsystem === 'bms' && spec.field === 'soc';
   const aggregate = CELL_AGGREGATES.get(spec.signal);
-  /** How far the cells moved what the signal aggregates over [from, to], when that is enough to call it stuck; else null. */
-  const cellsMoved = (from: number, to: number): number | null => {
-    if (!aggregate) return null;
-    const moved = state.cells[aggregate.quantity].movedOver(aggregate.of, from, to);
-    return moved !== null && moved >= STUCK.aggregateSteps[aggregate.of] * self.resolution ? moved : null;
-  };
+  /** How far the cells moved what the signal aggregates over [from, to]; null when not an aggregate or its cells are not known. */
+  const cellsMoved = (from: number, to: number): number | null =>
+    aggregate ? state.cells[aggregate.quantity].movedOver(aggregate.of, from, to) : null;
   let lowest = Infinity;
   let highest = -Infinity;
   let runValue = NaN;
   let runStart = -1;
   let lastT = -1;
   let checkedAt = -Infinity;
-  let expected: number | null = null;
-  let evidence: 'its cells' | 'other days' = 'other days';
+  let expected: Expected | null = null;
 
   /** Median of the ranges (the least, with fewer than three); null without a reference day. */
   const typical = (ranges: number[]) =>
@@ -142,20 +147,69 @@ export function stuckCheck(spec: SignalSpec, state: DeviceState, silenceMs: numb
     return estimates[1]!;
   };
 
-  /** How much the signal should have moved over its hold up to `t`, judged by other days and its siblings; null when not enough. */
-  const expectedFromHistory = (v: number, t: number): number | null => {
+  /**
+   * How much the signal should have moved over [from, to], judged by a partner (`STUCK.partner`):
+   * the coolant outlet steps with its return when the pack starts or stops, the outside air does
+   * not. Over the previous days' windows the partner moved in, the signal moved a typical share of
+   * the partner's move (the median ratio); now the partner moved by enough for that share to be
+   * `steps` of the signal's own, in `nowWindows` windows. A sibling that moves on its own hours
+   * (the outside air, a heating PCS) is no partner: the signal did not move with it.
+   */
+  const expectedFromPartner = (from: number, to: number): Expected | null => {
+    const { steps, share, pastWindows, nowWindows } = STUCK.partner;
+    // Hour-long windows every half hour: a dispatch that starts on the hour is inside one.
+    // The partner's move must hold for two slots: one reading caught in a current spike moves nothing.
+    const partnerRange = (s: WatchedSignal, at: number) => s.memory.steadyRange(at, at + HOUR_MS - 1);
+    const ownRange = (at: number) => memory.range(at, at + HOUR_MS - 1);
+    const first = Math.ceil(from / HALF_HOUR_MS) * HALF_HOUR_MS;
+    const wanted = steps * self.resolution;
+    for (const s of group) {
+      if (s === self || !Number.isFinite(s.resolution)) continue;
+      const moved: number[] = [];
+      for (let at = first; at + HOUR_MS <= to; at += HALF_HOUR_MS) {
+        const theirs = partnerRange(s, at);
+        if (theirs !== null && theirs >= steps * s.resolution) moved.push(theirs);
+      }
+      if (moved.length < nowWindows) continue;
+      const pairs: [number, number][] = [];
+      for (let at = first - STUCK.referenceDays * DAY_MS; at + HOUR_MS <= first; at += HALF_HOUR_MS) {
+        const theirs = partnerRange(s, at);
+        const mine = theirs !== null && theirs >= steps * s.resolution ? ownRange(at) : null;
+        if (mine !== null) pairs.push([theirs!, mine]);
+      }
+      if (pairs.length < pastWindows) continue;
+      const ratio = medianInPlace(pairs.map(([theirs, mine]) => mine / theirs));
+      // The past windows where the partner moved enough for the signal to move `steps`: it did in nearly all.
+      const telling = pairs.filter(([theirs]) => theirs * ratio >= wanted);
+      const followed = telling.filter(([, mine]) => mine >= wanted).length;
+      const now = moved.filter((theirs) => theirs * ratio >= wanted).length;
+      if (telling.length >= pastWindows && followed >= share * telling.length && now >= nowWindows)
+        return { moved: Math.max(...moved) * ratio, by: { partner: s.label } };
+    }
+    return null;
+  };
+
+  /**
+   * How much the signal should have moved over its hold up to `t`, judged by other days, its
+   * siblings and a partner; null when not enough.
+   */
+  const expectedFromHistory = (v: number, t: number, cellsKnown: boolean): Expected | null => {
     const resolution = self.resolution;
-    const range = expectedRange(runStart, t);
     // A bounded share (SOC, humidity) held at its own extreme is a clamp: a full pack, saturated air.
     // A temperature or voltage at its lowest so far is only a cool spell.
     const band = Math.max(2 * resolution, 0.02 * (highest - lowest));
     const clamped = bounded && (v >= highest - band || v <= lowest + band);
     const charged = !chargeDriven || state.activeSlots(runStart, t) >= STUCK.chargeSlots;
-    if (range === null || range < STUCK.ownSteps * resolution || clamped || !charged || !siblingMoved(runStart, t))
-      return null;
-    if (range >= STUCK.minSteps * resolution) return range;
-    const bySiblings = expectedFromSiblings(runStart, t);
-    return bySiblings !== null && bySiblings >= STUCK.siblingSteps * resolution ? bySiblings : null;
+    if (clamped || !charged || !siblingMoved(runStart, t)) return null;
+    const range = expectedRange(runStart, t);
+    if (range !== null && range >= STUCK.ownSteps * resolution) {
+      if (range >= STUCK.minSteps * resolution) return { moved: range, by: 'other days' };
+      const bySiblings = expectedFromSiblings(runStart, t);
+      if (bySiblings !== null && bySiblings >= STUCK.siblingSteps * resolution)
+        return { moved: bySiblings, by: 'other days' };
+    }
+    // A cell aggregate the cells held is not stuck, whatever its partner did: the coolest cell may hold while the hottest climbs.
+    return cellsKnown ? null : expectedFromPartner(runStart, t);
   };
 
   return (t, v) => {
@@ -180,32 +234,37 @@ export function stuckCheck(spec: SignalSpec, state: DeviceState, silenceMs: numb
       checkedAt = t;
       // A cell aggregate whose cells moved it by whole steps while it held: no need to ask other days.
       const byCells = cellsMoved(runStart, t);
-      expected = byCells ?? expectedFromHistory(v, t);
-      evidence = byCells !== null ? 'its cells' : 'other days';
+      expected =
+        byCells !== null && byCells >= STUCK.aggregateSteps[aggregate!.of] * self.resolution
+          ? { moved: byCells, by: 'its cells' }
+          : expectedFromHistory(v, t, byCells !== null);
     }
     if (expected === null) return null;
-    return stuckFinding(spec, v, held, expected, runStart, evidence);
+    return stuckFinding(spec, v, held, expected, runStart);
   };
 }
 
-function stuckFinding(
-  spec: SignalSpec,
-  v: number,
-  heldMs: number,
-  expected: number,
-  since: number,
-  evidence: 'its cells' | 'other days',
-): Finding {
+/** What says a held signal should have moved, and by how much. */
+interface Expected {
+  moved: number;
+  by: 'its cells' | 'other days' | { partner: string };
+}
+
+function stuckFinding(spec: SignalSpec, v: number, heldMs: number, expected: Expected, since: number): Finding {
   const minutes = heldMs / 60_000;
+  const held = `${spec.label} repeated ${v} ${spec.unit} for ${Math.round(minutes)} min`;
+  const moved = `${round(expected.moved, 3)} ${spec.unit}`;
   return {
     severity: 'warning',
     observed: round(minutes),
     threshold: round(STUCK.minMs / 60_000),
     beyond: heldMs - STUCK.minMs,
     message:
-      evidence === 'its cells'
-        ? `${spec.label} repeated ${v} ${spec.unit} for ${Math.round(minutes)} min while the cells it aggregates moved it ${round(expected, 3)} ${spec.unit}`
-        : `${spec.label} repeated ${v} ${spec.unit} for ${Math.round(minutes)} min; over the same hours on other days it moved ${round(expected, 3)} ${spec.unit}`,
+      expected.by === 'its cells'
+        ? `${held} while the cells it aggregates moved it ${moved}`
+        : expected.by === 'other days'
+          ? `${held}; over the same hours on other days it moved ${moved}`
+          : `${held} while ${expected.by.partner} moved, as much as on other days moved it ${moved}`,
     since,
   };
 }
