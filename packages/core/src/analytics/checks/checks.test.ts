@@ -38,6 +38,27 @@ describe('checks grounded in the cabinet’s own behaviour', () => {
     expect(events).toEqual([]);
   });
 
+  it('finds a 21 % phase imbalance on a fast-regulating PCS within two hours of 3, and none before it', () => {
+    // Frequency regulation: the current swings by tens of amperes a minute, and each phase is read
+    // at its own moment, so single measurements disagree by 30 A; on day 5 phase A reads 21 % high for 3 h.
+    const cabinet = (faulty: boolean) => {
+      const r = random(6700417);
+      let x = 0;
+      return run(5 * DAY, (i, push) => {
+        x = 0.8 * x + r.normal(20);
+        const current = Math.abs(100 + x);
+        const high = faulty && i >= 4 * DAY + 600 && i < 4 * DAY + 780;
+        ['pcs1_ia', 'pcs1_ib', 'pcs1_ic'].forEach((phase, k) =>
+          push(phase, Number((Math.max(0, current + r.normal(30)) * (high && k === 0 ? 1.21 : 1)).toFixed(1))),
+        );
+      }).filter((e) => e.kind === 'phase_imbalance');
+    };
+    expect(cabinet(false)).toEqual([]);
+    const found = cabinet(true);
+    expect(found).toHaveLength(1);
+    expect(found[0]!.start - (T0 + (4 * DAY + 600) * MIN)).toBeLessThan(120 * MIN);
+  });
+
   it('tells a current spike from a regulating cabinet’s normal moves, and finds one that leaves them', () => {
     const r = random(48271);
     let x = 0;
