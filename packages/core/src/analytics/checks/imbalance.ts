@@ -1,5 +1,4 @@
 import type { AlertUpdate, Condition } from '../condition.js';
-import type { AnomalyEvent } from '../events.js';
 import { round } from '../condition.js';
 import { LogHistogram } from '../stats.js';
 
@@ -21,8 +20,8 @@ export const PHASE_IMBALANCE = {
   shareOfRating: 0.2,
   /**
    * Measurements summed per judgement: a short window for a plain imbalance, and a long one whose
-   * cancelling leaves a third less (noise falls as the square root of the count, a fault's bias
-   * stays), for a 20 % imbalance on a cabinet regulating fast.
+   * cancelling leaves 1/sqrt(3) of the short one's noise (a fault's bias stays), for a 20 %
+   * imbalance on a cabinet regulating fast.
    */
   windows: [40, 120],
   /** The deviation must also be this many times the largest usual one (the 99.5th percentile over past windows). */
@@ -49,6 +48,7 @@ class PhaseWindow {
   // Deviations join `usual` two windows late, and none queued when a condition opens: a fault's rising edge is not "usual".
   private readonly lagged: Float64Array;
   private lagNext = 0;
+  private lagCleared = false;
   private filled = 0;
   private next = 0;
 
@@ -82,7 +82,9 @@ class PhaseWindow {
   /** The largest phase's distance from the three-phase mean, relative to it, or NaN until full. */
   get deviation(): number {
     if (this.filled < this.size) return NaN;
-    const [a, b, c] = this.sums as unknown as [number, number, number];
+    const a = this.sums[0]!;
+    const b = this.sums[1]!;
+    const c = this.sums[2]!;
     const m = (a + b + c) / 3;
     return Math.max(Math.abs(a - m), Math.abs(b - m), Math.abs(c - m)) / m;
   }
@@ -94,9 +96,11 @@ class PhaseWindow {
   /** Learns the window's deviation as usual, two windows late; forgets the queue while a condition holds. */
   learn(deviation: number, holding: boolean): void {
     if (holding) {
-      this.lagged.fill(NaN);
+      if (!this.lagCleared) this.lagged.fill(NaN);
+      this.lagCleared = true;
       return;
     }
+    this.lagCleared = false;
     const old = this.lagged[this.lagNext]!;
     this.lagged[this.lagNext] = deviation;
     this.lagNext = (this.lagNext + 1) % this.lagged.length;
@@ -115,11 +119,6 @@ export function phaseImbalanceCheck(c: Condition) {
   let idleSquares = 0;
   let idleCount = 0;
   let lastJudged = -Infinity;
-  /** Once an event has closed the windows start afresh: the long one would hold its measurements for an hour and open it again. */
-  const closing = (was: AnomalyEvent | null) => {
-    if (was && !c.event) for (const w of windows) w.reset();
-  };
-
   const judge = (t: number, out: AlertUpdate[]) => {
     const [a, b, cc] = latest as unknown as [number, number, number];
     const mean = (a + b + cc) / 3;
@@ -130,11 +129,7 @@ export function phaseImbalanceCheck(c: Condition) {
       idleCount += 3;
     }
     // Too little current to judge: only let a stale event close (the windows keep their judged measurements).
-    if (rated === null || mean < Math.max(1, o.shareOfRating * rated)) {
-      const was = c.event;
-      c.expire(t, out);
-      return closing(was);
-    }
+    if (rated === null || mean < Math.max(1, o.shareOfRating * rated)) return c.expire(t, out);
     // After a pause in the flow the windows start afresh: another session's currents say nothing of this one.
     if (t - lastJudged > o.pauseMs) for (const w of windows) w.reset();
     lastJudged = t;
@@ -157,7 +152,6 @@ export function phaseImbalanceCheck(c: Condition) {
         finding = { deviation, limit, current };
     }
     if (!full) return;
-    const was = c.event;
     c.update(
       t,
       finding
@@ -171,7 +165,6 @@ export function phaseImbalanceCheck(c: Condition) {
         : null,
       out,
     );
-    closing(was);
   };
 
   return {

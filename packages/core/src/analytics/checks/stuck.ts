@@ -38,7 +38,8 @@ const STUCK = {
    * A partner is a sibling the signal moved with on the previous days, judged over hour-long
    * windows every half hour: in at least `share` of the (at least `pastWindows`) windows where the
    * partner moved enough to move the signal by `steps` of its steps, it did. It is stuck when the
-   * partner moved that much in `nowWindows` windows of the hold (a step falls inside one or two).
+   * partner moved that much in `nowWindows` windows of the hold: one step held for two slots falls
+   * inside one or two of them.
    */
   partner: { steps: 2, share: 0.9, pastWindows: 12, nowWindows: 2 },
 } as const;
@@ -193,7 +194,7 @@ export function stuckCheck(spec: SignalSpec, state: DeviceState, silenceMs: numb
    * How much the signal should have moved over its hold up to `t`, judged by other days, its
    * siblings and a partner; null when not enough.
    */
-  const expectedFromHistory = (v: number, t: number, cellsKnown: boolean): Expected | null => {
+  const expectedFromHistory = (v: number, t: number): Expected | null => {
     const resolution = self.resolution;
     // A bounded share (SOC, humidity) held at its own extreme is a clamp: a full pack, saturated air.
     // A temperature or voltage at its lowest so far is only a cool spell.
@@ -208,8 +209,8 @@ export function stuckCheck(spec: SignalSpec, state: DeviceState, silenceMs: numb
       if (bySiblings !== null && bySiblings >= STUCK.siblingSteps * resolution)
         return { moved: bySiblings, by: 'other days' };
     }
-    // A cell aggregate the cells held is not stuck, whatever its partner did: the coolest cell may hold while the hottest climbs.
-    return cellsKnown ? null : expectedFromPartner(runStart, t);
+    // A cell aggregate is not judged by a partner: the coolest cell may hold while the hottest climbs.
+    return aggregate ? null : expectedFromPartner(runStart, t);
   };
 
   return (t, v) => {
@@ -237,7 +238,7 @@ export function stuckCheck(spec: SignalSpec, state: DeviceState, silenceMs: numb
       expected =
         byCells !== null && byCells >= STUCK.aggregateSteps[aggregate!.of] * self.resolution
           ? { moved: byCells, by: 'its cells' }
-          : expectedFromHistory(v, t, byCells !== null);
+          : expectedFromHistory(v, t);
     }
     if (expected === null) return null;
     return stuckFinding(spec, v, held, expected, runStart);
@@ -264,7 +265,7 @@ function stuckFinding(spec: SignalSpec, v: number, heldMs: number, expected: Exp
         ? `${held} while the cells it aggregates moved it ${moved}`
         : expected.by === 'other days'
           ? `${held}; over the same hours on other days it moved ${moved}`
-          : `${held} while ${expected.by.partner} moved, as much as on other days moved it ${moved}`,
+          : `${held} while ${expected.by.partner} moved by as much as moved it ${moved} on other days`,
     since,
   };
 }
