@@ -38,10 +38,10 @@ const STUCK = {
    * A partner is a sibling the signal moved with on the previous days, judged over hour-long
    * windows every half hour: in at least `share` of the (at least `pastWindows`) windows where the
    * partner moved enough to move the signal by `steps` of its steps, it did. It is stuck when the
-   * partner moved that much in `nowWindows` windows of the hold: one step held for two slots falls
-   * inside one or two of them.
+   * partner moved that much in `nowWindows` windows of the hold: one step of the partner, held for
+   * two slots, is evidence enough once the signal followed nine in ten of them before.
    */
-  partner: { steps: 2, share: 0.9, pastWindows: 12, nowWindows: 2 },
+  partner: { steps: 2, share: 0.9, pastWindows: 12, nowWindows: 1 },
 } as const;
 
 const HOUR_MS = 3_600_000;
