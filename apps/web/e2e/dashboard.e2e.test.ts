@@ -122,11 +122,11 @@ describe('operator dashboard', () => {
     await page.click('[data-testid=tab-history]');
     await page.click('[data-testid=preset-month]');
     await page.waitForSelector('[data-testid=history-chart]');
-    await page.waitForFunction(() =>
-      [...document.querySelectorAll('[data-testid=history-chart]')].every(
-        (e) => Number(e.getAttribute('data-points')) > 50,
-      ),
-    );
+    // BMS and PCS charts arrive from separate queries: wait for both sets
+    await page.waitForFunction(() => {
+      const charts = [...document.querySelectorAll('[data-testid=history-chart]')];
+      return charts.length >= 6 && charts.every((e) => Number(e.getAttribute('data-points')) > 50);
+    });
     const counts = await points('[data-testid=history-chart]');
     expect(counts.length).toBeGreaterThanOrEqual(6);
     expect(Math.max(...counts)).toBeLessThanOrEqual(600);
