@@ -14,7 +14,8 @@ import { cabinetProfiles, DEFAULT_DEVICE_IDS, generateDataset } from '@bess/core
  * weak-cell false alarms were then looked at; `varied-held-out-5`: seeds first scored at 7f6bc8b,
  * whose SOC false alarms were then looked at; `varied-held-out-6`: seeds first scored at acce71c,
  * whose stuck-sensor misses were then looked at; `varied-held-out-7`: seeds first scored at f71cb49;
- * `varied-held-out-8`: seeds first scored after the last detector change. Report only; add new
+ * `varied-held-out-8`: seeds first scored at ea6ccb5, whose stuck misses were then seen by name;
+ * `varied-held-out-9`: seeds first scored after the last detector change. Report only; add new
  * seeds once a set has been used to tune.
  */
 export interface EvalSet {
@@ -61,6 +62,7 @@ export function evalSets(benchDir: string): EvalSet[] {
     varied('varied-held-out-6', 25801, 25802, 25803),
     varied('varied-held-out-7', 29901, 29902, 29903),
     varied('varied-held-out-8', 34001, 34002, 34003),
+    varied('varied-held-out-9', 38101, 38102, 38103),
   ];
 }
 

@@ -44,6 +44,17 @@ describe('typed tRPC client', () => {
     expect(soc.quality.linesRead).toBe(
       soc.quality.accepted + Object.values(soc.quality.rejected).reduce((a, b) => a + b, 0),
     );
+    // The light entry a polling view reads: the summary's span and kinds, the catalogue as a count.
+    const { signals, ...span } = await client.devices.info.query({ deviceId: DEVICE });
+    expect(span).toEqual({
+      id: summary.id,
+      first: summary.first,
+      last: summary.last,
+      hasBms: true,
+      hasPcs: true,
+      hasCells: true,
+    });
+    expect(signals).toBe(summary.signals.length);
     const page = await client.bms.batch.query({ deviceId: DEVICE, batchSize: 5, skip: 100 });
     expect(page.records).toHaveLength(5);
     expect(page.total).toBeGreaterThan(4000);
@@ -56,6 +67,9 @@ describe('typed tRPC client', () => {
   });
 
   it('answers unknown devices with NOT_FOUND and bad input with BAD_REQUEST naming the field', async () => {
+    await expect(client.devices.info.query({ deviceId: 'NOPE' })).rejects.toMatchObject({
+      data: { code: 'NOT_FOUND' },
+    });
     await expect(client.bms.batch.query({ deviceId: 'NOPE', batchSize: 5, skip: 0 })).rejects.toMatchObject({
       data: { code: 'NOT_FOUND' },
     });

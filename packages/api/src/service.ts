@@ -72,8 +72,8 @@ export async function batch<K extends RecordKind>(dataset: BessDataset, kind: K,
   };
 }
 
-/** Per-device summary: signals with measured periods, coverage, gaps and data quality. */
-export function deviceSummary(dataset: BessDataset, deviceId: string) {
+/** A cabinet's span and the kinds it logs, with a count of its signals: light enough to poll. */
+export function deviceInfo(dataset: BessDataset, deviceId: string) {
   const d = dataset.device(deviceId);
   return {
     id: d.id,
@@ -82,6 +82,15 @@ export function deviceSummary(dataset: BessDataset, deviceId: string) {
     hasBms: d.hasBms,
     hasPcs: d.hasPcs,
     hasCells: d.hasCells,
+    signals: d.signals.length,
+  };
+}
+
+/** Per-device summary: signals with measured periods, coverage, gaps and data quality. */
+export function deviceSummary(dataset: BessDataset, deviceId: string) {
+  const d = dataset.device(deviceId);
+  return {
+    ...deviceInfo(dataset, deviceId),
     signals: d.signals.map((s) => ({
       signal: s.signal,
       subsystem: s.spec.subsystem,

@@ -11,7 +11,7 @@ import { ErrorState, Loading } from './States';
 const CellsPanel = lazy(() => import('./CellsPanel'));
 const AnalyticsPanel = lazy(() => import('./AnalyticsPanel'));
 
-const LIVE_SUMMARY_MS = 5000;
+const LIVE_INFO_MS = 5000;
 
 const TABS: { tab: DeviceTab; label: string }[] = [
   { tab: 'live', label: 'Live' },
@@ -33,17 +33,22 @@ export function DeviceView({
   /** Signals charted beside the fixed ones in History, from a link. */
   signals?: string[];
 }) {
-  // While Live is open the summary is re-read: its `last` is the newest reading, which Live shows.
-  const summary = trpc.devices.summary.useQuery(
+  // While Live is open the span is re-read: its `last` is the newest reading, which Live shows.
+  const info = trpc.devices.info.useQuery(
     { deviceId },
-    { retry: false, refetchInterval: tab === 'live' ? LIVE_SUMMARY_MS : false },
+    { retry: false, refetchInterval: tab === 'live' ? LIVE_INFO_MS : false },
   );
-  // Live's opening pages go out with the summary (one batched request), not after it.
+  // The signal catalogue (hundreds of entries) only for the views that list signals.
+  const listsSignals = tab === 'history' || tab === 'quality';
+  const summary = trpc.devices.summary.useQuery({ deviceId }, { retry: false, enabled: listsSignals });
+  // Live's opening pages go out with the span (one batched request), not after it.
   useLiveTail('bms', deviceId, tab === 'live');
   useLiveTail('pcs', deviceId, tab === 'live');
-  if (summary.isLoading) return <Loading>Loading {deviceId}…</Loading>;
-  if (summary.error || !summary.data) return <ErrorState error={summary.error} what={`Cabinet ${deviceId}`} />;
-  const d = summary.data;
+  const failed = info.error ?? (listsSignals ? summary.error : null);
+  if (failed) return <ErrorState error={failed} what={`Cabinet ${deviceId}`} />;
+  if (!info.data || (listsSignals && !summary.data)) return <Loading>Loading {deviceId}…</Loading>;
+  const d = info.data;
+  const catalogue = summary.data?.signals ?? [];
   return (
     <section>
       <div className="title-row">
@@ -69,14 +74,14 @@ export function DeviceView({
             deviceId={deviceId}
             first={d.first}
             last={d.last}
-            catalogue={d.signals}
+            catalogue={catalogue}
             {...(range ? { initialRange: range } : {})}
             {...(signals ? { initialSignals: signals } : {})}
           />
         )}
         {tab === 'cells' && <CellsPanel deviceId={deviceId} hasCells={d.hasCells} first={d.first} last={d.last} />}
         {tab === 'alerts' && <AnalyticsPanel deviceId={deviceId} />}
-        {tab === 'quality' && <QualityPanel signals={d.signals} />}
+        {tab === 'quality' && <QualityPanel signals={catalogue} />}
       </Suspense>
     </section>
   );

@@ -13,25 +13,34 @@ import type { Route } from './route';
 export function fetchFirstData(route: Route, onQuery: (query: EarlyQuery) => void): void {
   if (route.page !== 'device') return;
   const { deviceId, tab } = route;
-  const summary = earlyQuery('devices.summary', { deviceId });
-  onQuery(summary);
+  const info = earlyQuery('devices.info', { deviceId });
+  onQuery(info);
   if (tab === 'live') {
     onQuery(earlyQuery('bms.batch', liveTailInput(deviceId)));
     onQuery(earlyQuery('pcs.batch', liveTailInput(deviceId)));
   }
-  if (tab === 'history') {
+  if (tab === 'history' || tab === 'quality') {
+    const summary = earlyQuery('devices.summary', { deviceId });
+    onQuery(summary);
+    if (tab === 'quality') return;
     const ask = (catalogue: readonly { signal: string }[], first: string | null, last: string | null) => {
       const range = openingRange(first, last, route.range);
       const inputs = historyInputs(deviceId, linkedExtras(route.signals ?? [], catalogue), range);
       onQuery(earlyQuery('history.series', inputs.series));
       onQuery(earlyQuery('analytics.anomalies', inputs.anomalies));
     };
-    // A link's range needs nothing more; the opening day and a link's added signals need the summary.
+    type Outputs = inferRouterOutputs<AppRouter>['devices'];
+    // A link's range needs nothing more; the opening day needs the span, a link's added signals the catalogue.
     if (route.range && !route.signals) ask([], null, null);
+    else if (!route.signals)
+      info.answer.then(
+        (d) => ask([], (d as Outputs['info']).first, (d as Outputs['info']).last),
+        () => undefined,
+      );
     else
       summary.answer.then(
         (d) => {
-          const s = d as inferRouterOutputs<AppRouter>['devices']['summary'];
+          const s = d as Outputs['summary'];
           ask(s.signals, s.first, s.last);
         },
         () => undefined,

@@ -1,6 +1,6 @@
 import { energyThroughput, isoTime, type RecordKind } from '@bess/core';
 import { deviceInput } from '../schemas.js';
-import { deviceSummary } from '../service.js';
+import { deviceInfo, deviceSummary } from '../service.js';
 import { publicProcedure, router, type Context } from '../trpc.js';
 
 /**
@@ -20,20 +20,9 @@ async function latestRecord<K extends RecordKind>(ctx: Context, deviceId: string
 const DAY_MS = 86_400_000;
 
 export const devicesRouter = router({
-  list: publicProcedure.query(({ ctx }) =>
-    ctx.dataset.devices().map((d) => {
-      const s = deviceSummary(ctx.dataset, d.id);
-      return {
-        id: s.id,
-        first: s.first,
-        last: s.last,
-        hasBms: s.hasBms,
-        hasPcs: s.hasPcs,
-        hasCells: s.hasCells,
-        signals: s.signals.length,
-      };
-    }),
-  ),
+  list: publicProcedure.query(({ ctx }) => ctx.dataset.devices().map((d) => deviceInfo(ctx.dataset, d.id))),
+  /** One cabinet's entry of `list`: its span, without the signal catalogue `summary` carries. */
+  info: publicProcedure.input(deviceInput).query(({ ctx, input }) => deviceInfo(ctx.dataset, input.deviceId)),
   summary: publicProcedure.input(deviceInput).query(({ ctx, input }) => deviceSummary(ctx.dataset, input.deviceId)),
   /**
    * The fleet at a glance: each cabinet's latest BMS and PCS record, when it was last heard from,
