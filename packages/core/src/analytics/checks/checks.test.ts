@@ -77,6 +77,25 @@ describe('checks grounded in the cabinet’s own behaviour', () => {
     expect(steps).toEqual([]);
   });
 
+  it('finds a spike that ends where a burst of dispatch ends, and calls no quarter-hour burst a spike', () => {
+    const r = random(69621);
+    // Peak shaving: idle within a few amperes for three days, then 60 A bursts of a quarter hour on
+    // day 4 (larger than any move yet seen); on day 5 a -180 A spike in a burst's last three minutes.
+    const cabinet = (spikeToo: boolean) =>
+      run(5 * DAY, (i, push) => {
+        const minute = i % DAY;
+        const burstDay = i >= 3 * DAY;
+        const inBurst = burstDay && [600, 900].some((at) => minute >= at && minute < at + 15);
+        const spiking = spikeToo && i >= 4 * DAY && minute >= 912 && minute < 915;
+        const current = spiking ? -120 - 20 * (minute - 912) : inBurst ? 60 : 0;
+        push('bms1_c', Number((current + r.normal(1.5)).toFixed(1)));
+      }).filter((e) => e.kind === 'current_spike');
+    expect(cabinet(false)).toEqual([]);
+    const found = cabinet(true);
+    expect(found.map((e) => e.start)).toEqual([T0 + (4 * DAY + 912) * MIN]);
+    expect(found[0]!.observed).toBeLessThan(-150);
+  });
+
   it('calls a flat signal stuck only where it should move: a temperature frozen through the daily cycle', () => {
     const r = random(104729);
     const day = (i: number) => 25 + 4 * Math.sin((2 * Math.PI * (i % DAY)) / DAY);

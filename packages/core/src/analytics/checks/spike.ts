@@ -20,9 +20,10 @@ const CURRENT_SPIKE = {
   departureFactor: 1.5,
   /** ...or a current this many times the usual peak (the 99.9th percentile of its size). */
   peakFactor: 1.25,
-  returnMs: 15 * 60_000,
-  /** Nothing is judged before this much of the current has been seen. */
-  learnMs: 6 * HOUR,
+  /** A spike is a transient: a level held longer is a dispatch interval (5 to 15 min), not a fault. */
+  returnMs: 10 * 60_000,
+  /** Nothing is judged before a whole day of the current has been seen: dispatch runs on a daily schedule. */
+  learnMs: 24 * HOUR,
 } as const;
 
 export function spikeCheck(spec: SignalSpec): See {
@@ -44,10 +45,12 @@ export function spikeCheck(spec: SignalSpec): See {
     if (Number.isNaN(firstT)) firstT = t;
     if (candidate) {
       const c = candidate;
-      if (Math.abs(v - c.baseline) < c.threshold / 2) {
+      // Back to the level it left, or to another one with the peak standing out from both (the
+      // spike came as a burst of dispatch ended, say): either way a short excursion.
+      if (Math.abs(v - c.baseline) < c.threshold / 2 || standsOut(c.peak, c.baseline, v) >= c.threshold) {
         candidate = null;
         remember(v);
-        return spikeFinding(spec, c);
+        return spikeFinding(spec, c, v);
       }
       if (t - c.start > o.returnMs) {
         // It stayed: a new operating point, now the current's level, and a move of the size this cabinet makes.
@@ -80,9 +83,15 @@ export function spikeCheck(spec: SignalSpec): See {
     return null;
   };
 }
+/** How far a peak lies beyond both the level before it and the level after it. */
+function standsOut(peak: number, before: number, after: number): number {
+  return peak >= before ? peak - Math.max(before, after) : Math.min(before, after) - peak;
+}
+
 function spikeFinding(
   spec: SignalSpec,
   c: { start: number; baseline: number; threshold: number; peak: number },
+  after: number,
 ): Finding {
   const excess = Math.abs(c.peak - c.baseline);
   return {
@@ -90,7 +99,7 @@ function spikeFinding(
     observed: round(c.peak),
     threshold: [round(c.baseline - c.threshold), round(c.baseline + c.threshold)],
     beyond: excess - c.threshold,
-    message: `${spec.label} spiked to ${round(c.peak, 1)} ${spec.unit} from ${round(c.baseline, 1)} ${spec.unit} and came back (usual moves stay within ±${round(c.threshold, 1)} ${spec.unit})`,
+    message: `${spec.label} spiked to ${round(c.peak, 1)} ${spec.unit} from ${round(c.baseline, 1)} ${spec.unit} and came back to ${round(after, 1)} ${spec.unit} (usual moves stay within ±${round(c.threshold, 1)} ${spec.unit})`,
     since: c.start,
   };
 }
