@@ -16,14 +16,23 @@ export interface LimitRule {
   minDurationMs?: number;
   /** Judge only while the pack rests: the limit is a resting value (under load, every cell's IR drop adds to it). */
   atRest?: boolean;
+  /**
+   * For a cell temperature past its limit: `apart` speaks when the cell stands out from the
+   * average cell (one hot cell), `together` when it is in line with it (the whole pack hot).
+   */
+  pack?: PackRelation;
 }
+/** How a cell past its limit stands to the average cell (`checks/limit.ts`, `standsApart`). */
+export type PackRelation = 'apart' | 'together';
 
 /**
  * Catalogue signals checked against their limits, and the kind each side of the limit means:
  * every signal the catalogue gives limits (a test holds this list to it).
  */
 export const LIMIT_RULES: readonly LimitRule[] = [
-  { signal: 'bms1_cell_max_t', high: 'cell_overtemp' },
+  { signal: 'bms1_cell_max_t', high: 'cell_overtemp', pack: 'apart' },
+  // The hottest cell at the limit in line with the average cell: the whole pack is hot (a heavy current, a hot day).
+  { signal: 'bms1_cell_max_t', high: 'pack_overtemp', pack: 'together' },
   // Overcharge, the cell most often behind a thermal runaway; a single high reading is the rise
   // every cell shows under a charge pulse, as a single low one is the drop under a discharge pulse.
   { signal: 'bms1_cell_max_v', high: 'cell_overvoltage', minDurationMs: 2 * 60_000 },
@@ -35,7 +44,6 @@ export const LIMIT_RULES: readonly LimitRule[] = [
   // When the average cell is past a single cell's limit, the whole pack is (an empty or hot pack, not one bad cell).
   { signal: 'bms1_cell_ave_v', low: 'pack_undervoltage', limitsOf: 'bms1_cell_min_v' },
   { signal: 'bms1_cell_ave_v', high: 'pack_overvoltage', limitsOf: 'bms1_cell_max_v' },
-  { signal: 'bms1_cell_ave_t', high: 'pack_overtemp', limitsOf: 'bms1_cell_max_t' },
   { signal: 'bms1_cell_ave_t', low: 'pack_undertemp', limitsOf: 'bms1_cell_min_t' },
   // A healthy pack's spread is below ~30 mV at rest; under load the cells' IR differences add tens of mV.
   { signal: 'bms1_cell_v_diff', high: 'cell_voltage_spread', minDurationMs: 5 * 60_000, atRest: true },
@@ -89,6 +97,7 @@ export interface CellSide {
   kind: AnomalyKind;
   high: boolean;
   minDurationMs: number;
+  pack?: PackRelation;
 }
 
 /**
@@ -102,7 +111,7 @@ export function cellSides(quantity: 'voltage' | 'temperature'): CellSide[] {
   const high = LIMIT_RULES.find((r) => r.signal === highest && r.high)!;
   const low = LIMIT_RULES.find((r) => r.signal === lowest && r.low)!;
   return [
-    { kind: high.high!, high: true, minDurationMs: high.minDurationMs ?? 0 },
+    { kind: high.high!, high: true, minDurationMs: high.minDurationMs ?? 0, ...(high.pack ? { pack: high.pack } : {}) },
     { kind: low.low!, high: false, minDurationMs: low.minDurationMs ?? 0 },
   ];
 }

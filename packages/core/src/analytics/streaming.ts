@@ -4,12 +4,13 @@ import { CELL_VS_PACK, PackCells } from './checks/cell-pack.js';
 import { DeviceState } from './checks/context.js';
 import { fastRiseCheck } from './checks/fast-rise.js';
 import { phaseImbalanceCheck, PHASE_IMBALANCE } from './checks/imbalance.js';
-import { limitCheck } from './checks/limit.js';
+import { limitCheck, standsApart } from './checks/limit.js';
 import { spikeCheck } from './checks/spike.js';
 import { stuckCheck } from './checks/stuck.js';
 import { Condition, round, worse, type AlertUpdate, type Finding, type See } from './condition.js';
 import type { AnomalyEvent, AnomalyKind } from './events.js';
 import {
+  CELL_AVERAGES,
   cellSides,
   DEVICE_SILENCE_MS,
   FAST_RISE,
@@ -259,16 +260,26 @@ function checksOf(signal: string): SignalCheck[] {
               c,
               context.packWide(kind),
               rule.atRest ? (t) => context.state.atRest(t) : undefined,
+              rule.pack ? standsApart(context.state.latestOf(CELL_AVERAGES.temperature), rule.pack) : undefined,
             ),
         });
     }
   }
   if (cell) {
-    for (const { kind, high, minDurationMs } of cellSides(cell.quantity))
+    for (const { kind, high, minDurationMs, pack } of cellSides(cell.quantity))
       checks.push({
         kind,
         minDurationMs: () => minDurationMs,
-        see: (c, context) => limitCheck(spec, spec.limits ?? {}, high, c, context.packWide(kind)),
+        see: (c, context) =>
+          limitCheck(
+            spec,
+            spec.limits ?? {},
+            high,
+            c,
+            context.packWide(kind),
+            undefined,
+            pack ? standsApart(context.state.latestOf(CELL_AVERAGES.temperature), pack) : undefined,
+          ),
       });
     // Out of line with its pack: the same condition as the limit on that side (how many readings
     // in a row it takes is the check's own, checks/cell-pack.ts).

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { cellSignal } from '../../catalog.js';
+import { cellSignal, describeSignal } from '../../catalog.js';
 import type { AlertUpdate } from '../condition.js';
 import { createStreamingDetector } from '../streaming.js';
 
@@ -282,6 +282,32 @@ describe('checks grounded in the cabinet’s own behaviour', () => {
       }).filter((e) => e.kind === 'cell_overtemp');
     expect(cabinet(3.6)).toEqual([]);
     expect(cabinet(6).map((e) => e.signals[0])).toEqual([hot]);
+  });
+
+  it('calls a whole pack heated to the cell limit pack over-temperature, and a lone cell there a hot cell', () => {
+    const limit = describeSignal('bms1_cell_max_t').limits!.warnHigh!;
+    // A heavy current heats the pack 15 °C in ten minutes of day 2: the average cell reaches the
+    // limit less 3 °C, the hottest cells the limit (1 °C sensors). Or one cell alone reaches it.
+    const cabinet = (wholePack: boolean) =>
+      run(2 * DAY, (i, push) => {
+        const heat = i >= DAY + 600 && i < DAY + 640 ? Math.min(15, 1.5 * (i - DAY - 600)) : 0;
+        const average = 27 + (wholePack ? heat : 0);
+        push('bms1_cell_ave_t', Math.round(average));
+        push('bms1_cell_max_t', Math.round(wholePack ? average + 3 : 29 + heat + 1));
+        if (i % 10 !== 0) return;
+        for (let c = 1; c <= 52; c++) {
+          const own = wholePack
+            ? average + (c % 13 === 0 ? 3 : (c % 5) * 0.4)
+            : 27 + (c % 5) * 0.4 + (c === 9 ? heat + 3 : 0);
+          push(cellSignal(3, c, 'temperature'), Math.round(own));
+        }
+      }).filter((e) => e.kind === 'cell_overtemp' || e.kind === 'pack_overtemp');
+    const pack = cabinet(true);
+    expect(pack.map((e) => [e.kind, e.signals[0]])).toEqual([['pack_overtemp', 'bms1_cell_max_t']]);
+    expect(pack[0]!.observed).toBeGreaterThanOrEqual(limit);
+    const lone = cabinet(false);
+    expect(lone.map((e) => e.kind)).not.toContain('pack_overtemp');
+    expect(lone.map((e) => e.signals[0])).toEqual(expect.arrayContaining([cellSignal(3, 9, 'temperature')]));
   });
 
   it('names a cell out of line with its pack inside the absolute limits, with severity by how far', () => {
