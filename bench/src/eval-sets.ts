@@ -16,7 +16,8 @@ import { cabinetProfiles, DEFAULT_DEVICE_IDS, generateDataset } from '@bess/core
  * whose stuck-sensor misses were then looked at; `varied-held-out-7`: seeds first scored at f71cb49;
  * `varied-held-out-8`: seeds first scored at ea6ccb5, whose stuck misses were then seen by name;
  * `varied-held-out-9`: seeds first scored at 8b70780, whose spike misses and false alarms were then
- * looked at; `varied-held-out-10`: seeds first scored after the last detector change. Report only; add new
+ * looked at; `varied-held-out-10`: seeds first scored at 9cd6a80, whose hot-cell false alarms were
+ * then looked at; `varied-held-out-11`: seeds first scored after the last detector change. Report only; add new
  * seeds once a set has been used to tune.
  */
 export interface EvalSet {
@@ -65,6 +66,7 @@ export function evalSets(benchDir: string): EvalSet[] {
     varied('varied-held-out-8', 34001, 34002, 34003),
     varied('varied-held-out-9', 38101, 38102, 38103),
     varied('varied-held-out-10', 42201, 42202, 42203),
+    varied('varied-held-out-11', 46301, 46302, 46303),
   ];
 }
 

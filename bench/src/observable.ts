@@ -7,10 +7,15 @@ const FLOWING_SHARE = 0.1;
 /** ...for at least this long inside the label. */
 const FLOWING_MS = 10 * 60_000;
 
+/** A frozen sensor shows only where it should have moved: by at least this many of its logged steps. */
+const STUCK_STEPS = 2;
+
 /**
  * The labels a detector could see in the data. The fault plan puts a phase imbalance in the
  * cabinet's dispatch hours without knowing its SOC; where the pack was full or empty no current
- * flowed, and a phase 40 % high of 1 A is nothing. Such labels are scored apart.
+ * flowed, and a phase 40 % high of 1 A is nothing. It freezes a sensor without knowing whether it
+ * would have moved: a 1 °C coolant outlet held at 18 °C through a night it read 18 °C anyway shows
+ * nothing. Such labels are scored apart (a stuck label without a recorded truth counts as seen).
  */
 export async function observableLabels(
   dataset: BessDataset,
@@ -20,6 +25,12 @@ export async function observableLabels(
   const unobservable: Label[] = [];
   const peaks = new Map<string, number>();
   for (const label of labels) {
+    if (label.kind === 'sensor_stuck' && label.truth) {
+      const { min, max, resolution } = label.truth;
+      // Half a step of slack: the logged values are decimal fractions in binary.
+      (max - min >= (STUCK_STEPS - 0.5) * resolution ? observable : unobservable).push(label);
+      continue;
+    }
     if (label.kind !== 'phase_imbalance') {
       observable.push(label);
       continue;

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CABINET } from '../catalog.js';
-import { FAULT_KINDS, type FaultSpec } from '../generate/faults.js';
+import { FAULT_KINDS, type FaultLabel, type FaultSpec, type LoggedTruth } from '../generate/faults.js';
 import { flowingHours, type CabinetProfile } from '../generate/profile.js';
 import { Random } from '../generate/random.js';
 import { BessError, type BessDataset } from '../types.js';
@@ -19,6 +19,8 @@ export interface Label {
   kind: string;
   start: number;
   end: number;
+  /** For a stuck sensor, when the generator recorded it: what the sensor would have logged. */
+  truth?: LoggedTruth;
 }
 
 export interface KindScore {
@@ -253,14 +255,13 @@ const REFERENCE_FLOWING_HOURS: readonly [number, number][] = [
 export function readLabels(root: string): Label[] {
   const file = join(root, 'faults.json');
   if (!existsSync(file)) return [];
-  return (JSON.parse(readFileSync(file, 'utf8')) as { device: string; kind: string; start: string; end: string }[]).map(
-    (l) => ({
-      device: l.device,
-      kind: l.kind,
-      start: Date.parse(l.start),
-      end: Date.parse(l.end),
-    }),
-  );
+  return (JSON.parse(readFileSync(file, 'utf8')) as FaultLabel[]).map((l) => ({
+    device: l.device,
+    kind: l.kind,
+    start: Date.parse(l.start),
+    end: Date.parse(l.end),
+    ...(l.truth ? { truth: l.truth } : {}),
+  }));
 }
 
 /**

@@ -2,7 +2,7 @@ import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { cabinetSignals, parseCellSignal, type SignalSpec } from '../catalog.js';
 import { DIRT_BY_SIGNAL, dirtyLines } from './dirt.js';
-import { activeFault, type FaultSpec } from './faults.js';
+import { activeFault, type FaultSpec, type LoggedTruth } from './faults.js';
 import { CabinetModel, TICK_MS, TICKS_PER_DAY } from './physics.js';
 import type { CabinetProfile } from './profile.js';
 import { Random } from './random.js';
@@ -27,6 +27,8 @@ export interface DeviceResult {
   files: number;
   rows: number;
   bytes: number;
+  /** Per sensor_stuck fault (by its start): what the frozen sensor would have logged. */
+  stuckTruth: { start: number; truth: LoggedTruth }[];
 }
 
 const DAY_MS = 86_400_000;
@@ -77,6 +79,7 @@ export function generateDevice(job: DeviceJob): DeviceResult {
   });
   let rows = 0;
   let bytes = 0;
+  const stuckTruth = new Map<number, LoggedTruth>();
   for (let d = 0; d < job.days; d++) {
     const dayStart = job.start + d * DAY_MS;
     const day = model.simulateDay(dayStart);
@@ -101,8 +104,10 @@ export function generateDevice(job: DeviceJob): DeviceResult {
         });
         let text = value.toFixed(decimals);
         const stuck = activeFault(job.faults, 'sensor_stuck', at);
-        if (stuck && stuck.signal === w.spec.signal) text = w.stuckValue ??= text;
-        else w.stuckValue = null;
+        if (stuck && stuck.signal === w.spec.signal) {
+          noteTruth(stuckTruth, stuck.start, Number(text), 10 ** -decimals);
+          text = w.stuckValue ??= text;
+        } else w.stuckValue = null;
         lines.push(`${prefix} ${CLOCK[Math.floor((at - dayStart) / 1000)]},${text}`);
       }
       if (job.dirt) dirtyLines(DIRT_BY_SIGNAL[w.spec.signal], lines, w.rng);
@@ -117,5 +122,21 @@ export function generateDevice(job: DeviceJob): DeviceResult {
     }
   }
   for (const w of writers) closeSync(w.fd);
-  return { deviceId: job.deviceId, files: writers.length, rows, bytes };
+  return {
+    deviceId: job.deviceId,
+    files: writers.length,
+    rows,
+    bytes,
+    stuckTruth: [...stuckTruth].map(([start, truth]) => ({ start, truth })),
+  };
+}
+
+/** Widens the range of what a frozen sensor would have logged by one more true reading. */
+function noteTruth(truths: Map<number, LoggedTruth>, start: number, value: number, resolution: number): void {
+  const known = truths.get(start);
+  if (!known) truths.set(start, { min: value, max: value, resolution });
+  else {
+    known.min = Math.min(known.min, value);
+    known.max = Math.max(known.max, value);
+  }
 }

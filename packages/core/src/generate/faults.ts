@@ -39,6 +39,15 @@ export interface FaultLabel {
   end: string;
   /** The fault's strength, in `FaultSpec.magnitude`'s units, when the plan drew one. */
   magnitude?: number;
+  /** For sensor_stuck: what the sensor would have logged over the fault, had it not frozen. */
+  truth?: LoggedTruth;
+}
+
+/** The lowest and highest values a signal would have logged, at its logged resolution. */
+export interface LoggedTruth {
+  min: number;
+  max: number;
+  resolution: number;
 }
 
 const HOUR = 3_600_000;

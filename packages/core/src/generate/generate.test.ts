@@ -125,6 +125,12 @@ describe('generateDataset', () => {
     const stuck = await ds.readSignal(id, 'bms1_cell_ave_t', ...window('sensor_stuck'));
     expect(new Set(stuck.v).size).toBe(1);
     expect(stuck.v.length).toBeGreaterThan(100);
+    // The label says what the sensor would have logged: six hours of the daily cycle, at 0.1 °C.
+    const truth = labels.find((l) => l.kind === 'sensor_stuck')!.truth!;
+    expect(truth.resolution).toBeCloseTo(0.1);
+    expect(truth.max - truth.min).toBeGreaterThan(1);
+    expect(stuck.v[0]).toBeGreaterThanOrEqual(truth.min);
+    expect(stuck.v[0]).toBeLessThanOrEqual(truth.max);
     const [ia, ib] = await Promise.all(
       ['pcs1_ia', 'pcs1_ib'].map((s) => ds.readSignal(id, s, ...window('phase_imbalance'))),
     );

@@ -100,15 +100,20 @@ export async function generateDataset(options: GenerateOptions): Promise<Generat
           : (options.faults[deviceId] ?? []),
   }));
   const results = await runJobs(jobs, options.workers ?? 2);
-  const labels: FaultLabel[] = jobs.flatMap((job) =>
-    job.faults.map((f) => ({
-      device: job.deviceId,
-      kind: f.kind,
-      signals: faultSignals(f),
-      start: new Date(f.start).toISOString(),
-      end: new Date(f.end).toISOString(),
-      ...(f.magnitude !== undefined ? { magnitude: f.magnitude } : {}),
-    })),
+  const labels: FaultLabel[] = jobs.flatMap((job, i) =>
+    job.faults.map((f) => {
+      const truth =
+        f.kind === 'sensor_stuck' ? results[i]!.stuckTruth.find((s) => s.start === f.start)?.truth : undefined;
+      return {
+        device: job.deviceId,
+        kind: f.kind,
+        signals: faultSignals(f),
+        start: new Date(f.start).toISOString(),
+        end: new Date(f.end).toISOString(),
+        ...(f.magnitude !== undefined ? { magnitude: f.magnitude } : {}),
+        ...(truth ? { truth } : {}),
+      };
+    }),
   );
   if (labels.length > 0) writeFileSync(join(options.root, 'faults.json'), `${JSON.stringify(labels, null, 2)}\n`);
   if (options.family === 'varied')
