@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { type BessServer } from '@bess/api';
+import type { BessDataset } from '@bess/core';
 import { type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { artifacts, TestBed, webDist } from './support';
@@ -14,9 +15,11 @@ const GAP = { from: Date.UTC(2024, 2, 3, 2), to: Date.UTC(2024, 2, 3, 6) };
 const bed = new TestBed();
 let server: BessServer;
 let browser: Browser;
+let dataset: BessDataset;
 
 beforeAll(async () => {
-  server = await bed.server({ dataset: await bed.dataset('history'), webDist });
+  dataset = await bed.dataset('history');
+  server = await bed.server({ dataset, webDist });
   browser = await bed.browser();
 });
 
@@ -143,7 +146,7 @@ describe('History', () => {
     const utcTicks = await ticks();
     expect(utcTicks.length).toBeGreaterThan(0);
 
-    await page.click('[data-testid=time-zone]');
+    await page.selectOption('[data-testid=time-zone]', 'local');
     await drawn();
     const range = await page.textContent('[data-testid=history-range]');
     expect(range).toContain('2024-03-02 05:30 GMT+5:30 – 2024-03-02 17:30 GMT+5:30');
@@ -168,7 +171,7 @@ describe('History', () => {
       () => document.querySelectorAll('[data-testid=history-chart] .recharts-line-curve').length >= 6,
     );
     expect(await colleague.textContent('[data-testid=history-range]')).toBe(range);
-    expect(await colleague.textContent('[data-testid=time-zone]')).toBe(named);
+    expect(await colleague.inputValue('[data-testid=time-zone]')).toBe(named);
     await colleague.screenshot({ path: join(artifacts, 'history-link-zone-elsewhere.png') });
     await elsewhere.close();
 
@@ -176,7 +179,7 @@ describe('History', () => {
     await page.reload();
     await drawn();
     expect(await page.textContent('[data-testid=history-range]')).toBe(range);
-    await page.click('[data-testid=time-zone]');
+    await page.selectOption('[data-testid=time-zone]', 'UTC');
     expect(await page.textContent('[data-testid=history-range]')).toContain('2024-03-02 00:00 UTC');
     expect(page.url()).not.toContain('tz=');
 
@@ -200,5 +203,28 @@ describe('History', () => {
       '2024-03-02 00:00 UTC – 2024-03-02 13:45 UTC',
     );
     await context.close();
+  });
+  it("shows times in the cabinet's site zone once chosen, and off its page says there is none", async () => {
+    const sited = await bed.server({ dataset, webDist, sites: new Map([[DEVICE, { timeZone: 'Asia/Tokyo' }]]) });
+    const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+    const from = Date.UTC(2024, 2, 2);
+    await page.goto(`${sited.url}/#/device/${DEVICE}/history/${from}-${from + 12 * 3_600_000}`);
+    await page.waitForFunction(
+      () => document.querySelectorAll('[data-testid=history-chart] .recharts-line-curve').length >= 6,
+    );
+    expect(await page.textContent('[data-testid=time-zone] option[value=site]')).toBe('Site (Asia/Tokyo)');
+    await page.selectOption('[data-testid=time-zone]', 'site');
+    await expect
+      .poll(() => page.textContent('[data-testid=history-range]'))
+      .toContain('2024-03-02 09:00 GMT+9 – 2024-03-02 21:00 GMT+9');
+    expect(page.url()).toContain(`?tz=${encodeURIComponent('Asia/Tokyo')}`);
+    expect(await page.inputValue('[data-testid=time-zone]')).toBe('site');
+    await page.screenshot({ path: join(artifacts, 'history-site-zone.png') });
+    // The fleet is no one site: its times fall back to UTC, and the choice says so.
+    await page.goto(`${sited.url}/#/`);
+    await expect
+      .poll(() => page.textContent('[data-testid=time-zone] option[value=site]'))
+      .toBe('Site (none set: UTC)');
+    await page.close();
   });
 });

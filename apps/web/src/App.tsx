@@ -3,7 +3,8 @@ import { DeviceView } from './components/DeviceView';
 import { CompareView } from './components/CompareView';
 import { FleetOverview } from './components/FleetOverview';
 import { Header } from './components/Header';
-import { useDisplayZone } from './lib/format';
+import { useLayoutEffect } from 'react';
+import { setSiteZone, useDisplayZone } from './lib/format';
 import { useRoute, type Route } from './lib/route';
 import type { SessionState } from './lib/session';
 
@@ -12,6 +13,10 @@ export function App({ session }: { session: SessionState }) {
   const counts = useActiveCounts();
   // Every time on the page is drawn in the display zone: a new choice draws the page again.
   const zone = useDisplayZone();
+  // Only a cabinet's own page has a site zone (DeviceView sets it).
+  useLayoutEffect(() => {
+    if (route.page !== 'device') setSiteZone(null);
+  }, [route.page]);
   return (
     <div className="app">
       <Header route={route} session={session} activeAlarms={counts} />

@@ -9,6 +9,7 @@ import { CorsPolicy } from './ops/cors.js';
 import { jsonLogger, type Level } from './ops/log.js';
 import { DEFAULT_LIMITS, type RateLimitOptions } from './ops/rate-limit.js';
 import { createBessServer } from './server.js';
+import { loadSites } from './sites.js';
 import { trpcPatchApplied } from './streaming/index.js';
 
 /** `pnpm start`: the API, the WebSocket endpoint and the dashboard on one port. */
@@ -38,6 +39,7 @@ const limits: Partial<RateLimitOptions> = {
 const cors = CorsPolicy.fromEnv(process.env, apiKeys.enabled);
 // A bad notification file stops the start, naming the field that is wrong.
 const notifyConfig = loadNotifyConfig(process.env.BESS_NOTIFY_CONFIG);
+const sites = loadSites(process.env.BESS_SITES);
 if (!apiKeys.enabled)
   log('warn', 'no API keys configured (BESS_API_KEYS): the API is open to anyone who can reach it', { host });
 
@@ -99,6 +101,7 @@ const server = dataset
       peerUsage: stores.peerUsage,
       log,
       directFrames: process.env.BESS_DIRECT_FRAMES !== '0',
+      sites,
     })
   : null;
 if (server && dataset) {

@@ -8,6 +8,7 @@ import type { ClientLimiter } from './ops/rate-limit.js';
 import type { Sessions } from './ops/sessions.js';
 import type { WorkGate } from './ops/work-gate.js';
 import type { StreamHub } from './streaming/index.js';
+import type { Sites } from './sites.js';
 import type { AlarmServices, Context } from './trpc.js';
 
 export interface AccessDeps {
@@ -21,6 +22,7 @@ export interface AccessDeps {
   limiter: ClientLimiter | undefined;
   /** The alarm services once they have started (they start after the server listens). */
   alarms: () => AlarmServices | undefined;
+  sites: Sites;
 }
 
 /** Who a request is and whether it may go on: one definition for HTTP, tRPC and WebSocket upgrades. */
@@ -40,6 +42,7 @@ export function createRequestAccess(deps: AccessDeps) {
     turns: deps.turns,
     ...(limiter ? { limiter } : {}),
     ...alarmsOf(deps),
+    sites: deps.sites,
     clientId: clientOf(req, key),
     // Only admitted requests get a context, so their key has an identity; a viewer's is the least.
     identity: apiKeys.identify(key) ?? { name: 'unknown', role: 'viewer' },

@@ -48,6 +48,7 @@ describe('typed tRPC client', () => {
     const { signals, ...span } = await client.devices.info.query({ deviceId: DEVICE });
     expect(span).toEqual({
       id: summary.id,
+      timeZone: null,
       first: summary.first,
       last: summary.last,
       hasBms: true,

@@ -25,6 +25,7 @@ import { handleBessRest } from './rest-bess.js';
 import { appRouter } from './root.js';
 import { serveFile } from './static.js';
 import { StreamHub } from './streaming/index.js';
+import { NO_SITES, type Sites } from './sites.js';
 import type { AlarmServices } from './trpc.js';
 import { MAX_BATCH_CALLS } from './ws-call-cap.js';
 import { attachWebSockets } from './ws-upgrade.js';
@@ -55,6 +56,8 @@ export interface ServerOptions {
   shutdownGraceMs?: number;
   log?: Logger;
   keepAlive?: KeepAliveOptions;
+  /** Each cabinet's site (its time zone), from BESS_SITES; none configured by default. */
+  sites?: Sites;
 }
 
 export interface BessServer {
@@ -118,6 +121,7 @@ export async function createBessServer(options: ServerOptions): Promise<BessServ
     sessions,
     limiter,
     alarms: () => alarms,
+    sites: options.sites ?? NO_SITES,
   });
   const publicRoute = publicRoutes(dataset, {
     apiKeys,

@@ -8,6 +8,7 @@ import {
   type RecordKind,
 } from '@bess/core';
 import type { BatchInput } from './schemas.js';
+import { NO_SITES, siteZone, type Sites } from './sites.js';
 
 /** The engine calls behind both the tRPC procedures and the REST routes (one definition each). */
 
@@ -72,11 +73,15 @@ export async function batch<K extends RecordKind>(dataset: BessDataset, kind: K,
   };
 }
 
-/** A cabinet's span and the kinds it logs, with a count of its signals: light enough to poll. */
-export function deviceInfo(dataset: BessDataset, deviceId: string) {
+/**
+ * A cabinet's span, the kinds it logs, a count of its signals and its site's time zone (null when
+ * none is configured): light enough to poll.
+ */
+export function deviceInfo(dataset: BessDataset, deviceId: string, sites: Sites = NO_SITES) {
   const d = dataset.device(deviceId);
   return {
     id: d.id,
+    timeZone: siteZone(sites, d.id),
     first: d.first === null ? null : isoTime(d.first),
     last: d.last === null ? null : isoTime(d.last),
     hasBms: d.hasBms,
@@ -87,10 +92,10 @@ export function deviceInfo(dataset: BessDataset, deviceId: string) {
 }
 
 /** Per-device summary: signals with measured periods, coverage, gaps and data quality. */
-export function deviceSummary(dataset: BessDataset, deviceId: string) {
+export function deviceSummary(dataset: BessDataset, deviceId: string, sites: Sites = NO_SITES) {
   const d = dataset.device(deviceId);
   return {
-    ...deviceInfo(dataset, deviceId),
+    ...deviceInfo(dataset, deviceId, sites),
     signals: d.signals.map((s) => ({
       signal: s.signal,
       subsystem: s.spec.subsystem,

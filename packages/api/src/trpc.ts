@@ -4,6 +4,7 @@ import { ZodError } from 'zod';
 import type { AlarmStore, Notifier } from '@bess/alarms';
 import { hasRole, type Identity, type Role } from './ops/auth.js';
 import type { ServerMetrics } from './ops/metrics.js';
+import type { Sites } from './sites.js';
 import type { ClientLimiter } from './ops/rate-limit.js';
 import { TurnRefusedError, type FairTurns } from './ops/fair-turns.js';
 import { GateFullError, type WorkGate } from './ops/work-gate.js';
@@ -26,6 +27,8 @@ export interface Context {
   identity: Identity;
   /** Persisted alarms, when the server runs them. */
   alarms?: AlarmServices;
+  /** Where each cabinet stands (its site's time zone), as configured. */
+  sites: Sites;
 }
 
 export interface AlarmServices {

@@ -1,4 +1,5 @@
-import { lazy, Suspense } from 'react';
+import { lazy, Suspense, useLayoutEffect } from 'react';
+import { setSiteZone } from '../lib/format';
 import { href, type DeviceTab, type TimeRange } from '../lib/route';
 import { trpc } from '../trpc';
 import HistoryPanel from './HistoryPanel';
@@ -44,6 +45,9 @@ export function DeviceView({
   // Live's opening pages go out with the span (one batched request), not after it.
   useLiveTail('bms', deviceId, tab === 'live');
   useLiveTail('pcs', deviceId, tab === 'live');
+  // Times in the site's zone follow this cabinet's, set before the first paint (App clears it off device pages).
+  const timeZone = info.data?.timeZone ?? null;
+  useLayoutEffect(() => setSiteZone(timeZone), [timeZone]);
   const failed = info.error ?? (listsSignals ? summary.error : null);
   if (failed) return <ErrorState error={failed} what={`Cabinet ${deviceId}`} />;
   if (!info.data || (listsSignals && !summary.data)) return <Loading>Loading {deviceId}…</Loading>;

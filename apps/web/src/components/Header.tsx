@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'react';
-import { browserZone, setDisplayZone, useDisplayZone } from '../lib/format';
+import { browserZone, setDisplayZone, useDisplayChoice } from '../lib/format';
 import { href, navigate, withZone, type Route } from '../lib/route';
 import { signOut, type SessionState } from '../lib/session';
 import { useConnection } from '../trpc';
@@ -82,25 +82,32 @@ export function Header({
   );
 }
 
-/** UTC or the browser's zone (or a link's), for every time shown: axes, inputs, tables; the URL follows. */
+/**
+ * UTC, the site's zone of the cabinet on screen or the browser's (or a link's), for every time
+ * shown: axes, inputs, tables; the URL follows.
+ */
 function ZoneChoice() {
-  const zone = useDisplayZone();
-  // In UTC the browser's zone is not named: the first Intl call costs ~35 ms before the first chart.
-  const shown = zone === 'UTC' ? 'UTC' : zone === 'local' ? browserZone() : zone;
-  const next = zone === 'UTC' ? "the browser's zone" : 'UTC';
+  const { zone, site } = useDisplayChoice();
+  // In UTC the browser's zone is not named until asked: the first Intl call costs ~35 ms before the first chart.
+  const [browser, setBrowser] = useState<string | null>(zone === 'local' ? browserZone() : null);
+  const named = !['UTC', 'site', 'local'].includes(zone) ? zone : null;
   return (
-    <button
-      type="button"
-      className="ghost"
+    <select
       data-testid="time-zone"
-      title={`Times in ${shown}; click for ${next}`}
-      aria-label={`Times in ${shown}: switch to ${next}`}
-      onClick={() => {
-        setDisplayZone(zone === 'UTC' ? 'local' : 'UTC');
+      aria-label="Times in"
+      value={zone}
+      title="Where times are shown"
+      onFocus={() => setBrowser(browserZone())}
+      onPointerDown={() => setBrowser(browserZone())}
+      onChange={(e) => {
+        setDisplayZone(e.target.value);
         navigate(withZone(window.location.hash), 'replace');
       }}
     >
-      {zone === 'UTC' ? 'UTC' : zone === 'local' ? 'Local time' : zone}
-    </button>
+      <option value="UTC">UTC</option>
+      <option value="site">{site ? `Site (${site})` : 'Site (none set: UTC)'}</option>
+      <option value="local">{browser ? `Browser (${browser})` : 'Browser'}</option>
+      {named && <option value={named}>{named}</option>}
+    </select>
   );
 }

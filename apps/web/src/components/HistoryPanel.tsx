@@ -341,7 +341,7 @@ const BandChart = memo(function BandChart({
       <ResponsiveContainer width="100%" height={240}>
         <ComposedChart
           data={data}
-          margin={{ top: 5, right: 12, bottom: 0, left: 0 }}
+          margin={{ top: 5, right: 28, bottom: 0, left: 0 }}
           // One crosshair for every chart of the view, by time (their buckets need not line up).
           syncId="history"
           syncMethod="value"

@@ -2,21 +2,35 @@ import { useSyncExternalStore } from 'react';
 
 /**
  * Where times are shown: UTC (the default, as the cabinets log them, so a chart and a CSV row
- * read the same), the browser's zone (`local`), or a named IANA zone (from a shared link, so a
- * colleague elsewhere sees the same clock). UTC or local is chosen once (header) and kept in
- * localStorage; a link's zone lasts the page. 24-hour.
+ * read the same), the site's zone of the cabinet on screen (`site`, as configured on the server),
+ * the browser's zone (`local`), or a named IANA zone (from a shared link, so a colleague elsewhere
+ * sees the same clock). UTC, site or local is chosen once (header) and kept in localStorage; a
+ * link's zone lasts the page. 24-hour.
  */
 export type DisplayZone = string;
 const ZONE_KEY = 'timeZone';
+const CHOICES = new Set(['local', 'site']);
 let zone: DisplayZone = readZone();
+/** The configured zone of the cabinet on screen; null on pages of no one cabinet, or none configured. */
+let siteZone: string | null = null;
 const zoneListeners = new Set<() => void>();
 
 function readZone(): DisplayZone {
   try {
-    return globalThis.localStorage?.getItem(ZONE_KEY) === 'local' ? 'local' : 'UTC';
+    const kept = globalThis.localStorage?.getItem(ZONE_KEY);
+    return kept && CHOICES.has(kept) ? kept : 'UTC';
   } catch {
     return 'UTC';
   }
+}
+
+/** The zone times are drawn in: the site's when chosen (UTC where no site zone is known). */
+const effective = (): string => (zone === 'site' ? (siteZone ?? 'UTC') : zone);
+
+function changed(): void {
+  wallFormat = null;
+  offsetFormat = null;
+  for (const listener of zoneListeners) listener();
 }
 
 /** Whether `name` is a time zone this browser knows (IANA, e.g. `Europe/Berlin`). */
@@ -34,26 +48,37 @@ export function isZoneName(name: string): boolean {
 export function setDisplayZone(next: DisplayZone, remember = true): void {
   if (next === zone) return;
   zone = next;
-  wallFormat = null;
-  offsetFormat = null;
   if (remember)
     try {
       globalThis.localStorage?.setItem(ZONE_KEY, next);
     } catch {
       // private mode: the choice lasts this page
     }
-  for (const listener of zoneListeners) listener();
+  changed();
 }
 
-/** The display zone, re-rendering on change. */
+/** The site zone of the cabinet now on screen (the device view sets it, and clears it on leaving). */
+export function setSiteZone(next: string | null): void {
+  if (next === siteZone) return;
+  siteZone = next;
+  changed();
+}
+
+const subscribe = (listener: () => void) => {
+  zoneListeners.add(listener);
+  return () => zoneListeners.delete(listener);
+};
+
+/** The display choice (`UTC`, `site`, `local` or a named zone) and the site's zone, for the header. */
+export function useDisplayChoice(): { zone: DisplayZone; site: string | null } {
+  const key = useSyncExternalStore(subscribe, () => `${zone}|${siteZone ?? ''}`);
+  const [chosen, site] = key.split('|') as [string, string];
+  return { zone: chosen, site: site || null };
+}
+
+/** The zone times are drawn in (`UTC`, `local` or an IANA name), re-rendering on change. */
 export function useDisplayZone(): DisplayZone {
-  return useSyncExternalStore(
-    (listener) => {
-      zoneListeners.add(listener);
-      return () => zoneListeners.delete(listener);
-    },
-    () => zone,
-  );
+  return useSyncExternalStore(subscribe, effective);
 }
 
 /** The browser's zone name (IANA), for the header's choice. */
@@ -61,19 +86,20 @@ export const browserZone = (): string => Intl.DateTimeFormat().resolvedOptions()
 
 /** The zone a link carries so it reads the same elsewhere: null for UTC, else the IANA name. */
 export function linkZone(): string | null {
-  if (zone === 'UTC') return null;
-  return zone === 'local' ? browserZone() : zone;
+  const shown = effective();
+  if (shown === 'UTC') return null;
+  return shown === 'local' ? browserZone() : shown;
 }
 
 /** The formatters' `timeZone`: the browser's own for local. */
-const formatZone = (): { timeZone?: string } => (zone === 'local' ? {} : { timeZone: zone });
+const formatZone = (): { timeZone?: string } => (effective() === 'local' ? {} : { timeZone: effective() });
 
 let wallFormat: Intl.DateTimeFormat | null = null;
 let offsetFormat: Intl.DateTimeFormat | null = null;
 
 /** `t` as a wall-clock `YYYY-MM-DDTHH:MM:SS` in the display zone. */
 function wall(t: number): string {
-  if (zone === 'UTC') return new Date(t).toISOString().slice(0, 19);
+  if (effective() === 'UTC') return new Date(t).toISOString().slice(0, 19);
   wallFormat ??= new Intl.DateTimeFormat('en-CA', {
     ...formatZone(),
     year: 'numeric',
@@ -95,7 +121,7 @@ function offsetAt(t: number): number {
 
 /** The zone's name as shown after a time: `UTC`, or the zone's offset (`GMT+5:30`). */
 export function zoneLabel(t: number): string {
-  if (zone === 'UTC') return 'UTC';
+  if (effective() === 'UTC') return 'UTC';
   offsetFormat ??= new Intl.DateTimeFormat('en-US', { ...formatZone(), timeZoneName: 'shortOffset' });
   return offsetFormat.formatToParts(new Date(t)).find((x) => x.type === 'timeZoneName')?.value ?? '';
 }

@@ -133,7 +133,8 @@ export function navigate(hash: string, mode: 'push' | 'replace'): void {
 /** A link's zone, when it names one, becomes the display zone for this page (not remembered). */
 export function followZone(hash: string): void {
   const named = zoneOf(hash);
-  if (named) setDisplayZone(named === browserZone() ? 'local' : named, false);
+  // The zone already shown (a site's, say) stays chosen as it was.
+  if (named && named !== linkZone()) setDisplayZone(named === browserZone() ? 'local' : named, false);
 }
 
 export function useRoute(): Route {

@@ -20,10 +20,14 @@ async function latestRecord<K extends RecordKind>(ctx: Context, deviceId: string
 const DAY_MS = 86_400_000;
 
 export const devicesRouter = router({
-  list: publicProcedure.query(({ ctx }) => ctx.dataset.devices().map((d) => deviceInfo(ctx.dataset, d.id))),
+  list: publicProcedure.query(({ ctx }) => ctx.dataset.devices().map((d) => deviceInfo(ctx.dataset, d.id, ctx.sites))),
   /** One cabinet's entry of `list`: its span, without the signal catalogue `summary` carries. */
-  info: publicProcedure.input(deviceInput).query(({ ctx, input }) => deviceInfo(ctx.dataset, input.deviceId)),
-  summary: publicProcedure.input(deviceInput).query(({ ctx, input }) => deviceSummary(ctx.dataset, input.deviceId)),
+  info: publicProcedure
+    .input(deviceInput)
+    .query(({ ctx, input }) => deviceInfo(ctx.dataset, input.deviceId, ctx.sites)),
+  summary: publicProcedure
+    .input(deviceInput)
+    .query(({ ctx, input }) => deviceSummary(ctx.dataset, input.deviceId, ctx.sites)),
   /**
    * The fleet at a glance: each cabinet's latest BMS and PCS record, when it was last heard from,
    * and the energy through its pack over the 24 h up to its newest reading.
