@@ -46,8 +46,11 @@ export function DeviceView({
   useLiveTail('bms', deviceId, tab === 'live');
   useLiveTail('pcs', deviceId, tab === 'live');
   // Times in the site's zone follow this cabinet's, set before the first paint (App clears it off device pages).
-  const timeZone = info.data?.timeZone ?? null;
-  useLayoutEffect(() => setSiteZone(timeZone), [timeZone]);
+  // While another cabinet's span loads, the last zone stays: times are not drawn in UTC in between.
+  const timeZone = info.data ? info.data.timeZone : undefined;
+  useLayoutEffect(() => {
+    if (timeZone !== undefined) setSiteZone(timeZone);
+  }, [timeZone]);
   const failed = info.error ?? (listsSignals ? summary.error : null);
   if (failed) return <ErrorState error={failed} what={`Cabinet ${deviceId}`} />;
   if (!info.data || (listsSignals && !summary.data)) return <Loading>Loading {deviceId}…</Loading>;
