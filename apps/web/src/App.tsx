@@ -1,9 +1,9 @@
+import { useLayoutEffect } from 'react';
 import { AlarmConsole, useActiveCounts } from './components/AlarmConsole';
 import { DeviceView } from './components/DeviceView';
 import { CompareView } from './components/CompareView';
 import { FleetOverview } from './components/FleetOverview';
 import { Header } from './components/Header';
-import { useLayoutEffect } from 'react';
 import { setSiteZone, useDisplayZone } from './lib/format';
 import { useRoute, type Route } from './lib/route';
 import type { SessionState } from './lib/session';

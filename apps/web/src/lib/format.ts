@@ -92,7 +92,10 @@ export function linkZone(): string | null {
 }
 
 /** The formatters' `timeZone`: the browser's own for local. */
-const formatZone = (): { timeZone?: string } => (effective() === 'local' ? {} : { timeZone: effective() });
+function formatZone(): { timeZone?: string } {
+  const shown = effective();
+  return shown === 'local' ? {} : { timeZone: shown };
+}
 
 let wallFormat: Intl.DateTimeFormat | null = null;
 let offsetFormat: Intl.DateTimeFormat | null = null;

@@ -108,7 +108,8 @@ export interface CellSide {
  */
 export function cellSides(quantity: 'voltage' | 'temperature'): CellSide[] {
   const [highest, lowest] = CELL_SUMMARIES[quantity];
-  const high = LIMIT_RULES.find((r) => r.signal === highest && r.high)!;
+  // A single cell past its limit is judged as the one hot cell (`apart`); the pack-wide side is the hottest cell's alone.
+  const high = LIMIT_RULES.find((r) => r.signal === highest && r.high && r.pack !== 'together')!;
   const low = LIMIT_RULES.find((r) => r.signal === lowest && r.low)!;
   return [
     { kind: high.high!, high: true, minDurationMs: high.minDurationMs ?? 0, ...(high.pack ? { pack: high.pack } : {}) },
